@@ -1,0 +1,93 @@
+import type { ArgSpec } from "./args.ts";
+
+/** The argument schemas of every statement: the language's vocabulary in one place. */
+
+const prob: ArgSpec["type"] = { t: "real", min: 0, max: 1, maxExclusive: true };
+const eps: ArgSpec["type"] = { t: "real", min: 0, minExclusive: true };
+
+export const ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu"] as const;
+export const MLP_ACTIVATIONS = [...ACTIVATIONS, "swiglu", "geglu"] as const;
+
+export const EMBED: ArgSpec[] = [
+  { name: "vocab", type: { t: "size" }, required: true, positional: 0 },
+  { name: "dim", type: { t: "size" }, required: true, positional: 1 },
+  { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
+];
+
+export const POSITION_KINDS = ["learned", "sinusoidal", "rope", "alibi", "none"] as const;
+export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
+  learned: [{ name: "length", type: { t: "size" }, required: true, positional: 0 }, { name: "dim", type: { t: "size" }, positional: 1 }],
+  sinusoidal: [],
+  rope: [
+    { name: "base", type: { t: "real", min: 1, minExclusive: true } },
+    { name: "fraction", type: { t: "real", min: 0, max: 1, minExclusive: true } },
+  ],
+  alibi: [],
+  none: [],
+};
+
+export const NORM_KINDS = ["layer", "rms"] as const;
+export const NORM: ArgSpec[] = [
+  { name: "eps", type: { t: "real" } },
+  { name: "bias", type: { t: "bool" } },
+];
+
+export const SPARSE: Record<string, ArgSpec[]> = {
+  block: [
+    { name: "size", type: { t: "size" }, required: true, positional: 0 },
+    { name: "local", type: { t: "size" } },
+    { name: "global", type: { t: "real", min: 0 } },
+  ],
+  strided: [{ name: "stride", type: { t: "size" }, required: true, positional: 0 }],
+};
+
+export const ATTENTION_KINDS = ["self", "cross"] as const;
+export const ATTENTION: ArgSpec[] = [
+  { name: "heads", type: { t: "size" }, required: true, positional: 0 },
+  { name: "kv_heads", type: { t: "size" } },
+  { name: "head_dim", type: { t: "size" } },
+  { name: "mask", type: { t: "choice", of: ["causal", "none"] } },
+  { name: "window", type: { t: "size" } },
+  { name: "kind", type: { t: "choice", of: ["softmax", "linear"] } },
+  { name: "feature_map", type: { t: "choice", of: ["elu1", "relu"] } },
+  { name: "sparse", type: { t: "call", of: SPARSE } },
+  { name: "bias", type: { t: "bool" } },
+  { name: "out_bias", type: { t: "bool" } },
+  { name: "padding", type: { t: "name" } },
+  { name: "memory", type: { t: "choice", of: ["encoder"] } },
+  { name: "memory_dim", type: { t: "size" } },
+  { name: "dropout", type: prob },
+];
+
+export const MLP: ArgSpec[] = [
+  { name: "hidden", type: { t: "size" }, required: true, positional: 0 },
+  { name: "act", type: { t: "choice", of: MLP_ACTIVATIONS }, required: true },
+  { name: "bias", type: { t: "bool" } },
+  { name: "dropout", type: prob },
+];
+
+export const DROPOUT: ArgSpec[] = [{ name: "p", type: prob, required: true, positional: 0 }];
+
+export const STACK: ArgSpec[] = [{ name: "norm", type: { t: "choice", of: ["pre", "post"] } }];
+
+export const HEAD_KINDS = ["tied", "linear"] as const;
+export const HEAD: ArgSpec[] = [
+  { name: "vocab", type: { t: "size" }, positional: 0 },
+  { name: "bias", type: { t: "bool" } },
+  { name: "transform", type: { t: "choice", of: ACTIVATIONS } },
+  { name: "eps", type: eps },
+];
+
+export const TOKENIZER_KINDS = ["byte", "bpe", "sentencepiece"] as const;
+export const TOKENIZER: ArgSpec[] = [{ name: "name", type: { t: "name" }, positional: 0 }];
+
+export const TRAIN: ArgSpec[] = [
+  { name: "dropout", type: prob },
+  { name: "label_smoothing", type: prob },
+];
+
+/** Statements by where they may stand, for SF0108/SF0116 messages. */
+export const SECTION_STATEMENTS = ["embed", "position", "norm", "dropout"] as const;
+export const LAYER_STATEMENTS = ["attention", "mlp", "norm", "dropout"] as const;
+export const MODEL_STATEMENTS = ["encoder", "decoder", "head", "tokenizer", "train"] as const;
+export const ALL_STATEMENTS = [...new Set([...SECTION_STATEMENTS, ...LAYER_STATEMENTS, ...MODEL_STATEMENTS, "stack"])];

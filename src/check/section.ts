@@ -1,0 +1,281 @@
+import type { Item, StackDecl, Statement } from "../syntax/ast.ts";
+import type { NormInfo, PositionInfo, SectionInfo, StackInfo, Step, Sublayer } from "../model/model.ts";
+import { readArgs } from "./args.ts";
+import type { DimEnv } from "./dims.ts";
+import { DROPOUT, EMBED, LAYER_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
+import type { Sink } from "./sink.ts";
+import { num, readAttention, readKind, readMlp, readNorm, type SectionContext } from "./sublayers.ts";
+import { didYouMean, quoteList } from "./suggest.ts";
+
+export interface SectionInput {
+  role: SectionInfo["role"];
+  items: Array<{ item: Item; sink: Sink }>;
+  encoderWidth: number | null | undefined;
+  inputs: ReadonlyMap<string, { dtype: string; shape: Array<number | string | null>; span: import("../syntax/source.ts").Span; sink: Sink }>;
+  runtimeMax: ReadonlyMap<string, { max?: number; span?: import("../syntax/source.ts").Span; sink?: Sink }>;
+}
+
+/** Result: the section (null when something in it is unknown or wrong) and its width for later sections. */
+export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import("../syntax/source.ts").Span; sink: Sink }): { info: SectionInfo | null; width: number | null } {
+  let ok = true;
+  const steps: Step[] = [];
+  let input: string | undefined;
+  let seqDim = "seq";
+  let maxSeq: number | undefined;
+  let maxSeqLabel: SectionContext["maxSeqLabel"];
+  let width: number | null = null;
+  let widthText = "d";
+  let widthSpan: import("../syntax/source.ts").Span | undefined;
+  let position: PositionInfo = { kind: "none" };
+  let positionSpan: { span: import("../syntax/source.ts").Span; sink: Sink } | undefined;
+  const stacks: Array<{ stack: StackDecl; sink: Sink }> = [];
+
+  const ctx = (): SectionContext => ({
+    role: sec.role,
+    width,
+    widthText,
+    widthSpan,
+    position,
+    maxSeq,
+    maxSeqLabel,
+    encoderWidth: sec.encoderWidth,
+    inputs: sec.inputs,
+  });
+
+  for (const { item, sink } of sec.items) {
+    if (item.kind === "dims" || item.kind === "input") {
+      sink.report("SF0116", item.span, `\`${item.kind}\` must be at the top of the model, not inside a section`, { label: "move this to the model body" });
+      ok = false;
+      continue;
+    }
+    if (item.kind === "stack") {
+      if (width === null && input === undefined) {
+        sink.report("SF0117", item.span, "a stack needs an `embed` before it", { label: "nothing feeds this stack", hint: "start with `embed tokens(vocab, d)`" });
+        ok = false;
+      }
+      const st = buildStack(item, sink, env, ctx());
+      if (st) steps.push({ op: "stack", stack: st, span: item.span });
+      else ok = false;
+      stacks.push({ stack: item, sink });
+      continue;
+    }
+    const kw = item.keyword.name;
+    switch (kw) {
+      case "embed": {
+        const a = readArgs(item.args, EMBED, "`embed`", item.span, sink, env);
+        if (!item.sub) {
+          sink.report("SF0110", item.keyword.span, "`embed` needs the input it embeds", { label: "which input?", hint: "e.g. `embed tokens(vocab, d)`" });
+          ok = false;
+          break;
+        }
+        const name = item.sub.name;
+        const decl = sec.inputs.get(name);
+        if (!decl) {
+          const hint = didYouMean(name, sec.inputs.keys());
+          sink.report("SF0114", item.sub.span, `no input named \`${name}\``, {
+            label: "unknown input",
+            ...(hint ? { hint } : { hint: `declare it: \`input ${name}: int[batch, seq]\`` }),
+          });
+          ok = false;
+          break;
+        }
+        if (decl.dtype !== "int" || decl.shape.length !== 2) {
+          sink.report("SF0214", item.sub.span, `\`${name}\` must be int[batch, seq] to be embedded`, {
+            label: "embedded here",
+            secondary: [decl.sink.label(decl.span, `declared as ${decl.dtype}[${decl.shape.map((s) => s ?? "?").join(", ")}]`)],
+          });
+          ok = false;
+          break;
+        }
+        const vocab = num(a.get("vocab"));
+        const dim = num(a.get("dim"));
+        if (input === undefined) {
+          input = name;
+          const seq = decl.shape[1];
+          if (typeof seq === "string") {
+            seqDim = seq;
+            const rt = sec.runtimeMax.get(seq);
+            maxSeq = rt?.max;
+            if (rt?.span && rt.sink) maxSeqLabel = { span: rt.span, sink: rt.sink };
+          } else if (typeof seq === "number") maxSeq = seq;
+          width = dim;
+          const de = a.expr("dim");
+          if (de) {
+            widthText = sink.slice(de.span);
+            widthSpan = de.kind === "name" ? env.definitionLabel(de.name)?.span : de.span;
+          }
+        } else if (dim !== null && width !== null && dim !== width) {
+          sink.report("SF0210", a.expr("dim")!.span, `this embedding has width ${dim}, but the model's width is ${width}`, {
+            label: `width ${dim}`,
+            hint: "embeddings are summed, so they must have the same width",
+          });
+          ok = false;
+        }
+        if (vocab === null || dim === null) ok = false;
+        else steps.push({ op: "embed", input: name, vocab, dim, scale: num(a.get("scale")) ?? 1, span: item.span });
+        break;
+      }
+      case "position": {
+        if (positionSpan) {
+          sink.report("SF0119", item.span, "a section has one positional encoding", {
+            label: "second `position`",
+            secondary: [positionSpan.sink.label(positionSpan.span, "first one here")],
+          });
+          ok = false;
+          break;
+        }
+        positionSpan = { span: item.span, sink };
+        const kind = readKind(item, POSITION_KINDS, "position", sink);
+        if (kind === null) {
+          ok = false;
+          break;
+        }
+        const a = readArgs(item.args, POSITION[kind], `\`position ${kind}\``, item.span, sink, env);
+        if (kind === "learned") {
+          const length = num(a.get("length"));
+          if (length === null) {
+            ok = false;
+            break;
+          }
+          if (maxSeq === undefined || maxSeq > length) {
+            sink.report("SF0209", a.expr("length")!.span, maxSeq === undefined ? `learned positions cover ${length} positions, but \`${seqDim}\` is unbounded` : `learned positions cover ${length} positions, but \`${seqDim}\` may be ${maxSeq}`, {
+              label: `table of ${length} positions`,
+              ...(maxSeqLabel ? { secondary: [maxSeqLabel.sink.label(maxSeqLabel.span, `bound ${maxSeq}`)] } : {}),
+              hint: `bound the input: \`where ${seqDim} <= ${sink.slice(a.expr("length")!.span)}\``,
+            });
+            ok = false;
+          }
+          const dim = num(a.get("dim"));
+          if (dim !== null && width !== null && dim !== width) {
+            sink.report("SF0210", a.expr("dim")!.span, `position table has width ${dim}, but the model's width is ${width}`, { label: `width ${dim}` });
+            ok = false;
+          }
+          position = { kind, length };
+        } else if (kind === "rope") {
+          position = { kind, base: num(a.get("base")) ?? 10000, fraction: num(a.get("fraction")) ?? 1 };
+        } else position = { kind } as PositionInfo;
+        steps.push({ op: "position", position, span: item.span });
+        break;
+      }
+      case "norm": {
+        const n = readNorm(item, sink, env);
+        if (n) steps.push({ op: "norm", norm: n, span: item.span });
+        else ok = false;
+        break;
+      }
+      case "dropout": {
+        const a = readArgs(item.args, DROPOUT, "`dropout`", item.span, sink, env);
+        steps.push({ op: "dropout", p: num(a.get("p")) ?? 0, span: item.span });
+        break;
+      }
+      default:
+        misplaced(item, sink, "a section", [...SECTION_STATEMENTS, "stack"]);
+        ok = false;
+    }
+  }
+  if (input === undefined) {
+    at.sink.report("SF0117", at.span, sec.role === "main" ? "the model has no `embed`" : `the ${sec.role} has no \`embed\``, {
+      label: "nothing turns tokens into vectors",
+      hint: "add `embed tokens(vocab, d)`",
+    });
+    return { info: null, width };
+  }
+  if (stacks.length === 0) {
+    at.sink.report("SF0117", at.span, sec.role === "main" ? "the model has no `stack` of layers" : `the ${sec.role} has no \`stack\``, { label: "no layers" });
+    ok = false;
+  }
+  if (!ok || width === null) return { info: null, width };
+  return { info: { role: sec.role, input, width, seqDim, ...(maxSeq !== undefined ? { maxSeq } : {}), position, steps }, width };
+}
+
+function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext): StackInfo | null {
+  const count = env.eval(st.count, sink, "int");
+  if (count !== null) env.checkSize(count, st.count, sink, "the layer count");
+  const a = readArgs(st.args, STACK, "`stack`", st.span, sink, env);
+  const placement = (a.get("norm") as "pre" | "post" | undefined) ?? "pre";
+  let ok = count !== null && count >= 1;
+  const sublayers: Sublayer[] = [];
+  // Norms pair with the sublayer after them (pre-norm) or before them (post-norm).
+  let pending: { norm: NormInfo | null; st: Statement } | undefined;
+  const items = st.body;
+  for (const item of items) {
+    if (item.kind !== "statement") {
+      sink.report("SF0116", item.span, item.kind === "stack" ? "stacks cannot nest" : `\`${item.kind}\` cannot appear inside a stack`, { label: "not allowed in a layer" });
+      ok = false;
+      continue;
+    }
+    const kw = item.keyword.name;
+    if (kw === "norm") {
+      const n = readNorm(item, sink, env);
+      if (placement === "pre") {
+        if (pending) normError(sink, item, pending.st, "two norms in a row: the first has no sublayer");
+        pending = { norm: n, st: item };
+      } else {
+        const last = sublayers[sublayers.length - 1];
+        if (!last || last.norm || lastStatementWasNorm(items, item)) {
+          normError(sink, item, undefined, last ? "this sublayer already has a norm" : "a post-norm `norm` must follow a sublayer");
+          ok = false;
+        } else if (n) last.norm = n;
+      }
+      if (!n) ok = false;
+      continue;
+    }
+    if (kw === "dropout") {
+      readArgs(item.args, DROPOUT, "`dropout`", item.span, sink, env);
+      continue;
+    }
+    if (kw === "attention" || kw === "mlp") {
+      const sub = kw === "attention" ? readAttention(item, ctx, sink, env) : readMlp(item, ctx, sink, env);
+      if (sub) {
+        if (pending?.norm) sub.norm = pending.norm;
+        sublayers.push(sub);
+      } else ok = false;
+      pending = undefined;
+      continue;
+    }
+    misplaced(item, sink, "a layer", LAYER_STATEMENTS);
+    ok = false;
+  }
+  if (pending) {
+    normError(sink, pending.st, undefined, "this pre-norm `norm` has no sublayer after it");
+    ok = false;
+  }
+  if (items.filter((i) => i.kind === "statement" && (i.keyword.name === "attention" || i.keyword.name === "mlp")).length === 0) {
+    sink.report("SF0117", st.name.span, `stack \`${st.name.name}\` has no sublayers`, { label: "empty layer", hint: "add `attention self(...)` and `mlp(...)`" });
+    ok = false;
+  }
+  if (!ok || count === null) return null;
+  return { name: st.name.name, count, placement, sublayers, span: st.span };
+}
+
+function lastStatementWasNorm(items: Item[], current: Statement): boolean {
+  const i = items.indexOf(current);
+  const prev = items[i - 1];
+  return prev !== undefined && prev.kind === "statement" && prev.keyword.name === "norm";
+}
+
+function normError(sink: Sink, st: Statement, other: Statement | undefined, message: string): void {
+  sink.report("SF0215", st.span, message, {
+    label: "unpaired norm",
+    ...(other ? { secondary: [sink.label(other.span, "previous norm")] } : {}),
+    notes: ["in a pre-norm stack (the default) each norm precedes its sublayer; with `stack N × name(norm = post)` each norm follows it"],
+  });
+}
+
+export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[]): void {
+  const kw = st.keyword.name;
+  const known = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train"];
+  if (known.includes(kw)) {
+    sink.report("SF0116", st.keyword.span, `\`${kw}\` cannot appear in ${where}`, {
+      label: "not allowed here",
+      notes: [`${where} may contain: ${quoteList(allowed)}`],
+    });
+  } else {
+    const hint = didYouMean(kw, known);
+    sink.report("SF0108", st.keyword.span, `unknown statement \`${kw}\``, {
+      label: "not a statement of the language",
+      ...(hint ? { hint } : {}),
+      notes: [`${where} may contain: ${quoteList(allowed)}`],
+    });
+  }
+}

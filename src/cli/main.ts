@@ -1,0 +1,70 @@
+import { Command, CommanderError, Option } from "commander";
+import { UsageError } from "../check/check.ts";
+import { runCheck } from "./check-command.ts";
+import { runExplain } from "./explain-command.ts";
+import { runInspect } from "./inspect-command.ts";
+import { CliError, EXIT_USAGE } from "./io.ts";
+import { VERSION } from "./version.ts";
+
+function program(setExit: (code: number) => void): Command {
+  const p = new Command("specformer")
+    .description("compile transformer specs (.sf) into shape-checked WebGPU / WebAssembly models")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (s, out) => out(s) })
+    .showHelpAfterError("(run with --help for usage)");
+
+  const format = (choices: string[]) => new Option("--format <format>", "output format").choices(choices).default(choices[0]);
+  const color = new Option("--color <when>", "colour the text output").choices(["auto", "always", "never"]).default("auto");
+
+  p.command("check")
+    .alias("lint")
+    .description("type-check specs and print diagnostics; exit 0 clean, 1 errors, 2 usage/I-O")
+    .argument("<files...>", "spec files")
+    .addOption(format(["text", "json", "sarif"]))
+    .addOption(color)
+    .option("--model <name>", "the model to treat as the entry (default: the last in each file)")
+    .action((files: string[], o) => setExit(runCheck(files, o)));
+
+  p.command("explain")
+    .description("explain a diagnostic code, e.g. `specformer explain SF0201`")
+    .argument("[code]", "a code such as SF0201; omit to list every code")
+    .action((code: string | undefined) => setExit(runExplain(code)));
+
+  p.command("inspect")
+    .description("print a layer-by-layer summary: output shapes, parameters, FLOPs, activation memory")
+    .argument("<file>", "spec file")
+    .option("--seq <n>", "sequence length to measure at (default: the declared context, else 128)")
+    .option("--batch <n>", "batch size", "1")
+    .option("--model <name>", "which model of the file (default: the last)")
+    .addOption(format(["text", "json"]))
+    .addOption(color)
+    .action((file: string, o) => setExit(runInspect(file, o)));
+
+  return p;
+}
+
+/** Entry point: returns nothing, sets process.exitCode; never lets a stack trace reach a user. */
+export async function main(argv: string[]): Promise<void> {
+  let code = 0;
+  const p = program((c) => (code = c));
+  try {
+    await p.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; real usage errors are exit 2.
+      code = err.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else if (err instanceof CliError) {
+      process.stderr.write(`specformer: ${err.message}\n`);
+      code = err.exitCode;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`specformer: ${err.message}\n`);
+      code = EXIT_USAGE;
+    } else {
+      process.stderr.write(`specformer: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (process.env.SPECFORMER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      code = 70;
+    }
+  }
+  process.exitCode = code;
+}

@@ -1,0 +1,329 @@
+/**
+ * A torchinfo / Keras model.summary() style breakdown of a checked model at a concrete batch
+ * and sequence length: per-row parameters, forward FLOPs and f32 activation memory.
+ *
+ * Parameters come from weightLayout, so the totals equal paramCount exactly. FLOPs and
+ * activations are estimates meant for comparing specs, not for predicting wall time:
+ *   - a matmul [m, k] × [k, n] counts 2·m·k·n; bias adds and residual adds are 1 per element;
+ *   - norms count 5 flops per element (mean, variance, normalise, scale, shift), activations
+ *     per element: relu 1, silu 5, gelu / gelu_tanh 8, gated variants 1 more for the product;
+ *   - embedding lookups are gathers and count 0; dropout is the identity at inference.
+ * Activation bytes are the f32 size of each row's output tensor; softmax attention without a
+ * window, sparsity or linearisation also counts the batch×heads×seq×keys score matrix a naive
+ * kernel materialises (flagged in the row's note), since that is what dominates memory at
+ * long context. Fused kernels (flash attention, our reference kernel) never hold it.
+ */
+import { encoderSection, outputSection, type AttentionInfo, type MlpActivation, type MlpInfo, type ModelInfo, type SectionInfo } from "../model/model.ts";
+import { isGated, layerGroup, numel, sectionPrefix, sublayerNames, weightLayout, type TensorSpec } from "../model/weights-layout.ts";
+
+export interface SummaryRow {
+  name: string;
+  kind: string;
+  outputShape: Array<number | string>;
+  params: number;
+  flops: number;
+  activationBytes: number;
+  /** 1 for steps, layers and the head; 2 for a layer's sublayers. */
+  depth: number;
+  /** Caveat on the row's figures, e.g. that a naive score matrix is counted. */
+  note?: string;
+}
+
+export interface Summary {
+  model: string;
+  batch: number;
+  seq: number;
+  /** Source (encoder) sequence length; present only for encoder-decoder models. */
+  srcSeq?: number;
+  rows: SummaryRow[];
+  params: number;
+  flops: number;
+  activationBytes: number;
+  weightBytes: number;
+}
+
+const F32 = 4;
+const NORM_FLOPS = 5;
+const SOFTMAX_FLOPS = 5; // max, subtract, exp, sum, divide
+const ACT_FLOPS: Record<MlpActivation, number> = { relu: 1, silu: 5, gelu: 8, gelu_tanh: 8, swiglu: 6, geglu: 9 };
+
+/**
+ * (query, key) pairs one head scores over the whole sequence. Causal masking is ignored for
+ * dense and sparse patterns alike: a causal kernel can skip about half, but not every kernel does.
+ */
+function scoredPairs(a: AttentionInfo, seq: number, keys: number): number {
+  // A causal window sees w keys; a bidirectional one |i - j| < w, so 2w - 1.
+  const windowKeys = a.window === undefined ? keys : Math.min(keys, a.causal ? a.window : 2 * a.window - 1);
+  const sp = a.sparse;
+  if (!sp) return seq * windowKeys;
+  let pairs = 0;
+  for (let i = 0; i < seq; i++) {
+    let visible: number;
+    if (sp.kind === "strided") {
+      // The band |i - j| < stride plus the columns i ± k·stride outside it.
+      const band = Math.min(i + sp.stride, keys) - Math.max(i - sp.stride + 1, 0);
+      visible = band + Math.floor(i / sp.stride) + Math.floor(Math.max(keys - 1 - i, 0) / sp.stride);
+    } else {
+      // Visible blocks: all of them for a global query block, else the global blocks ∪ the band.
+      const bi = Math.floor(i / sp.block);
+      const globalEnd = Math.min(sp.global * sp.block, keys);
+      if (bi < sp.global) visible = keys;
+      else if (sp.local <= 0) visible = globalEnd;
+      else {
+        const lo = Math.max((bi - sp.local + 1) * sp.block, globalEnd);
+        const hi = Math.min((bi + sp.local) * sp.block, keys);
+        visible = globalEnd + Math.max(hi - lo, 0);
+      }
+    }
+    pairs += Math.min(visible, windowKeys);
+  }
+  return pairs;
+}
+
+function attentionKind(a: AttentionInfo): string {
+  const quals = [a.causal ? "causal" : "", a.window !== undefined ? `window ${a.window}` : ""];
+  if (a.sparse) quals.push(a.sparse.kind === "block" ? "block-sparse" : "strided");
+  if (a.linear) quals.push(`linear (${a.linear.featureMap})`);
+  return [...quals.filter((q) => q), a.source === "cross" ? "cross-attention" : "self-attention"].join(" ");
+}
+
+interface Cost {
+  flops: number;
+  activationBytes: number;
+  note?: string;
+}
+
+/** One attention sublayer over batch×seq queries and batch×keys keys (keys = seq for self). */
+function attentionCost(a: AttentionInfo, width: number, batch: number, seq: number, keys: number): Cost {
+  const T = batch * seq;
+  const Tk = batch * keys;
+  const qDim = a.heads * a.headDim;
+  const kvDim = a.kvHeads * a.headDim;
+  const hd = a.headDim;
+  let flops = 2 * T * width * qDim + 2 * 2 * Tk * a.sourceDim * kvDim + 2 * T * qDim * width;
+  flops += (a.qkvBias ? T * qDim + 2 * Tk * kvDim : 0) + (a.outBias ? T * width : 0);
+  flops += 3 * (T * a.heads + Tk * a.kvHeads) * a.ropeDim; // RoPE: two mults and an add per channel
+  let activationBytes = T * width * F32;
+  let note: string | undefined;
+  if (a.linear) {
+    // Kernelised: per head, feature maps plus the kᵀv state (2·keys·hd²) and its readout by
+    // the queries (2·seq·hd²); 4·seq·hd² for self-attention. No score matrix exists.
+    flops += batch * a.heads * 2 * (seq + keys) * hd * hd;
+  } else {
+    const pairs = scoredPairs(a, seq, keys);
+    // QKᵀ and the weighted sum of V are 2·hd flops per pair each, plus softmax and ALiBi's add.
+    flops += batch * a.heads * pairs * (4 * hd + SOFTMAX_FLOPS + (a.alibi ? 1 : 0));
+    if (a.window === undefined && !a.sparse) {
+      activationBytes += batch * a.heads * seq * keys * F32;
+      note = `includes naive ${a.heads}×${seq}×${keys} score matrix`;
+    }
+  }
+  if (a.norm) flops += NORM_FLOPS * T * width;
+  flops += T * width; // residual add
+  return { flops, activationBytes, note };
+}
+
+function mlpFlops(mlp: MlpInfo, width: number, T: number): number {
+  const up = isGated(mlp) ? 2 : 1; // gate and up both project to hidden
+  let flops = (up + 1) * 2 * T * width * mlp.hidden + ACT_FLOPS[mlp.act] * T * mlp.hidden;
+  if (mlp.bias) flops += up * T * mlp.hidden + T * width;
+  return flops + (mlp.norm ? NORM_FLOPS * T * width : 0) + T * width; // norm, residual add
+}
+
+type ParamsOf = (group: string, prefix?: string) => number;
+
+function sectionRows(
+  s: SectionInfo,
+  params: ParamsOf,
+  batch: number,
+  seq: number,
+  srcSeq: number,
+): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const p = sectionPrefix(s);
+  const T = batch * seq;
+  const w = s.width;
+  const stream = (): Array<number | string> => [batch, seq, w];
+  const streamBytes = T * w * F32;
+  let embeds = 0;
+  let norms = 0;
+  let dropouts = 0;
+  for (const step of s.steps) {
+    const base = { depth: 1, activationBytes: streamBytes, outputShape: stream() };
+    switch (step.op) {
+      case "embed": {
+        const name = `${p}embed.${step.input}`;
+        // Gathers are free; scaling and summing a second table into the stream are not.
+        const flops = (step.scale !== 1 ? T * step.dim : 0) + (embeds++ > 0 ? T * step.dim : 0);
+        rows.push({ ...base, name, kind: "embedding", params: params(name), flops, outputShape: [batch, seq, step.dim], activationBytes: T * step.dim * F32 });
+        break;
+      }
+      case "position": {
+        const pos = step.position;
+        const added = pos.kind === "learned" || pos.kind === "sinusoidal"; // RoPE/ALiBi act in attention
+        rows.push({ ...base, name: `${p}position`, kind: `${pos.kind} positions`, params: params(`${p}position`), flops: added ? T * w : 0 });
+        break;
+      }
+      case "norm": {
+        const name = `${p}norm.${norms++}`;
+        const kind = step.norm.kind === "rms" ? "RMSNorm" : "LayerNorm";
+        rows.push({ ...base, name, kind, params: params(name), flops: NORM_FLOPS * T * w });
+        break;
+      }
+      case "dropout":
+        rows.push({ ...base, name: `${p}dropout.${dropouts++}`, kind: `dropout ${step.p}`, params: 0, flops: 0 });
+        break;
+      case "stack": {
+        const stack = step.stack;
+        const names = sublayerNames(stack);
+        const decoderLike = s.role === "decoder" || (s.role === "main" && stack.sublayers.some((x) => x.kind === "attention" && x.causal));
+        for (let i = 0; i < stack.count; i++) {
+          const group = layerGroup(s, stack, i);
+          const children: SummaryRow[] = stack.sublayers.map((sub, j) => {
+            const name = `${group}.${names[j]}`;
+            const own = params(group, `${name}.`) + params(group, `${name}_norm.`);
+            const child = { name, depth: 2, outputShape: stream(), params: own };
+            if (sub.kind === "mlp") {
+              return { ...child, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T), activationBytes: streamBytes };
+            }
+            const keys = sub.source === "cross" ? srcSeq : seq;
+            const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
+            const row: SummaryRow = { ...child, kind: attentionKind(sub), flops, activationBytes };
+            if (note) row.note = note;
+            return row;
+          });
+          const sum = (f: (r: SummaryRow) => number) => children.reduce((a, r) => a + f(r), 0);
+          rows.push({
+            ...base,
+            name: group,
+            kind: `${decoderLike ? "decoder" : "encoder"} layer`,
+            params: params(group),
+            flops: sum((r) => r.flops),
+            activationBytes: sum((r) => r.activationBytes),
+          });
+          rows.push(...children);
+        }
+        break;
+      }
+    }
+  }
+  return rows;
+}
+
+function headRow(m: ModelInfo, s: SectionInfo, params: ParamsOf, batch: number, seq: number): SummaryRow {
+  const T = batch * seq;
+  const w = s.width;
+  const h = m.head;
+  let flops = 2 * T * w * h.vocab + (h.bias ? T * h.vocab : 0);
+  if (h.transform) flops += 2 * T * w * w + T * w + ACT_FLOPS[h.transform.act] * T * w + NORM_FLOPS * T * w;
+  const kind = `${h.kind === "tied" ? "tied " : ""}LM head${h.transform ? " + transform" : ""}`;
+  return { name: "head", kind, outputShape: [batch, seq, h.vocab], params: params("head"), flops, activationBytes: T * h.vocab * F32, depth: 1 };
+}
+
+function positiveInt(what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`summarize: ${what} must be a positive integer, got ${n}`);
+  return n;
+}
+
+export function summarize(m: ModelInfo, opts: { seq: number; batch?: number; srcSeq?: number }): Summary {
+  const batch = positiveInt("batch", opts.batch ?? 1);
+  const seq = positiveInt("seq", opts.seq);
+  const hasEncoder = encoderSection(m) !== undefined;
+  const srcSeq = positiveInt("srcSeq", opts.srcSeq ?? seq);
+  const groups = new Map<string, TensorSpec[]>();
+  for (const t of weightLayout(m)) groups.set(t.group, [...(groups.get(t.group) ?? []), t]);
+  // Every top-level row is named after its group, so totals equal paramCount; a sublayer
+  // row takes the tensors of its layer's group under its own name prefix.
+  const params: ParamsOf = (group, prefix = `${group}.`) =>
+    (groups.get(group) ?? []).reduce((a, t) => (t.name.startsWith(prefix) ? a + numel(t.shape) : a), 0);
+  const rows: SummaryRow[] = [];
+  for (const s of m.sections) {
+    rows.push(...sectionRows(s, params, batch, s.role === "encoder" ? srcSeq : seq, srcSeq));
+  }
+  rows.push(headRow(m, outputSection(m), params, batch, seq));
+  const top = rows.filter((r) => r.depth === 1);
+  const total = (f: (r: SummaryRow) => number) => top.reduce((a, r) => a + f(r), 0);
+  const totalParams = total((r) => r.params);
+  return {
+    model: m.name,
+    batch,
+    seq,
+    ...(hasEncoder ? { srcSeq } : {}),
+    rows,
+    params: totalParams,
+    flops: total((r) => r.flops),
+    activationBytes: total((r) => r.activationBytes),
+    weightBytes: totalParams * F32,
+  };
+}
+
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+export function formatFlops(n: number): string {
+  const units = ["FLOP", "KFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) (n /= 1000), i++;
+  return i === 0 ? `${Math.round(n)} FLOP` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+export function renderSummaryText(s: Summary): string {
+  const header = ["Layer (type)", "Output Shape", "Param #", "FLOPs", "Activations"];
+  const cells = s.rows.map((r) => [
+    `${"  ".repeat(r.depth - 1)}${r.name} (${r.kind})${r.note ? " *" : ""}`,
+    `[${r.outputShape.join(", ")}]`,
+    formatCount(r.params),
+    formatFlops(r.flops),
+    formatBytes(r.activationBytes),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
+  const gap = "   ";
+  // Names and shapes read left to right; numbers line up on their last digit.
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(gap).trimEnd();
+  const ruleWidth = widths.reduce((a, b) => a + b, 0) + gap.length * (widths.length - 1);
+  const thick = "=".repeat(ruleWidth);
+  const dims = `batch ${s.batch}, seq ${s.seq}${s.srcSeq !== undefined ? `, src seq ${s.srcSeq}` : ""}`;
+  const out = [`Model: ${s.model} (${dims})`, thick, line(header), thick, ...cells.map(line), thick];
+  out.push(
+    `Total params: ${formatCount(s.params)}`,
+    `Weights: ${formatBytes(s.weightBytes)} (f32)`,
+    `FLOPs (forward): ${formatFlops(s.flops)}`,
+    `Activations: ${formatBytes(s.activationBytes)} (f32)`,
+  );
+  if (s.rows.some((r) => r.note)) out.push("* counts the heads×seq×keys score matrix a naive kernel materialises");
+  out.push(thick);
+  return out.join("\n") + "\n";
+}
+
+export function summaryJson(s: Summary): object {
+  return {
+    model: s.model,
+    batch: s.batch,
+    seq: s.seq,
+    ...(s.srcSeq !== undefined ? { srcSeq: s.srcSeq } : {}),
+    params: s.params,
+    flops: s.flops,
+    activationBytes: s.activationBytes,
+    weightBytes: s.weightBytes,
+    // Fixed key order, so the JSON diffs cleanly between runs and versions.
+    layers: s.rows.map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      outputShape: [...r.outputShape],
+      params: r.params,
+      flops: r.flops,
+      activationBytes: r.activationBytes,
+      depth: r.depth,
+      ...(r.note !== undefined ? { note: r.note } : {}),
+    })),
+  };
+}

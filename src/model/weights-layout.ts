@@ -1,0 +1,175 @@
+/**
+ * The one source of truth for which weight tensors a checked model has, under our native
+ * names. Loaders, writers, inspect and the parameter count all derive from this list, so a
+ * tensor added here shows up everywhere at once (and a tensor missing here is missing
+ * everywhere, which tests catch through the published parameter counts).
+ *
+ * Shapes follow PyTorch's nn.Linear layout, [out, in], so checkpoints map without transposes.
+ */
+import {
+  outputSection,
+  type AttentionInfo,
+  type MlpInfo,
+  type ModelInfo,
+  type NormInfo,
+  type SectionInfo,
+  type StackInfo,
+  type Sublayer,
+} from "./model.ts";
+
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  /** The inspect row the tensor is counted under, e.g. "decoder.3", "embed.tokens", "head". */
+  group: string;
+}
+
+/** Name prefix of a section's tensors; the main section has none so decoder-only names stay short. */
+export function sectionPrefix(s: SectionInfo): string {
+  return s.role === "main" ? "" : `${s.role}.`;
+}
+
+function baseSublayerName(sub: Sublayer): string {
+  if (sub.kind === "mlp") return "mlp";
+  return sub.source === "cross" ? "cross_attn" : "attn";
+}
+
+/**
+ * Per-layer names of a stack's sublayers, in order. Repeats get a numeric suffix from the
+ * second occurrence on (attn, attn1, attn2) so names stay stable when a spec appends a sublayer.
+ */
+export function sublayerNames(stack: StackInfo): string[] {
+  const seen = new Map<string, number>();
+  return stack.sublayers.map((sub) => {
+    const base = baseSublayerName(sub);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n === 0 ? base : `${base}${n}`;
+  });
+}
+
+/** Row name of layer i of a stack: what TensorSpec.group holds for its tensors. */
+export function layerGroup(s: SectionInfo, stack: StackInfo, i: number): string {
+  return `${sectionPrefix(s)}${stack.name}.${i}`;
+}
+
+/**
+ * The embedding table a tied head reads: the output section's first embed step. Undefined
+ * when the head is untied or (for a malformed model) there is no table to tie to.
+ */
+export function tiedEmbeddingName(m: ModelInfo): string | undefined {
+  if (m.head.kind !== "tied") return undefined;
+  const s = outputSection(m);
+  const e = s.steps.find((st) => st.op === "embed");
+  return e && e.op === "embed" ? `${sectionPrefix(s)}embed.${e.input}.weight` : undefined;
+}
+
+type Emit = (name: string, shape: number[]) => void;
+
+function normTensors(emit: Emit, name: string, norm: NormInfo, width: number): void {
+  emit(`${name}.weight`, [width]);
+  if (norm.bias) emit(`${name}.bias`, [width]);
+}
+
+function attentionTensors(emit: Emit, p: string, a: AttentionInfo, width: number): void {
+  const qDim = a.heads * a.headDim;
+  const kvDim = a.kvHeads * a.headDim;
+  // Interleave weight and bias per projection, as PyTorch's state_dict orders them.
+  emit(`${p}q.weight`, [qDim, width]);
+  if (a.qkvBias) emit(`${p}q.bias`, [qDim]);
+  emit(`${p}k.weight`, [kvDim, a.sourceDim]);
+  if (a.qkvBias) emit(`${p}k.bias`, [kvDim]);
+  emit(`${p}v.weight`, [kvDim, a.sourceDim]);
+  if (a.qkvBias) emit(`${p}v.bias`, [kvDim]);
+  emit(`${p}o.weight`, [width, qDim]);
+  if (a.outBias) emit(`${p}o.bias`, [width]);
+}
+
+export function isGated(mlp: MlpInfo): boolean {
+  return mlp.act === "swiglu" || mlp.act === "geglu";
+}
+
+function mlpTensors(emit: Emit, p: string, mlp: MlpInfo, width: number): void {
+  const h = mlp.hidden;
+  if (isGated(mlp)) {
+    emit(`${p}gate.weight`, [h, width]);
+    if (mlp.bias) emit(`${p}gate.bias`, [h]);
+  }
+  emit(`${p}up.weight`, [h, width]);
+  if (mlp.bias) emit(`${p}up.bias`, [h]);
+  emit(`${p}down.weight`, [width, h]);
+  if (mlp.bias) emit(`${p}down.bias`, [width]);
+}
+
+function layerTensors(emit: Emit, prefix: string, stack: StackInfo, width: number): void {
+  const names = sublayerNames(stack);
+  stack.sublayers.forEach((sub, j) => {
+    const name = names[j];
+    // List the norm where the data meets it: before the sublayer (pre-norm) or after (post).
+    const norm = () => sub.norm && normTensors(emit, `${prefix}${name}_norm`, sub.norm, width);
+    if (stack.placement === "pre") norm();
+    if (sub.kind === "attention") attentionTensors(emit, `${prefix}${name}.`, sub, width);
+    else mlpTensors(emit, `${prefix}${name}.`, sub, width);
+    if (stack.placement === "post") norm();
+  });
+}
+
+function sectionTensors(out: TensorSpec[], s: SectionInfo): void {
+  const p = sectionPrefix(s);
+  let normIndex = 0;
+  for (const step of s.steps) {
+    switch (step.op) {
+      case "embed": {
+        const group = `${p}embed.${step.input}`;
+        out.push({ name: `${group}.weight`, shape: [step.vocab, step.dim], group });
+        break;
+      }
+      case "position":
+        if (step.position.kind === "learned") {
+          out.push({ name: `${p}position.weight`, shape: [step.position.length, s.width], group: `${p}position` });
+        }
+        break;
+      case "norm": {
+        const group = `${p}norm.${normIndex++}`;
+        normTensors((name, shape) => out.push({ name, shape, group }), group, step.norm, s.width);
+        break;
+      }
+      case "dropout":
+        break;
+      case "stack":
+        for (let i = 0; i < step.stack.count; i++) {
+          const group = layerGroup(s, step.stack, i);
+          layerTensors((name, shape) => out.push({ name, shape, group }), `${group}.`, step.stack, s.width);
+        }
+        break;
+    }
+  }
+}
+
+/** Every weight tensor of the model, in a deterministic order: sections in order, then the head. */
+export function weightLayout(m: ModelInfo): TensorSpec[] {
+  const out: TensorSpec[] = [];
+  for (const s of m.sections) sectionTensors(out, s);
+  const w = outputSection(m).width;
+  const head = m.head;
+  const emit: Emit = (name, shape) => out.push({ name, shape, group: "head" });
+  if (head.transform) {
+    emit("head.transform.weight", [w, w]);
+    emit("head.transform.bias", [w]);
+    // The BERT transform's norm is always a LayerNorm with bias.
+    emit("head.transform_norm.weight", [w]);
+    emit("head.transform_norm.bias", [w]);
+  }
+  if (head.kind === "linear") emit("head.weight", [head.vocab, w]);
+  if (head.bias) emit("head.bias", [head.vocab]);
+  return out;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Total parameters; tied tables count once, as the published figures do. */
+export function paramCount(m: ModelInfo): number {
+  return weightLayout(m).reduce((sum, t) => sum + numel(t.shape), 0);
+}
