@@ -48,6 +48,8 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
   const sinks = new Map<string, Sink>();
   const decls = new Map<string, ModelDecl>();
   const rootModels: ModelDecl[] = [];
+  /** An import that could not be read: a base model it declared is unknown, but not a new error. */
+  let unreadableImport = false;
 
   const load = (file: string, content: string, importChain: string[]): void => {
     sources.set(file, new SourceFile(file, content));
@@ -65,6 +67,7 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
       const t = read(target);
       if (t === undefined) {
         sink.report("SF0009", imp.span, `cannot read \`${imp.path}\``, { label: `no file at ${target}`, hint: "import paths are relative to this file" });
+        unreadableImport = true;
         continue;
       }
       load(target, t, [...importChain, file]);
@@ -84,6 +87,13 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
   };
   load(path, text, []);
 
+  // Past a syntax error the AST is recovery's guess: checking it would report the guess's
+  // problems (a dropped statement is "missing", a half-read argument "unknown"), so stop
+  // at the syntax errors, which recovery has already reported in full.
+  if (diagnostics.some((d) => SYNTAX_CODES.has(d.code))) {
+    return { diagnostics: sortDiagnostics(dedupe(diagnostics)), sources, models: new Map() };
+  }
+
   const sinkOf = (file: string): Sink => sinks.get(file)!;
   const models = new Map<string, ModelInfo>();
   const used = new Set<unknown>();
@@ -98,9 +108,9 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
   }
   const toCheck = new Set<ModelDecl>([...decls.values()]);
   for (const decl of toCheck) {
-    const chain = resolveChain(decl, decls, sinkOf);
+    const chain = resolveChain(decl, decls, sinkOf, unreadableImport);
     if (!chain) continue;
-    const checked = checkModel(chain, sinkOf);
+    const checked = checkModel(chain, sinkOf, { isEntry: decl === entryDecl });
     for (const d of checked.env.used) used.add(d);
     for (const d of checked.env.defs()) allDims.push(d);
     if (decl === entryDecl) {
@@ -126,27 +136,42 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
 /** Thrown for caller mistakes (a `--model` that does not exist), not for spec problems. */
 export class UsageError extends Error {}
 
-function resolveChain(decl: ModelDecl, decls: Map<string, ModelDecl>, sinkOf: (f: string) => Sink): ModelDecl[] | undefined {
-  const chain: ModelDecl[] = [decl];
+/** Syntax-level codes: after any of these the AST is incomplete. */
+const SYNTAX_CODES = new Set(["SF0001", "SF0002", "SF0003", "SF0004", "SF0005", "SF0006", "SF0007", "SF0008"]);
+
+/** The model and its bases, root first; undefined (reported) when a base is unknown or the bases cycle. */
+function resolveChain(decl: ModelDecl, decls: Map<string, ModelDecl>, sinkOf: (f: string) => Sink, unreadableImport: boolean): ModelDecl[] | undefined {
+  const path: ModelDecl[] = [decl]; // decl, its base, its base's base, ...
   let cur = decl;
   while (cur.base) {
     const base = decls.get(cur.base.name);
     if (!base) {
-      const hint = didYouMean(cur.base.name, decls.keys());
-      sinkOf(cur.file).report("SF0104", cur.base.span, `no model named \`${cur.base.name}\` to extend`, { label: "unknown base model", ...(hint ? { hint } : {}) });
+      // Reported once, by the model that names it, and not at all when an unreadable import may declare it.
+      if (cur === decl && !unreadableImport) {
+        const hint = didYouMean(cur.base.name, decls.keys());
+        sinkOf(cur.file).report("SF0104", cur.base.span, `no model named \`${cur.base.name}\` to extend`, { label: "unknown base model", ...(hint ? { hint } : {}) });
+      }
       return undefined;
     }
-    if (chain.includes(base)) {
-      sinkOf(cur.file).report("SF0105", cur.base.span, `model \`${decl.name.name}\` extends itself`, {
-        label: "cycle closes here",
-        notes: [`chain: ${[...chain, base].map((m) => m.name.name).join(" → ")}`],
-      });
+    const at = path.indexOf(base);
+    if (at >= 0) {
+      // One report per cycle, at the first-declared model in it; models that merely
+      // extend a model in a cycle are not reported again.
+      const cycle = path.slice(at);
+      const order = [...decls.values()];
+      const first = cycle.reduce((a, b) => (order.indexOf(b) < order.indexOf(a) ? b : a));
+      if (at === 0 && decl === first) {
+        sinkOf(decl.file).report("SF0105", decl.base!.span, `model \`${decl.name.name}\` extends itself`, {
+          label: cycle.length === 1 ? "extends itself here" : "the cycle starts here",
+          notes: [`chain: ${[...cycle, base].map((m) => m.name.name).join(" → ")}`],
+        });
+      }
       return undefined;
     }
-    chain.unshift(base);
+    path.push(base);
     cur = base;
   }
-  return chain;
+  return path.reverse();
 }
 
 /** A family body checked once per descendant reports the same problem each time. */

@@ -38,6 +38,8 @@ export class DimEnv {
   readonly used = new Set<DimDef>();
   /** Family parameters that were needed but have no value (reported by the caller). */
   readonly missing = new Set<DimDef>();
+  /** Names whose definitions are being evaluated, outermost first: the path of a cycle. */
+  private readonly evaluating: string[] = [];
 
   define(def: DimDef, sink: Sink): void {
     this.entries.set(def.name.name, { def, sink, state: "todo", value: null });
@@ -62,8 +64,10 @@ export class DimEnv {
     this.used.add(e.def);
     if (e.state === "done") return e.value;
     if (e.state === "busy") {
+      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(name)), name];
       e.sink.report("SF0106", e.def.name.span, `dim \`${name}\` is defined in terms of itself`, {
         label: "this definition depends on its own value",
+        ...(cycle.length > 2 ? { notes: [`cycle: ${cycle.join(" → ")}`] } : {}),
       });
       e.state = "done";
       return null;
@@ -74,12 +78,26 @@ export class DimEnv {
       return null;
     }
     e.state = "busy";
+    this.evaluating.push(name);
     const v = this.eval(e.def.value, e.sink, "int");
+    this.evaluating.pop();
     if (e.state === "busy") {
       e.value = v === null ? null : this.checkSize(v, e.def.value, e.sink, `dim \`${name}\``);
       e.state = "done";
     }
     return e.value;
+  }
+
+  /**
+   * Every dim's value (NaN when unknown), for the checked model. Evaluating them here is
+   * not a use: a dim nothing refers to must still be reported as unused (SF2003).
+   */
+  snapshot(): Map<string, number> {
+    const before = new Set(this.used);
+    const out = new Map([...this.entries.keys()].map((name) => [name, this.value(name) ?? NaN]));
+    this.used.clear();
+    for (const d of before) this.used.add(d);
+    return out;
   }
 
   /** A label at the definition of a named dim, for "defined here" notes. */
@@ -95,7 +113,7 @@ export class DimEnv {
     switch (e.kind) {
       case "num": {
         if (!Number.isFinite(e.value)) {
-          sink.report("SF0005", e.span, `number \`${e.text}\` is out of range`);
+          sink.report("SF0005", e.span, `number \`${e.text}\` is out of range`, { label: "too large for a 64-bit float" });
           return null;
         }
         if (mode === "int" && !Number.isInteger(e.value)) {

@@ -16,7 +16,10 @@ export function formatBytes(n: number): string {
 }
 
 /** Warnings about a model that checks: things that are legal but probably not meant. */
-export function lintModel(m: ModelInfo, sink: Sink): void {
+export function lintModel(m: ModelInfo, sink: Sink, allowed: ReadonlySet<string> = new Set()): void {
+  const warn: Sink["warn"] = (code, ...rest) => {
+    if (!allowed.has(code)) sink.warn(code, ...rest);
+  };
   const encoder = m.sections.find((s) => s.role === "encoder");
   for (const sec of m.sections) {
     const steps = sec.steps;
@@ -31,7 +34,7 @@ export function lintModel(m: ModelInfo, sink: Sink): void {
         if (sq !== undefined && sk !== undefined) {
           const bytes = quad.heads * sq * sk * 4;
           if (bytes > QUADRATIC_WARN_BYTES) {
-            sink.warn("SF2001", quad.span, `full attention at context ${sq} needs ${formatBytes(bytes)} of scores per layer`, {
+            warn("SF2001", quad.span, `full attention at context ${sq} needs ${formatBytes(bytes)} of scores per layer`, {
               label: `${quad.heads} heads × ${sq} × ${sk} scores`,
               notes: [`${quad.heads} × ${sq} × ${sk} × 4 bytes (f32, batch 1) = ${bytes} bytes, if materialised; fused kernels stream it but still do O(n²) work`],
               hint: "a sliding window (`window = ...`), `sparse = block(...)` or `kind = linear` keeps memory linear in the context",
@@ -41,7 +44,7 @@ export function lintModel(m: ModelInfo, sink: Sink): void {
       }
       const odd = atts.find((a) => a.headDim % 4 !== 0);
       if (odd) {
-        sink.warn("SF2002", odd.span, `head dim ${odd.headDim} is not a multiple of 4`, {
+        warn("SF2002", odd.span, `head dim ${odd.headDim} is not a multiple of 4`, {
           label: `head_dim = ${odd.headDim}`,
           notes: ["the Wasm (SIMD128) and WGSL (vec4) kernels fall back to scalar code for attention"],
         });
@@ -50,7 +53,7 @@ export function lintModel(m: ModelInfo, sink: Sink): void {
       const laterNorm = steps.slice(i + 1).some((s) => s.op === "norm");
       const laterStack = steps.slice(i + 1).some((s) => s.op === "stack");
       if (st.placement === "pre" && hasNorms && !laterNorm && !laterStack) {
-        sink.warn("SF2005", st.span, `pre-norm stack \`${st.name}\` is not followed by a final norm`, {
+        warn("SF2005", st.span, `pre-norm stack \`${st.name}\` is not followed by a final norm`, {
           label: "the residual stream leaves this stack un-normalised",
           hint: "add e.g. `norm layer(eps = 1e-5)` after the stack",
         });
@@ -58,7 +61,7 @@ export function lintModel(m: ModelInfo, sink: Sink): void {
     });
   }
   if (encoder && !usesCross(m.sections)) {
-    sink.warn("SF2004", m.span, "the encoder's output is never attended to", {
+    warn("SF2004", m.span, "the encoder's output is never attended to", {
       label: "no `attention cross` in the decoder",
       hint: "add `attention cross(heads = ...)` to the decoder's layers",
     });

@@ -2,6 +2,7 @@ import type { InputDecl, Item, ModelDecl, Statement } from "../syntax/ast.ts";
 import type { Span } from "../syntax/source.ts";
 import type { Activation, HeadInfo, InputInfo, ModelInfo, SectionInfo } from "../model/model.ts";
 import { readArgs } from "./args.ts";
+import { CODES } from "../diagnostics/codes.ts";
 import { DimEnv } from "./dims.ts";
 import { lintModel } from "./lint.ts";
 import { HEAD, HEAD_KINDS, MODEL_STATEMENTS, TOKENIZER, TOKENIZER_KINDS, TRAIN } from "./schemas.ts";
@@ -23,13 +24,14 @@ type Located<T> = { item: T; sink: Sink };
  * comes from the nearest model in the chain that has statements; dims and inputs merge
  * down the chain with children overriding parents.
  */
-export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): CheckedModel {
+export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink, opts: { isEntry: boolean }): CheckedModel {
   const model = chain[chain.length - 1];
   const msink = sinkOf(model.file);
   const env = new DimEnv();
   const inputs = new Map<string, Located<InputDecl>>();
   let body: Array<Located<Statement | Item>> = [];
   let bodySink = msink;
+  let bodyOwner: ModelDecl | undefined;
   for (const decl of chain) {
     const sink = sinkOf(decl.file);
     const seenDims = new Map<string, Span>();
@@ -59,6 +61,7 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
     if (own.length > 0) {
       body = own;
       bodySink = sink;
+      bodyOwner = decl;
     }
   }
 
@@ -71,6 +74,7 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
   let head: Located<Statement> | undefined;
   let tokenizer: Located<Statement> | undefined;
   let train: Located<Statement> | undefined;
+  const allowed = new Set<string>();
   const once = (slot: Located<Statement> | undefined, st: Statement, sink: Sink): boolean => {
     if (!slot) return true;
     sink.report("SF0119", st.span, `a model has one \`${st.keyword.name}\``, { label: "second one", secondary: [slot.sink.label(slot.item.span, "first one here")] });
@@ -91,6 +95,10 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
         if (once(tokenizer, item, sink)) tokenizer = { item, sink };
         continue;
       }
+      if (kw === "lint") {
+        readAllow(item, sink, allowed);
+        continue;
+      }
       if (kw === "train") {
         if (once(train, item, sink)) train = { item, sink };
         continue;
@@ -109,17 +117,19 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
     const enc = sectionsByRole.get("encoder");
     const dec = sectionsByRole.get("decoder");
     let encWidth: number | null | undefined;
+    const earlierEmbeds = new Map<string, { role: SectionInfo["role"]; vocab: number; dim: number }>();
     if (enc) {
-      const r = buildSection({ ...base, role: "encoder", items: blockItems(enc), encoderWidth: undefined }, env, { span: enc.item.keyword.span, sink: enc.sink });
+      const r = buildSection({ ...base, role: "encoder", items: blockItems(enc), encoderWidth: undefined, earlierEmbeds }, env, { span: enc.item.keyword.span, sink: enc.sink });
       sections.push(r.info);
       encWidth = r.width;
+      for (const st of r.info?.steps ?? []) if (st.op === "embed") earlierEmbeds.set(st.input, { role: "encoder", vocab: st.vocab, dim: st.dim });
     } else msink.report("SF0117", sectionsByRole.get("decoder")!.item.keyword.span, "a `decoder` section needs an `encoder` section", { label: "no encoder" });
     if (dec) {
-      const r = buildSection({ ...base, role: "decoder", items: blockItems(dec), encoderWidth: encWidth }, env, { span: dec.item.keyword.span, sink: dec.sink });
+      const r = buildSection({ ...base, role: "decoder", items: blockItems(dec), encoderWidth: encWidth, earlierEmbeds }, env, { span: dec.item.keyword.span, sink: dec.sink });
       sections.push(r.info);
     } else msink.report("SF0117", enc!.item.keyword.span, "an `encoder` section needs a `decoder` section", { label: "no decoder", hint: "for an encoder-only model (BERT), put the layers directly in the model body" });
   } else {
-    sections.push(buildSection({ ...base, role: "main", items: mainItems, encoderWidth: undefined }, env, { span: model.name.span, sink: msink }).info);
+    sections.push(buildSection({ ...base, role: "main", items: mainItems, encoderWidth: undefined, earlierEmbeds: new Map() }, env, { span: model.name.span, sink: msink }).info);
   }
 
   const out = sections[sections.length - 1];
@@ -134,7 +144,7 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
         name: model.name.name,
         file: model.file,
         span: model.span,
-        dims: new Map(env.defs().map(({ def }) => [def.name.name, env.value(def.name.name) ?? NaN])),
+        dims: env.snapshot(),
         runtime: new Map([...env.runtime].map(([k, v]) => [k, v.max !== undefined ? { max: v.max } : {}])),
         inputs: [...inputInfos.values()].map((i) => i.info as InputInfo),
         sections: sections as SectionInfo[],
@@ -142,8 +152,24 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink): 
         ...extra,
       }
     : null;
-  if (info) lintModel(info, bodySink);
+  // A body shared by a family is linted in the context of the model being compiled, or of
+  // the model that wrote it: not once per sibling, with a different message each time.
+  if (info && (opts.isEntry || bodyOwner === model)) lintModel(info, bodySink, allowed);
   return { info, env, missing };
+}
+
+function readAllow(st: Statement, sink: Sink, into: Set<string>): void {
+  const bad = (span: Span) => sink.report("SF0112", span, "`lint` takes `allow = [CODE, ...]` with warning codes", { label: "expected warning codes", hint: "e.g. `lint(allow = [SF2001])`" });
+  for (const a of st.args) {
+    if (a.name?.name !== "allow" || a.value.kind !== "list") {
+      bad(a.span);
+      continue;
+    }
+    for (const e of a.value.items) {
+      if (e.kind === "name" && /^SF2\d{3}$/.test(e.name) && e.name in CODES) into.add(e.name);
+      else bad(e.span);
+    }
+  }
 }
 
 function blockItems(s: Located<Statement>): Array<Located<Item>> {

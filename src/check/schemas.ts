@@ -12,6 +12,7 @@ export const EMBED: ArgSpec[] = [
   { name: "vocab", type: { t: "size" }, required: true, positional: 0 },
   { name: "dim", type: { t: "size" }, required: true, positional: 1 },
   { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "tie", type: { t: "name" } },
 ];
 
 export const POSITION_KINDS = ["learned", "sinusoidal", "rope", "alibi", "none"] as const;
@@ -89,5 +90,5 @@ export const TRAIN: ArgSpec[] = [
 /** Statements by where they may stand, for SF0108/SF0116 messages. */
 export const SECTION_STATEMENTS = ["embed", "position", "norm", "dropout"] as const;
 export const LAYER_STATEMENTS = ["attention", "mlp", "norm", "dropout"] as const;
-export const MODEL_STATEMENTS = ["encoder", "decoder", "head", "tokenizer", "train"] as const;
+export const MODEL_STATEMENTS = ["encoder", "decoder", "head", "tokenizer", "train", "lint"] as const;
 export const ALL_STATEMENTS = [...new Set([...SECTION_STATEMENTS, ...LAYER_STATEMENTS, ...MODEL_STATEMENTS, "stack"])];

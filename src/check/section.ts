@@ -2,7 +2,7 @@ import type { Item, StackDecl, Statement } from "../syntax/ast.ts";
 import type { NormInfo, PositionInfo, SectionInfo, StackInfo, Step, Sublayer } from "../model/model.ts";
 import { readArgs } from "./args.ts";
 import type { DimEnv } from "./dims.ts";
-import { DROPOUT, EMBED, LAYER_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
+import { DROPOUT, EMBED, LAYER_STATEMENTS, MODEL_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
 import type { Sink } from "./sink.ts";
 import { num, readAttention, readKind, readMlp, readNorm, type SectionContext } from "./sublayers.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
@@ -13,6 +13,8 @@ export interface SectionInput {
   encoderWidth: number | null | undefined;
   inputs: ReadonlyMap<string, { dtype: string; shape: Array<number | string | null>; span: import("../syntax/source.ts").Span; sink: Sink }>;
   runtimeMax: ReadonlyMap<string, { max?: number; span?: import("../syntax/source.ts").Span; sink?: Sink }>;
+  /** Embeddings of earlier sections, by input name, that `tie = input` may share. */
+  earlierEmbeds: ReadonlyMap<string, { role: SectionInfo["role"]; vocab: number; dim: number }>;
 }
 
 /** Result: the section (null when something in it is unknown or wrong) and its width for later sections. */
@@ -29,6 +31,10 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
   let position: PositionInfo = { kind: "none" };
   let positionSpan: { span: import("../syntax/source.ts").Span; sink: Sink } | undefined;
   const stacks: Array<{ stack: StackDecl; sink: Sink }> = [];
+  // An `embed` that failed (already reported) or a stack reported for having none: either
+  // way, "no embed" and an unknown sequence bound would only repeat that error.
+  let embedFailed = false;
+  let stackWithoutEmbed = false;
 
   const ctx = (): SectionContext => ({
     role: sec.role,
@@ -49,9 +55,10 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
       continue;
     }
     if (item.kind === "stack") {
-      if (width === null && input === undefined) {
+      if (width === null && input === undefined && !embedFailed) {
         sink.report("SF0117", item.span, "a stack needs an `embed` before it", { label: "nothing feeds this stack", hint: "start with `embed tokens(vocab, d)`" });
         ok = false;
+        stackWithoutEmbed = true;
       }
       const st = buildStack(item, sink, env, ctx());
       if (st) steps.push({ op: "stack", stack: st, span: item.span });
@@ -66,6 +73,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
         if (!item.sub) {
           sink.report("SF0110", item.keyword.span, "`embed` needs the input it embeds", { label: "which input?", hint: "e.g. `embed tokens(vocab, d)`" });
           ok = false;
+          embedFailed ||= input === undefined;
           break;
         }
         const name = item.sub.name;
@@ -77,6 +85,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             ...(hint ? { hint } : { hint: `declare it: \`input ${name}: int[batch, seq]\`` }),
           });
           ok = false;
+          embedFailed ||= input === undefined;
           break;
         }
         if (decl.dtype !== "int" || decl.shape.length !== 2) {
@@ -85,6 +94,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             secondary: [decl.sink.label(decl.span, `declared as ${decl.dtype}[${decl.shape.map((s) => s ?? "?").join(", ")}]`)],
           });
           ok = false;
+          embedFailed ||= input === undefined;
           break;
         }
         const vocab = num(a.get("vocab"));
@@ -111,8 +121,23 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           });
           ok = false;
         }
+        let tie: { role: SectionInfo["role"]; input: string } | undefined;
+        const tieName = a.get("tie");
+        if (typeof tieName === "string") {
+          const target = sec.earlierEmbeds.get(tieName);
+          if (!target) {
+            sink.report("SF0114", a.expr("tie")!.span, `no earlier section embeds \`${tieName}\``, {
+              label: "nothing to share",
+              hint: "`tie = INPUT` shares the table of an input embedded in the encoder",
+            });
+            ok = false;
+          } else if (vocab !== null && dim !== null && (target.vocab !== vocab || target.dim !== dim)) {
+            sink.report("SF0210", a.expr("tie")!.span, `a shared table must have the same shape: [${vocab}, ${dim}] here, [${target.vocab}, ${target.dim}] in the ${target.role}`, { label: "shape differs" });
+            ok = false;
+          } else tie = { role: target.role, input: tieName };
+        }
         if (vocab === null || dim === null) ok = false;
-        else steps.push({ op: "embed", input: name, vocab, dim, scale: num(a.get("scale")) ?? 1, span: item.span });
+        else steps.push({ op: "embed", input: name, vocab, dim, scale: num(a.get("scale")) ?? 1, ...(tie ? { tie } : {}), span: item.span });
         break;
       }
       case "position": {
@@ -137,7 +162,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             ok = false;
             break;
           }
-          if (maxSeq === undefined || maxSeq > length) {
+          if (!embedFailed && (maxSeq === undefined || maxSeq > length)) {
             sink.report("SF0209", a.expr("length")!.span, maxSeq === undefined ? `learned positions cover ${length} positions, but \`${seqDim}\` is unbounded` : `learned positions cover ${length} positions, but \`${seqDim}\` may be ${maxSeq}`, {
               label: `table of ${length} positions`,
               ...(maxSeqLabel ? { secondary: [maxSeqLabel.sink.label(maxSeqLabel.span, `bound ${maxSeq}`)] } : {}),
@@ -169,11 +194,19 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
         break;
       }
       default:
-        misplaced(item, sink, "a section", [...SECTION_STATEMENTS, "stack"]);
+        // A decoder-only or encoder-only model's body is its one section.
+        misplaced(
+          item,
+          sink,
+          sec.role === "main" ? "the model body" : `the ${sec.role}`,
+          sec.role === "main" ? [...SECTION_STATEMENTS, "stack", ...MODEL_STATEMENTS] : [...SECTION_STATEMENTS, "stack"],
+          kw === "attention" || kw === "mlp" ? "`attention` and `mlp` are layers: put them inside a `stack N × name { ... }`" : undefined,
+        );
         ok = false;
     }
   }
   if (input === undefined) {
+    if (embedFailed || stackWithoutEmbed) return { info: null, width };
     at.sink.report("SF0117", at.span, sec.role === "main" ? "the model has no `embed`" : `the ${sec.role} has no \`embed\``, {
       label: "nothing turns tokens into vectors",
       hint: "add `embed tokens(vocab, d)`",
@@ -197,6 +230,10 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
   const sublayers: Sublayer[] = [];
   // Norms pair with the sublayer after them (pre-norm) or before them (post-norm).
   let pending: { norm: NormInfo | null; st: Statement } | undefined;
+  // Post-norm: the latest sublayer statement (null when it failed or was not a sublayer:
+  // already reported, so a norm after it is not an error of its own), and a norm right before.
+  let lastSub: Sublayer | null | undefined;
+  let prevNorm: Statement | undefined;
   const items = st.body;
   for (const item of items) {
     if (item.kind !== "statement") {
@@ -208,15 +245,19 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
     if (kw === "norm") {
       const n = readNorm(item, sink, env);
       if (placement === "pre") {
-        if (pending) normError(sink, item, pending.st, "two norms in a row: the first has no sublayer");
-        pending = { norm: n, st: item };
-      } else {
-        const last = sublayers[sublayers.length - 1];
-        if (!last || last.norm || lastStatementWasNorm(items, item)) {
-          normError(sink, item, undefined, last ? "this sublayer already has a norm" : "a post-norm `norm` must follow a sublayer");
+        if (pending) {
+          normError(sink, pending.st, { st: item, label: "followed by another norm" }, "two norms in a row: the first has no sublayer");
           ok = false;
-        } else if (n) last.norm = n;
-      }
+        }
+        pending = { norm: n, st: item };
+      } else if (lastSub === undefined) {
+        normError(sink, item, undefined, "a post-norm `norm` must follow a sublayer");
+        ok = false;
+      } else if (prevNorm) {
+        normError(sink, item, { st: prevNorm, label: "the sublayer's norm" }, "this sublayer already has a norm");
+        ok = false;
+      } else if (lastSub && n) lastSub.norm = n;
+      prevNorm = item;
       if (!n) ok = false;
       continue;
     }
@@ -231,16 +272,23 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
         sublayers.push(sub);
       } else ok = false;
       pending = undefined;
+      lastSub = sub;
+      prevNorm = undefined;
       continue;
     }
     misplaced(item, sink, "a layer", LAYER_STATEMENTS);
     ok = false;
+    // Probably meant as a sublayer (`attnetion`): it takes the norm's pairing with it.
+    pending = undefined;
+    lastSub = null;
+    prevNorm = undefined;
   }
-  if (pending) {
+  const hasSublayers = items.some((i) => i.kind === "statement" && (i.keyword.name === "attention" || i.keyword.name === "mlp"));
+  if (pending && hasSublayers) {
     normError(sink, pending.st, undefined, "this pre-norm `norm` has no sublayer after it");
     ok = false;
   }
-  if (items.filter((i) => i.kind === "statement" && (i.keyword.name === "attention" || i.keyword.name === "mlp")).length === 0) {
+  if (!hasSublayers) {
     sink.report("SF0117", st.name.span, `stack \`${st.name.name}\` has no sublayers`, { label: "empty layer", hint: "add `attention self(...)` and `mlp(...)`" });
     ok = false;
   }
@@ -248,26 +296,21 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
   return { name: st.name.name, count, placement, sublayers, span: st.span };
 }
 
-function lastStatementWasNorm(items: Item[], current: Statement): boolean {
-  const i = items.indexOf(current);
-  const prev = items[i - 1];
-  return prev !== undefined && prev.kind === "statement" && prev.keyword.name === "norm";
-}
-
-function normError(sink: Sink, st: Statement, other: Statement | undefined, message: string): void {
+function normError(sink: Sink, st: Statement, other: { st: Statement; label: string } | undefined, message: string): void {
   sink.report("SF0215", st.span, message, {
     label: "unpaired norm",
-    ...(other ? { secondary: [sink.label(other.span, "previous norm")] } : {}),
+    ...(other ? { secondary: [sink.label(other.st.span, other.label)] } : {}),
     notes: ["in a pre-norm stack (the default) each norm precedes its sublayer; with `stack N × name(norm = post)` each norm follows it"],
   });
 }
 
-export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[]): void {
+export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[], hint?: string): void {
   const kw = st.keyword.name;
-  const known = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train"];
+  const known = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
   if (known.includes(kw)) {
     sink.report("SF0116", st.keyword.span, `\`${kw}\` cannot appear in ${where}`, {
       label: "not allowed here",
+      ...(hint ? { hint } : {}),
       notes: [`${where} may contain: ${quoteList(allowed)}`],
     });
   } else {

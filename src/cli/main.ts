@@ -37,6 +37,9 @@ function program(setExit: (code: number) => void): Command {
     .option("--seq <n>", "sequence length to measure at (default: the declared context, else 128)")
     .option("--batch <n>", "batch size", "1")
     .option("--model <name>", "which model of the file (default: the last)")
+    .option("--ir", "print the tensor-graph IR instead of the summary")
+    .option("--lowered", "with --ir: the graph as lowered, before the inference passes")
+    .option("--weights", "with --ir: list the weight nodes too")
     .addOption(format(["text", "json"]))
     .addOption(color)
     .action((file: string, o) => setExit(runInspect(file, o)));

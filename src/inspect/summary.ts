@@ -87,11 +87,7 @@ function attentionKind(a: AttentionInfo): string {
   return [...quals.filter((q) => q), a.source === "cross" ? "cross-attention" : "self-attention"].join(" ");
 }
 
-interface Cost {
-  flops: number;
-  activationBytes: number;
-  note?: string;
-}
+type Cost = { flops: number; activationBytes: number; note?: string };
 
 /** One attention sublayer over batch×seq queries and batch×keys keys (keys = seq for self). */
 function attentionCost(a: AttentionInfo, width: number, batch: number, seq: number, keys: number): Cost {
@@ -106,8 +102,9 @@ function attentionCost(a: AttentionInfo, width: number, batch: number, seq: numb
   let activationBytes = T * width * F32;
   let note: string | undefined;
   if (a.linear) {
-    // Kernelised: per head, feature maps plus the kᵀv state (2·keys·hd²) and its readout by
-    // the queries (2·seq·hd²); 4·seq·hd² for self-attention. No score matrix exists.
+    // Kernelised, per head: building the kᵀv state (2·keys·hd²) and the queries' readout
+    // (2·seq·hd²), i.e. 4·seq·hd² for self-attention; the O(seq·hd) feature maps and
+    // normaliser are noise next to that. No score matrix ever exists.
     flops += batch * a.heads * 2 * (seq + keys) * hd * hd;
   } else {
     const pairs = scoredPairs(a, seq, keys);
@@ -134,7 +131,7 @@ type ParamsOf = (group: string, prefix?: string) => number;
 
 function sectionRows(
   s: SectionInfo,
-  params: ParamsOf,
+  paramsOf: ParamsOf,
   batch: number,
   seq: number,
   srcSeq: number,
@@ -155,19 +152,19 @@ function sectionRows(
         const name = `${p}embed.${step.input}`;
         // Gathers are free; scaling and summing a second table into the stream are not.
         const flops = (step.scale !== 1 ? T * step.dim : 0) + (embeds++ > 0 ? T * step.dim : 0);
-        rows.push({ ...base, name, kind: "embedding", params: params(name), flops, outputShape: [batch, seq, step.dim], activationBytes: T * step.dim * F32 });
+        rows.push({ ...base, name, kind: "embedding", params: paramsOf(name), flops, outputShape: [batch, seq, step.dim], activationBytes: T * step.dim * F32 });
         break;
       }
       case "position": {
         const pos = step.position;
         const added = pos.kind === "learned" || pos.kind === "sinusoidal"; // RoPE/ALiBi act in attention
-        rows.push({ ...base, name: `${p}position`, kind: `${pos.kind} positions`, params: params(`${p}position`), flops: added ? T * w : 0 });
+        rows.push({ ...base, name: `${p}position`, kind: `${pos.kind} positions`, params: paramsOf(`${p}position`), flops: added ? T * w : 0 });
         break;
       }
       case "norm": {
         const name = `${p}norm.${norms++}`;
         const kind = step.norm.kind === "rms" ? "RMSNorm" : "LayerNorm";
-        rows.push({ ...base, name, kind, params: params(name), flops: NORM_FLOPS * T * w });
+        rows.push({ ...base, name, kind, params: paramsOf(name), flops: NORM_FLOPS * T * w });
         break;
       }
       case "dropout":
@@ -181,7 +178,7 @@ function sectionRows(
           const group = layerGroup(s, stack, i);
           const children: SummaryRow[] = stack.sublayers.map((sub, j) => {
             const name = `${group}.${names[j]}`;
-            const own = params(group, `${name}.`) + params(group, `${name}_norm.`);
+            const own = paramsOf(group, `${name}.`) + paramsOf(group, `${name}_norm.`);
             const child = { name, depth: 2, outputShape: stream(), params: own };
             if (sub.kind === "mlp") {
               return { ...child, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T), activationBytes: streamBytes };
@@ -197,7 +194,7 @@ function sectionRows(
             ...base,
             name: group,
             kind: `${decoderLike ? "decoder" : "encoder"} layer`,
-            params: params(group),
+            params: paramsOf(group),
             flops: sum((r) => r.flops),
             activationBytes: sum((r) => r.activationBytes),
           });
@@ -210,14 +207,14 @@ function sectionRows(
   return rows;
 }
 
-function headRow(m: ModelInfo, s: SectionInfo, params: ParamsOf, batch: number, seq: number): SummaryRow {
+function headRow(m: ModelInfo, s: SectionInfo, paramsOf: ParamsOf, batch: number, seq: number): SummaryRow {
   const T = batch * seq;
   const w = s.width;
   const h = m.head;
   let flops = 2 * T * w * h.vocab + (h.bias ? T * h.vocab : 0);
   if (h.transform) flops += 2 * T * w * w + T * w + ACT_FLOPS[h.transform.act] * T * w + NORM_FLOPS * T * w;
   const kind = `${h.kind === "tied" ? "tied " : ""}LM head${h.transform ? " + transform" : ""}`;
-  return { name: "head", kind, outputShape: [batch, seq, h.vocab], params: params("head"), flops, activationBytes: T * h.vocab * F32, depth: 1 };
+  return { name: "head", kind, outputShape: [batch, seq, h.vocab], params: paramsOf("head"), flops, activationBytes: T * h.vocab * F32, depth: 1 };
 }
 
 function positiveInt(what: string, n: number): number {
@@ -234,46 +231,34 @@ export function summarize(m: ModelInfo, opts: { seq: number; batch?: number; src
   for (const t of weightLayout(m)) groups.set(t.group, [...(groups.get(t.group) ?? []), t]);
   // Every top-level row is named after its group, so totals equal paramCount; a sublayer
   // row takes the tensors of its layer's group under its own name prefix.
-  const params: ParamsOf = (group, prefix = `${group}.`) =>
+  const paramsOf: ParamsOf = (group, prefix = `${group}.`) =>
     (groups.get(group) ?? []).reduce((a, t) => (t.name.startsWith(prefix) ? a + numel(t.shape) : a), 0);
   const rows: SummaryRow[] = [];
   for (const s of m.sections) {
-    rows.push(...sectionRows(s, params, batch, s.role === "encoder" ? srcSeq : seq, srcSeq));
+    rows.push(...sectionRows(s, paramsOf, batch, s.role === "encoder" ? srcSeq : seq, srcSeq));
   }
-  rows.push(headRow(m, outputSection(m), params, batch, seq));
+  rows.push(headRow(m, outputSection(m), paramsOf, batch, seq));
   const top = rows.filter((r) => r.depth === 1);
   const total = (f: (r: SummaryRow) => number) => top.reduce((a, r) => a + f(r), 0);
-  const totalParams = total((r) => r.params);
-  return {
-    model: m.name,
-    batch,
-    seq,
-    ...(hasEncoder ? { srcSeq } : {}),
-    rows,
-    params: totalParams,
-    flops: total((r) => r.flops),
-    activationBytes: total((r) => r.activationBytes),
-    weightBytes: totalParams * F32,
-  };
+  const params = total((r) => r.params);
+  const [flops, activationBytes] = [total((r) => r.flops), total((r) => r.activationBytes)];
+  return { model: m.name, batch, seq, ...(hasEncoder ? { srcSeq } : {}), rows, params, flops, activationBytes, weightBytes: params * F32 };
 }
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-export function formatFlops(n: number): string {
-  const units = ["FLOP", "KFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"];
+function scaled(n: number, base: number, units: string[]): string {
   let i = 0;
-  while (n >= 1000 && i < units.length - 1) (n /= 1000), i++;
-  return i === 0 ? `${Math.round(n)} FLOP` : `${n.toFixed(1)} ${units[i]}`;
+  while (n >= base && i < units.length - 1) (n /= base), i++;
+  return i === 0 ? `${Math.round(n)} ${units[0]}` : `${n.toFixed(1)} ${units[i]}`;
 }
 
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
-}
+/** SI units: FLOP counts are conventionally decimal (GFLOP = 1e9). */
+export const formatFlops = (n: number): string => scaled(n, 1000, ["FLOP", "KFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"]);
+/** Binary units, as memory is allocated. */
+export const formatBytes = (n: number): string => scaled(n, 1024, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]);
 
 export function renderSummaryText(s: Summary): string {
   const header = ["Layer (type)", "Output Shape", "Param #", "FLOPs", "Activations"];
@@ -315,15 +300,9 @@ export function summaryJson(s: Summary): object {
     activationBytes: s.activationBytes,
     weightBytes: s.weightBytes,
     // Fixed key order, so the JSON diffs cleanly between runs and versions.
-    layers: s.rows.map((r) => ({
-      name: r.name,
-      kind: r.kind,
-      outputShape: [...r.outputShape],
-      params: r.params,
-      flops: r.flops,
-      activationBytes: r.activationBytes,
-      depth: r.depth,
-      ...(r.note !== undefined ? { note: r.note } : {}),
+    layers: s.rows.map(({ name, kind, outputShape, params, flops, activationBytes, depth, note }) => ({
+      ...{ name, kind, outputShape: [...outputShape], params, flops, activationBytes, depth },
+      ...(note !== undefined ? { note } : {}),
     })),
   };
 }

@@ -77,7 +77,16 @@ export interface StackInfo {
 }
 
 export type Step =
-  | { op: "embed"; input: string; vocab: number; dim: number; scale: number; span: Span }
+  | {
+      op: "embed";
+      input: string;
+      vocab: number;
+      dim: number;
+      scale: number;
+      /** Shares the table of an earlier section's embedding (Vaswani et al.'s shared source/target embedding). */
+      tie?: { role: SectionInfo["role"]; input: string };
+      span: Span;
+    }
   | { op: "position"; position: PositionInfo; span: Span }
   | { op: "norm"; norm: NormInfo; span: Span }
   | { op: "dropout"; p: number; span: Span }

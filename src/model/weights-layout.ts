@@ -15,6 +15,7 @@ import {
   type SectionInfo,
   type StackInfo,
   type Sublayer,
+  type Step,
 } from "./model.ts";
 
 export interface TensorSpec {
@@ -61,7 +62,16 @@ export function tiedEmbeddingName(m: ModelInfo): string | undefined {
   if (m.head.kind !== "tied") return undefined;
   const s = outputSection(m);
   const e = s.steps.find((st) => st.op === "embed");
-  return e && e.op === "embed" ? `${sectionPrefix(s)}embed.${e.input}.weight` : undefined;
+  return e && e.op === "embed" ? embedTableName(m, s, e) : undefined;
+}
+
+/** The tensor an embed step reads: its own table, or the shared one it is tied to. */
+export function embedTableName(m: ModelInfo, s: SectionInfo, e: Extract<Step, { op: "embed" }>): string {
+  if (e.tie) {
+    const owner = m.sections.find((x) => x.role === e.tie!.role)!;
+    return `${sectionPrefix(owner)}embed.${e.tie.input}.weight`;
+  }
+  return `${sectionPrefix(s)}embed.${e.input}.weight`;
 }
 
 type Emit = (name: string, shape: number[]) => void;
@@ -121,7 +131,8 @@ function sectionTensors(out: TensorSpec[], s: SectionInfo): void {
     switch (step.op) {
       case "embed": {
         const group = `${p}embed.${step.input}`;
-        out.push({ name: `${group}.weight`, shape: [step.vocab, step.dim], group });
+        // A tied embedding reads another section's table and owns no tensor.
+        if (!step.tie) out.push({ name: `${group}.weight`, shape: [step.vocab, step.dim], group });
         break;
       }
       case "position":

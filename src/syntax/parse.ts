@@ -37,10 +37,11 @@ export function parseSpec(text: string, path: string): ParseResult {
   if (problems.some((p) => p.kind === "nesting")) return { ast: empty, diagnostics };
 
   const { cst, errors } = parseTokens(tokens);
-  for (const e of dedupe(errors).slice(0, MAX_SYNTAX_ERRORS)) diagnostics.push(parseDiagnostic(e, path, text.length));
-  if (errors.length > MAX_SYNTAX_ERRORS) {
+  const parseDiags = withoutCascades(dedupe(errors).map((e) => parseDiagnostic(e, path, text)), problems, text);
+  for (const d of parseDiags.slice(0, MAX_SYNTAX_ERRORS)) diagnostics.push(d);
+  if (parseDiags.length > MAX_SYNTAX_ERRORS) {
     const last = diagnostics[diagnostics.length - 1];
-    diagnostics[diagnostics.length - 1] = { ...last, notes: [...last.notes, `${errors.length - MAX_SYNTAX_ERRORS} more syntax errors not shown`] };
+    diagnostics[diagnostics.length - 1] = { ...last, notes: [...last.notes, `${parseDiags.length - MAX_SYNTAX_ERRORS} more syntax errors not shown`] };
   }
   const ast = buildFile(cst, path, (span, message, label) =>
     diagnostics.push(diagnostic({ code: "SF0004", message, file: path, span, label })),
@@ -109,14 +110,69 @@ function lexDiagnostic(p: LexProblem, file: string): Diagnostic {
   }
 }
 
-function parseDiagnostic(e: IRecognitionException, file: string, textLength: number): Diagnostic {
+function parseDiagnostic(e: IRecognitionException, file: string, text: string): Diagnostic {
   const t = e.token;
   const atEof = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset);
-  const prev = (e as { previousToken?: { endOffset?: number } }).previousToken;
+  const prevEnd = (e as { previousToken?: { endOffset?: number } }).previousToken?.endOffset;
+  const afterPrev = prevEnd !== undefined && Number.isFinite(prevEnd) ? Math.min(text.length, prevEnd + 1) : undefined;
   // At the end of the file, point just past the last real token: that is where the fix goes.
-  const start = atEof ? Math.min(textLength, (prev?.endOffset ?? textLength - 1) + 1) : t.startOffset;
-  const end = atEof ? start : (t.endOffset ?? t.startOffset) + 1;
-  return diagnostic({ code: "SF0004", message: e.message, file, span: { start, end }, label: atEof ? "the file ends here" : "unexpected here" });
+  if (atEof) {
+    const start = afterPrev ?? text.length;
+    return diagnostic({ code: "SF0004", message: e.message, file, span: { start, end: start }, label: "the file ends here" });
+  }
+  const found = { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
+  // The unexpected token opens a later line (an unclosed `(` lets the next statement run
+  // on): the fix belongs at the end of the line before, so point there, as rustc does.
+  if (afterPrev !== undefined && afterPrev <= found.start && text.slice(afterPrev, found.start).includes("\n")) {
+    return diagnostic({
+      code: "SF0004",
+      message: e.message,
+      file,
+      span: { start: afterPrev, end: afterPrev },
+      label: "expected here",
+      secondary: [{ file, span: found, message: "found this instead" }],
+    });
+  }
+  return diagnostic({ code: "SF0004", message: e.message, file, span: found, label: "unexpected here" });
+}
+
+/**
+ * Drops syntax errors that are most likely echoes of an earlier one: a parse error on a
+ * line where a lexical or parse error was already reported (recovery resynchronises on
+ * the same line and complains again), and every parse error after an unterminated `/*`
+ * (the comment swallowed the rest of the file, closing brackets included).
+ */
+function withoutCascades(diags: Diagnostic[], problems: LexProblem[], text: string): Diagnostic[] {
+  const comment = problems.find((p) => p.kind === "comment");
+  const breaks: number[] = [];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) breaks.push(i);
+  const lineOf = (offset: number): number => {
+    let lo = 0;
+    let hi = breaks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (breaks[mid] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // The first lexical problem on each line.
+  const lexFirst = new Map<number, number>();
+  for (const p of problems) {
+    const line = lineOf(p.offset);
+    lexFirst.set(line, Math.min(lexFirst.get(line) ?? Infinity, p.offset));
+  }
+  const seenLines = new Set<number>();
+  const out: Diagnostic[] = [];
+  for (const d of diags) {
+    const start = d.primary.span.start;
+    if (comment && (start >= comment.offset || d.primary.message === "the file ends here")) continue;
+    const line = lineOf(start);
+    if (seenLines.has(line) || (lexFirst.get(line) ?? Infinity) <= start) continue;
+    seenLines.add(line);
+    out.push(d);
+  }
+  return out;
 }
 
 /** Recovery can report the same token twice; keep the first report per position. */

@@ -1,0 +1,121 @@
+/**
+ * The tensor-graph IR: a flat list of nodes in execution order, each producing one value.
+ * Shapes mix static sizes and run-time dims by name ("batch", "seq", "src_seq"). Backends
+ * are thin: they map each op to a kernel. Passes are functions Graph → Graph, and the
+ * verifier runs after every one (see passes.ts).
+ */
+import type { Activation, FeatureMap, SparsePattern } from "../model/model.ts";
+
+export type Dim = number | string;
+export type DType = "f32" | "i32" | "bool";
+
+/** Which part of a model a node belongs to: an encoder runs once per source, a decoder per step. */
+export type Phase = "encoder" | "decoder";
+
+export interface Value {
+  id: number;
+  dtype: DType;
+  shape: Dim[];
+  /** Readable name for dumps and errors, e.g. "decoder.3.attn.q". */
+  name: string;
+}
+
+export type Op =
+  /** A model input: tokens, a padding mask, source tokens. */
+  | { op: "input"; input: string }
+  /** A weight tensor, by its native name (src/model/weights-layout.ts). */
+  | { op: "weight"; weight: string }
+  /** Row gather from table [vocab, d] by ids [b, s], times scale. */
+  | { op: "embed"; table: number; ids: number; scale: number }
+  /** x [b, s, d] plus positional encodings of positions offset .. offset+s-1 (offset: tokens already decoded). */
+  | { op: "add_position"; x: number; kind: "learned" | "sinusoidal"; table?: number }
+  | { op: "add"; a: number; b: number }
+  | { op: "norm"; kind: "layer" | "rms"; x: number; weight: number; bias?: number; eps: number }
+  /** x [..., in] · Wᵀ (+ bias), W in nn.Linear layout [out, in]. */
+  | { op: "linear"; x: number; weight: number; bias?: number }
+  | { op: "activation"; x: number; act: Activation }
+  /** act(gate) * up: SwiGLU (silu) and GeGLU (gelu). */
+  | { op: "gated"; gate: number; up: number; act: Activation }
+  /**
+   * Fused softmax attention. q [b, sq, heads*headDim], k/v [b, sk, kvHeads*headDim].
+   * `cache` names the KV-cache slot used in incremental decoding; keys of a "memory"
+   * source (cross-attention) are computed once per source sequence.
+   */
+  | {
+      op: "attention";
+      q: number;
+      k: number;
+      v: number;
+      heads: number;
+      kvHeads: number;
+      headDim: number;
+      causal: boolean;
+      window?: number;
+      sparse?: SparsePattern;
+      alibi: boolean;
+      rope?: { dim: number; base: number };
+      /** Input value of the key padding mask [b, sk], 1 = real token. */
+      padding?: number;
+      source: "self" | "memory";
+      cache: string;
+    }
+  /** Kernelized attention as an O(n) prefix-state scan; `cache` holds the state (S, z). */
+  | {
+      op: "linear_attention";
+      q: number;
+      k: number;
+      v: number;
+      heads: number;
+      kvHeads: number;
+      headDim: number;
+      featureMap: FeatureMap;
+      causal: boolean;
+      rope?: { dim: number; base: number };
+      padding?: number;
+      source: "self" | "memory";
+      cache: string;
+    }
+  /** Training only: carried from the spec, removed by the inference pass. */
+  | { op: "dropout"; x: number; p: number }
+  /** Marks a graph result: "logits" [b, s, vocab], "memory" (the encoder's output). */
+  | { op: "output"; x: number; output: "logits" | "memory" };
+
+export type Node = Op & { out: number; phase: Phase };
+
+export interface Graph {
+  model: string;
+  values: Value[];
+  nodes: Node[];
+  /** Training hyper-parameters from the spec (label smoothing, ...), ignored at inference. */
+  train: { dropout?: number; labelSmoothing?: number };
+}
+
+/** Operand value ids of a node, in a fixed order: what the verifier and printer walk. */
+export function operands(n: Op): number[] {
+  switch (n.op) {
+    case "input":
+    case "weight":
+      return [];
+    case "embed":
+      return [n.table, n.ids];
+    case "add_position":
+      return n.table === undefined ? [n.x] : [n.x, n.table];
+    case "add":
+      return [n.a, n.b];
+    case "norm":
+      return n.bias === undefined ? [n.x, n.weight] : [n.x, n.weight, n.bias];
+    case "linear":
+      return n.bias === undefined ? [n.x, n.weight] : [n.x, n.weight, n.bias];
+    case "activation":
+      return [n.x];
+    case "gated":
+      return [n.gate, n.up];
+    case "attention":
+    case "linear_attention":
+      return n.padding === undefined ? [n.q, n.k, n.v] : [n.q, n.k, n.v, n.padding];
+    case "dropout":
+      return [n.x];
+    case "output":
+      return [n.x];
+  }
+}

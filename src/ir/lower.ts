@@ -1,0 +1,175 @@
+import type { AttentionInfo, MlpInfo, ModelInfo, NormInfo, SectionInfo, Step } from "../model/model.ts";
+import { outputSection } from "../model/model.ts";
+import { embedTableName, sectionPrefix, sublayerNames, tiedEmbeddingName, weightLayout } from "../model/weights-layout.ts";
+import { GraphBuilder } from "./builder.ts";
+import type { Dim, Graph } from "./ir.ts";
+import { runPasses } from "./passes.ts";
+
+/** The graph a backend executes: lowered, verified, training-only ops removed. */
+export function inferenceGraph(m: ModelInfo): Graph {
+  return runPasses(lowerModel(m), m);
+}
+
+/**
+ * ModelInfo → Graph. Every attention kind lowers to one fused op that never builds an
+ * n×n mask: windows, sparsity and linear attention are attributes the kernels honour.
+ */
+export function lowerModel(m: ModelInfo): Graph {
+  const shapes = new Map(weightLayout(m).map((t) => [t.name, t.shape]));
+  const b = new GraphBuilder({
+    weight: (name) => {
+      const s = shapes.get(name);
+      if (!s) throw new Error(`lowering: no weight ${name} in the layout`);
+      return s;
+    },
+  });
+  const inputDtype = new Map(m.inputs.map((i) => [i.name, i.dtype === "int" ? ("i32" as const) : ("bool" as const)]));
+  const inputShape = new Map(m.inputs.map((i) => [i.name, i.shape as Dim[]]));
+  const input = (name: string) => b.input(name, inputDtype.get(name) ?? "i32", inputShape.get(name) ?? ["batch", "seq"]);
+
+  let memory: { id: number; seq: Dim } | undefined;
+  let x = -1;
+  for (const sec of m.sections) {
+    b.phase = sec.role === "encoder" ? "encoder" : "decoder";
+    x = lowerSection(b, m, sec, input, memory);
+    if (sec.role === "encoder") {
+      b.emit({ op: "output", x, output: "memory" }, "f32", b.shape(x), "memory");
+      memory = { id: x, seq: sec.seqDim };
+    }
+  }
+  const out = outputSection(m);
+  const p = "head";
+  const seq = out.seqDim;
+  if (m.head.transform) {
+    const t = b.emit({ op: "linear", x, weight: b.weight(`${p}.transform.weight`), bias: b.weight(`${p}.transform.bias`) }, "f32", ["batch", seq, out.width], `${p}.transform`);
+    const a = b.emit({ op: "activation", x: t, act: m.head.transform.act }, "f32", ["batch", seq, out.width], `${p}.transform.act`);
+    x = b.emit(
+      { op: "norm", kind: "layer", x: a, weight: b.weight(`${p}.transform_norm.weight`), bias: b.weight(`${p}.transform_norm.bias`), eps: m.head.transform.eps },
+      "f32",
+      ["batch", seq, out.width],
+      `${p}.transform_norm`,
+    );
+  }
+  const table = m.head.kind === "tied" ? tiedEmbeddingName(m)! : `${p}.weight`;
+  const logits = b.emit(
+    { op: "linear", x, weight: b.weight(table), ...(m.head.bias ? { bias: b.weight(`${p}.bias`) } : {}) },
+    "f32",
+    ["batch", seq, m.head.vocab],
+    "logits",
+  );
+  b.emit({ op: "output", x: logits, output: "logits" }, "f32", ["batch", seq, m.head.vocab], "logits");
+  return b.build(m.name, m.train);
+}
+
+type InputFn = (name: string) => number;
+
+function lowerSection(b: GraphBuilder, m: ModelInfo, sec: SectionInfo, input: InputFn, memory: { id: number; seq: Dim } | undefined): number {
+  const p = sectionPrefix(sec);
+  const act: Dim[] = ["batch", sec.seqDim, sec.width];
+  let x = -1;
+  let norms = 0;
+  let drops = 0;
+  for (const step of sec.steps) {
+    switch (step.op) {
+      case "embed": {
+        const e = b.emit({ op: "embed", table: b.weight(embedTableName(m, sec, step)), ids: input(step.input), scale: step.scale }, "f32", act, `${p}embed.${step.input}`);
+        x = x < 0 ? e : b.emit({ op: "add", a: x, b: e }, "f32", act, `${p}embed`);
+        break;
+      }
+      case "position":
+        if (step.position.kind === "learned") x = b.emit({ op: "add_position", x, kind: "learned", table: b.weight(`${p}position.weight`) }, "f32", act, `${p}position`);
+        else if (step.position.kind === "sinusoidal") x = b.emit({ op: "add_position", x, kind: "sinusoidal" }, "f32", act, `${p}position`);
+        break;
+      case "norm":
+        x = norm(b, x, step.norm, `${p}norm.${norms++}`, act);
+        break;
+      case "dropout":
+        x = b.emit({ op: "dropout", x, p: step.p }, "f32", act, `${p}dropout.${drops++}`);
+        break;
+      case "stack":
+        x = lowerStack(b, step, sec, x, input, memory);
+        break;
+    }
+  }
+  return x;
+}
+
+function norm(b: GraphBuilder, x: number, n: NormInfo, name: string, shape: Dim[]): number {
+  return b.emit({ op: "norm", kind: n.kind, x, weight: b.weight(`${name}.weight`), ...(n.bias ? { bias: b.weight(`${name}.bias`) } : {}), eps: n.eps }, "f32", shape, name);
+}
+
+function lowerStack(b: GraphBuilder, step: Extract<Step, { op: "stack" }>, sec: SectionInfo, x: number, input: InputFn, memory: { id: number; seq: Dim } | undefined): number {
+  const st = step.stack;
+  const names = sublayerNames(st);
+  const shape: Dim[] = ["batch", sec.seqDim, sec.width];
+  for (let i = 0; i < st.count; i++) {
+    const layer = `${sectionPrefix(sec)}${st.name}.${i}`;
+    st.sublayers.forEach((sub, j) => {
+      const name = `${layer}.${names[j]}`;
+      const h = st.placement === "pre" && sub.norm ? norm(b, x, sub.norm, `${name}_norm`, shape) : x;
+      let y = sub.kind === "attention" ? attention(b, sub, h, name, sec, input, memory) : mlp(b, sub, h, name, sec);
+      if (sub.dropout > 0) y = b.emit({ op: "dropout", x: y, p: sub.dropout }, "f32", shape, `${name}.dropout`);
+      x = b.emit({ op: "add", a: x, b: y }, "f32", shape, `${name}.residual`);
+      if (st.placement === "post" && sub.norm) x = norm(b, x, sub.norm, `${name}_norm`, shape);
+    });
+  }
+  return x;
+}
+
+function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, sec: SectionInfo, input: InputFn, memory: { id: number; seq: Dim } | undefined): number {
+  const qDim = a.heads * a.headDim;
+  const kvDim = a.kvHeads * a.headDim;
+  const proj = (x: number, w: string, bias: boolean, seq: Dim, out: number) =>
+    b.emit({ op: "linear", x, weight: b.weight(`${name}.${w}.weight`), ...(bias ? { bias: b.weight(`${name}.${w}.bias`) } : {}) }, "f32", ["batch", seq, out], `${name}.${w}`);
+  const q = proj(h, "q", a.qkvBias, sec.seqDim, qDim);
+  let k: number;
+  let v: number;
+  if (a.source === "cross") {
+    // Keys and values of the encoder's output are computed once per source sequence.
+    const phase = b.phase;
+    b.phase = "encoder";
+    k = proj(memory!.id, "k", a.qkvBias, memory!.seq, kvDim);
+    v = proj(memory!.id, "v", a.qkvBias, memory!.seq, kvDim);
+    b.phase = phase;
+  } else {
+    k = proj(h, "k", a.qkvBias, sec.seqDim, kvDim);
+    v = proj(h, "v", a.qkvBias, sec.seqDim, kvDim);
+  }
+  const common = {
+    q,
+    k,
+    v,
+    heads: a.heads,
+    kvHeads: a.kvHeads,
+    headDim: a.headDim,
+    ...(a.ropeDim > 0 ? { rope: { dim: a.ropeDim, base: a.ropeBase } } : {}),
+    ...(a.padding !== undefined ? { padding: input(a.padding) } : {}),
+    source: a.source === "cross" ? ("memory" as const) : ("self" as const),
+    cache: name,
+  };
+  const out: Dim[] = ["batch", sec.seqDim, qDim];
+  const att = a.linear
+    ? b.emit({ op: "linear_attention", ...common, featureMap: a.linear.featureMap, causal: a.causal }, "f32", out, `${name}.scores`)
+    : b.emit(
+        { op: "attention", ...common, causal: a.causal, ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi },
+        "f32",
+        out,
+        `${name}.scores`,
+      );
+  return proj(att, "o", a.outBias, sec.seqDim, sec.width);
+}
+
+function mlp(b: GraphBuilder, f: MlpInfo, h: number, name: string, sec: SectionInfo): number {
+  const hidden: Dim[] = ["batch", sec.seqDim, f.hidden];
+  const proj = (x: number, w: string, out: Dim[]) =>
+    b.emit({ op: "linear", x, weight: b.weight(`${name}.${w}.weight`), ...(f.bias ? { bias: b.weight(`${name}.${w}.bias`) } : {}) }, "f32", out, `${name}.${w}`);
+  let a: number;
+  if (f.act === "swiglu" || f.act === "geglu") {
+    const gate = proj(h, "gate", hidden);
+    const up = proj(h, "up", hidden);
+    a = b.emit({ op: "gated", gate, up, act: f.act === "swiglu" ? "silu" : "gelu" }, "f32", hidden, `${name}.act`);
+  } else {
+    a = b.emit({ op: "activation", x: proj(h, "up", hidden), act: f.act }, "f32", hidden, `${name}.act`);
+  }
+  return proj(a, "down", ["batch", sec.seqDim, sec.width]);
+}

@@ -1,0 +1,62 @@
+import type { ModelInfo } from "../model/model.ts";
+import { weightLayout } from "../model/weights-layout.ts";
+import type { Graph, Node } from "./ir.ts";
+import { operands } from "./ir.ts";
+import { verify } from "./verify.ts";
+
+export type Pass = { name: string; run: (g: Graph) => Graph };
+
+/** Replace uses of one value by another: the rewrite primitive of the passes below. */
+function substitute(nodes: Node[], from: Map<number, number>): Node[] {
+  const r = (id: number): number => {
+    let cur = id;
+    while (from.has(cur)) cur = from.get(cur)!;
+    return cur;
+  };
+  return nodes.map((n) => {
+    const out = { ...n } as Record<string, unknown>;
+    for (const key of ["x", "a", "b", "table", "ids", "weight", "bias", "gate", "up", "q", "k", "v", "padding"]) {
+      if (typeof out[key] === "number") out[key] = r(out[key] as number);
+    }
+    return out as unknown as Node;
+  });
+}
+
+/** Dropout is the identity at inference: the spec's rates stay in graph.train and in dumps of the lowered graph. */
+export const stripDropout: Pass = {
+  name: "strip-dropout",
+  run: (g) => {
+    const alias = new Map<number, number>();
+    for (const n of g.nodes) if (n.op === "dropout") alias.set(n.out, n.x);
+    return { ...g, nodes: substitute(g.nodes.filter((n) => n.op !== "dropout"), alias) };
+  },
+};
+
+/** Remove nodes nothing reads (outputs are roots). */
+export const deadCode: Pass = {
+  name: "dead-code",
+  run: (g) => {
+    const live = new Set<number>();
+    for (let i = g.nodes.length - 1; i >= 0; i--) {
+      const n = g.nodes[i];
+      if (n.op === "output" || live.has(n.out)) {
+        live.add(n.out);
+        for (const o of operands(n)) live.add(o);
+      }
+    }
+    return { ...g, nodes: g.nodes.filter((n) => live.has(n.out)) };
+  },
+};
+
+export const INFERENCE_PASSES: Pass[] = [stripDropout, deadCode];
+
+/** Verify the lowered graph, then after every pass. */
+export function runPasses(g: Graph, m: ModelInfo, passes: Pass[] = INFERENCE_PASSES): Graph {
+  const layout = new Map(weightLayout(m).map((t) => [t.name, t.shape]));
+  verify(g, layout);
+  for (const p of passes) {
+    g = p.run(g);
+    verify(g, layout);
+  }
+  return g;
+}
