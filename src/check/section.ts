@@ -162,7 +162,8 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             ok = false;
             break;
           }
-          if (!embedFailed && (maxSeq === undefined || maxSeq > length)) {
+          // Without an embed (missing, failed, or later) the sequence bound is not known yet.
+          if (input !== undefined && (maxSeq === undefined || maxSeq > length)) {
             sink.report("SF0209", a.expr("length")!.span, maxSeq === undefined ? `learned positions cover ${length} positions, but \`${seqDim}\` is unbounded` : `learned positions cover ${length} positions, but \`${seqDim}\` may be ${maxSeq}`, {
               label: `table of ${length} positions`,
               ...(maxSeqLabel ? { secondary: [maxSeqLabel.sink.label(maxSeqLabel.span, `bound ${maxSeq}`)] } : {}),

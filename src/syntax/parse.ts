@@ -1,4 +1,4 @@
-import type { IRecognitionException } from "chevrotain";
+import type { IRecognitionException, IToken } from "chevrotain";
 import { lex, MAX_NESTING, type LexProblem } from "../../grammar/lexer.ts";
 import { parseTokens } from "../../grammar/parser.ts";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.ts";
@@ -113,14 +113,17 @@ function lexDiagnostic(p: LexProblem, file: string): Diagnostic {
 function parseDiagnostic(e: IRecognitionException, file: string, text: string): Diagnostic {
   const t = e.token;
   const atEof = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset);
-  const prevEnd = (e as { previousToken?: { endOffset?: number } }).previousToken?.endOffset;
-  const afterPrev = prevEnd !== undefined && Number.isFinite(prevEnd) ? Math.min(text.length, prevEnd + 1) : undefined;
+  // The lexer tracks start offsets only (`positionTracking: "onlyOffset"`): ends come from the image.
+  const prev = (e as { previousToken?: IToken }).previousToken;
+  // A line break token ends a line: "after" it is the end of that line, not the next one.
+  const prevLen = prev?.tokenType.name === "Newline" ? 0 : (prev?.image.length ?? 0);
+  const afterPrev = prev && Number.isFinite(prev.startOffset) ? Math.min(text.length, prev.startOffset + prevLen) : undefined;
   // At the end of the file, point just past the last real token: that is where the fix goes.
   if (atEof) {
     const start = afterPrev ?? text.length;
     return diagnostic({ code: "SF0004", message: e.message, file, span: { start, end: start }, label: "the file ends here" });
   }
-  const found = { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
+  const found = { start: t.startOffset, end: t.startOffset + Math.max(1, t.image.length) };
   // The unexpected token opens a later line (an unclosed `(` lets the next statement run
   // on): the fix belongs at the end of the line before, so point there, as rustc does.
   if (afterPrev !== undefined && afterPrev <= found.start && text.slice(afterPrev, found.start).includes("\n")) {
