@@ -3,7 +3,10 @@ import * as T from "./tokens.ts";
 
 export const specLexer = new Lexer(T.allTokens, { positionTracking: "onlyOffset", ensureOptimizations: false });
 
-/** Deeper than this and the input is rejected before parsing: recursion must stay bounded. */
+/**
+ * Deeper than this and the input is rejected before parsing: recursion must stay bounded.
+ * Brackets count, and so does each `-` of a run (`- - - 1` nests a unary minus per `-`).
+ */
 export const MAX_NESTING = 256;
 
 export interface LexProblem {
@@ -37,8 +40,16 @@ export function lex(text: string): LexResult {
   }
   const tokens: IToken[] = [];
   const stack: string[] = [];
+  let minusRun = 0;
   for (const tok of raw.tokens) {
     const name = tok.tokenType.name;
+    if (name === "Minus") {
+      minusRun++;
+      if (stack.length + minusRun > MAX_NESTING) {
+        problems.push({ kind: "nesting", offset: tok.startOffset, length: 1, text: tok.image });
+        return { tokens: [], problems };
+      }
+    } else if (name !== "Newline") minusRun = 0;
     if (name === "UnterminatedComment") {
       problems.push({ kind: "comment", offset: tok.startOffset, length: 2, text: "/*" });
       continue;

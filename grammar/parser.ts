@@ -58,9 +58,28 @@ const ruleText = (r: string): string => RULE_TEXT[r] ?? r;
  * `attnetion` gets "did you mean `attention`?" instead of a bare syntax error.
  */
 export class SpecParser extends CstParser {
+  /** Errors saved in the current parse; see SAVE_ERROR. */
+  private saved = 0;
+
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Chevrotain's recovery inside a repetition nests a few stack frames per error it
+   * survives, so a block of thousands of bad lines overflows the stack. Past
+   * MAX_PARSE_ERRORS the parse is abandoned (parseTokens catches this): nobody reads the
+   * thousandth syntax error anyway. (Chevrotain calls this hook for every error it keeps.)
+   */
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    const saved = (CstParser.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException }).SAVE_ERROR.call(this, error);
+    if (++this.saved >= MAX_PARSE_ERRORS) throw new TooManyParseErrors();
+    return saved;
+  }
+
+  resetErrorCount(): void {
+    this.saved = 0;
   }
 
   file = this.RULE("file", () => {
@@ -262,16 +281,34 @@ export class SpecParser extends CstParser {
   });
 }
 
+/** The parse stops after this many syntax errors (before the front end filters echoes). */
+export const MAX_PARSE_ERRORS = 200;
+
+class TooManyParseErrors extends Error {
+  constructor() {
+    super("too many syntax errors");
+    this.name = "TooManyParseErrors";
+  }
+}
+
 /** One parser instance: chevrotain parsers are reusable and costly to construct. */
 export const specParser = new SpecParser();
 
 export interface ParseOutput {
   cst: CstNode;
   errors: IRecognitionException[];
+  /** True when the parse stopped at MAX_PARSE_ERRORS; the CST is then empty. */
+  truncated: boolean;
 }
 
 export function parseTokens(tokens: IToken[]): ParseOutput {
   specParser.input = tokens;
-  const cst = specParser.file();
-  return { cst, errors: [...specParser.errors] };
+  specParser.resetErrorCount();
+  try {
+    const cst = specParser.file();
+    return { cst, errors: [...specParser.errors], truncated: false };
+  } catch (e) {
+    if (!(e instanceof TooManyParseErrors)) throw e;
+    return { cst: { name: "file", children: {} }, errors: [...specParser.errors], truncated: true };
+  }
 }

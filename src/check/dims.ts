@@ -163,7 +163,7 @@ export class DimEnv {
         if (xs.some((x) => x === null)) return null;
         const r = f.fn(...(xs as number[]));
         if (mode === "int" && !Number.isInteger(r)) {
-          sink.report("SF0211", e.span, `\`${sink.slice(e.span)}\` is ${fmt(r)}, not a whole number`, { label: "a size must be a whole number" });
+          sink.report("SF0211", e.span, `\`${sink.excerpt(e.span)}\` is ${fmt(r)}, not a whole number`, { label: "a size must be a whole number" });
           return null;
         }
         return r;
@@ -175,20 +175,34 @@ export class DimEnv {
   }
 
   private binary(e: Extract<Expr, { kind: "binary" }>, sink: Sink, mode: Mode): number | null {
-    const l = this.eval(e.left, sink, mode);
-    const r = this.eval(e.right, sink, mode);
-    if (l === null || r === null) return null;
+    // `1 + 1 + ... + 1` is a left-deep tree as deep as it is long: walk its left spine in a
+    // loop so that only brackets (whose depth the lexer bounds) cost stack.
+    const spine: Array<Extract<Expr, { kind: "binary" }>> = [];
+    let leftmost: Expr = e;
+    while (leftmost.kind === "binary") {
+      spine.push(leftmost);
+      leftmost = leftmost.left;
+    }
+    let acc = this.eval(leftmost, sink, mode);
+    for (let i = spine.length - 1; i >= 0; i--) {
+      const r = this.eval(spine[i].right, sink, mode);
+      acc = acc === null || r === null ? null : this.apply(spine[i], acc, r, sink, mode);
+    }
+    return acc;
+  }
+
+  private apply(e: Extract<Expr, { kind: "binary" }>, l: number, r: number, sink: Sink, mode: Mode): number | null {
     switch (e.op) {
       case "+":
         return this.checkRange(l + r, e, sink);
       case "-":
-        return l - r;
+        return this.checkRange(l - r, e, sink);
       case "*":
         return this.checkRange(l * r, e, sink);
       case "/":
       case "%": {
         if (r === 0) {
-          sink.report("SF0201", e.right.span, `division by zero in \`${sink.slice(e.span)}\``, {
+          sink.report("SF0201", e.right.span, `division by zero in \`${sink.excerpt(e.span)}\``, {
             label: `${this.operand(e.right, r, sink)} is zero`,
           });
           return null;
@@ -211,7 +225,7 @@ export class DimEnv {
 
   private checkRange(v: number, e: Expr, sink: Sink): number | null {
     if (Math.abs(v) > Number.MAX_SAFE_INTEGER) {
-      sink.report("SF0204", e.span, `\`${sink.slice(e.span)}\` evaluates to ${v.toExponential(3)}, larger than 2^53`, {
+      sink.report("SF0204", e.span, `\`${sink.excerpt(e.span)}\` evaluates to ${v.toExponential(3)}, larger than 2^53`, {
         label: "too large to be exact",
       });
       return null;
@@ -230,7 +244,7 @@ export class DimEnv {
 
   /** `d (768)` for a name, `` `2 * d` (1536) `` otherwise: how messages name operands. */
   operand(e: Expr, v: number, sink: Sink): string {
-    return e.kind === "name" ? `${e.name} (${fmt(v)})` : e.kind === "num" ? fmt(v) : `\`${sink.slice(e.span)}\` (${fmt(v)})`;
+    return e.kind === "name" ? `${e.name} (${fmt(v)})` : e.kind === "num" ? fmt(v) : `\`${sink.excerpt(e.span)}\` (${fmt(v)})`;
   }
 }
 

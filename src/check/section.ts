@@ -111,7 +111,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           width = dim;
           const de = a.expr("dim");
           if (de) {
-            widthText = sink.slice(de.span);
+            widthText = sink.excerpt(de.span);
             widthSpan = de.kind === "name" ? env.definitionLabel(de.name)?.span : de.span;
           }
         } else if (dim !== null && width !== null && dim !== width) {
@@ -167,7 +167,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             sink.report("SF0209", a.expr("length")!.span, maxSeq === undefined ? `learned positions cover ${length} positions, but \`${seqDim}\` is unbounded` : `learned positions cover ${length} positions, but \`${seqDim}\` may be ${maxSeq}`, {
               label: `table of ${length} positions`,
               ...(maxSeqLabel ? { secondary: [maxSeqLabel.sink.label(maxSeqLabel.span, `bound ${maxSeq}`)] } : {}),
-              hint: `bound the input: \`where ${seqDim} <= ${sink.slice(a.expr("length")!.span)}\``,
+              hint: `bound the input: \`where ${seqDim} <= ${sink.excerpt(a.expr("length")!.span)}\``,
             });
             ok = false;
           }

@@ -25,4 +25,15 @@ export class Sink {
   slice(span: Span): string {
     return this.text.slice(span.start, span.end);
   }
+
+  /**
+   * Source text to quote in a message: on one line, and elided in the middle when long
+   * (a generated `1 + 1 + ...` must not turn a one-line message into a megabyte).
+   */
+  excerpt(span: Span, max = 60): string {
+    const text = this.text.slice(span.start, Math.min(span.end, span.start + 4 * max)).replace(/\s+/g, " ");
+    if (text.length <= max && span.end - span.start <= 4 * max) return text;
+    const tail = this.text.slice(Math.max(span.start, span.end - max), span.end).replace(/\s+/g, " ");
+    return `${text.slice(0, max / 2 - 2).trimEnd()} … ${tail.slice(-(max / 2 - 2)).trimStart()}`;
+  }
 }

@@ -19,10 +19,10 @@ export function loadModel(file: string, opts: { model?: string; color: boolean }
   return r.entry;
 }
 
-export function parsePositiveInt(value: string | undefined, what: string): number | undefined {
+export function parsePositiveInt(value: string | undefined, what: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new CliError(`${what} must be a positive integer, got \`${value}\``);
+  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new CliError(`${what} must be ${min === 0 ? "a non-negative" : "a positive"} integer, got \`${value}\``);
   }
   return Number(value);
 }

@@ -3,6 +3,11 @@ import { UsageError } from "../check/check.ts";
 import { runCheck } from "./check-command.ts";
 import { runExplain } from "./explain-command.ts";
 import { runInspect } from "./inspect-command.ts";
+import { runWeights } from "./weights-command.ts";
+import { runForward } from "./forward-command.ts";
+import { BACKENDS, BackendUnavailableError } from "../runtime/backends.ts";
+import { ModelInputError } from "../runtime/model-api.ts";
+import { WeightsError } from "../runtime/safetensors.ts";
 import { CliError, EXIT_USAGE } from "./io.ts";
 import { VERSION } from "./version.ts";
 
@@ -44,6 +49,30 @@ function program(setExit: (code: number) => void): Command {
     .addOption(color)
     .action((file: string, o) => setExit(runInspect(file, o)));
 
+  p.command("weights")
+    .description("list the weight tensors a spec expects, or write seeded random weights")
+    .argument("<file>", "spec file")
+    .option("--list", "print every expected tensor with its shape")
+    .option("--init <kind>", "initialise weights: `random`")
+    .option("--seed <n>", "random seed (a non-negative integer)", "0")
+    .option("--out <file>", "where --init writes the safetensors file")
+    .option("--model <name>", "which model of the file (default: the last)")
+    .addOption(format(["text", "json"]))
+    .addOption(color)
+    .action((file: string, o) => setExit(runWeights(file, o)));
+
+  p.command("forward")
+    .description("run one forward pass: logits for the token ids in a safetensors input file")
+    .argument("<file>", "spec file")
+    .requiredOption("--weights <file>", "weights (.safetensors)")
+    .requiredOption("--input <file>", "inputs (.safetensors): tokens [batch, seq], and mask / src_tokens / src_mask where the model needs them")
+    .requiredOption("--out <file>", "where to write `logits` (F32 [batch, seq, vocab])")
+    .addOption(new Option("--backend <name>", "which backend runs it").choices([...BACKENDS]).default("reference"))
+    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .option("--model <name>", "which model of the file (default: the last)")
+    .addOption(color)
+    .action(async (file: string, o) => setExit(await runForward(file, o)));
+
   return p;
 }
 
@@ -60,6 +89,10 @@ export async function main(argv: string[]): Promise<void> {
     } else if (err instanceof CliError) {
       process.stderr.write(`specformer: ${err.message}\n`);
       code = err.exitCode;
+    } else if (err instanceof WeightsError || err instanceof ModelInputError || err instanceof BackendUnavailableError) {
+      // Bad weights or inputs are the user's data, not our bug: one clear line, exit 1.
+      process.stderr.write(`specformer: ${err.message}\n`);
+      code = 1;
     } else if (err instanceof UsageError) {
       process.stderr.write(`specformer: ${err.message}\n`);
       code = EXIT_USAGE;

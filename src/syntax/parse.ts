@@ -36,12 +36,14 @@ export function parseSpec(text: string, path: string): ParseResult {
   for (const p of problems) diagnostics.push(lexDiagnostic(p, path));
   if (problems.some((p) => p.kind === "nesting")) return { ast: empty, diagnostics };
 
-  const { cst, errors } = parseTokens(tokens);
+  const { cst, errors, truncated } = parseTokens(tokens);
   const parseDiags = withoutCascades(dedupe(errors).map((e) => parseDiagnostic(e, path, text)), problems, text);
   for (const d of parseDiags.slice(0, MAX_SYNTAX_ERRORS)) diagnostics.push(d);
-  if (parseDiags.length > MAX_SYNTAX_ERRORS) {
+  const more = parseDiags.length > MAX_SYNTAX_ERRORS ? `${parseDiags.length - MAX_SYNTAX_ERRORS} more syntax errors not shown` : undefined;
+  const stopped = truncated ? "there were too many syntax errors: the rest of the file was not read" : undefined;
+  if ((more || stopped) && diagnostics.length > 0) {
     const last = diagnostics[diagnostics.length - 1];
-    diagnostics[diagnostics.length - 1] = { ...last, notes: [...last.notes, `${parseDiags.length - MAX_SYNTAX_ERRORS} more syntax errors not shown`] };
+    diagnostics[diagnostics.length - 1] = { ...last, notes: [...last.notes, ...[more, stopped].filter((n): n is string => n !== undefined)] };
   }
   const ast = buildFile(cst, path, (span, message, label) =>
     diagnostics.push(diagnostic({ code: "SF0004", message, file: path, span, label })),
@@ -94,7 +96,7 @@ function lexDiagnostic(p: LexProblem, file: string): Diagnostic {
         message: `nesting deeper than ${MAX_NESTING} levels`,
         file,
         span,
-        label: "this bracket is too deep",
+        label: p.text === "-" ? "too many `-` in a row" : "this bracket is too deep",
       });
     default: {
       const cp = p.text.codePointAt(0) ?? 0;

@@ -1,0 +1,180 @@
+// Graph interpreter of the reference backend: walks the IR node by node over Float32Arrays,
+// one kernel call per op. Deliberately naive (fresh arrays everywhere, no fusion): it is the
+// oracle the Wasm and WebGPU backends are compared against, so it must be obviously right.
+
+import type { Graph, Node } from "../../src/ir/ir.ts";
+import { operands } from "../../src/ir/ir.ts";
+import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
+import { runAttention, runLinearAttention } from "./attention-op.ts";
+import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
+import { activate, gatedActivate, layerNorm, linear, rmsNorm, sinusoidalTable } from "./kernels/index.ts";
+
+export type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
+type RunNode = NodeOf<Exclude<Node["op"], "weight">>;
+
+export class GraphExecutor {
+  /** Nodes whose values do not depend on per-step inputs: the encoder, cross-attention K/V. */
+  readonly staticNodes: RunNode[] = [];
+  /** Nodes that must run for every batch of new decoder tokens, in graph order. */
+  readonly stepNodes: RunNode[] = [];
+  /** Value id of the logits output. */
+  readonly logits: number;
+  /** Value id → input name, for masks whose history a decode state keeps. */
+  readonly inputOf = new Map<number, string>();
+  private readonly weightEnv: Env = new Map();
+
+  /**
+   * `stepInputs` are the inputs fed on every decode step (the decoder's tokens and their
+   * mask); everything not reachable from them is computed once per source in begin().
+   */
+  constructor(
+    readonly graph: Graph,
+    weights: ReadonlyMap<string, Float32Array>,
+    stepInputs: ReadonlySet<string>,
+  ) {
+    const dynamic = new Set<number>();
+    let logits: number | undefined;
+    for (const n of graph.nodes) {
+      if (n.op === "weight") {
+        const shape = graph.values[n.out].shape;
+        if (!shape.every((d): d is number => typeof d === "number")) {
+          throw new Error(`reference executor: weight ${n.weight} has a run-time dim in ${formatShape(shape as number[])}`);
+        }
+        const data = weights.get(n.weight);
+        if (data === undefined) throw new WeightsError("missing from the weight map", n.weight);
+        if (data.length !== size(shape)) {
+          throw new WeightsError(`has ${data.length} elements, expected shape ${formatShape(shape)} = ${size(shape)}`, n.weight);
+        }
+        this.weightEnv.set(n.out, { data, shape });
+        continue;
+      }
+      if (n.op === "input") this.inputOf.set(n.out, n.input);
+      if (n.op === "output" && n.output === "logits") logits = n.out;
+      const isDynamic = n.op === "input" ? stepInputs.has(n.input) : operands(n).some((id) => dynamic.has(id));
+      if (isDynamic) {
+        dynamic.add(n.out);
+        this.stepNodes.push(n);
+      } else {
+        this.staticNodes.push(n);
+      }
+    }
+    if (logits === undefined) throw new Error(`reference executor: graph ${graph.model} has no logits output`);
+    this.logits = logits;
+  }
+
+  /** A fresh environment holding only the weights. */
+  weightsEnv(): Env {
+    return new Map(this.weightEnv);
+  }
+
+  run(nodes: readonly Node[], env: Env, ctx: RunContext): void {
+    for (const n of nodes) {
+      const value = this.graph.values[n.out];
+      try {
+        env.set(n.out, this.evalNode(n, env, ctx));
+      } catch (e) {
+        if (e instanceof Error && !e.message.startsWith("reference executor")) {
+          e.message = `reference executor: node %${n.out} (${n.op} "${value?.name ?? "?"}"): ${e.message}`;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private evalNode(n: Node, env: Env, ctx: RunContext): Tensor {
+    switch (n.op) {
+      case "weight":
+        return get(this.weightEnv, n.out);
+      case "input": {
+        const t = ctx.inputs.get(n.input);
+        if (t === undefined) throw new Error(`input "${n.input}" was not supplied`);
+        return t;
+      }
+      case "embed":
+        return embed(f32(env, n.table), get(env, n.ids), n.scale);
+      case "add_position":
+        return addPosition(f32(env, n.x), n.kind, n.table === undefined ? undefined : f32(env, n.table), ctx.offset);
+      case "add": {
+        const a = f32(env, n.a);
+        const b = f32(env, n.b);
+        if (a.data.length !== b.data.length) throw new Error(`add of ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+        const out = new Float32Array(a.data.length);
+        for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+        return { data: out, shape: a.shape };
+      }
+      case "norm": {
+        const x = f32(env, n.x);
+        const dim = x.shape[x.shape.length - 1];
+        const rows = x.data.length / dim;
+        const w = f32(env, n.weight).data;
+        const data =
+          n.kind === "layer"
+            ? layerNorm(x.data, rows, dim, w, n.bias === undefined ? null : f32(env, n.bias).data, n.eps)
+            : rmsNorm(x.data, rows, dim, w, n.eps);
+        return { data, shape: x.shape };
+      }
+      case "linear": {
+        const x = f32(env, n.x);
+        const w = f32(env, n.weight);
+        const [outDim, inDim] = w.shape;
+        if (x.shape[x.shape.length - 1] !== inDim) throw new Error(`x ${formatShape(x.shape)} against weight ${formatShape(w.shape)}`);
+        const rows = x.data.length / inDim;
+        const bias = n.bias === undefined ? null : f32(env, n.bias).data;
+        return { data: linear(x.data, rows, inDim, w.data, bias, outDim), shape: [...x.shape.slice(0, -1), outDim] };
+      }
+      case "activation": {
+        const x = f32(env, n.x);
+        return { data: activate(x.data.slice(), n.act), shape: x.shape };
+      }
+      case "gated": {
+        const gate = f32(env, n.gate);
+        return { data: gatedActivate(gate.data, f32(env, n.up).data, n.act), shape: gate.shape };
+      }
+      case "attention":
+        return runAttention(n, env, ctx, this.inputOf);
+      case "linear_attention":
+        return runLinearAttention(n, env, ctx);
+      case "dropout":
+        return get(env, n.x); // identity at inference; the inference pass normally removes it
+      case "output":
+        return get(env, n.x);
+    }
+  }
+}
+
+function embed(table: F32Tensor, ids: Tensor, scale: number): Tensor {
+  const [vocab, dim] = table.shape;
+  const out = new Float32Array(ids.data.length * dim);
+  for (let i = 0; i < ids.data.length; i++) {
+    const id = ids.data[i];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} at index ${i} is outside [0, ${vocab})`);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = table.data[id * dim + d] * scale;
+  }
+  return { data: out, shape: [...ids.shape, dim] };
+}
+
+/** Row r of every sequence gets the encoding of position offset + r. */
+function addPosition(
+  x: F32Tensor,
+  kind: "learned" | "sinusoidal",
+  table: (F32Tensor) | undefined,
+  offset: number,
+): Tensor {
+  const [batch, seq, dim] = x.shape;
+  let pe: Float32Array;
+  if (kind === "learned") {
+    if (table === undefined) throw new Error("learned positions need a table");
+    if (offset + seq > table.shape[0]) {
+      throw new Error(`positions up to ${offset + seq - 1} exceed the learned table of ${table.shape[0]} rows`);
+    }
+    pe = table.data.subarray(offset * dim, (offset + seq) * dim);
+  } else {
+    pe = sinusoidalTable(Array.from({ length: seq }, (_, r) => offset + r), dim);
+  }
+  const out = new Float32Array(x.data.length);
+  for (let b = 0; b < batch; b++) {
+    const o = b * seq * dim;
+    for (let i = 0; i < seq * dim; i++) out[o + i] = x.data[o + i] + pe[i];
+  }
+  return { data: out, shape: x.shape };
+}
