@@ -9,6 +9,8 @@ import { runAttention, runLinearAttention } from "./attention-op.ts";
 import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
 import { activate, gatedActivate, layerNorm, linear, rmsNorm, sinusoidalTable } from "./kernels/index.ts";
 
+export type { Env, RunContext, Tensor } from "./values.ts";
+
 export type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
 type RunNode = NodeOf<Exclude<Node["op"], "weight">>;
 

@@ -134,6 +134,14 @@ export function bindInputs(m: ModelInfo, plan: InputPlan, req: InputRequest, whi
     throw new ModelInputError(`model ${m.name} has no encoder, but src was given`);
   }
 
+  // A mask the graph cannot apply must not be dropped silently: the logits would ignore it.
+  if (req.mask !== undefined && plan.mask === undefined) {
+    throw new ModelInputError(`mask was given, but model ${m.name} declares no bool padding input over "${plan.tokens.name}"`);
+  }
+  if (req.src?.mask !== undefined && plan.sourceMask === undefined) {
+    throw new ModelInputError(`src.mask was given, but model ${m.name} declares no bool padding input over "${source?.name}"`);
+  }
+
   const known = new Set(m.inputs.map((i) => i.name));
   for (const name of Object.keys(req.inputs ?? {})) {
     if (!known.has(name)) {

@@ -142,6 +142,7 @@ const SYNTAX_CODES = new Set(["SF0001", "SF0002", "SF0003", "SF0004", "SF0005", 
 /** The model and its bases, root first; undefined (reported) when a base is unknown or the bases cycle. */
 function resolveChain(decl: ModelDecl, decls: Map<string, ModelDecl>, sinkOf: (f: string) => Sink, unreadableImport: boolean): ModelDecl[] | undefined {
   const path: ModelDecl[] = [decl]; // decl, its base, its base's base, ...
+  const onPath = new Set(path);
   let cur = decl;
   while (cur.base) {
     const base = decls.get(cur.base.name);
@@ -153,8 +154,8 @@ function resolveChain(decl: ModelDecl, decls: Map<string, ModelDecl>, sinkOf: (f
       }
       return undefined;
     }
-    const at = path.indexOf(base);
-    if (at >= 0) {
+    if (onPath.has(base)) {
+      const at = path.indexOf(base);
       // One report per cycle, at the first-declared model in it; models that merely
       // extend a model in a cycle are not reported again.
       const cycle = path.slice(at);
@@ -169,6 +170,7 @@ function resolveChain(decl: ModelDecl, decls: Map<string, ModelDecl>, sinkOf: (f
       return undefined;
     }
     path.push(base);
+    onPath.add(base);
     cur = base;
   }
   return path.reverse();

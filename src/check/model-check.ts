@@ -123,11 +123,11 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink, o
       sections.push(r.info);
       encWidth = r.width;
       for (const st of r.info?.steps ?? []) if (st.op === "embed") earlierEmbeds.set(st.input, { role: "encoder", vocab: st.vocab, dim: st.dim });
-    } else msink.report("SF0117", sectionsByRole.get("decoder")!.item.keyword.span, "a `decoder` section needs an `encoder` section", { label: "no encoder" });
+    } else dec!.sink.report("SF0117", dec!.item.keyword.span, "a `decoder` section needs an `encoder` section", { label: "no encoder" });
     if (dec) {
       const r = buildSection({ ...base, role: "decoder", items: blockItems(dec), encoderWidth: encWidth, earlierEmbeds }, env, { span: dec.item.keyword.span, sink: dec.sink });
       sections.push(r.info);
-    } else msink.report("SF0117", enc!.item.keyword.span, "an `encoder` section needs a `decoder` section", { label: "no decoder", hint: "for an encoder-only model (BERT), put the layers directly in the model body" });
+    } else enc!.sink.report("SF0117", enc!.item.keyword.span, "an `encoder` section needs a `decoder` section", { label: "no decoder", hint: "for an encoder-only model (BERT), put the layers directly in the model body" });
   } else {
     sections.push(buildSection({ ...base, role: "main", items: mainItems, encoderWidth: undefined, earlierEmbeds: new Map() }, env, { span: model.name.span, sink: msink }).info);
   }

@@ -11,24 +11,27 @@ function tokenSpan(t: IToken): Span {
   return { start: t.startOffset, end: (t.endOffset ?? t.startOffset + t.image.length - 1) + 1 };
 }
 
-/** Span covering every real token under a node. */
+/**
+ * Span covering every real token under a node. Memoised: the builder asks for the spans
+ * of nested nodes at every level, and re-walking subtrees made long inputs quadratic.
+ */
+const spans = new WeakMap<CstNode, Span | null>();
 function nodeSpan(node: CstNode): Span | undefined {
+  const known = spans.get(node);
+  if (known !== undefined) return known ?? undefined;
   let start = Infinity;
   let end = -Infinity;
-  const visit = (n: CstNode): void => {
-    for (const list of Object.values(n.children)) {
-      for (const el of list) {
-        if (isToken(el)) {
-          if (Number.isNaN(el.startOffset) || el.isInsertedInRecovery) continue;
-          const s = tokenSpan(el);
-          start = Math.min(start, s.start);
-          end = Math.max(end, s.end);
-        } else visit(el);
-      }
+  for (const list of Object.values(node.children)) {
+    for (const el of list) {
+      const s = isToken(el) ? (Number.isNaN(el.startOffset) || el.isInsertedInRecovery ? undefined : tokenSpan(el)) : nodeSpan(el);
+      if (!s) continue;
+      start = Math.min(start, s.start);
+      end = Math.max(end, s.end);
     }
-  };
-  visit(node);
-  return start === Infinity ? undefined : { start, end };
+  }
+  const span = start === Infinity ? undefined : { start, end };
+  spans.set(node, span ?? null);
+  return span;
 }
 
 const tokens = (n: CstNode, key: string): IToken[] =>

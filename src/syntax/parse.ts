@@ -33,7 +33,14 @@ export function parseSpec(text: string, path: string): ParseResult {
     return { ast: empty, diagnostics };
   }
   const { tokens, problems } = lex(text);
-  for (const p of problems) diagnostics.push(lexDiagnostic(p, path));
+  // Capped like parse errors (a binary-ish file has one per character); the nesting
+  // problem, which stops the parse, is the last and always shown.
+  const shownProblems = problems.length > MAX_SYNTAX_ERRORS ? [...problems.slice(0, MAX_SYNTAX_ERRORS - 1), problems[problems.length - 1]] : problems;
+  for (const p of shownProblems) diagnostics.push(lexDiagnostic(p, path));
+  if (problems.length > MAX_SYNTAX_ERRORS) {
+    const i = diagnostics.length - 2;
+    diagnostics[i] = { ...diagnostics[i], notes: [...diagnostics[i].notes, `${problems.length - MAX_SYNTAX_ERRORS} more lexical errors not shown`] };
+  }
   if (problems.some((p) => p.kind === "nesting")) return { ast: empty, diagnostics };
 
   const { cst, errors, truncated } = parseTokens(tokens);

@@ -1,0 +1,12 @@
+import { create, globals } from 'webgpu';
+Object.assign(globalThis, globals);
+const gpu = create(['backend=opengles']);
+const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+console.log(adapter?.info, [...(adapter?.features ?? [])]);
+const l = adapter!.limits;
+console.log({ maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage, ws: l.maxComputeWorkgroupStorageSize, inv: l.maxComputeInvocationsPerWorkgroup, sz: l.maxComputeWorkgroupSizeX, bind: l.maxStorageBufferBindingSize, buf: l.maxBufferSize, ubo: l.maxUniformBuffersPerShaderStage, align: l.minStorageBufferOffsetAlignment, dims: l.maxComputeWorkgroupsPerDimension, bg: l.maxBindGroups });
+const device = await adapter!.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup } });
+console.log(device.limits.maxStorageBuffersPerShaderStage, device.limits.maxStorageBufferBindingSize);
+const m = device.createShaderModule({ code: `@group(0) @binding(0) var<storage, read_write> a: array<f32>; @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { let unused = 1; a[g.x] = a[g.x] * 2.0; }` });
+console.log((await m.getCompilationInfo()).messages.map(x => `${x.type}: ${x.message}`));
+device.destroy();

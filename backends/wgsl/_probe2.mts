@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { checkSource } from '../../src/check/check.ts';
+import { inferenceGraph } from '../../src/ir/lower.ts';
+import { randomWeights } from '../../src/runtime/random-weights.ts';
+import { createReferenceModel } from '../reference/model.ts';
+import { printGraph } from '../../src/ir/print.ts';
+const r = checkSource(readFileSync('specs/tiny-torch-transformer.sf', 'utf8'), 'x.sf');
+const m = r.entry!;
+const g = inferenceGraph(m);
+const model = createReferenceModel(m, g, randomWeights(m, 1));
+const t0 = performance.now();
+const out = await model.forward(new Int32Array([1,2,3,4,5,6]), { batch: 2, seq: 3, src: { tokens: new Int32Array([1,2,3,4]), seq: 2 } });
+console.log(out.length, out.slice(0, 5), performance.now() - t0);
+console.log(printGraph ? printGraph(g).slice(0, 3000) : '');
