@@ -140,10 +140,12 @@ function mutate(text: string, rnd: () => number): string {
 /** What every result must satisfy, whatever the input. Plain checks: `expect` per diagnostic is slow. */
 function checkInvariants(text: string, path: string, r: CheckResult): void {
   for (const d of r.diagnostics) {
-    const src = r.sources.get(d.primary.file);
-    const { start, end } = d.primary.span;
-    if (!src) throw new Error(`${d.code} names a file with no source: ${d.primary.file}`);
-    if (!(start >= 0 && end >= start && end <= src.text.length)) throw new Error(`${d.code} has a bad span ${start}..${end} (text length ${src.text.length})`);
+    for (const label of [d.primary, ...d.secondary]) {
+      const src = r.sources.get(label.file);
+      const { start, end } = label.span;
+      if (!src) throw new Error(`${d.code} names a file with no source: ${label.file}`);
+      if (!(start >= 0 && end >= start && end <= src.text.length)) throw new Error(`${d.code} has a bad span ${start}..${end} in ${label.file} (length ${src.text.length})`);
+    }
     if (d.message === "" || d.message.length > 400) throw new Error(`${d.code} has a bad message: ${d.message.slice(0, 500)}`);
   }
   // A model that checks without an error is compiled; one that does not says why.

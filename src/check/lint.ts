@@ -61,8 +61,11 @@ export function lintModel(m: ModelInfo, sink: Sink, allowed: ReadonlySet<string>
     });
   }
   if (encoder && !usesCross(m.sections)) {
-    warn("SF2004", m.span, "the encoder's output is never attended to", {
-      label: "no `attention cross` in the decoder",
+    // At the decoder's layers, where the fix goes: they are in the body's file (`sink`),
+    // which for a model inheriting its body is not the file of `m.span`.
+    const decoderStack = m.sections.find((s) => s.role === "decoder")?.steps.find((s) => s.op === "stack");
+    warn("SF2004", decoderStack?.span ?? m.span, "the encoder's output is never attended to", {
+      label: "no `attention cross` in these layers",
       hint: "add `attention cross(heads = ...)` to the decoder's layers",
     });
   }
