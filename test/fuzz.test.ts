@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { MAX_NESTING } from "../grammar/lexer.ts";
 import { checkSource, type CheckResult } from "../src/check/check.ts";
 import { hasErrors } from "../src/diagnostics/diagnostic.ts";
 import { toJson } from "../src/diagnostics/render-json.ts";
@@ -221,7 +222,7 @@ describe("pathological inputs", () => {
     ["1 MB of `model a {`", () => "model a {".repeat(Math.ceil(MB / 9)), "SF0006"],
     ["200k nested `-`", () => "model m { dims { d = " + "- ".repeat(200_000) + "1 } }", "SF0006"],
     ["200k `-` without spaces", () => "model m { dims { d = " + "-".repeat(200_000) + "1 } }", "SF0006"],
-    ["`-(` nested to the limit", () => "model m { dims { d = " + "-(".repeat(255) + "1" + ")".repeat(255) + " } }"],
+    ["`-(` nested to the limit", () => "model m { dims { d = " + "-(".repeat(31) + "1" + ")".repeat(31) + " } }"],
     [
       "1 MB of random bytes decoded as UTF-8",
       () => {
@@ -262,6 +263,26 @@ describe("pathological inputs", () => {
       if (code) expect(codes(r)).toContain(code);
     }, 20_000);
   }
+
+  it("recovers from syntax errors just under the nesting limit", () => {
+    // Error recovery deep inside nested rules costs stack on top of the nesting itself.
+    const n = MAX_NESTING - 4;
+    const shapes = [
+      `model m { dims { d = ${"(".repeat(n)}()${")".repeat(n)} } }`,
+      `model m { dims { d = ${"(".repeat(n)}1 } }`,
+      `model m { dims { d = ${"[".repeat(n)}(]${"]".repeat(n)} } }`,
+      `model m { dims { d = ${"f(".repeat(n)}x = ${")".repeat(n)} } }`,
+      `model m { ${"a { ".repeat(n)} ) ${"} ".repeat(n)} }`,
+      `model m { ${"a b(c) { ".repeat(n)} ( ${"} ".repeat(n)} }`,
+      `model m { dims { d = ${"-(".repeat(n / 2)} ) } }`,
+      `model m { dims { d = ${"- ".repeat(n)} ) } }`,
+    ];
+    for (const text of shapes) {
+      const r = run(text);
+      expect(r.diagnostics.some((d) => d.code === "SF0004"), text.slice(0, 60)).toBe(true);
+    }
+    expect(codes(run("model m { dims { d = " + "(".repeat(MAX_NESTING) + "1" + ")".repeat(MAX_NESTING) + " } }"))).toEqual(["SF0006"]);
+  });
 
   it("uses the whole budget of a sum when the dim is evaluated", () => {
     // A left-deep tree as deep as it is long: evaluating it must not recurse per term.

@@ -1,16 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { UsageError } from "../check/check.ts";
-import { runCheck } from "./check-command.ts";
-import { runExplain } from "./explain-command.ts";
-import { runInspect } from "./inspect-command.ts";
-import { runWeights } from "./weights-command.ts";
-import { runForward } from "./forward-command.ts";
-import { BACKENDS, BackendUnavailableError } from "../runtime/backends.ts";
-import { ModelInputError } from "../runtime/model-api.ts";
+import { BackendUnavailableError, ModelInputError } from "../runtime/model-api.ts";
 import { WeightsError } from "../runtime/safetensors.ts";
 import { CliError, EXIT_USAGE } from "./io.ts";
 import { VERSION } from "./version.ts";
 
+// Commands load their modules on first use: `check` should not pay for the backends.
 function program(setExit: (code: number) => void): Command {
   const p = new Command("specformer")
     .description("compile transformer specs (.sf) into shape-checked WebGPU / WebAssembly models")
@@ -29,12 +24,12 @@ function program(setExit: (code: number) => void): Command {
     .addOption(format(["text", "json", "sarif"]))
     .addOption(color)
     .option("--model <name>", "the model to treat as the entry (default: the last in each file)")
-    .action((files: string[], o) => setExit(runCheck(files, o)));
+    .action(async (files: string[], o) => setExit((await import("./check-command.ts")).runCheck(files, o)));
 
   p.command("explain")
     .description("explain a diagnostic code, e.g. `specformer explain SF0201`")
     .argument("[code]", "a code such as SF0201; omit to list every code")
-    .action((code: string | undefined) => setExit(runExplain(code)));
+    .action(async (code: string | undefined) => setExit((await import("./explain-command.ts")).runExplain(code)));
 
   p.command("inspect")
     .description("print a layer-by-layer summary: output shapes, parameters, FLOPs, activation memory")
@@ -47,7 +42,7 @@ function program(setExit: (code: number) => void): Command {
     .option("--weights", "with --ir: list the weight nodes too")
     .addOption(format(["text", "json"]))
     .addOption(color)
-    .action((file: string, o) => setExit(runInspect(file, o)));
+    .action(async (file: string, o) => setExit((await import("./inspect-command.ts")).runInspect(file, o)));
 
   p.command("weights")
     .description("list the weight tensors a spec expects, or write seeded random weights")
@@ -59,7 +54,7 @@ function program(setExit: (code: number) => void): Command {
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(format(["text", "json"]))
     .addOption(color)
-    .action((file: string, o) => setExit(runWeights(file, o)));
+    .action(async (file: string, o) => setExit((await import("./weights-command.ts")).runWeights(file, o)));
 
   p.command("forward")
     .description("run one forward pass: logits for the token ids in a safetensors input file")
@@ -67,11 +62,11 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption("--weights <file>", "weights (.safetensors)")
     .requiredOption("--input <file>", "inputs (.safetensors): tokens [batch, seq], and mask / src_tokens / src_mask where the model needs them")
     .requiredOption("--out <file>", "where to write `logits` (F32 [batch, seq, vocab])")
-    .addOption(new Option("--backend <name>", "which backend runs it").choices([...BACKENDS]).default("reference"))
+    .addOption(new Option("--backend <name>", "which backend runs it").choices(["reference", "wasm", "webgpu"]).default("reference"))
     .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
-    .action(async (file: string, o) => setExit(await runForward(file, o)));
+    .action(async (file: string, o) => setExit(await (await import("./forward-command.ts")).runForward(file, o)));
 
   return p;
 }

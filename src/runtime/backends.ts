@@ -1,13 +1,11 @@
 import type { ModelInfo } from "../model/model.ts";
 import { inferenceGraph } from "../ir/lower.ts";
 import { createReferenceModel } from "../../backends/reference/model.ts";
-import type { Model } from "./model-api.ts";
+import { BackendUnavailableError, type Model } from "./model-api.ts";
 
 export const BACKENDS = ["reference", "wasm", "webgpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** Thrown when a backend exists in the CLI contract but not (yet) in this build. */
-export class BackendUnavailableError extends Error {}
 
 /** The one backend interface: checked model + native weights → the shared Model API. */
 export async function createModel(backend: BackendName, m: ModelInfo, weights: Map<string, Float32Array>): Promise<Model> {

@@ -61,3 +61,11 @@ export class ModelInputError extends Error {
     this.name = "ModelInputError";
   }
 }
+
+/** A backend named in the CLI contract that this build or this machine cannot provide. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendUnavailableError";
+  }
+}
