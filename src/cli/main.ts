@@ -68,6 +68,16 @@ function program(setExit: (code: number) => void): Command {
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./forward-command.ts")).runForward(file, o)));
 
+  p.command("build")
+    .description("compile a spec into a self-contained ES module package (index.js, index.d.ts, artifacts)")
+    .argument("<file>", "spec file")
+    .addOption(new Option("--target <target>", "what the module runs on").choices(["wasm", "webgpu", "reference"]).default("wasm"))
+    .requiredOption("--out <dir>", "output directory")
+    .option("--emit-text", "also write the readable text form of the artifacts (WAT for wasm)")
+    .option("--model <name>", "which model of the file (default: the last)")
+    .addOption(color)
+    .action(async (file: string, o) => setExit(await (await import("./build-command.ts")).runBuild(file, o)));
+
   return p;
 }
 

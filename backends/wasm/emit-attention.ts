@@ -1,0 +1,301 @@
+// Fused softmax attention with online softmax. One work item is (query row, head): it walks
+// only the keys its mask pattern makes visible, as at most three (start, end, step) segments
+// computed in closed form (causal stops at the diagonal, a window starts at i - w + 1,
+// block-sparse visits the global blocks and the band, strided the band plus every stride-th
+// column), four keys at a time: four dot products as four vector accumulators reduced by one
+// 4×4 transpose, a vector exp, and the P·V update of the output row kept in per-thread
+// scratch. K/V rows are read by index, so GQA/MQA heads share them and the cache never moves.
+
+import { expV } from "./emit-math.ts";
+import { threadRows } from "./emit-rows.ts";
+import type { WOp } from "./ops.ts";
+import { DESC, SLOT } from "./plan.ts";
+import { type EmitFlags, f32, Func, get, i32, loadV, madd, set, splat, storeV } from "./wat.ts";
+
+type AttentionOp = Extract<WOp, { op: "attention" }>;
+
+/** i8x16.shuffle picking f32 lanes (0–3 from a, 4–7 from b). */
+export function shuffle(a: string, b: string, lanes: number[]): string {
+  const bytes = lanes.flatMap((l) => [0, 1, 2, 3].map((k) => 4 * l + k));
+  return `(i8x16.shuffle ${bytes.join(" ")} ${a} ${b})`;
+}
+
+/** Lane t of a v128 local broadcast to all four lanes. */
+export const laneSplat = (x: string, t: number): string => shuffle(get(x), get(x), [t, t, t, t]);
+
+export function attentionName(op: AttentionOp): string {
+  const parts = [`attn_h${op.heads}_kv${op.kvHeads}_d${op.headDim}`, op.source === "memory" ? "mem" : "self"];
+  if (op.causal) parts.push("causal");
+  if (op.window !== undefined) parts.push(`w${op.window}`);
+  if (op.sparse?.kind === "block") parts.push(`blk${op.sparse.block}_${op.sparse.local}_${op.sparse.global}`);
+  if (op.sparse?.kind === "strided") parts.push(`str${op.sparse.stride}`);
+  if (op.alibiKey) parts.push("alibi");
+  if (op.ropeKey) parts.push(`rope${op.ropeDim}`);
+  if (op.padding) parts.push("pad");
+  return parts.join("_");
+}
+
+/**
+ * In-place rotary embedding of one head vector at `ptr` for position `pos` (rotate_half:
+ * channel c pairs with c + dim/2). The table holds cos then sin, [positions, dim/2] each.
+ */
+export function emitRope(name: string, dim: number, positions: number): string {
+  const half = dim / 2;
+  const f = new Func(name, ["ptr", "pos", "table"], undefined, `RoPE rotate_half over ${dim} channels`);
+  f.local("i32", "c", "cs");
+  f.local("v128", "x1", "x2", "co", "si");
+  f.local("f32", "y1", "y2", "sc", "ss");
+  const sinOff = positions * half * 4;
+  const nv = Math.floor(half / 4);
+  const vec =
+    nv === 0
+      ? ""
+      : `(local.set $c (i32.const 0))
+  (loop $L_c
+    (local.set $x1 ${loadV(`(i32.add ${get("ptr")} ${get("c")})`)})
+    (local.set $x2 ${loadV(`(i32.add ${get("ptr")} ${get("c")})`, half * 4)})
+    (local.set $co ${loadV(`(i32.add ${get("cs")} ${get("c")})`)})
+    (local.set $si ${loadV(`(i32.add ${get("cs")} ${get("c")})`, sinOff)})
+    ${storeV(`(i32.add ${get("ptr")} ${get("c")})`, `(f32x4.sub (f32x4.mul ${get("x1")} ${get("co")}) (f32x4.mul ${get("x2")} ${get("si")}))`)}
+    ${storeV(`(i32.add ${get("ptr")} ${get("c")})`, `(f32x4.add (f32x4.mul ${get("x2")} ${get("co")}) (f32x4.mul ${get("x1")} ${get("si")}))`, half * 4)}
+    (br_if $L_c (i32.lt_s (local.tee $c (i32.add ${get("c")} (i32.const 16))) ${i32(nv * 16)})))`;
+  const scalar: string[] = [];
+  for (let c = nv * 4; c < half; c++) {
+    scalar.push(`(local.set $y1 (f32.load offset=${c * 4} ${get("ptr")}))
+    (local.set $y2 (f32.load offset=${(c + half) * 4} ${get("ptr")}))
+    (local.set $sc (f32.load offset=${c * 4} ${get("cs")}))
+    (local.set $ss (f32.load offset=${sinOff + c * 4} ${get("cs")}))
+    (f32.store offset=${c * 4} ${get("ptr")} (f32.sub (f32.mul ${get("y1")} ${get("sc")}) (f32.mul ${get("y2")} ${get("ss")})))
+    (f32.store offset=${(c + half) * 4} ${get("ptr")} (f32.add (f32.mul ${get("y2")} ${get("sc")}) (f32.mul ${get("y1")} ${get("ss")})))`);
+  }
+  return f.text(`(local.set $cs (i32.add ${get("table")} (i32.mul ${get("pos")} ${i32(half * 4)})))
+  ${vec}
+  ${scalar.join("\n")}`);
+}
+
+export const ropeName = (dim: number, positions: number): string => `rope_${dim}_p${positions}`;
+
+/** Copies `bytes` (a multiple of 4) from src to dst: unrolled v128 moves, a loop for long rows. */
+export function copyRow(src: string, dst: string, bytes: number, f?: Func, label = "cp"): string {
+  const vecBytes = bytes - (bytes % 16);
+  const out: string[] = [];
+  if (vecBytes > 256 && f) {
+    f.local("i32", `${label}_o`);
+    const o = get(`${label}_o`);
+    out.push(`(local.set $${label}_o (i32.const 0))
+  (loop $L_${label}
+    ${storeV(`(i32.add ${dst} ${o})`, loadV(`(i32.add ${src} ${o})`))}
+    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(vecBytes)})))`);
+  } else {
+    for (let o = 0; o < vecBytes; o += 16) out.push(storeV(dst, loadV(src, o), o));
+  }
+  for (let o = vecBytes; o < bytes; o += 4) out.push(`(f32.store offset=${o} ${dst} (f32.load offset=${o} ${src}))`);
+  return out.join("\n");
+}
+
+/** Multiplies `floats` (a multiple of 4) at ptr by a v128 constant expression, in a loop. */
+export function scaleRow(f: Func, ptr: string, floats: number, factor: string, label: string): string {
+  f.local("i32", `${label}_o`);
+  const o = get(`${label}_o`);
+  return `(local.set $${label}_o (i32.const 0))
+  (loop $L_${label}
+    ${storeV(`(i32.add ${ptr} ${o})`, `(f32x4.mul ${loadV(`(i32.add ${ptr} ${o})`)} ${factor})`)}
+    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(floats * 4)})))`;
+}
+
+/** Visible-key segments of query position $i among $seqK keys, into locals ss*, se*, sp*. */
+function segments(f: Func, op: AttentionOp): { count: number; code: string } {
+  f.local("i32", "lo", "hi", "ss0", "se0", "sp0", "ss1", "se1", "sp1", "ss2", "se2", "sp2", "bi", "fc");
+  const code: string[] = [`(local.set $lo (i32.const 0)) (local.set $hi ${get("seqK")})`];
+  if (op.causal) code.push(`(local.set $hi (call $imin ${get("hi")} (i32.add ${get("i")} (i32.const 1))))`);
+  if (op.window !== undefined) {
+    code.push(`(local.set $lo (call $imax ${get("lo")} (i32.sub ${get("i")} ${i32(op.window - 1)})))`);
+    if (!op.causal) code.push(`(local.set $hi (call $imin ${get("hi")} (i32.add ${get("i")} ${i32(op.window)})))`);
+  }
+  for (let k = 0; k < 3; k++) code.push(`(local.set $ss${k} (i32.const 0)) (local.set $se${k} (i32.const 0)) (local.set $sp${k} (i32.const 1))`);
+  const push = (k: number, s: string, e: string, step: string | number) =>
+    `(local.set $ss${k} (call $imax ${s} ${get("lo")})) (local.set $se${k} (call $imin ${e} ${get("hi")})) (local.set $sp${k} ${typeof step === "number" ? i32(step) : step})`;
+  const sp = op.sparse;
+  let count = 1;
+  let body: string;
+  if (sp === undefined) {
+    body = push(0, get("lo"), get("hi"), 1);
+  } else if (sp.kind === "block") {
+    count = 2;
+    const globalEnd = i32(sp.global * sp.block);
+    const band =
+      sp.local <= 0
+        ? push(0, i32(0), globalEnd, 1)
+        : `(local.set $fc (i32.mul (i32.add (i32.sub ${get("bi")} ${i32(sp.local)}) (i32.const 1)) ${i32(sp.block)}))
+      (if (i32.le_s ${get("fc")} ${globalEnd})
+        (then ${push(0, i32(0), `(call $imax ${globalEnd} (i32.mul (i32.add ${get("bi")} ${i32(sp.local)}) ${i32(sp.block)}))`, 1)})
+        (else ${push(0, i32(0), globalEnd, 1)} ${push(1, get("fc"), `(i32.mul (i32.add ${get("bi")} ${i32(sp.local)}) ${i32(sp.block)})`, 1)}))`;
+    body = `(local.set $bi (i32.div_u ${get("i")} ${i32(sp.block)}))
+    (if (i32.lt_s ${get("bi")} ${i32(sp.global)}) (then ${push(0, get("lo"), get("hi"), 1)}) (else ${band}))`;
+  } else {
+    count = 3;
+    const st = sp.stride;
+    body = `(local.set $fc (i32.add ${get("lo")} (i32.rem_u (i32.sub ${get("i")} ${get("lo")}) ${i32(st)})))
+    ${push(0, get("fc"), `(i32.sub ${get("i")} ${i32(st - 1)})`, st)}
+    ${push(1, `(i32.sub ${get("i")} ${i32(st - 1)})`, `(i32.add ${get("i")} ${i32(st)})`, 1)}
+    ${push(2, `(call $imax (i32.add ${get("i")} ${i32(st)}) ${get("fc")})`, get("hi"), st)}`;
+  }
+  code.push(`(if (i32.lt_s ${get("lo")} ${get("hi")}) (then ${body}))`);
+  return { count, code: code.join("\n") };
+}
+
+/**
+ * (func $attn_… (param $q $k $v $out $sd)): q/k/v/out arena rows [g·n, width]; $sd the slot
+ * record (cache bases, strides, mask). Self-attention first appends this call's K (after
+ * RoPE) and V rows to the cache; queries get RoPE and the 1/√d scale in place.
+ */
+export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scratch: number, scratchBytes: number, positions: number): string {
+  const { heads: H, kvHeads: G, headDim: hd } = op;
+  const kvDim = G * hd;
+  const group = H / G;
+  const f = new Func(attentionName(op), ["q", "k", "v", "out", "sd", "rope", "alibi"], undefined, `softmax attention: ${H} heads, ${G} kv heads, head dim ${hd}`);
+  f.local("i32", "g", "n", "pos0", "rows", "kb", "vb", "stride", "mb", "mstride", "t", "s", "pos", "src", "dst", "hh", "w", "items", "h", "i", "seqK", "kvh", "qp", "kbase", "vbase", "mrow", "seg", "cs", "ce", "cp", "j", "o", "scr");
+  f.local("i32", "j1", "j2", "j3", "kp0", "kp1", "kp2", "kp3", "vp0", "vp1", "vp2", "vp3");
+  f.local("v128", "a0", "a1", "a2", "a3", "qc", "sv", "valid", "pv", "lvec", "ov", "jv");
+  f.local("f32", "m", "gm", "l", "slope", "corr");
+  const rope = op.ropeKey ? ropeName(op.ropeDim, positions) : "";
+
+  // Phase 1: cache append (self) and query RoPE + scale, by rows.
+  const append =
+    op.source === "self"
+      ? threadRows(
+          f,
+          get("rows"),
+          `(local.set $s (i32.div_u ${get("r")} ${get("n")}))
+    (local.set $t (i32.rem_u ${get("r")} ${get("n")}))
+    (local.set $pos (i32.add ${get("pos0")} ${get("t")}))
+    (local.set $src (i32.add ${get("k")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
+    ${rope ? Array.from({ length: G }, (_, h) => `(call $${rope} (i32.add ${get("src")} ${i32(h * hd * 4)}) ${get("pos")} ${get("rope")})`).join("\n") : ""}
+    (local.set $dst (i32.add ${get("kb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("pos")}) ${i32(kvDim * 4)})))
+    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "ck")}
+    (local.set $src (i32.add ${get("v")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
+    (local.set $dst (i32.add ${get("vb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("pos")}) ${i32(kvDim * 4)})))
+    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "cv")}`,
+          "append",
+        )
+      : "";
+  const scale = splat(1 / Math.sqrt(hd));
+  const qprep = threadRows(
+    f,
+    get("rows"),
+    `(local.set $pos (i32.add ${get("pos0")} (i32.rem_u ${get("r")} ${get("n")})))
+    (local.set $src (i32.add ${get("q")} (i32.mul ${get("r")} ${i32(H * hd * 4)})))
+    ${rope ? Array.from({ length: H }, (_, h) => `(call $${rope} (i32.add ${get("src")} ${i32(h * hd * 4)}) ${get("pos")} ${get("rope")})`).join("\n") : ""}
+    ${scaleRow(f, get("src"), H * hd, scale, "qs")}`,
+    "qprep",
+  );
+
+  const seg = segments(f, op);
+  const ld = (p: string, c: number) => loadV(get(p), c * 16);
+  const dots: string[] = [];
+  for (let c = 0; c < hd / 4; c++) {
+    dots.push(set("qc", ld("qp", c)));
+    for (let t = 0; t < 4; t++) dots.push(set(`a${t}`, madd(fl, get("qc"), ld(`kp${t}`, c), get(`a${t}`))));
+  }
+  const pvUpdate: string[] = [];
+  for (let c = 0; c < hd / 4; c++) {
+    let e = loadV(get("scr"), c * 16);
+    for (let t = 0; t < 4; t++) e = madd(fl, laneSplat("pv", t), ld(`vp${t}`, c), e);
+    pvUpdate.push(storeV(get("scr"), e, c * 16));
+  }
+  const rescale = Array.from({ length: hd / 4 }, (_, c) => storeV(get("scr"), `(f32x4.mul ${loadV(get("scr"), c * 16)} (f32x4.splat ${get("corr")}))`, c * 16)).join("\n");
+  const clampKey = (jt: string) => `(select ${get(jt)} ${get("j")} (i32.lt_s ${get(jt)} ${get("ce")}))`;
+  const keyAddr = (base: string, jt: string) => `(i32.add ${get(base)} (i32.mul ${jt} ${i32(kvDim * 4)}))`;
+  const maskLane = (jt: string) => `(i32.load (i32.add ${get("mrow")} (i32.shl ${jt} (i32.const 2))))`;
+
+  const group4 = `
+    (local.set $j1 (i32.add ${get("j")} ${get("cp")}))
+    (local.set $j2 (i32.add ${get("j1")} ${get("cp")}))
+    (local.set $j3 (i32.add ${get("j2")} ${get("cp")}))
+    (local.set $jv (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${get("j")}) ${get("j1")}) ${get("j2")}) ${get("j3")}))
+    (local.set $valid (i32x4.lt_s ${get("jv")} (i32x4.splat ${get("ce")})))
+    ;; lanes past the segment read key j (always valid memory) and are masked below
+    (local.set $j1 ${clampKey("j1")}) (local.set $j2 ${clampKey("j2")}) (local.set $j3 ${clampKey("j3")})
+    ${["j", "j1", "j2", "j3"].map((jt, t) => `(local.set $kp${t} ${keyAddr("kbase", get(jt))}) (local.set $vp${t} ${keyAddr("vbase", get(jt))})`).join("\n")}
+    ${op.padding ? `(local.set $valid (v128.and ${get("valid")} (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${maskLane(get("j"))}) ${maskLane(get("j1"))}) ${maskLane(get("j2"))}) ${maskLane(get("j3"))})))` : ""}
+    (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0)) (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+    ${dots.join("\n")}
+    ;; 4×4 transpose-add: lane t of sv = Σ a_t
+    (local.set $a0 (f32x4.add ${shuffle(get("a0"), get("a1"), [0, 4, 1, 5])} ${shuffle(get("a0"), get("a1"), [2, 6, 3, 7])}))
+    (local.set $a2 (f32x4.add ${shuffle(get("a2"), get("a3"), [0, 4, 1, 5])} ${shuffle(get("a2"), get("a3"), [2, 6, 3, 7])}))
+    (local.set $sv (f32x4.add ${shuffle(get("a0"), get("a2"), [0, 1, 4, 5])} ${shuffle(get("a0"), get("a2"), [2, 3, 6, 7])}))
+    ${op.alibiKey ? `(local.set $sv (f32x4.sub ${get("sv")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get("i")}) ${get("jv")}))))))` : ""}
+    (local.set $sv (v128.bitselect ${get("sv")} ${splat(-Infinity)} ${get("valid")}))
+    (local.set $gm (call $hmax ${get("sv")}))
+    (if (f32.gt ${get("gm")} ${f32(-Infinity)}) (then
+      (if (f32.gt ${get("gm")} ${get("m")}) (then
+        (local.set $pv (f32x4.splat (f32.sub ${get("m")} ${get("gm")})))
+        ${expV(f, fl, "ev", "pv")}
+        (local.set $corr (f32x4.extract_lane 0 ${get("ev")}))
+        (local.set $lvec (f32x4.mul ${get("lvec")} (f32x4.splat ${get("corr")})))
+        ${rescale}
+        (local.set $m ${get("gm")})))
+      (local.set $pv (f32x4.sub ${get("sv")} (f32x4.splat ${get("m")})))
+      ${expV(f, fl, "ev", "pv")}
+      ;; exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
+      (local.set $pv (v128.and ${get("ev")} ${get("valid")}))
+      (local.set $lvec (f32x4.add ${get("lvec")} ${get("pv")}))
+      ${pvUpdate.join("\n")}))
+    (local.set $j (i32.add ${get("j")} (i32.shl ${get("cp")} (i32.const 2))))`;
+
+  const item = `
+    (local.set $r (i32.div_u ${get("w")} ${i32(H)}))
+    (local.set $h (i32.rem_u ${get("w")} ${i32(H)}))
+    (local.set $s (i32.div_u ${get("r")} ${get("n")}))
+    (local.set $i (i32.add ${get("pos0")} (i32.rem_u ${get("r")} ${get("n")})))
+    (local.set $kvh (i32.div_u ${get("h")} ${i32(group)}))
+    (local.set $qp (i32.add ${get("q")} (i32.mul (i32.add (i32.mul ${get("r")} ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
+    (local.set $kbase (i32.add ${get("kb")} (i32.add (i32.mul (i32.mul ${get("s")} ${get("stride")}) ${i32(kvDim * 4)}) (i32.mul ${get("kvh")} ${i32(hd * 4)}))))
+    (local.set $vbase (i32.add ${get("vb")} (i32.add (i32.mul (i32.mul ${get("s")} ${get("stride")}) ${i32(kvDim * 4)}) (i32.mul ${get("kvh")} ${i32(hd * 4)}))))
+    ${op.padding ? `(local.set $mrow (i32.add ${get("mb")} (i32.mul (i32.mul ${get("s")} ${get("mstride")}) (i32.const 4))))` : ""}
+    ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
+    ${seg.code}
+    (local.set $m ${f32(-Infinity)})
+    (local.set $lvec (v128.const i32x4 0 0 0 0))
+    ${Array.from({ length: hd / 4 }, (_, c) => storeV(get("scr"), "(v128.const i32x4 0 0 0 0)", c * 16)).join("\n")}
+    (local.set $seg (i32.const 0))
+    (loop $L_seg
+      (local.set $cs (select ${get("ss0")} (select ${get("ss1")} ${get("ss2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
+      (local.set $ce (select ${get("se0")} (select ${get("se1")} ${get("se2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
+      (local.set $cp (select ${get("sp0")} (select ${get("sp1")} ${get("sp2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
+      (local.set $j ${get("cs")})
+      (block $B_keys (loop $L_keys
+        (br_if $B_keys (i32.ge_s ${get("j")} ${get("ce")}))
+        ${group4}
+        (br $L_keys)))
+      (br_if $L_seg (i32.lt_s (local.tee $seg (i32.add ${get("seg")} (i32.const 1))) ${i32(seg.count)})))
+    (local.set $l (call $hsum ${get("lvec")}))
+    (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul ${get("r")} ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
+    ;; no visible key (all padding): zeros, like the reference
+    (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
+    ${Array.from({ length: hd / 4 }, (_, c) => storeV(get("o"), `(f32x4.mul ${loadV(get("scr"), c * 16)} ${get("ov")})`, c * 16)).join("\n")}`;
+
+  const body = `
+  (local.set $g (i32.load ${i32(desc + DESC.g)}))
+  (local.set $n (i32.load ${i32(desc + DESC.n)}))
+  (local.set $pos0 (i32.load ${i32(desc + DESC.pos0)}))
+  (local.set $rows (i32.mul ${get("g")} ${get("n")}))
+  (local.set $kb (i32.load offset=${SLOT.k} ${get("sd")}))
+  (local.set $vb (i32.load offset=${SLOT.v} ${get("sd")}))
+  (local.set $stride (i32.load offset=${SLOT.stride} ${get("sd")}))
+  (local.set $mb (i32.load offset=${SLOT.mask} ${get("sd")}))
+  (local.set $mstride (i32.load offset=${SLOT.maskStride} ${get("sd")}))
+  (local.set $seqK ${op.source === "self" ? `(i32.add ${get("pos0")} ${get("n")})` : `(i32.load ${i32(desc + DESC.srcLen)})`})
+  (local.set $scr (i32.add ${i32(scratch)} (i32.mul (global.get $tid) ${i32(scratchBytes)})))
+  ${append}
+  ${qprep}
+  (call $barrier)
+  (local.set $items (i32.mul ${get("rows")} ${i32(H)}))
+  (local.set $w (global.get $tid))
+  (block $B_items (loop $L_items
+    (br_if $B_items (i32.ge_s ${get("w")} ${get("items")}))
+    ${item}
+    (local.set $w (i32.add ${get("w")} (global.get $nth)))
+    (br $L_items)))`;
+  return f.text(body);
+}

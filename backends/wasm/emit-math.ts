@@ -1,0 +1,112 @@
+// Vector transcendental functions, emitted inline as statements over v128 locals. Inline
+// (rather than wasm functions) because V8 in Node 20 does not inline wasm calls, and these
+// run once per four attention scores or four activations: a call each time would cost more
+// than the polynomial.
+
+import { type EmitFlags, type Func, f32, get, madd, set, splat } from "./wat.ts";
+
+const v = (op: string, ...args: string[]): string => `(f32x4.${op} ${args.join(" ")})`;
+
+/**
+ * out = exp(x), Cephes expf: x = n·ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial,
+ * 2^n built in the exponent bits. About 1 ulp. x is clamped to [-87.3, 88]: below, the result
+ * is the smallest normal (callers that need an exact 0 for -inf mask it themselves); above,
+ * ~1.6e38 instead of inf, harmless where we use it (denominators of sigmoids).
+ */
+export function expV(f: Func, fl: EmitFlags, out: string, x: string): string {
+  const t = `${out}_t`;
+  const n = `${out}_n`;
+  f.local("v128", out, t, n);
+  const c = (k: number) => splat(k);
+  let p = c(1.9875691500e-4);
+  for (const k of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
+    p = madd(fl, p, get(t), c(k));
+  }
+  return [
+    set(t, v("max", v("min", get(x), c(88)), c(-87.33654))),
+    set(n, v("nearest", v("mul", get(t), c(Math.LOG2E)))),
+    // Two-part ln2 (Cody–Waite) so r keeps full precision.
+    set(t, v("sub", v("sub", get(t), v("mul", get(n), c(0.693359375))), v("mul", get(n), c(-2.12194440e-4)))),
+    set(out, v("add", v("add", v("mul", p, v("mul", get(t), get(t))), get(t)), c(1))),
+    set(out, v("mul", get(out), `(i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s ${get(n)}) (i32x4.splat (i32.const 127))) (i32.const 23))`)),
+  ].join("\n");
+}
+
+// Eigen's generic_fast_erf_float rational approximation on [-4, 4] (outside, erf is ±1 in f32).
+// Measured against the reference erf: max |error| 4.2e-7 over [-6, 6].
+const ERF_NUM = [-1.60960333262415e-2, -2.95459980854025e-3, -7.34990630326855e-4, -5.69250639462346e-5, -2.10102402082508e-6, 2.77068142495902e-8, -2.72614225801306e-10];
+const ERF_DEN = [-1.42647390514189e-2, -7.37332916720468e-3, -1.68282697438203e-3, -2.13374055278905e-4, -1.45660718464996e-5];
+
+/** out = erf(x). */
+export function erfV(f: Func, fl: EmitFlags, out: string, x: string): string {
+  const t = `${out}_t`;
+  const t2 = `${out}_t2`;
+  f.local("v128", out, t, t2);
+  let num = splat(ERF_NUM[6]);
+  for (let i = 5; i >= 0; i--) num = madd(fl, num, get(t2), splat(ERF_NUM[i]));
+  let den = splat(ERF_DEN[4]);
+  for (let i = 3; i >= 0; i--) den = madd(fl, den, get(t2), splat(ERF_DEN[i]));
+  return [
+    set(t, v("max", v("min", get(x), splat(4)), splat(-4))),
+    set(t2, v("mul", get(t), get(t))),
+    set(out, v("div", v("mul", num, get(t)), den)),
+  ].join("\n");
+}
+
+export type Act = "relu" | "gelu" | "gelu_tanh" | "silu";
+
+/** out = act(x) elementwise. */
+export function activationV(f: Func, fl: EmitFlags, act: Act, out: string, x: string): string {
+  f.local("v128", out);
+  const e = `${out}_e`;
+  switch (act) {
+    case "relu":
+      // Not f32x4.max: max(NaN, 0) is NaN in wasm anyway, but pmax would drop it.
+      return set(out, v("max", get(x), splat(0)));
+    case "gelu": {
+      // x/2 · (1 + erf(x/√2)).
+      const s = `${out}_s`;
+      f.local("v128", s);
+      return [
+        set(s, v("mul", get(x), splat(Math.SQRT1_2))),
+        erfV(f, fl, e, s),
+        set(out, v("mul", v("mul", get(x), splat(0.5)), v("add", get(e), splat(1)))),
+      ].join("\n");
+    }
+    case "gelu_tanh": {
+      // x/2 · (1 + tanh(u)) = x · sigmoid(2u) = x / (1 + exp(-2u)), u = √(2/π)(x + 0.044715 x³).
+      const u = `${out}_u`;
+      f.local("v128", u);
+      const k = Math.sqrt(2 / Math.PI);
+      return [
+        set(u, v("mul", v("mul", get(x), splat(-2 * k)), madd(fl, v("mul", get(x), get(x)), splat(0.044715), splat(1)))),
+        expV(f, fl, e, u),
+        set(out, v("div", get(x), v("add", get(e), splat(1)))),
+      ].join("\n");
+    }
+    case "silu": {
+      const u = `${out}_u`;
+      f.local("v128", u);
+      return [set(u, v("neg", get(x))), expV(f, fl, e, u), set(out, v("div", get(x), v("add", get(e), splat(1))))].join("\n");
+    }
+  }
+}
+
+/** Linear-attention feature maps: elu(x) + 1 (x > 0 ? x + 1 : e^x) and relu. */
+export function featureV(f: Func, fl: EmitFlags, map: "elu1" | "relu", out: string, x: string): string {
+  f.local("v128", out);
+  if (map === "relu") return set(out, v("max", get(x), splat(0)));
+  const e = `${out}_e`;
+  return [
+    expV(f, fl, e, x),
+    set(out, `(v128.bitselect ${v("add", get(x), splat(1))} ${get(e)} ${v("gt", get(x), splat(0))})`),
+  ].join("\n");
+}
+
+/** Horizontal sum of a v128 local, as an f32 expression. */
+export function hsum(x: string): string {
+  const s = `(f32x4.add ${get(x)} (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${get(x)} ${get(x)}))`;
+  return `(f32.add (f32x4.extract_lane 0 ${s}) (f32x4.extract_lane 1 ${s}))`;
+}
+
+export { f32 };

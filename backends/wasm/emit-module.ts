@@ -1,0 +1,192 @@
+// Assembles the specialised module: the kernels the plan's ops need (deduplicated by their
+// baked-in shape), the two entry points that call them with constant addresses, the thread
+// barrier and, in the shared-memory variant, the worker loop. The memory is imported so the
+// runtime sizes it (and, for threads, shares it).
+
+import { emitAttention, attentionName, copyRow, emitRope, ropeName } from "./emit-attention.ts";
+import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
+import { emitMatmul, matmulName } from "./emit-matmul.ts";
+import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitGated, emitHelpers, emitNorm, threadRows } from "./emit-rows.ts";
+import type { WOp } from "./ops.ts";
+import { DESC, MAX_PAGES, SLOT, type WasmPlan } from "./plan.ts";
+import { type EmitFlags, Func, get, i32 } from "./wat.ts";
+
+const tag = (x: number): string => String(x).replace(/[^0-9a-zA-Z]/g, "_");
+
+class ModuleText {
+  private readonly funcs = new Map<string, string>();
+  constructor(readonly fl: EmitFlags, readonly plan: WasmPlan) {}
+  /** Adds a kernel once; returns its name. */
+  need(name: string, make: () => string): string {
+    if (!this.funcs.has(name)) this.funcs.set(name, make());
+    return name;
+  }
+  kernels(): string {
+    return [...this.funcs.values()].join("\n\n");
+  }
+}
+
+function persistName(op: Extract<WOp, { op: "persist" }>): string {
+  return `persist_kv${op.kvHeads}_d${op.headDim}${op.ropeKey ? `_rope${op.ropeDim}` : ""}`;
+}
+
+/** Copies encode's memory K (RoPE at source positions) and V rows into a cross slot. */
+function emitPersist(op: Extract<WOp, { op: "persist" }>, desc: number, positions: number): string {
+  const kvDim = op.kvHeads * op.headDim;
+  const f = new Func(persistName(op), ["k", "v", "sd", "rope"], undefined, "memory K/V → cross slot");
+  f.local("i32", "g", "n", "kb", "vb", "stride", "s", "t", "src", "dst");
+  const rope = op.ropeKey ? ropeName(op.ropeDim, positions) : "";
+  const row = `
+    (local.set $s (i32.div_u ${get("r")} ${get("n")}))
+    (local.set $t (i32.rem_u ${get("r")} ${get("n")}))
+    (local.set $src (i32.add ${get("k")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
+    ${rope ? Array.from({ length: op.kvHeads }, (_, h) => `(call $${rope} (i32.add ${get("src")} ${i32(h * op.headDim * 4)}) ${get("t")} ${get("rope")})`).join("\n") : ""}
+    (local.set $dst (i32.add ${get("kb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("t")}) ${i32(kvDim * 4)})))
+    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "ck")}
+    (local.set $src (i32.add ${get("v")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
+    (local.set $dst (i32.add ${get("vb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("t")}) ${i32(kvDim * 4)})))
+    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "cv")}`;
+  return f.text(`(local.set $g (i32.load ${i32(desc + DESC.g)}))
+  (local.set $n (i32.load ${i32(desc + DESC.n)}))
+  (local.set $kb (i32.load offset=${SLOT.k} ${get("sd")}))
+  (local.set $vb (i32.load offset=${SLOT.v} ${get("sd")}))
+  (local.set $stride (i32.load offset=${SLOT.stride} ${get("sd")}))
+  ${threadRows(f, `(i32.mul ${get("g")} ${get("n")})`, row)}`);
+}
+
+/** One op as a call with its constant addresses. */
+function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
+  const { fl, plan } = mt;
+  const a = (id: number): string => {
+    const x = addr[id];
+    if (x === undefined) throw new Error(`wasm emit: value %${id} has no address`);
+    return i32(x);
+  };
+  const w = (name: string | undefined): string => (name === undefined ? i32(0) : i32(plan.weightAddr[name]));
+  const t = (key: string | undefined): string => (key === undefined ? i32(0) : i32(plan.tableAddr[key]));
+  const desc = plan.layout.desc;
+  const positions = plan.rows;
+  const rows = get("rows");
+  switch (op.op) {
+    case "embed": {
+      const name = mt.need(`embed_d${op.dim}_s${tag(op.scale)}`, () => emitEmbed(fl, `embed_d${op.dim}_s${tag(op.scale)}`, op.dim, op.scale));
+      return `(call $${name} ${i32(plan.layout.inputs[op.ids])} ${w(op.table)} ${a(op.out)} ${rows})`;
+    }
+    case "add_position": {
+      const name = mt.need(`addpos_d${op.dim}`, () => emitAddPosition(fl, `addpos_d${op.dim}`, op.dim, desc));
+      return `(call $${name} ${a(op.x)} ${op.table ? w(op.table) : t(op.tableKey)} ${a(op.out)} ${rows})`;
+    }
+    case "add": {
+      const name = mt.need(`add_w${op.width}`, () => emitAdd(fl, `add_w${op.width}`, op.width));
+      return `(call $${name} ${a(op.a)} ${a(op.b)} ${a(op.out)} ${rows})`;
+    }
+    case "norm": {
+      const name = `norm_${op.kind}_d${op.dim}${op.bias ? "_b" : ""}_eps${tag(op.eps)}`;
+      mt.need(name, () => emitNorm(fl, name, op.kind, op.dim, op.bias !== undefined, op.eps));
+      return `(call $${name} ${a(op.x)} ${w(op.weight)} ${w(op.bias)} ${a(op.out)} ${rows})`;
+    }
+    case "linear": {
+      const spec = { K: op.K, N: op.N, bias: op.bias !== undefined, ...(op.act ? { act: op.act } : {}), ...(op.gate ? { gateAct: op.gate.act } : {}), residual: op.residual !== undefined };
+      const name = mt.need(matmulName(spec), () => emitMatmul(fl, spec));
+      const gate = op.gate ? a(op.gate.id) : i32(0);
+      const res = op.residual !== undefined ? a(op.residual) : i32(0);
+      return `;; ${op.name}\n(call $${name} ${a(op.x)} ${i32(plan.packedAddr[op.weight])} ${w(op.bias)} ${a(op.out)} ${gate} ${res} ${rows})`;
+    }
+    case "activation": {
+      const name = mt.need(`act_${op.act}_w${op.width}`, () => emitActivation(fl, `act_${op.act}_w${op.width}`, op.width, op.act));
+      return `(call $${name} ${a(op.x)} ${a(op.out)} ${rows})`;
+    }
+    case "gated": {
+      const name = mt.need(`gated_${op.act}_w${op.width}`, () => emitGated(fl, `gated_${op.act}_w${op.width}`, op.width, op.act));
+      return `(call $${name} ${a(op.gate)} ${a(op.up)} ${a(op.out)} ${rows})`;
+    }
+    case "attention":
+    case "linear_attention": {
+      if (op.ropeKey) mt.need(ropeName(op.ropeDim, positions), () => emitRope(ropeName(op.ropeDim, positions), op.ropeDim, positions));
+      const sd = i32(plan.slots[op.slot].desc);
+      const { scratch, scratchBytes } = plan.layout;
+      const kv = op.source === "memory" ? `${i32(0)} ${i32(0)}` : `${a(op.k)} ${a(op.v)}`;
+      if (op.op === "attention") {
+        const name = mt.need(attentionName(op), () => emitAttention(fl, op, desc, scratch, scratchBytes, positions));
+        return `;; ${op.name}\n(call $${name} ${a(op.q)} ${kv} ${a(op.out)} ${sd} ${t(op.ropeKey)} ${t(op.alibiKey)})`;
+      }
+      const name = mt.need(linearAttentionName(op), () => emitLinearAttention(fl, op, desc, scratch, scratchBytes, positions));
+      return `;; ${op.name}\n(call $${name} ${a(op.q)} ${kv} ${a(op.out)} ${sd} ${t(op.ropeKey)})`;
+    }
+    case "persist": {
+      if (op.ropeKey) mt.need(ropeName(op.ropeDim, positions), () => emitRope(ropeName(op.ropeDim, positions), op.ropeDim, positions));
+      const name = mt.need(persistName(op), () => emitPersist(op, desc, positions));
+      return `(call $${name} ${a(op.k)} ${a(op.v)} ${i32(plan.slots[op.slot].desc)} ${t(op.ropeKey)})`;
+    }
+  }
+}
+
+function entry(mt: ModuleText, name: string, ops: WOp[], addr: Record<number, number>): string {
+  const desc = mt.plan.layout.desc;
+  const calls = ops.map((op) => `${callOp(mt, op, addr)}\n(call $barrier)`).join("\n");
+  return `(func $${name}
+  (local $rows i32)
+  (local.set $rows (i32.mul (i32.load ${i32(desc + DESC.g)}) (i32.load ${i32(desc + DESC.n)})))
+  ${calls})`;
+}
+
+function threadCode(fl: EmitFlags, desc: number): string {
+  if (!fl.threads) return `(func $barrier)`;
+  const cnt = i32(desc + DESC.barCount);
+  const gen = i32(desc + DESC.barGen);
+  return `;; Sense-reversing barrier: the last thread to arrive resets the count and bumps the generation.
+;; Waiters spin briefly (ops are short) before sleeping in memory.atomic.wait32.
+(func $barrier
+  (local $g i32) (local $spin i32)
+  (if (i32.eq (global.get $nth) (i32.const 1)) (then (return)))
+  (local.set $g (i32.atomic.load ${gen}))
+  (if (i32.eq (i32.atomic.rmw.add ${cnt} (i32.const 1)) (i32.sub (global.get $nth) (i32.const 1)))
+    (then
+      (i32.atomic.store ${cnt} (i32.const 0))
+      (drop (i32.atomic.rmw.add ${gen} (i32.const 1)))
+      (drop (memory.atomic.notify ${gen} (i32.const -1))))
+    (else
+      (block $done (loop $wait
+        (br_if $done (i32.ne (i32.atomic.load ${gen}) ${get("g")}))
+        (br_if $done (i32.atomic.load ${i32(desc + DESC.abort)}))
+        (local.set $spin (i32.add ${get("spin")} (i32.const 1)))
+        (if (i32.gt_u ${get("spin")} (i32.const 100000))
+          (then (drop (memory.atomic.wait32 ${gen} ${get("g")} (i64.const 1000000)))))
+        (br $wait))))))
+;; $gen: the generation the runtime read before starting this worker, so a command issued
+;; before the worker reaches its first wait is not missed.
+(func $worker_loop (export "worker_loop") (param $gen i32)
+  (local $cmd i32)
+  (loop $L
+    (drop (memory.atomic.wait32 ${i32(desc + DESC.gen)} ${get("gen")} (i64.const -1)))
+    (if (i32.ne (i32.atomic.load ${i32(desc + DESC.gen)}) ${get("gen")}) (then
+      (local.set $gen (i32.atomic.load ${i32(desc + DESC.gen)}))
+      (local.set $cmd (i32.atomic.load ${i32(desc + DESC.cmd)}))
+      (if (i32.eq ${get("cmd")} (i32.const 3)) (then (return)))
+      (if (i32.eq ${get("cmd")} (i32.const 1)) (then (call $encode)))
+      (if (i32.eq ${get("cmd")} (i32.const 2)) (then (call $decode)))))
+    (br $L)))`;
+}
+
+/** The whole module as WAT: readable, with each kernel's shape in its name and comment. */
+export function emitModuleText(plan: WasmPlan, fl: EmitFlags): string {
+  const mt = new ModuleText(fl, plan);
+  const encode = entry(mt, "encode", plan.encode, plan.addr.encode);
+  const decode = entry(mt, "decode", plan.decode, plan.addr.decode);
+  const pages = plan.layout.staticBytes / 65536;
+  return `;; specformer Wasm backend: model ${plan.model}, ${fl.relaxed ? "relaxed SIMD (fused multiply-add)" : "SIMD128"}${fl.threads ? ", shared memory" : ""}
+;; rows per call ${plan.rows}, context ${plan.context}${plan.sourceContext !== undefined ? `, source context ${plan.sourceContext}` : ""}, arena ${plan.layout.arena.bytes} bytes at ${plan.layout.arena.offset}
+(module
+ (import "env" "memory" (memory ${pages} ${MAX_PAGES}${fl.threads ? " shared" : ""}))
+ (global $tid (mut i32) (i32.const 0))
+ (global $nth (mut i32) (i32.const 1))
+ (func (export "set_thread") (param $t i32) (param $n i32) (global.set $tid (local.get $t)) (global.set $nth (local.get $n)))
+ (export "encode" (func $encode))
+ (export "decode" (func $decode))
+${emitHelpers()}
+${threadCode(fl, plan.layout.desc)}
+${encode}
+${decode}
+${mt.kernels()}
+)`;
+}

@@ -1,0 +1,62 @@
+// Load-time filling of the static part of memory: weights (matmul operands packed into
+// NR-wide panels, the layout the microkernel streams) and the tables the plan asks for.
+// Tables use the reference kernels' own formulas so positions match it bit for bit before
+// the f32 rounding.
+
+import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
+import { alibiSlopes, sinusoidalTable } from "../reference/kernels/index.ts";
+import { NR, type WasmPlan } from "./plan.ts";
+
+/** Panels [ceil(N/NR)][K][NR] of W [N, K], zero-padded past N. */
+export function packPanels(w: Float32Array, N: number, K: number, out: Float32Array): void {
+  const panels = Math.ceil(N / NR);
+  out.fill(0, 0, panels * K * NR);
+  for (let p = 0; p < panels; p++) {
+    const base = p * K * NR;
+    for (let c = 0; c < NR; c++) {
+      const n = p * NR + c;
+      if (n >= N) break;
+      const row = n * K;
+      for (let k = 0; k < K; k++) out[base + k * NR + c] = w[row + k];
+    }
+  }
+}
+
+/** Checks every tensor the plan places against `weights` (same errors as the reference backend). */
+export function checkWeights(shapes: Map<string, number[]>, weights: ReadonlyMap<string, Float32Array>): void {
+  for (const [name, shape] of shapes) {
+    const data = weights.get(name);
+    if (data === undefined) throw new WeightsError("missing from the weight map", name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new WeightsError(`has ${data.length} elements, expected shape ${formatShape(shape)} = ${n}`, name);
+  }
+}
+
+export function fillStatic(plan: WasmPlan, buffer: ArrayBufferLike, weights: ReadonlyMap<string, Float32Array>): void {
+  const mem = new Float32Array(buffer);
+  for (const w of plan.layout.weights) {
+    const data = weights.get(w.name)!;
+    const at = w.offset / 4;
+    if (w.packed) packPanels(data, w.packed.N, w.packed.K, mem.subarray(at, at + w.bytes / 4));
+    else mem.set(data, at);
+  }
+  for (const t of plan.layout.tables) {
+    const at = t.offset / 4;
+    if (t.kind === "sinusoidal") {
+      mem.set(sinusoidalTable(t.positions, t.dim), at);
+    } else if (t.kind === "alibi") {
+      mem.set(alibiSlopes(t.heads), at);
+    } else {
+      // Same angles as the reference applyRope: positions · base^(-2c / rotaryDim), in f64.
+      const half = t.rotaryDim / 2;
+      const sinAt = at + t.positions * half;
+      for (let p = 0; p < t.positions; p++) {
+        for (let c = 0; c < half; c++) {
+          const theta = p * Math.pow(t.base, (-2 * c) / t.rotaryDim);
+          mem[at + p * half + c] = Math.cos(theta);
+          mem[sinAt + p * half + c] = Math.sin(theta);
+        }
+      }
+    }
+  }
+}

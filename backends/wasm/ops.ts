@@ -1,0 +1,347 @@
+// Graph → the fused op lists of the two entry points. `encode` runs the nodes that do not
+// depend on per-step inputs (the encoder, cross-attention K/V) once per source; `decode` runs
+// the rest for every batch of new tokens (a full forward is one decode call over the whole
+// sequence on a fresh state). Fusions fold an activation, a gate or a residual add into the
+// epilogue of the matmul that feeds it, saving a pass over the activations.
+
+import type { Graph, Node } from "../../src/ir/ir.ts";
+import { operands } from "../../src/ir/ir.ts";
+import type { SparsePattern } from "../../src/model/model.ts";
+import type { Act } from "./emit-math.ts";
+
+type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
+
+export interface AttentionCommon {
+  slot: number;
+  out: number;
+  q: number;
+  k: number;
+  v: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  causal: boolean;
+  source: "self" | "memory";
+  /** Rotary table key and rotated channels per head (0: none). */
+  ropeKey?: string;
+  ropeDim: number;
+  /** Whether a key padding mask applies (its address comes from the slot record). */
+  padding: boolean;
+  name: string;
+}
+
+export type WOp =
+  | { op: "embed"; out: number; ids: string; table: string; vocab: number; dim: number; scale: number }
+  /** Learned positions read the weight `table`; sinusoidal ones a load-time table by key. */
+  | { op: "add_position"; out: number; x: number; dim: number; table?: string; tableKey?: string }
+  | { op: "add"; out: number; a: number; b: number; width: number }
+  | { op: "norm"; out: number; x: number; kind: "layer" | "rms"; dim: number; weight: string; bias?: string; eps: number }
+  | {
+      op: "linear";
+      out: number;
+      x: number;
+      weight: string;
+      bias?: string;
+      K: number;
+      N: number;
+      /** Epilogue, in order: + bias, act, × act(gate) (gate: a buffer of the same shape), + residual. */
+      act?: Act;
+      gate?: { id: number; act: Act };
+      residual?: number;
+      name: string;
+    }
+  | { op: "activation"; out: number; x: number; width: number; act: Act }
+  | { op: "gated"; out: number; gate: number; up: number; width: number; act: Act }
+  | ({ op: "attention"; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
+  | ({ op: "linear_attention"; featureMap: "elu1" | "relu" } & AttentionCommon)
+  /** Copies memory K/V (RoPE applied at source positions) into a cross slot, in encode. */
+  | { op: "persist"; slot: number; k: number; v: number; kvHeads: number; headDim: number; ropeKey?: string; ropeDim: number };
+
+export interface Slot {
+  index: number;
+  cache: string;
+  /** kv: self-attention K/V cache; linear: (S, z) state; cross: memory K/V written by encode. */
+  kind: "kv" | "linear" | "cross";
+  /** The entry point that reads it: encode-phase self slots live only for one call. */
+  phase: "encode" | "decode";
+  kvHeads: number;
+  headDim: number;
+  /** Bool input masking its keys, and the section whose positions that mask indexes. */
+  mask?: string;
+  keys: "encoder" | "decoder";
+  /** Address of the slot record in the descriptor (filled by the plan). */
+  desc?: number;
+}
+
+export interface TableRequest {
+  key: string;
+  kind: "sinusoidal" | "rope" | "alibi";
+  section: "encoder" | "decoder";
+  dim: number;
+  base: number;
+  heads: number;
+}
+
+export interface BuiltOps {
+  encode: WOp[];
+  decode: WOp[];
+  slots: Slot[];
+  rawWeights: string[];
+  packedWeights: string[];
+  tables: TableRequest[];
+  intInputs: string[];
+  masks: Array<{ name: string; section: "encoder" | "decoder" }>;
+  logits: number;
+  /** Value id → row width (floats), for the arena. */
+  width: Map<number, number>;
+  /** Floats of per-thread scratch the kernels need. */
+  scratchFloats: number;
+}
+
+const ACTS = new Set(["relu", "gelu", "gelu_tanh", "silu"]);
+function act(a: string, where: string): Act {
+  if (!ACTS.has(a)) throw new Error(`wasm backend: ${where}: unsupported activation "${a}"`);
+  return a as Act;
+}
+
+export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOps {
+  const { static: staticNodes, step } = splitPhases(graph, stepInputs);
+  const vals = graph.values;
+  const nodeOf = new Map<number, Node>();
+  for (const n of graph.nodes) nodeOf.set(n.out, n);
+  const uses = new Map<number, Node[]>();
+  for (const n of graph.nodes) for (const o of operands(n)) uses.set(o, [...(uses.get(o) ?? []), n]);
+  const onlyUse = (id: number, by: Node): boolean => (uses.get(id) ?? []).every((u) => u === by);
+  const width = new Map<number, number>();
+  for (const v of vals) width.set(v.id, Number(v.shape[v.shape.length - 1]));
+  const weightName = (id: number): string => {
+    const n = nodeOf.get(id);
+    if (n?.op !== "weight") throw new Error(`wasm backend: value %${id} (${vals[id]?.name}) is not a weight`);
+    return n.weight;
+  };
+  const inputName = (id: number): string => {
+    const n = nodeOf.get(id);
+    if (n?.op !== "input") throw new Error(`wasm backend: value %${id} (${vals[id]?.name}) is not an input`);
+    return n.input;
+  };
+
+  const raw = new Set<string>();
+  const packed = new Set<string>();
+  const tables = new Map<string, TableRequest>();
+  const intInputs = new Set<string>();
+  const masks = new Map<string, "encoder" | "decoder">();
+  const slots: Slot[] = [];
+  let scratchFloats = 0;
+  let logits = -1;
+  /** Output and fused nodes alias the value they forward. */
+  const alias = new Map<number, number>();
+  const real = (id: number): number => alias.get(id) ?? id;
+  const table = (t: Omit<TableRequest, "key">): string => {
+    const key = `${t.kind}:${t.section}:${t.dim}:${t.base}:${t.heads}`;
+    tables.set(key, { ...t, key });
+    return key;
+  };
+
+  const lower = (nodes: Node[], phase: "encode" | "decode"): WOp[] => {
+    const section = phase === "encode" ? "encoder" : "decoder";
+    const out: WOp[] = [];
+    const fusedInto = new Map<Node, WOp & { op: "linear" }>();
+    for (const n of nodes) {
+      switch (n.op) {
+        case "input":
+          if (n.out !== undefined && vals[n.out].dtype === "i32") intInputs.add(n.input);
+          break;
+        case "output":
+          alias.set(n.out, real(n.x));
+          if (n.output === "logits") logits = n.out;
+          break;
+        case "embed":
+          raw.add(weightName(n.table));
+          out.push({ op: "embed", out: n.out, ids: inputName(n.ids), table: weightName(n.table), vocab: Number(vals[n.table].shape[0]), dim: width.get(n.out)!, scale: n.scale });
+          break;
+        case "add_position": {
+          const dim = width.get(n.out)!;
+          if (n.kind === "learned") {
+            raw.add(weightName(n.table!));
+            out.push({ op: "add_position", out: n.out, x: real(n.x), dim, table: weightName(n.table!) });
+          } else {
+            out.push({ op: "add_position", out: n.out, x: real(n.x), dim, tableKey: table({ kind: "sinusoidal", section, dim, base: 0, heads: 0 }) });
+          }
+          break;
+        }
+        case "add": {
+          const fused = fuseResidual(n);
+          if (!fused) out.push({ op: "add", out: n.out, a: real(n.a), b: real(n.b), width: width.get(n.out)! });
+          break;
+        }
+        case "norm":
+          raw.add(weightName(n.weight));
+          if (n.bias !== undefined) raw.add(weightName(n.bias));
+          out.push({ op: "norm", out: n.out, x: real(n.x), kind: n.kind, dim: width.get(n.out)!, weight: weightName(n.weight), ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}), eps: n.eps });
+          break;
+        case "linear": {
+          const w = weightName(n.weight);
+          packed.add(w);
+          if (n.bias !== undefined) raw.add(weightName(n.bias));
+          const [N, K] = vals[n.weight].shape as number[];
+          const op: WOp & { op: "linear" } = { op: "linear", out: n.out, x: real(n.x), weight: w, ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}), K, N, name: vals[n.out].name };
+          out.push(op);
+          fusedInto.set(n, op);
+          break;
+        }
+        case "activation": {
+          const src = nodeOf.get(n.x);
+          const lin = src && fusedInto.get(src);
+          if (lin && !lin.act && !lin.gate && lin.residual === undefined && onlyUse(n.x, n)) {
+            lin.act = act(n.act, vals[n.out].name);
+            alias.set(n.out, real(n.x));
+          } else {
+            out.push({ op: "activation", out: n.out, x: real(n.x), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
+          }
+          break;
+        }
+        case "gated": {
+          const up = nodeOf.get(n.up);
+          const lin = up && fusedInto.get(up);
+          const gateNode = nodeOf.get(n.gate);
+          // The up projection's epilogue multiplies by act(gate): the gate must already exist.
+          if (lin && gateNode && nodes.indexOf(gateNode) < nodes.indexOf(up!) && !lin.act && !lin.gate && lin.residual === undefined && onlyUse(n.up, n)) {
+            lin.gate = { id: real(n.gate), act: act(n.act, vals[n.out].name) };
+            alias.set(n.out, real(n.up));
+          } else {
+            out.push({ op: "gated", out: n.out, gate: real(n.gate), up: real(n.up), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
+          }
+          break;
+        }
+        case "attention":
+        case "linear_attention":
+          out.push(...attention(n, phase, section));
+          break;
+        case "dropout":
+          alias.set(n.out, real(n.x));
+          break;
+        case "weight":
+          break;
+      }
+    }
+    return out;
+
+    /** add(x, linear(..)) → the linear's epilogue adds x; the add's value becomes the linear's. */
+    function fuseResidual(n: NodeOf<"add">): boolean {
+      for (const [mine, other] of [[n.b, n.a], [n.a, n.b]] as const) {
+        const src = nodeOf.get(mine);
+        const lin = src && fusedInto.get(src);
+        if (!lin || lin.residual !== undefined || !onlyUse(mine, n) || real(mine) !== mine) continue;
+        // The epilogue reads the other operand, so it must exist before the matmul runs.
+        const o = real(other);
+        const defined = out.findIndex((op) => opWrites(op) === o);
+        if (!(defined >= 0 && defined < out.indexOf(lin))) continue;
+        lin.residual = real(other);
+        alias.set(n.out, mine);
+        return true;
+      }
+      return false;
+    }
+  };
+
+  const attention = (n: NodeOf<"attention"> | NodeOf<"linear_attention">, phase: "encode" | "decode", section: "encoder" | "decoder"): WOp[] => {
+    const where = `${n.op} ${n.cache}`;
+    if (n.headDim % 4 !== 0) throw new Error(`wasm backend: ${where}: head dim ${n.headDim} is not a multiple of 4`);
+    if (n.heads % n.kvHeads !== 0) throw new Error(`wasm backend: ${where}: heads ${n.heads} not a multiple of kv heads ${n.kvHeads}`);
+    const index = slots.length;
+    const mask = n.padding === undefined ? undefined : inputName(n.padding);
+    const keys = n.source === "memory" ? "encoder" : section;
+    if (mask) masks.set(mask, stepInputs.has(mask) ? "decoder" : "encoder");
+    slots.push({ index, cache: n.cache, kind: n.source === "memory" ? "cross" : n.op === "attention" ? "kv" : "linear", phase, kvHeads: n.kvHeads, headDim: n.headDim, ...(mask ? { mask } : {}), keys });
+    const ropeKey = n.rope ? table({ kind: "rope", section: "decoder" /* one table covers both sections' positions */, dim: n.rope.dim, base: n.rope.base, heads: 0 }) : undefined;
+    const common: AttentionCommon = {
+      slot: index, out: n.out, q: real(n.q), k: real(n.k), v: real(n.v), heads: n.heads, kvHeads: n.kvHeads, headDim: n.headDim, causal: n.causal,
+      source: n.source, ...(ropeKey ? { ropeKey } : {}), ropeDim: n.rope?.dim ?? 0, padding: mask !== undefined, name: n.cache,
+    };
+    const hd = n.headDim;
+    scratchFloats = Math.max(scratchFloats, n.op === "attention" ? 4 * hd + 64 : hd * hd + 8 * hd + 64);
+    const op: WOp =
+      n.op === "attention"
+        ? { op: "attention", ...common, ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads }) } : {}) }
+        : { op: "linear_attention", ...common, featureMap: n.featureMap };
+    if (n.source === "memory") {
+      // Memory K/V come from the encode entry; persist them there, right after both exist.
+      crossing.set(n.k, index);
+      crossing.set(n.v, index);
+      persists.push({ op: "persist", slot: index, k: real(n.k), v: real(n.v), kvHeads: n.kvHeads, headDim: hd, ...(ropeKey ? { ropeKey } : {}), ropeDim: n.rope?.dim ?? 0 });
+    }
+    return [op];
+  };
+  const crossing = new Map<number, number>();
+  const persists: Array<WOp & { op: "persist" }> = [];
+
+  // Lower decode first: it discovers the cross slots whose K/V encode must persist.
+  const decode = lower(step, "decode");
+  const encode = lower(staticNodes, "encode");
+  const staticIds = new Set(staticNodes.map((n) => n.out));
+  for (const op of decode) {
+    for (const id of opReads(op)) {
+      if (staticIds.has(id) && !crossing.has(id)) {
+        throw new Error(`wasm backend: value ${vals[id].name} crosses from encode to decode other than as cross-attention keys`);
+      }
+    }
+  }
+  for (const p of persists) {
+    const at = Math.max(encode.findIndex((o) => opWrites(o) === p.k), encode.findIndex((o) => opWrites(o) === p.v));
+    encode.splice(at + 1, 0, p);
+  }
+  if (logits < 0) throw new Error(`wasm backend: graph ${graph.model} has no logits output`);
+  return {
+    encode,
+    decode,
+    slots,
+    rawWeights: [...raw],
+    packedWeights: [...packed],
+    tables: [...tables.values()],
+    intInputs: [...intInputs],
+    masks: [...masks].map(([name, section]) => ({ name, section })),
+    logits: real(logits),
+    width,
+    scratchFloats,
+  };
+}
+
+/** Value ids an op reads (arena values only; weights and inputs are named). */
+export function opReads(op: WOp): number[] {
+  switch (op.op) {
+    case "embed":
+      return [];
+    case "add_position":
+    case "norm":
+    case "activation":
+      return [op.x];
+    case "add":
+      return [op.a, op.b];
+    case "linear":
+      return [op.x, ...(op.gate ? [op.gate.id] : []), ...(op.residual !== undefined ? [op.residual] : [])];
+    case "gated":
+      return [op.gate, op.up];
+    case "attention":
+    case "linear_attention":
+      return op.source === "memory" ? [op.q] : [op.q, op.k, op.v];
+    case "persist":
+      return [op.k, op.v];
+  }
+}
+
+export function opWrites(op: WOp): number | undefined {
+  return op.op === "persist" ? undefined : op.out;
+}
+
+/** Nodes that run per decode step (reachable from step inputs) versus once per source. */
+export function splitPhases(graph: Graph, stepInputs: ReadonlySet<string>): { static: Node[]; step: Node[] } {
+  const dynamic = new Set<number>();
+  const out = { static: [] as Node[], step: [] as Node[] };
+  for (const n of graph.nodes) {
+    if (n.op === "weight") continue;
+    const isDynamic = n.op === "input" ? stepInputs.has(n.input) : operands(n).some((id) => dynamic.has(id));
+    if (isDynamic) dynamic.add(n.out);
+    (isDynamic ? out.step : out.static).push(n);
+  }
+  return out;
+}

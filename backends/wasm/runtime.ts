@@ -1,0 +1,193 @@
+// One instantiated module and its memory: the heap of state regions above the static part,
+// the call descriptor, and (optionally) worker threads that run the same entry points over a
+// shared memory, each on its share of every op, meeting at barriers inside the module.
+
+import { Worker } from "node:worker_threads";
+import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
+
+/** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { module, memory, tid, nth, baseline, abortAt, barGenAt } = workerData;
+const inst = new WebAssembly.Instance(module, { env: { memory } });
+inst.exports.set_thread(tid, nth);
+parentPort.postMessage("ready");
+try {
+  inst.exports.worker_loop(baseline);
+} catch (e) {
+  // Release whoever waits at a barrier, and tell the main thread why.
+  const i32 = new Int32Array(memory.buffer);
+  Atomics.store(i32, abortAt >> 2, 1);
+  Atomics.add(i32, barGenAt >> 2, 1);
+  Atomics.notify(i32, barGenAt >> 2);
+  parentPort.postMessage({ error: String(e && e.stack || e) });
+}
+`;
+
+export interface Region {
+  offset: number;
+  bytes: number;
+}
+
+/** Bytes as a readable size for error messages. */
+export function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+export class WasmRuntime {
+  readonly exports: { encode(): void; decode(): void; set_thread(t: number, n: number): void };
+  private free: Region[] = [];
+  private top: number;
+  private workers: Worker[] = [];
+  broken: string | undefined;
+
+  private constructor(
+    readonly plan: WasmPlan,
+    readonly memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    readonly threads: number,
+  ) {
+    this.exports = instance.exports as unknown as WasmRuntime["exports"];
+    this.top = plan.layout.staticBytes;
+  }
+
+  static async create(plan: WasmPlan, module: WebAssembly.Module, threads: number): Promise<WasmRuntime> {
+    const pages = plan.layout.staticBytes / WASM_PAGE;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, ...(threads > 1 ? { shared: true } : {}) });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const rt = new WasmRuntime(plan, memory, instance, threads);
+    rt.exports.set_thread(0, threads);
+    if (threads > 1) await rt.startWorkers(module);
+    return rt;
+  }
+
+  private async startWorkers(module: WebAssembly.Module): Promise<void> {
+    const desc = this.plan.layout.desc;
+    const baseline = Atomics.load(this.i32(), (desc + DESC.gen) >> 2);
+    const ready: Promise<void>[] = [];
+    for (let tid = 1; tid < this.threads; tid++) {
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory: this.memory, tid, nth: this.threads, baseline, abortAt: desc + DESC.abort, barGenAt: desc + DESC.barGen },
+      });
+      w.unref();
+      ready.push(
+        new Promise((resolve, reject) => {
+          w.once("message", () => resolve());
+          w.once("error", reject);
+        }),
+      );
+      w.on("message", (m: unknown) => {
+        if (m && typeof m === "object" && "error" in m) this.broken = `worker thread failed: ${(m as { error: string }).error}`;
+      });
+      this.workers.push(w);
+    }
+    await Promise.all(ready);
+  }
+
+  i32(): Int32Array {
+    return new Int32Array(this.memory.buffer);
+  }
+  u32(): Uint32Array {
+    return new Uint32Array(this.memory.buffer);
+  }
+  f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** First-fit allocation above the static part, growing memory (up to 4 GiB) as needed. */
+  alloc(bytes: number, what: string): Region {
+    bytes = align(Math.max(bytes, 64));
+    for (let i = 0; i < this.free.length; i++) {
+      const r = this.free[i];
+      if (r.bytes >= bytes) {
+        this.free.splice(i, 1);
+        if (r.bytes > bytes) this.free.push({ offset: r.offset + bytes, bytes: r.bytes - bytes });
+        return { offset: r.offset, bytes };
+      }
+    }
+    const offset = this.top;
+    const end = offset + bytes;
+    if (end > MAX_BYTES) {
+      throw new RangeError(
+        `wasm backend: ${what} needs ${bytes} bytes (${formatBytes(bytes)}) of Wasm memory on top of ${offset} already in use; ` +
+          `that is ${end} bytes, beyond the 4 GiB (${MAX_BYTES} bytes) wasm32 limit`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
+    this.top = end;
+    return { offset, bytes };
+  }
+
+  release(r: Region): void {
+    this.free.push(r);
+    this.free.sort((a, b) => a.offset - b.offset);
+    const merged: Region[] = [];
+    for (const x of this.free) {
+      const prev = merged[merged.length - 1];
+      if (prev && prev.offset + prev.bytes === x.offset) prev.bytes += x.bytes;
+      else merged.push({ ...x });
+    }
+    // Give the tail back to the bump pointer so a later larger state can reuse it.
+    const last = merged[merged.length - 1];
+    if (last && last.offset + last.bytes === this.top) {
+      this.top = last.offset;
+      merged.pop();
+    }
+    this.free = merged;
+  }
+
+  setCall(fields: { g: number; n: number; pos0: number; srcLen: number }): void {
+    const i = this.i32();
+    const d = this.plan.layout.desc >> 2;
+    i[d + DESC.g / 4] = fields.g;
+    i[d + DESC.n / 4] = fields.n;
+    i[d + DESC.pos0 / 4] = fields.pos0;
+    i[d + DESC.srcLen / 4] = fields.srcLen;
+  }
+
+  setSlot(index: number, rec: { k: number; v: number; stride: number; mask: number; maskStride: number }): void {
+    const u = this.u32();
+    const at = (this.plan.layout.desc + DESC.slots + SLOT_BYTES * index) >> 2;
+    u[at + SLOT.k / 4] = rec.k;
+    u[at + SLOT.v / 4] = rec.v;
+    u[at + SLOT.stride / 4] = rec.stride;
+    u[at + SLOT.mask / 4] = rec.mask;
+    u[at + SLOT.maskStride / 4] = rec.maskStride;
+  }
+
+  /** Runs an entry point on every thread; returns when all of them are done. */
+  run(entry: "encode" | "decode"): void {
+    if (this.broken) throw new Error(`wasm backend: ${this.broken}`);
+    const i = this.i32();
+    const d = this.plan.layout.desc >> 2;
+    if (this.threads > 1) {
+      Atomics.store(i, d + DESC.cmd / 4, entry === "encode" ? 1 : 2);
+      Atomics.add(i, d + DESC.gen / 4, 1);
+      Atomics.notify(i, d + DESC.gen / 4);
+    }
+    try {
+      this.exports[entry]();
+    } catch (e) {
+      this.broken = `a call trapped (${e instanceof Error ? e.message : String(e)}); create the model again`;
+      throw e;
+    }
+    if (this.threads > 1 && Atomics.load(i, d + DESC.abort / 4) !== 0) {
+      this.broken ??= "a worker thread trapped";
+      throw new Error(`wasm backend: ${this.broken}`);
+    }
+  }
+
+  dispose(): void {
+    if (this.threads > 1 && !this.broken) {
+      const i = this.i32();
+      const d = this.plan.layout.desc >> 2;
+      Atomics.store(i, d + DESC.cmd / 4, 3);
+      Atomics.add(i, d + DESC.gen / 4, 1);
+      Atomics.notify(i, d + DESC.gen / 4);
+    }
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+  }
+}

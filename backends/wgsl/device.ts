@@ -1,0 +1,47 @@
+// Getting a GPUDevice: the browser's navigator.gpu when there is one, else Dawn's Node binding
+// (npm `webgpu`), imported lazily so a browser bundle never pulls it in. Without a GPU, Dawn
+// runs on Mesa's llvmpipe through OpenGL ES, which needs EGL's surfaceless platform and the
+// compatibility feature level (see the project notes on WebGPU on CPU).
+
+export interface DeviceOptions {
+  /** Dawn backend (`vulkan`, `opengles`, `metal`, `d3d12`); default: env WEBGPU_BACKEND, else Dawn's choice, then opengles. */
+  backend?: string;
+}
+
+/** The adapter limits a model wants raised above WebGPU's defaults, when the adapter allows. */
+const WANTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+] as const;
+
+export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapter | undefined> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu && opts.backend === undefined) return (await nav.gpu.requestAdapter()) ?? undefined;
+  process.env.EGL_PLATFORM ??= "surfaceless";
+  const { create, globals } = await import("webgpu");
+  if ((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage === undefined) Object.assign(globalThis, globals);
+  const backend = opts.backend ?? process.env.WEBGPU_BACKEND;
+  const attempts = backend ? [[`backend=${backend}`]] : [[], ["backend=opengles"]];
+  for (const flags of attempts) {
+    const gpu = create(flags);
+    const adapter = (await gpu.requestAdapter()) ?? (await gpu.requestAdapter({ featureLevel: "compatibility" }));
+    if (adapter) return adapter;
+  }
+  return undefined;
+}
+
+export async function requestDevice(opts: DeviceOptions = {}): Promise<GPUDevice> {
+  const adapter = await requestAdapter(opts);
+  if (!adapter) {
+    throw new Error(
+      "webgpu: no WebGPU adapter found. Without a GPU: install Mesa's EGL/GLES drivers (see .ci/apt-packages) and set EGL_PLATFORM=surfaceless",
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  return adapter.requestDevice({ requiredLimits, label: "specformer" });
+}

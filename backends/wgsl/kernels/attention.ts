@@ -1,0 +1,247 @@
+// Fused softmax attention, flash-attention style: a workgroup owns BQ query rows of one
+// (batch, head), streams K/V tiles through workgroup memory and keeps an online softmax
+// (running max, running sum, rescaled accumulator) per query in registers, so no score matrix
+// ever exists. Visibility (causal, window, block-sparse, strided, padding) and ALiBi are
+// evaluated per key; key tiles that no query of the workgroup can see are never loaded, which
+// is what makes windowed and block-sparse attention cost O(visible blocks). Strided attention
+// walks each query's own visible segments instead (its columns touch every tile).
+
+import { alibiSlopes } from "../../reference/kernels/position.ts";
+import type { SparsePattern } from "../../../src/model/model.ts";
+import { Bindings, f32, f32Table, floorPow2, kernel, seqCap, seqLen, seqPos, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+
+export interface AttentionSpec {
+  /** Sequence of the query rows. */
+  q: SeqSym;
+  /** Keys are the queries' own sequence (a KV store over `q`), else the encoder's output. */
+  self: boolean;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  causal: boolean;
+  window?: number;
+  sparse?: SparsePattern;
+  alibi: boolean;
+  /** A u32 key padding mask over the key rows, 1 = real. */
+  mask: boolean;
+}
+
+/** Below any real score: "no key yet" without relying on infinities, which WGSL need not keep. */
+export const NEG = "-3.0e38f";
+
+/** Key geometry of a spec: length, row stride of the store (and mask), position of query row 0. */
+export function keyGeometry(s: AttentionSpec): { kvlen: string; stride: string; q0: string } {
+  if (s.self) return { kvlen: `(${seqPos(s.q)} + ${seqLen(s.q)})`, stride: seqCap(s.q), q0: seqPos(s.q) };
+  return { kvlen: "P.src", stride: "P.src", q0: seqPos(s.q) };
+}
+
+/**
+ * WGSL shared by the attention kernels: constants, `visible(i, j)` (everything except padding,
+ * which depends on the batch row) and `key_range(i)` (the [lo, hi) interval causal and window
+ * masks leave), written from the same rules as the reference's visibleKeySegments.
+ */
+export function attentionCommon(s: AttentionSpec): string {
+  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: heads ${s.heads} is not a multiple of kv heads ${s.kvHeads}`);
+  const vec = s.headDim % 4 === 0;
+  const lines = [
+    `const H = ${u32(s.heads)};`,
+    `const KVH = ${u32(s.kvHeads)};`,
+    `const G = ${u32(s.heads / s.kvHeads)};`,
+    `const HD = ${u32(s.headDim)};`,
+    `const NV = ${u32(vec ? s.headDim / 4 : s.headDim)};`,
+    `const SCALE = ${f32(1 / Math.sqrt(s.headDim))};`,
+    `alias VT = ${vec ? "vec4<f32>" : "f32"};`,
+    `fn vdot(a: VT, b: VT) -> f32 { return ${vec ? "dot(a, b)" : "a * b"}; }`,
+  ];
+  if (s.alibi) lines.push(f32Table("SLOPE", alibiSlopes(s.heads)));
+  const w = s.window;
+  const range = [
+    "fn key_range(i: i32, kvlen: i32) -> vec2<i32> {",
+    "  var lo = 0;",
+    "  var hi = kvlen;",
+    s.causal ? "  hi = min(hi, i + 1);" : "",
+    w !== undefined ? `  lo = max(lo, i - ${w} + 1);` : "",
+    w !== undefined && !s.causal ? `  hi = min(hi, i + ${w});` : "",
+    "  return vec2<i32>(lo, hi);",
+    "}",
+  ];
+  const sp = s.sparse;
+  let vis = "fn visible(i: i32, j: i32) -> bool { return true; }";
+  if (sp?.kind === "block") {
+    const ge = sp.global * sp.block;
+    const band =
+      sp.local <= 0
+        ? `return j < ${ge};`
+        : `let bs = (bi - ${sp.local} + 1) * ${sp.block};\n  let be = (bi + ${sp.local}) * ${sp.block};\n  return j < ${ge} || (j >= bs && j < be);`;
+    vis = `fn visible(i: i32, j: i32) -> bool {
+  let bi = i / ${sp.block};
+  if (bi < ${sp.global}) { return true; }
+  ${band}
+}`;
+  } else if (sp?.kind === "strided") {
+    vis = `fn visible(i: i32, j: i32) -> bool { let d = i - j; return abs(d) < ${sp.stride} || d % ${sp.stride} == 0; }`;
+  }
+  const score = `fn bias_of(h: u32, i: i32, j: i32) -> f32 { return ${s.alibi ? "-SLOPE[h] * f32(abs(i - j))" : "0.0"}; }`;
+  return [...lines, ...range.filter((l) => l !== ""), vis, score].join("\n");
+}
+
+/** Tile sizes that fit the workgroup-memory budget. */
+export function flashTiles(s: AttentionSpec, maxBytes: number): { bq: number; bk: number } {
+  const bq = 32;
+  let bk = Math.min(64, floorPow2(Math.floor(maxBytes / (8 * s.headDim + 4))));
+  if (bk < 1) throw new Error(`attention: head dim ${s.headDim} does not fit ${maxBytes} bytes of workgroup memory`);
+  const sp = s.sparse;
+  // Tiles aligned to whole sparse blocks let the skip test drop exactly the invisible blocks.
+  if (sp?.kind === "block" && sp.block <= bk) bk = sp.block * Math.floor(bk / sp.block);
+  return { bq, bk };
+}
+
+export function flashKernel(s: AttentionSpec, maxBytes: number): Kernel {
+  const { bq, bk } = flashTiles(s, maxBytes);
+  const b = new Bindings();
+  b.add("Q", "read", "array<VT>");
+  b.add("K", "read", "array<VT>");
+  b.add("V", "read", "array<VT>");
+  if (s.mask) b.add("Mk", "read", "array<u32>");
+  b.add("O", "rw", "array<VT>");
+  const g = keyGeometry(s);
+  const strided = s.sparse?.kind === "strided";
+  const body = `${attentionCommon(s)}
+const BQ = ${u32(bq)};
+const BK = ${u32(bk)};
+var<private> q: array<VT, NV>;
+var<private> acc: array<VT, NV>;
+var<private> m: f32;
+var<private> l: f32;
+${strided ? walk(s) : tiles(s, bk)}
+@compute @workgroup_size(${bq})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let h = wg.y;
+  let b = wg.z;
+  let kvh = h / G;
+  let qlen = ${seqLen(s.q)};
+  let kvlen = i32(${g.kvlen});
+  let ks = ${g.stride};
+  let q0 = i32(${g.q0});
+  let r = wg.x * BQ + t;
+  let valid = r < qlen;
+  let i = q0 + i32(r);
+  let qo = ((b * qlen + r) * H + h) * NV;
+  m = ${NEG};
+  l = 0.0;
+  for (var c = 0u; c < NV; c++) {
+    acc[c] = VT(0.0);
+    if (valid) { q[c] = Q[qo + c] * SCALE; }
+  }
+  ${
+    strided
+      ? "if (valid) { walk_keys(b, h, kvh, i, kvlen, ks); }"
+      : `let first = q0 + i32(wg.x * BQ);
+  let last = q0 + i32(min(wg.x * BQ + BQ, qlen)) - 1;
+  run_tiles(t, valid, b, h, kvh, i, first, last, kvlen, ks);`
+  }
+  if (valid) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var c = 0u; c < NV; c++) { O[qo + c] = acc[c] * inv; }
+  }
+}`;
+  return kernel(b, body, bq, strided ? 0 : (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4);
+}
+
+function tiles(s: AttentionSpec, bk: number): string {
+  const sp = s.sparse;
+  let skip = "false";
+  if (sp?.kind === "block") {
+    const ge = sp.global * sp.block;
+    skip =
+      sp.local <= 0
+        ? `first / ${sp.block} >= ${sp.global} && j0 >= ${ge}`
+        : `first / ${sp.block} >= ${sp.global} && j0 >= ${ge} && (j0 + ${bk} <= (first / ${sp.block} - ${sp.local} + 1) * ${sp.block} || j0 >= (last / ${sp.block} + ${sp.local}) * ${sp.block})`;
+  }
+  return `
+var<workgroup> Ks: array<VT, ${bk} * NV>;
+var<workgroup> Vs: array<VT, ${bk} * NV>;
+${s.mask ? `var<workgroup> Ms: array<u32, ${bk}>;` : ""}
+fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, last: i32, kvlen: i32, ks: u32) {
+  // The union of the rows' [lo, hi) ranges; both ends are uniform across the workgroup.
+  let jr = vec2<i32>(key_range(first, kvlen).x, key_range(last, kvlen).y);
+  for (var j0 = (jr.x / i32(BK)) * i32(BK); j0 < jr.y; j0 += i32(BK)) {
+    if (${skip}) { continue; }
+    for (var e = t; e < BK * NV; e += BQ) {
+      let j = j0 + i32(e / NV);
+      var kv = VT(0.0);
+      var vv = VT(0.0);
+      if (j < kvlen) {
+        let o = ((b * ks + u32(j)) * KVH + kvh) * NV + e % NV;
+        kv = K[o];
+        vv = V[o];
+      }
+      Ks[e] = kv;
+      Vs[e] = vv;
+    }
+    ${s.mask ? "for (var e = t; e < BK; e += BQ) { let j = j0 + i32(e); Ms[e] = select(0u, Mk[b * ks + u32(j)], j < kvlen); }" : ""}
+    workgroupBarrier();
+    if (valid) {
+      let kr = key_range(i, kvlen);
+      var sc: array<f32, ${bk}>;
+      var tmax = ${NEG};
+      for (var jj = 0u; jj < BK; jj++) {
+        let j = j0 + i32(jj);
+        var sv = ${NEG};
+        if (j >= kr.x && j < kr.y && visible(i, j)${s.mask ? " && Ms[jj] != 0u" : ""}) {
+          var d = 0.0;
+          for (var c = 0u; c < NV; c++) { d += vdot(q[c], Ks[jj * NV + c]); }
+          sv = d + bias_of(h, i, j);
+          tmax = max(tmax, sv);
+        }
+        sc[jj] = sv;
+      }
+      if (tmax > ${NEG}) {
+        let mn = max(m, tmax);
+        let cf = exp(m - mn);
+        l = l * cf;
+        for (var c = 0u; c < NV; c++) { acc[c] = acc[c] * cf; }
+        m = mn;
+        for (var jj = 0u; jj < BK; jj++) {
+          if (sc[jj] > ${NEG}) {
+            let p = exp(sc[jj] - m);
+            l += p;
+            for (var c = 0u; c < NV; c++) { acc[c] += p * Vs[jj * NV + c]; }
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+}`;
+}
+
+/** Strided: each query visits left columns, its band, right columns (reference order). */
+function walk(s: AttentionSpec): string {
+  const st = s.sparse?.kind === "strided" ? s.sparse.stride : 1;
+  return `
+fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
+  ${s.mask ? "if (Mk[b * ks + u32(j)] == 0u) { return; }" : ""}
+  let o = ((b * ks + u32(j)) * KVH + kvh) * NV;
+  var d = 0.0;
+  for (var c = 0u; c < NV; c++) { d += vdot(q[c], K[o + c]); }
+  let sv = d + bias_of(h, i, j);
+  if (sv > m) {
+    let cf = exp(m - sv);
+    l = l * cf;
+    for (var c = 0u; c < NV; c++) { acc[c] = acc[c] * cf; }
+    m = sv;
+  }
+  let p = exp(sv - m);
+  l += p;
+  for (var c = 0u; c < NV; c++) { acc[c] += p * V[o + c]; }
+}
+fn walk_keys(b: u32, h: u32, kvh: u32, i: i32, kvlen: i32, ks: u32) {
+  let kr = key_range(i, kvlen);
+  if (kr.x >= kr.y) { return; }
+  let col = kr.x + ((i - kr.x) % ${st} + ${st}) % ${st};
+  for (var j = col; j < min(i - ${st} + 1, kr.y); j += ${st}) { attend(b, h, kvh, i, j, ks); }
+  for (var j = max(i - ${st} + 1, kr.x); j < min(i + ${st}, kr.y); j++) { attend(b, h, kvh, i, j, ks); }
+  for (var j = max(i + ${st}, col); j < kr.y; j += ${st}) { attend(b, h, kvh, i, j, ks); }
+}`;
+}

@@ -1,0 +1,58 @@
+// LayerNorm / RMSNorm over the last axis: one workgroup per row, tree reductions in workgroup
+// memory. LayerNorm takes two passes (mean, then squared deviations) like the reference, since
+// E[x²] − E[x]² cancels badly when |mean| ≫ std.
+
+import { Bindings, FLAT_ARGS, FLAT_ID, f32, floorPow2, kernel, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+
+export interface NormSpec {
+  kind: "layer" | "rms";
+  rows: SeqSym;
+  D: number;
+  eps: number;
+  bias: boolean;
+}
+
+export function normKernel(s: NormSpec, maxThreads: number): Kernel {
+  const wg = Math.max(1, Math.min(floorPow2(maxThreads), 256, floorPow2(s.D)));
+  const b = new Bindings();
+  b.add("X", "read", "array<f32>");
+  b.add("G", "read", "array<f32>");
+  if (s.bias) b.add("Bt", "read", "array<f32>");
+  b.add("Y", "rw", "array<f32>");
+  const layer = s.kind === "layer";
+  const body = `
+const D = ${u32(s.D)};
+const WG = ${u32(wg)};
+const EPS = ${f32(s.eps)};
+var<workgroup> red: array<f32, ${wg}>;
+// Sum of v over the workgroup, returned to every thread.
+fn total(v: f32, t: u32) -> f32 {
+  red[t] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (t < s) { red[t] = red[t] + red[t + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+@compute @workgroup_size(${wg})
+fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
+  let row = ${FLAT_ID};
+  if (row >= P.batch * ${seqLen(s.rows)}) { return; }
+  let base = row * D;
+  ${
+    layer
+      ? `var s = 0.0;
+  for (var i = t; i < D; i += WG) { s += X[base + i]; }
+  let mean = total(s, t) / f32(D);`
+      : "let mean = 0.0;"
+  }
+  var q = 0.0;
+  for (var i = t; i < D; i += WG) { let d = X[base + i] - mean; q += d * d; }
+  let inv = 1.0 / sqrt(total(q, t) / f32(D) + EPS);
+  for (var i = t; i < D; i += WG) { Y[base + i] = (X[base + i] - mean) * inv * G[i]${s.bias ? " + Bt[i]" : ""}; }
+}`;
+  return kernel(b, body, wg, wg * 4);
+}

@@ -1,0 +1,22 @@
+// Bundles each target's runtime into dist/runtime/<target>.js: the one file a generated
+// module imports. Runs after tsc in `npm run build` (and so on `npm ci`). esbuild keeps it
+// to one self-contained ES module with no dependency on the compiler or node_modules.
+import { build } from "esbuild";
+import { existsSync } from "node:fs";
+
+const targets = ["reference", "wasm", "webgpu"].filter((t) => existsSync(`src/emit/runtime/${t}.ts`));
+for (const t of targets) {
+  await build({
+    entryPoints: [`src/emit/runtime/${t}.ts`],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    outfile: `dist/runtime/${t}.js`,
+    // Node built-ins are imported lazily, only when a path or file: URL is given.
+    external: ["node:*"],
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
+console.log(`bundled runtimes: ${targets.join(", ")}`);

@@ -1,0 +1,20 @@
+import type { Graph } from "../ir/ir.ts";
+import type { ModelJson } from "../runtime/serialize.ts";
+
+export type Target = "reference" | "wasm" | "webgpu";
+
+/**
+ * Everything a generated module's runtime needs besides its weights and binary artifacts.
+ * Embedded in index.js as a JSON literal: data, never code, whatever the spec's names are.
+ */
+export interface Manifest {
+  format: 1;
+  target: Target;
+  generator: string;
+  model: ModelJson;
+  graph: Graph;
+  /** Backend-specific build output (buffer plan, dispatches, arena offsets...). */
+  plan?: unknown;
+  /** Artifact files next to index.js, by role, e.g. { wasm: "model.wasm" }. */
+  artifacts: Record<string, string>;
+}

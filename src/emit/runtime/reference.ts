@@ -1,0 +1,14 @@
+// Runtime of a module built with `--target reference`: the plain TypeScript backend.
+import { createReferenceModel } from "../../../backends/reference/model.ts";
+import type { Model } from "../../runtime/model-api.ts";
+import type { WeightsSource } from "../../runtime/weights-source.ts";
+import type { Manifest } from "../manifest.ts";
+import { prepare, type LoadOptions } from "./shared.ts";
+
+export { ModelInputError } from "../../runtime/model-api.ts";
+export { WeightsError } from "../../runtime/safetensors.ts";
+
+export async function createModel(manifest: Manifest, _base: URL, source: WeightsSource, opts: LoadOptions = {}): Promise<Model> {
+  const { model, weights } = await prepare(manifest, source, opts);
+  return createReferenceModel(model, manifest.graph, weights);
+}
