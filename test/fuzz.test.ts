@@ -201,7 +201,7 @@ describe("fuzz", () => {
     }
     // A few ms per run on average; no single small input may take long.
     expect(total / RUNS, `average ms per run (worst: run ${worst.at}, ${worst.ms.toFixed(1)} ms)`).toBeLessThan(5);
-    expect(worst.ms).toBeLessThan(500);
+    expect(worst.ms, `run ${worst.at}`).toBeLessThan(1000);
     for (const [kind, n] of Object.entries(outcome)) expect(n, `${kind} outcomes of ${RUNS}: ${JSON.stringify(outcome)}`).toBeGreaterThan(RUNS / 20);
   }, 60_000);
 

@@ -191,42 +191,72 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   );
 
   const seg = segments(f, op);
-  const ld = (p: string, c: number) => loadV(get(p), c * 16);
-  const dots: string[] = [];
-  for (let c = 0; c < hd / 4; c++) {
-    dots.push(set("qc", ld("qp", c)));
-    for (let t = 0; t < 4; t++) dots.push(set(`a${t}`, madd(fl, get("qc"), ld(`kp${t}`, c), get(`a${t}`))));
+  const C = hd / 4;
+  // The output accumulator: v128 locals while they fit in registers next to the dot products
+  // (head dim <= 32), else the thread's scratch row.
+  const inRegs = C <= 8;
+  if (inRegs) f.local("v128", ...Array.from({ length: C }, (_, c) => `o${c}`));
+  const accGet = (c: number) => (inRegs ? get(`o${c}`) : loadV(get("scr"), c * 16));
+  const accSet = (c: number, e: string) => (inRegs ? set(`o${c}`, e) : storeV(get("scr"), e, c * 16));
+  const ld = (p: string, o: number) => loadV(get(p), o);
+  const zeroDots = "(local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0)) (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))";
+  /** a_t += q · k_t, chunk by chunk; `key(t, c)` is the load of chunk c of key t. */
+  const dots = (key: (t: number, c: number) => string): string => {
+    const out: string[] = [zeroDots];
+    for (let c = 0; c < C; c++) {
+      out.push(set("qc", ld("qp", c * 16)));
+      for (let t = 0; t < 4; t++) out.push(set(`a${t}`, madd(fl, get("qc"), key(t, c), get(`a${t}`))));
+    }
+    return out.join("\n");
+  };
+  f.local("v128", "p0", "p1", "p2", "p3");
+  const pvUpdate: string[] = [0, 1, 2, 3].map((t) => set(`p${t}`, laneSplat("pv", t)));
+  for (let c = 0; c < C; c++) {
+    let e = accGet(c);
+    for (let t = 0; t < 4; t++) e = madd(fl, get(`p${t}`), ld(`vp${t}`, c * 16), e);
+    pvUpdate.push(accSet(c, e));
   }
-  const pvUpdate: string[] = [];
-  for (let c = 0; c < hd / 4; c++) {
-    let e = loadV(get("scr"), c * 16);
-    for (let t = 0; t < 4; t++) e = madd(fl, laneSplat("pv", t), ld(`vp${t}`, c), e);
-    pvUpdate.push(storeV(get("scr"), e, c * 16));
-  }
-  const rescale = Array.from({ length: hd / 4 }, (_, c) => storeV(get("scr"), `(f32x4.mul ${loadV(get("scr"), c * 16)} (f32x4.splat ${get("corr")}))`, c * 16)).join("\n");
+  const rescale = Array.from({ length: C }, (_, c) => accSet(c, `(f32x4.mul ${accGet(c)} (f32x4.splat ${get("corr")}))`)).join("\n");
   const clampKey = (jt: string) => `(select ${get(jt)} ${get("j")} (i32.lt_s ${get(jt)} ${get("ce")}))`;
   const keyAddr = (base: string, jt: string) => `(i32.add ${get(base)} (i32.mul ${jt} ${i32(kvDim * 4)}))`;
   const maskLane = (jt: string) => `(i32.load (i32.add ${get("mrow")} (i32.shl ${jt} (i32.const 2))))`;
+  const row = kvDim * 4;
 
-  const group4 = `
+  // Four consecutive visible keys (the common case): one base pointer, constant offsets.
+  const fastScores = `
+    (local.set $kp0 ${keyAddr("kbase", get("j"))})
+    (local.set $vp0 ${keyAddr("vbase", get("j"))})
+    (local.set $vp1 (i32.add ${get("vp0")} ${i32(row)}))
+    (local.set $vp2 (i32.add ${get("vp0")} ${i32(2 * row)}))
+    (local.set $vp3 (i32.add ${get("vp0")} ${i32(3 * row)}))
+    (local.set $jv (i32x4.add (i32x4.splat ${get("j")}) (v128.const i32x4 0 1 2 3)))
+    (local.set $valid ${op.padding ? loadV(`(i32.add ${get("mrow")} (i32.shl ${get("j")} (i32.const 2)))`) : "(v128.const i32x4 -1 -1 -1 -1)"})
+    ${dots((t, c) => ld("kp0", t * row + c * 16))}`;
+  // Any other group: strided keys, or the segment's last keys (lanes past its end masked).
+  const slowScores = `
     (local.set $j1 (i32.add ${get("j")} ${get("cp")}))
     (local.set $j2 (i32.add ${get("j1")} ${get("cp")}))
     (local.set $j3 (i32.add ${get("j2")} ${get("cp")}))
     (local.set $jv (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${get("j")}) ${get("j1")}) ${get("j2")}) ${get("j3")}))
     (local.set $valid (i32x4.lt_s ${get("jv")} (i32x4.splat ${get("ce")})))
-    ;; lanes past the segment read key j (always valid memory) and are masked below
+    ;; lanes past the segment read key j (always valid memory) and are masked
     (local.set $j1 ${clampKey("j1")}) (local.set $j2 ${clampKey("j2")}) (local.set $j3 ${clampKey("j3")})
     ${["j", "j1", "j2", "j3"].map((jt, t) => `(local.set $kp${t} ${keyAddr("kbase", get(jt))}) (local.set $vp${t} ${keyAddr("vbase", get(jt))})`).join("\n")}
     ${op.padding ? `(local.set $valid (v128.and ${get("valid")} (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${maskLane(get("j"))}) ${maskLane(get("j1"))}) ${maskLane(get("j2"))}) ${maskLane(get("j3"))})))` : ""}
-    (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0)) (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
-    ${dots.join("\n")}
+    ${dots((t, c) => ld(`kp${t}`, c * 16))}`;
+
+  const group4 = `
+    (if (i32.and (i32.eq ${get("cp")} (i32.const 1)) (i32.lt_s (i32.add ${get("j")} (i32.const 3)) ${get("ce")}))
+      (then ${fastScores})
+      (else ${slowScores}))
     ;; 4×4 transpose-add: lane t of sv = Σ a_t
     (local.set $a0 (f32x4.add ${shuffle(get("a0"), get("a1"), [0, 4, 1, 5])} ${shuffle(get("a0"), get("a1"), [2, 6, 3, 7])}))
     (local.set $a2 (f32x4.add ${shuffle(get("a2"), get("a3"), [0, 4, 1, 5])} ${shuffle(get("a2"), get("a3"), [2, 6, 3, 7])}))
     (local.set $sv (f32x4.add ${shuffle(get("a0"), get("a2"), [0, 1, 4, 5])} ${shuffle(get("a0"), get("a2"), [2, 3, 6, 7])}))
     ${op.alibiKey ? `(local.set $sv (f32x4.sub ${get("sv")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get("i")}) ${get("jv")}))))))` : ""}
     (local.set $sv (v128.bitselect ${get("sv")} ${splat(-Infinity)} ${get("valid")}))
-    (local.set $gm (call $hmax ${get("sv")}))
+    (local.set $pv (f32x4.max ${get("sv")} ${shuffle(get("sv"), get("sv"), [2, 3, 0, 1])}))
+    (local.set $gm (f32.max (f32x4.extract_lane 0 ${get("pv")}) (f32x4.extract_lane 1 ${get("pv")})))
     (if (f32.gt ${get("gm")} ${f32(-Infinity)}) (then
       (if (f32.gt ${get("gm")} ${get("m")}) (then
         (local.set $pv (f32x4.splat (f32.sub ${get("m")} ${get("gm")})))
@@ -257,7 +287,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     ${seg.code}
     (local.set $m ${f32(-Infinity)})
     (local.set $lvec (v128.const i32x4 0 0 0 0))
-    ${Array.from({ length: hd / 4 }, (_, c) => storeV(get("scr"), "(v128.const i32x4 0 0 0 0)", c * 16)).join("\n")}
+    ${Array.from({ length: C }, (_, c) => accSet(c, "(v128.const i32x4 0 0 0 0)")).join("\n")}
     (local.set $seg (i32.const 0))
     (loop $L_seg
       (local.set $cs (select ${get("ss0")} (select ${get("ss1")} ${get("ss2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
@@ -273,7 +303,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul ${get("r")} ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
     ;; no visible key (all padding): zeros, like the reference
     (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
-    ${Array.from({ length: hd / 4 }, (_, c) => storeV(get("o"), `(f32x4.mul ${loadV(get("scr"), c * 16)} ${get("ov")})`, c * 16)).join("\n")}`;
+    ${Array.from({ length: C }, (_, c) => storeV(get("o"), `(f32x4.mul ${accGet(c)} ${get("ov")})`, c * 16)).join("\n")}`;
 
   const body = `
   (local.set $g (i32.load ${i32(desc + DESC.g)}))

@@ -19,7 +19,7 @@ export interface MatmulSpec {
 }
 
 /** Register tile rows: relaxed FMA needs no temporaries, so it affords a taller tile (measured). */
-export const MR = { simd: 4, relaxed: 6 };
+export const MR = { simd: 4, relaxed: 4 };
 
 export function matmulName(s: MatmulSpec): string {
   return `mm_k${s.K}_n${s.N}${s.bias ? "_b" : ""}${s.act ? `_${s.act}` : ""}${s.gateAct ? `_g${s.gateAct}` : ""}${s.residual ? "_r" : ""}`;

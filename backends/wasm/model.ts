@@ -250,7 +250,7 @@ export async function createWasmModel(m: ModelInfo, graph: Graph, weights: Map<s
   checkWeights(shapes, weights);
   const prebuilt = opts.compiled?.variants.find((v) => v.relaxed === relaxed && v.threads === threads > 1);
   const variant = prebuilt ?? compileVariant(plan, { relaxed, threads: threads > 1 });
-  const module = await WebAssembly.compile(variant.binary);
+  const module = await WebAssembly.compile(variant.binary as Uint8Array<ArrayBuffer>);
   const rt = await WasmRuntime.create(plan, module, threads);
   fillStatic(plan, rt.memory.buffer, weights);
   const stepAttention = (plan.decode.filter((o) => (o.op === "attention" || o.op === "linear_attention") && o.source === "self") as Array<{ name: string; causal: boolean }>).map((o) => ({ cache: o.name, causal: o.causal }));

@@ -18,6 +18,13 @@ const WANTED_LIMITS = [
   "maxComputeWorkgroupSizeX",
 ] as const;
 
+/**
+ * Every GPU instance created here, kept reachable for the life of the process: Dawn's binding
+ * crashes (at random, on exit or mid-run) when an instance is garbage-collected while one of
+ * its adapters or devices is still in use.
+ */
+const instances: GPU[] = [];
+
 export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapter | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu && opts.backend === undefined) return (await nav.gpu.requestAdapter()) ?? undefined;
@@ -28,6 +35,7 @@ export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapt
   const attempts = backend ? [[`backend=${backend}`]] : [[], ["backend=opengles"]];
   for (const flags of attempts) {
     const gpu = create(flags);
+    instances.push(gpu);
     const adapter = (await gpu.requestAdapter()) ?? (await gpu.requestAdapter({ featureLevel: "compatibility" }));
     if (adapter) return adapter;
   }
@@ -41,6 +49,11 @@ export async function requestDevice(opts: DeviceOptions = {}): Promise<GPUDevice
       "webgpu: no WebGPU adapter found. Without a GPU: install Mesa's EGL/GLES drivers (see .ci/apt-packages) and set EGL_PLATFORM=surfaceless",
     );
   }
+  return openDevice(adapter);
+}
+
+/** A device with the adapter's best values for the limits models care about. */
+export function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
   return adapter.requestDevice({ requiredLimits, label: "specformer" });

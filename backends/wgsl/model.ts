@@ -11,7 +11,7 @@ import type { Tensor } from "../reference/values.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
 import { requestDevice } from "./device.ts";
 import type { MatmulVariant } from "./kernels/matmul.ts";
-import { limitsOf } from "./plan.ts";
+import { limitsOf, type WgslLimits } from "./plan.ts";
 import { Context, WgslProgram } from "./runtime.ts";
 
 export interface WebGpuModelOptions {
@@ -19,6 +19,8 @@ export interface WebGpuModelOptions {
   device?: GPUDevice;
   /** Matmul kernel variant (benchmarks); default "blocked". */
   matmul?: MatmulVariant;
+  /** Limits tighter than the device's, e.g. to check that a model fits a smaller GPU. */
+  limits?: Partial<WgslLimits>;
 }
 
 /** Smallest KV-cache capacity a decode state starts with (rows per sequence). */
@@ -210,11 +212,21 @@ export async function createWebGpuModel(
 ): Promise<Model> {
   const device = opts.device ?? (await requestDevice());
   try {
-    const compiled = compileWgsl(m, graph, limitsOf(device), opts.matmul ? { matmul: opts.matmul } : {});
+    const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), opts.matmul ? { matmul: opts.matmul } : {});
     const program = await WgslProgram.create(device, compiled, weights);
     return new WebGpuModel(m, graph, program, compiled, opts.device === undefined);
   } catch (e) {
     if (opts.device === undefined) device.destroy();
     throw e;
   }
+}
+
+/** The device's limits, lowered (never raised) by the caller's. */
+function tighten(device: WgslLimits, extra: Partial<WgslLimits> | undefined): WgslLimits {
+  const out = { ...device };
+  for (const [k, v] of Object.entries(extra ?? {}) as [keyof WgslLimits, number | boolean][]) {
+    if (typeof v === "boolean") (out as Record<string, unknown>)[k] = (device[k] as boolean) && v;
+    else (out as Record<string, unknown>)[k] = Math.min(device[k] as number, v);
+  }
+  return out;
 }

@@ -114,7 +114,7 @@ export class WgslProgram {
     const p = new WgslProgram(device, compiled.plan);
     device.pushErrorScope("validation");
     device.pushErrorScope("out-of-memory");
-    for (const [name, code] of Object.entries(compiled.shaders)) await p.pipeline(name, code);
+    await Promise.all(Object.entries(compiled.shaders).map(([name, code]) => p.pipeline(name, code)));
     p.uploadWeights(weights);
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
@@ -137,7 +137,7 @@ export class WgslProgram {
       ],
     });
     this.layouts.set(name, layout);
-    const pipeline = this.device.createComputePipeline({
+    const pipeline = await this.device.createComputePipelineAsync({
       label: name,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: "main" },
@@ -169,7 +169,8 @@ export class WgslProgram {
   /** A buffer for `rows` capacity rows of plan buffer b, within the binding limit. */
   allocate(b: PlanBuffer, rows: number, mapped = false): GPUBuffer {
     const bytes = b.elements * Math.max(rows, 1) * 4;
-    const limit = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    // The plan's limits: the device's, or tighter ones the model was compiled for.
+    const limit = Math.min(this.plan.limits.maxStorageBufferBindingSize, this.plan.limits.maxBufferSize);
     if (bytes > limit) {
       throw new Error(
         `webgpu: ${b.kind} ${b.name} needs ${formatBytes(bytes)} (${b.elements} × ${rows} rows), over the device's maxStorageBufferBindingSize of ${formatBytes(limit)}; use a smaller batch or sequence`,

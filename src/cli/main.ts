@@ -78,6 +78,22 @@ function program(setExit: (code: number) => void): Command {
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./build-command.ts")).runBuild(file, o)));
 
+  p.command("run")
+    .description("generate with a model: compile, load weights, stream the output, report tokens/s")
+    .argument("<file>", "spec file")
+    .requiredOption("--weights <file>", "weights (.safetensors)")
+    .addOption(new Option("--target <target>", "which backend runs it").choices(["wasm", "webgpu", "reference"]).default("reference"))
+    .option("--prompt <text>", "prompt text (needs the model's tokenizer)")
+    .option("--tokens <ids>", "prompt as comma-separated token ids")
+    .option("--max-tokens <n>", "how many tokens to generate", "64")
+    .option("--temperature <t>", "0 (default) is greedy")
+    .option("--top-k <k>", "sample among the k most likely tokens")
+    .option("--seed <n>", "sampling seed")
+    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .option("--model <name>", "which model of the file (default: the last)")
+    .addOption(color)
+    .action(async (file: string, o) => setExit(await (await import("./run-command.ts")).runRun(file, o)));
+
   return p;
 }
 

@@ -24,19 +24,8 @@ export function normKernel(s: NormSpec, maxThreads: number): Kernel {
 const D = ${u32(s.D)};
 const WG = ${u32(wg)};
 const EPS = ${f32(s.eps)};
-var<workgroup> red: array<f32, ${wg}>;
-// Sum of v over the workgroup, returned to every thread.
-fn total(v: f32, t: u32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (t < s) { red[t] = red[t] + red[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${reducer("mean", wg)}
+${reducer("sq", wg)}
 @compute @workgroup_size(${wg})
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let row = ${FLAT_ID};
@@ -46,13 +35,32 @@ fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
     layer
       ? `var s = 0.0;
   for (var i = t; i < D; i += WG) { s += X[base + i]; }
-  let mean = total(s, t) / f32(D);`
+  let mean = total_mean(s, t) / f32(D);`
       : "let mean = 0.0;"
   }
   var q = 0.0;
   for (var i = t; i < D; i += WG) { let d = X[base + i] - mean; q += d * d; }
-  let inv = 1.0 / sqrt(total(q, t) / f32(D) + EPS);
+  let inv = 1.0 / sqrt(total_sq(q, t) / f32(D) + EPS);
   for (var i = t; i < D; i += WG) { Y[base + i] = (X[base + i] - mean) * inv * G[i]${s.bias ? " + Bt[i]" : ""}; }
 }`;
-  return kernel(b, body, wg, wg * 4);
+  return kernel(b, body, wg, 2 * wg * 4);
+}
+
+/**
+ * `total_<name>(v, t)`: the sum of v over the workgroup, returned to every thread. Each
+ * reduction gets its own workgroup array: on llvmpipe, reusing one array for the second
+ * reduction let some threads read the first one's result after it had been overwritten,
+ * despite the barriers between.
+ */
+function reducer(name: string, wg: number): string {
+  return `var<workgroup> red_${name}: array<f32, ${wg}>;
+fn total_${name}(v: f32, t: u32) -> f32 {
+  red_${name}[t] = v;
+  workgroupBarrier();
+  for (var s = ${Math.floor(wg / 2)}u; s > 0u; s = s / 2u) {
+    if (t < s) { red_${name}[t] = red_${name}[t] + red_${name}[t + s]; }
+    workgroupBarrier();
+  }
+  return red_${name}[0];
+}`;
 }

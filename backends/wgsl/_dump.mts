@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { checkSource } from '../../src/check/check.ts';
+import { inferenceGraph } from '../../src/ir/lower.ts';
+import { compileWgsl } from './compile.ts';
+const f = process.argv[2];
+const m = checkSource(readFileSync(f, 'utf8'), f).entry!;
+const c = compileWgsl(m, inferenceGraph(m), { maxComputeWorkgroupStorageSize: 32768, maxStorageBuffersPerShaderStage: 16 });
+const which = process.argv[3];
+if (which === 'plan') console.log(JSON.stringify(c.plan.dispatches.map(d => [d.label, d.kernel, d.phase, d.bindings.join(','), JSON.stringify(d.grid), d.when ? JSON.stringify(d.when) : '']), null, 0).replace(/\],\[/g, '],\n['));
+else if (which === 'buffers') for (const b of c.plan.buffers) console.log(b.id, b.kind, b.name, b.elements, b.cap ?? '', b.pinned ? 'pinned' : '');
+else for (const [k, v] of Object.entries(c.shaders)) if (!which || k.startsWith(which)) console.log(`// ==== ${k}\n${v}`);

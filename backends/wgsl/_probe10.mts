@@ -1,0 +1,16 @@
+import { requestDevice } from './device.ts';
+import { KernelHarness } from './harness.ts';
+import { normKernel } from './kernels/norm.ts';
+import { layerNorm } from '../reference/kernels/norm.ts';
+const device = await requestDevice();
+const h = new KernelHarness(device);
+const D = Number(process.argv[2] ?? 32), rows = 6;
+const x = Float32Array.from({ length: rows * D }, (_, i) => Math.sin(i * 1.3) + 0.5);
+const g = Float32Array.from({ length: D }, (_, i) => 1 + 0.1 * Math.cos(i));
+const b = Float32Array.from({ length: D }, (_, i) => 0.1 * Math.sin(i));
+const k = normKernel({ kind: 'layer', rows: 'seq', D, eps: 1e-5, bias: true }, 256);
+const { outputs } = await h.run(k, { params: { batch: 2, seq: 3 }, buffers: [x, g, b, new Float32Array(rows * D)], grid: [rows, 1, 1] });
+const ref = layerNorm(x, rows, D, g, b, 1e-5);
+let md = 0; for (let i = 0; i < ref.length; i++) md = Math.max(md, Math.abs(ref[i] - (outputs[0] as Float32Array)[i]));
+console.log('maxdiff', md, ref.slice(0, 4), outputs[0].slice(0, 4));
+device.destroy();

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { requestDevice } from './device.ts';
+import { KernelHarness } from './harness.ts';
+const device = await requestDevice();
+const h = new KernelHarness(device);
+const wgsl = readFileSync(process.argv[2], 'utf8');
+const x = Float32Array.from({ length: 32 }, (_, i) => i);
+const { outputs } = await h.run({ wgsl, bindings: ['read', 'read', 'rw'], workgroupSize: 32, workgroupBytes: 128 }, { params: { batch: 1, seq: 1 }, buffers: [x, new Float32Array(32).fill(1), new Float32Array(32)], grid: [1, 1, 1] });
+console.log(Array.from(outputs[0]).join(' '));
+device.destroy();
