@@ -320,13 +320,17 @@ describe.skipIf(!device)("WebGPU backend", () => {
     });
 
     it("plans are JSON and shaders carry no names from the spec", () => {
-      const spec = SPECS.llama.replaceAll("t_llama", "zq_secret").replaceAll("hidden", "zq_hidden").replaceAll("tokens", "zq_tokens");
+      const spec = SPECS.llama.replaceAll("t_llama", "zq_secret")
+        .replace("kv_heads = 2", "zq_kv = 2")
+        .replace("kv_heads = kv_heads", "kv_heads = zq_kv")
+        .replace("× decoder", "× zq_blocks")
+        .replaceAll("tokens", "zq_tokens");
       const m = check(spec);
       const { shaders, plan } = compileWgsl(m, inferenceGraph(m));
       expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
       for (const [k, code] of Object.entries(shaders)) {
         expect(k).toMatch(/^[a-z_]+_\d+$/);
-        expect(code).not.toMatch(/zq_|decoder|attn/);
+        expect(code).not.toMatch(/zq_|attn|mlp/);
       }
     });
   });

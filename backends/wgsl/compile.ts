@@ -217,7 +217,8 @@ class Compiler {
         w.forEach((chunk, i) => {
           const n = chunk.rows[1] - chunk.rows[0];
           const k = matmulKernel({
-            variant: this.variant,
+            // Only the blocked variant has the two-accumulator gated epilogue.
+            variant: t.gated ? "blocked" : this.variant,
             rows,
             K,
             N: n,

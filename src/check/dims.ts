@@ -162,6 +162,10 @@ export class DimEnv {
         const xs = e.args.map((a) => this.eval(a.value, sink, "real"));
         if (xs.some((x) => x === null)) return null;
         const r = f.fn(...(xs as number[]));
+        if (!Number.isFinite(r)) {
+          sink.report("SF0217", e.span, `\`${sink.excerpt(e.span)}\` is not a real number`, { label: `${e.callee} of ${xs.map((x) => fmt(x as number)).join(", ")} is undefined` });
+          return null;
+        }
         if (mode === "int" && !Number.isInteger(r)) {
           sink.report("SF0211", e.span, `\`${sink.excerpt(e.span)}\` is ${fmt(r)}, not a whole number`, { label: "a size must be a whole number" });
           return null;

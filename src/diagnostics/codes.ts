@@ -14,7 +14,7 @@ export const CODES = {
   SF0003: { title: "unterminated block comment", explanation: "A `/*` block comment runs to the end of the file without a closing `*/`. Everything after it was ignored; close the comment." },
   SF0004: { title: "syntax error", explanation: "The parser expected one thing and found another. The message names both. The parser recovers and continues, so later errors in the same file are reported in the same run; fix the first one first, since it can cause the rest." },
   SF0005: { title: "invalid number", explanation: "A numeric literal is malformed or too large to be represented exactly. Dimensions are integers below 2^53; hyper-parameters such as `eps` may be decimals like `1e-5`." },
-  SF0006: { title: "nesting too deep", explanation: "Parentheses, brackets or blocks are nested deeper than the compiler accepts (256 levels). No real spec needs this; the input is probably generated or corrupted." },
+  SF0006: { title: "nesting too deep", explanation: "Parentheses, brackets or blocks are nested deeper than the compiler accepts (64 levels, counting runs of unary minus). No real spec needs this; the input is probably generated or corrupted." },
   SF0007: { title: "no model", explanation: "The file declares no `model`. A spec file holds one or more `model NAME { ... }` declarations; the last one is the file's entry model unless `--model` picks another." },
   SF0008: { title: "not a text file", explanation: "The file contains NUL bytes or invalid UTF-8, so it is not a spec. Check the path." },
   SF0009: { title: "cannot read import", explanation: "An `import \"path.sf\"` names a file that cannot be read. Paths are relative to the importing file." },

@@ -143,7 +143,14 @@ const earliest = (labels: Label[]): Label =>
 function renderSnippet(out: string[], src: SourceFile, marks: Mark[], digits: number, p: Palette, sev: Paint): void {
   const lines = [...new Set(marks.map((m) => m.line))].sort((a, b) => a - b);
   const sourceLine = (line: number) => {
-    const text = src.lineText(line).replace(/\t/g, TAB).trimEnd();
+    // Control characters would act on the terminal; show each as its one-wide Unicode
+    // "control picture" (NUL → ␀) so the carets below still line up.
+    const text = src
+      .lineText(line)
+      .replace(/\t/g, TAB)
+      .replace(/[\x00-\x08\x0b-\x1f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
+      .replace(/\x7f/g, "\u2421")
+      .trimEnd();
     const gutter = p.gutter(` ${String(line + 1).padStart(digits)} |`);
     out.push(text === "" ? gutter : `${gutter} ${text}`);
   };
