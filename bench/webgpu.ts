@@ -7,13 +7,14 @@ import { pathToFileURL } from "node:url";
 import { mulberry32 } from "../backends/reference/kernels/sample.ts";
 import { requestAdapter, openDevice } from "../backends/wgsl/device.ts";
 import { KernelHarness } from "../backends/wgsl/harness.ts";
+import type { AttentionMode } from "../backends/wgsl/kernels/attention.ts";
 import { matmulKernel, type MatmulVariant } from "../backends/wgsl/kernels/matmul.ts";
 import { createWebGpuModel } from "../backends/wgsl/model.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 
-const VARIANTS: MatmulVariant[] = ["naive", "tiled", "blocked"];
+const VARIANTS: MatmulVariant[] = ["naive", "tiled", "blocked", "register"];
 const SHAPES: Array<[number, number, number]> = [
   [128, 256, 1024], // MLP up of the peers model
   [128, 1024, 256], // MLP down
@@ -75,12 +76,19 @@ async function benchForward(device: GPUDevice): Promise<Record<string, string | 
   const seq = 128;
   const tokens = Int32Array.from({ length: seq }, () => Math.floor(rng() * 512));
   const rows: Record<string, string | number>[] = [];
-  for (const variant of VARIANTS) {
+  // The GPU kernel set and the CPU one (what a model picks on llvmpipe) are the last two rows.
+  const configs: Array<{ matmul: MatmulVariant; attention: AttentionMode; decode?: boolean }> = [
+    { matmul: "naive", attention: "tiles" },
+    { matmul: "tiled", attention: "tiles" },
+    { matmul: "blocked", attention: "tiles", decode: true },
+    { matmul: "register", attention: "walk", decode: true },
+  ];
+  for (const { matmul: variant, attention, decode } of configs) {
     const t0 = performance.now();
-    const model = await createWebGpuModel(m, graph, weights, { device, matmul: variant });
+    const model = await createWebGpuModel(m, graph, weights, { device, matmul: variant, attention });
     const load = performance.now() - t0;
     await model.forward(tokens, { batch: 1, seq }); // warm-up
-    const n = variant === "blocked" ? 10 : 5;
+    const n = decode ? 10 : 5;
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
       const s = performance.now();
@@ -88,8 +96,8 @@ async function benchForward(device: GPUDevice): Promise<Record<string, string | 
       times.push(performance.now() - s);
     }
     const ms = median(times);
-    const row: Record<string, string | number> = { matmul: variant, "load ms": Math.round(load), "ms / forward (median)": Number(ms.toFixed(1)), "≈ GFLOP/s": Number((0.9e9 / (ms * 1e6)).toFixed(1)) };
-    if (variant === "blocked") {
+    const row: Record<string, string | number> = { matmul: variant, attention, "load ms": Math.round(load), "ms / forward (median)": Number(ms.toFixed(1)), "≈ GFLOP/s": Number((0.9e9 / (ms * 1e6)).toFixed(1)) };
+    if (decode) {
       // Incremental decoding after a 64-token prompt: one token per step, split-KV attention.
       const state = await model.begin({ batch: 1 });
       await model.step(state, tokens.subarray(0, 64), 64);

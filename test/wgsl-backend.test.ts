@@ -36,6 +36,23 @@ model ${o.name} {
 
 const SPECS: Record<string, string> = {
   gpt: DECODER({ name: "t_gpt", dims: "", pos: "position learned(context)", attn: "heads = heads, mask = causal, bias = true", mlp: "hidden = 4 * d, act = gelu_tanh", norm: "norm layer(eps = 1e-5)", head: "tied" }),
+  // Left padding (batch 2, row 2 starts with pads) through a causal decoder: decoding keeps a mask history.
+  gpt_pad: `
+model t_gpt_pad {
+  dims { vocab = 101, d = 32, heads = 2, layers = 2, context = 16 }
+  input tokens: int[batch, seq] where seq <= context
+  input mask: bool[batch, seq]
+  embed tokens(vocab, d)
+  position learned(context)
+  stack layers × decoder {
+    norm layer(eps = 1e-5)
+    attention self(heads = heads, mask = causal, padding = mask, bias = true)
+    norm layer(eps = 1e-5)
+    mlp(hidden = 64, act = gelu)
+  }
+  norm layer(eps = 1e-5)
+  head tied
+}`,
   llama: `
 model t_llama {
   dims { vocab = 97, d = 48, heads = 4, kv_heads = 2, layers = 2, hidden = 88, context = 16 }
@@ -193,7 +210,8 @@ function request(m: ModelInfo, seq: number, seed: number): { tokens: Int32Array;
   const opts: ForwardOptions = { batch: 2, seq };
   const names = new Set(m.inputs.map((i) => i.name));
   const padded = (n: number, keep: number) => Uint8Array.from({ length: 2 * n }, (_, i) => (i < n || i - n < keep ? 1 : 0));
-  if (names.has("mask")) opts.mask = padded(seq, seq - 5);
+  // Encoders pad at the end; a causal decoder on the left (a padded first key leaves nothing to see).
+  if (names.has("mask")) opts.mask = m.name === "t_gpt_pad" ? Uint8Array.from({ length: 2 * seq }, (_, i) => (i < seq || i - seq >= 3 ? 1 : 0)) : padded(seq, seq - 5);
   if (names.has("types")) opts.inputs = { types: Int32Array.from({ length: 2 * seq }, (_, i) => (i % seq >= seq / 2 ? 1 : 0)) };
   if (names.has("src_tokens")) opts.src = { tokens: tokens(2 * 11, 61, seed + 1), seq: 11, mask: padded(11, 7) };
   return { tokens: tokens(2 * seq, vocab, seed), opts };
@@ -213,7 +231,7 @@ describe.skipIf(!device)("WebGPU backend", () => {
   });
 
   describe("incremental decoding matches the full forward", () => {
-    for (const name of ["gpt", "llama", "window", "linear", "alibi", "strided", "encdec"]) {
+    for (const name of ["gpt", "gpt_pad", "llama", "window", "linear", "alibi", "strided", "encdec"]) {
       it(name, async () => {
         const { m, gpu } = await models(name);
         const seq = 14;
@@ -221,19 +239,21 @@ describe.skipIf(!device)("WebGPU backend", () => {
         const full = await gpu.forward(t, opts);
         const vocab = m.head.vocab;
         const state = await gpu.begin({ batch: 2, ...(opts.src ? { src: opts.src } : {}) });
-        const rows = (from: number, n: number) => {
-          const out = new Int32Array(2 * n);
-          for (let b = 0; b < 2; b++) out.set(t.subarray(b * seq + from, b * seq + from + n), b * n);
+        function cols<T extends Int32Array | Uint8Array>(a: T, from: number, n: number): T {
+          const out = a.slice(0, 2 * n) as T;
+          for (let b = 0; b < 2; b++) out.set(a.subarray(b * seq + from, b * seq + from + n), b * n);
           return out;
-        };
+        }
+        const rows = (from: number, n: number) => cols(t, from, n);
+        const mask = (from: number, n: number) => (opts.mask ? { mask: cols(opts.mask, from, n) } : {});
         const expectRows = (got: Float32Array, from: number, n: number) => {
           const want = new Float32Array(2 * n * vocab);
           for (let b = 0; b < 2; b++) want.set(full.subarray((b * seq + from) * vocab, (b * seq + from + n) * vocab), b * n * vocab);
           expectClose(got, want, `${name} rows ${from}..${from + n}`);
         };
         const prompt = 6;
-        expectRows(await gpu.step(state, rows(0, prompt), prompt), 0, prompt);
-        for (let i = prompt; i < seq; i++) expectRows(await gpu.step(state, rows(i, 1), 1), i, 1);
+        expectRows(await gpu.step(state, rows(0, prompt), prompt, mask(0, prompt)), 0, prompt);
+        for (let i = prompt; i < seq; i++) expectRows(await gpu.step(state, rows(i, 1), 1, mask(i, 1)), i, 1);
         expect(state.position).toBe(seq);
         state.dispose();
       });
@@ -268,6 +288,26 @@ describe.skipIf(!device)("WebGPU backend", () => {
     });
   });
 
+  describe("the GPU kernel set (workgroup-memory matmul and attention tiles)", () => {
+    // On llvmpipe the models default to the barrier-free kernels; these run the others end to end.
+    const gpuKernels = { matmul: "blocked", attention: "tiles" } as const;
+    for (const name of ["llama", "window", "sparse", "encdec"]) {
+      it(name, async () => {
+        const { m, gpu, ref } = await models(`${name}/gpu`, SPECS[name], gpuKernels);
+        const { tokens: t, opts } = request(m, 16, 8);
+        expectClose(await gpu.forward(t, opts), await ref.forward(t, opts), name);
+        if (name === "sparse") return;
+        const state = await gpu.begin({ batch: 2, ...(opts.src ? { src: opts.src } : {}) });
+        const full = await ref.forward(t, opts);
+        const vocab = m.head.vocab;
+        await gpu.step(state, Int32Array.from([...t.subarray(0, 15), ...t.subarray(16, 31)]), 15);
+        const last = await gpu.step(state, Int32Array.of(t[15], t[31]), 1);
+        expectClose(last, Float32Array.from([...full.subarray(15 * vocab, 16 * vocab), ...full.subarray(31 * vocab, 32 * vocab)]), `${name} decode`);
+        state.dispose();
+      });
+    }
+  });
+
   describe("input errors", () => {
     it("rejects bad tokens, lengths and foreign states with ModelInputError", async () => {
       const { gpu } = await models("gpt");
@@ -296,12 +336,9 @@ describe.skipIf(!device)("WebGPU backend", () => {
       expectClose(await gpu.forward(t, { batch: 1, seq: 4 }), await ref.forward(t, { batch: 1, seq: 4 }), "split weights");
       // Activations cannot be split: a call that needs a bigger one fails, naming the limit.
       await expect(gpu.forward(tokens(32, 97, 3), { batch: 2, seq: 16 })).rejects.toThrow(/logits needs .* maxStorageBufferBindingSize/);
-    });
-
-    it("names the tensor, its size and the limit when a model cannot fit", () => {
-      const m = check(SPECS.gpt);
-      expect(() => compileWgsl(m, inferenceGraph(m), { maxStorageBufferBindingSize: 1024 })).toThrow(/position\.weight \(2\.0 KiB\) exceeds the device's binding limit \(maxStorageBufferBindingSize 1\.0 KiB/);
-      expect(() => compileWgsl(m, inferenceGraph(m), { maxStorageBuffersPerShaderStage: 2 })).toThrow(/storage buffers, the device allows 2/);
+      // ... and leaves the model as it was: a call between the two sizes still runs right.
+      const t8 = tokens(8, 97, 4);
+      expectClose(await gpu.forward(t8, { batch: 1, seq: 8 }), await ref.forward(t8, { batch: 1, seq: 8 }), "after a refused call");
     });
   });
 
@@ -311,12 +348,24 @@ describe.skipIf(!device)("WebGPU backend", () => {
       for (const [name, spec] of Object.entries(SPECS)) {
         const m = check(spec);
         const { shaders } = compileWgsl(m, inferenceGraph(m), limits);
-        for (const variant of ["naive", "tiled"] as const) Object.assign(shaders, compileWgsl(m, inferenceGraph(m), limits, { matmul: variant }).shaders);
+        for (const opts of [{ matmul: "naive" }, { matmul: "tiled" }, { matmul: "register", attention: "walk" }] as const) {
+          Object.assign(shaders, compileWgsl(m, inferenceGraph(m), limits, opts).shaders);
+        }
         for (const [k, code] of Object.entries(shaders)) {
           const info = await device!.createShaderModule({ code }).getCompilationInfo();
           expect(info.messages.map((x) => `${name}/${k} ${x.type} ${x.lineNum}: ${x.message}`)).toEqual([]);
         }
       }
+    });
+  });
+});
+
+// Build-time checks: no device needed.
+describe("compileWgsl", () => {
+    it("names the tensor, its size and the limit when a model cannot fit", () => {
+      const m = check(SPECS.gpt);
+      expect(() => compileWgsl(m, inferenceGraph(m), { maxStorageBufferBindingSize: 1024 })).toThrow(/position\.weight \(2\.0 KiB\) exceeds the device's binding limit \(maxStorageBufferBindingSize 1\.0 KiB/);
+      expect(() => compileWgsl(m, inferenceGraph(m), { maxStorageBuffersPerShaderStage: 2 })).toThrow(/storage buffers, the device allows 2/);
     });
 
     it("plans are JSON and shaders carry no names from the spec", () => {
@@ -333,5 +382,4 @@ describe.skipIf(!device)("WebGPU backend", () => {
         expect(code).not.toMatch(/zq_|attn|mlp/);
       }
     });
-  });
 });

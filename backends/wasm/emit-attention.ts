@@ -210,11 +210,11 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     return out.join("\n");
   };
   f.local("v128", "p0", "p1", "p2", "p3");
-  const pvUpdate: string[] = [0, 1, 2, 3].map((t) => set(`p${t}`, laneSplat("pv", t)));
-  for (let c = 0; c < C; c++) {
-    let e = accGet(c);
-    for (let t = 0; t < 4; t++) e = madd(fl, get(`p${t}`), ld(`vp${t}`, c * 16), e);
-    pvUpdate.push(accSet(c, e));
+  // P·V key by key: only one broadcast probability is live next to the accumulators.
+  const pvUpdate: string[] = [];
+  for (let t = 0; t < 4; t++) {
+    pvUpdate.push(set("p0", laneSplat("pv", t)));
+    for (let c = 0; c < C; c++) pvUpdate.push(accSet(c, madd(fl, get("p0"), ld(`vp${t}`, c * 16), accGet(c))));
   }
   const rescale = Array.from({ length: C }, (_, c) => accSet(c, `(f32x4.mul ${accGet(c)} (f32x4.splat ${get("corr")}))`)).join("\n");
   const clampKey = (jt: string) => `(select ${get(jt)} ${get("j")} (i32.lt_s ${get(jt)} ${get("ce")}))`;
@@ -255,8 +255,9 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $sv (f32x4.add ${shuffle(get("a0"), get("a2"), [0, 1, 4, 5])} ${shuffle(get("a0"), get("a2"), [2, 3, 6, 7])}))
     ${op.alibiKey ? `(local.set $sv (f32x4.sub ${get("sv")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get("i")}) ${get("jv")}))))))` : ""}
     (local.set $sv (v128.bitselect ${get("sv")} ${splat(-Infinity)} ${get("valid")}))
-    (local.set $pv (f32x4.max ${get("sv")} ${shuffle(get("sv"), get("sv"), [2, 3, 0, 1])}))
-    (local.set $gm (f32.max (f32x4.extract_lane 0 ${get("pv")}) (f32x4.extract_lane 1 ${get("pv")})))
+    (local.set $pv (f32x4.pmax ${get("sv")} ${shuffle(get("sv"), get("sv"), [2, 3, 0, 1])}))
+    (local.set $pv (f32x4.pmax ${get("pv")} ${shuffle(get("pv"), get("pv"), [1, 0, 3, 2])}))
+    (local.set $gm (f32x4.extract_lane 0 ${get("pv")}))
     (if (f32.gt ${get("gm")} ${f32(-Infinity)}) (then
       (if (f32.gt ${get("gm")} ${get("m")}) (then
         (local.set $pv (f32x4.splat (f32.sub ${get("m")} ${get("gm")})))

@@ -12,23 +12,32 @@ const v = (op: string, ...args: string[]): string => `(f32x4.${op} ${args.join("
  * 2^n built in the exponent bits. About 1 ulp. x is clamped to [-87.3, 88]: below, the result
  * is the smallest normal (callers that need an exact 0 for -inf mask it themselves); above,
  * ~1.6e38 instead of inf, harmless where we use it (denominators of sigmoids).
+ *
+ * Cheap on V8/x64 by construction: pmin/pmax are single minps/maxps (min/max must order NaN
+ * and ±0 and cost several instructions), and n is rounded by adding 1.5·2^23, which leaves
+ * the integer in the low mantissa bits, so neither f32x4.nearest nor a saturating float→int
+ * conversion is needed.
  */
 export function expV(f: Func, fl: EmitFlags, out: string, x: string): string {
   const t = `${out}_t`;
   const n = `${out}_n`;
-  f.local("v128", out, t, n);
+  const m = `${out}_m`;
+  f.local("v128", out, t, n, m);
   const c = (k: number) => splat(k);
+  const MAGIC = 12582912; // 1.5 · 2^23, bits 0x4B400000
   let p = c(1.9875691500e-4);
   for (const k of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
     p = madd(fl, p, get(t), c(k));
   }
   return [
-    set(t, v("max", v("min", get(x), c(88)), c(-87.33654))),
-    set(n, v("nearest", v("mul", get(t), c(Math.LOG2E)))),
+    set(t, v("pmax", v("pmin", get(x), c(88)), c(-87.33654))),
+    set(m, v("add", v("mul", get(t), c(Math.LOG2E)), c(MAGIC))),
+    set(n, v("sub", get(m), c(MAGIC))),
     // Two-part ln2 (Cody–Waite) so r keeps full precision.
     set(t, v("sub", v("sub", get(t), v("mul", get(n), c(0.693359375))), v("mul", get(n), c(-2.12194440e-4)))),
     set(out, v("add", v("add", v("mul", p, v("mul", get(t), get(t))), get(t)), c(1))),
-    set(out, v("mul", get(out), `(i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s ${get(n)}) (i32x4.splat (i32.const 127))) (i32.const 23))`)),
+    // bits(m) = 0x4B400000 + n, so (bits(m) - 0x4B400000 + 127) << 23 is 2^n.
+    set(out, v("mul", get(out), `(i32x4.shl (i32x4.add ${get(m)} (i32x4.splat (i32.const ${127 - 0x4b400000}))) (i32.const 23))`)),
   ].join("\n");
 }
 
@@ -47,7 +56,7 @@ export function erfV(f: Func, fl: EmitFlags, out: string, x: string): string {
   let den = splat(ERF_DEN[4]);
   for (let i = 3; i >= 0; i--) den = madd(fl, den, get(t2), splat(ERF_DEN[i]));
   return [
-    set(t, v("max", v("min", get(x), splat(4)), splat(-4))),
+    set(t, v("pmax", v("pmin", get(x), splat(4)), splat(-4))),
     set(t2, v("mul", get(t), get(t))),
     set(out, v("div", v("mul", num, get(t)), den)),
   ].join("\n");
@@ -61,8 +70,8 @@ export function activationV(f: Func, fl: EmitFlags, act: Act, out: string, x: st
   const e = `${out}_e`;
   switch (act) {
     case "relu":
-      // Not f32x4.max: max(NaN, 0) is NaN in wasm anyway, but pmax would drop it.
-      return set(out, v("max", get(x), splat(0)));
+      // pmax(x, 0) = x < 0 ? 0 : x: one maxps, and NaN stays NaN as in torch.
+      return set(out, v("pmax", get(x), splat(0)));
     case "gelu": {
       // x/2 · (1 + erf(x/√2)).
       const s = `${out}_s`;
@@ -95,7 +104,7 @@ export function activationV(f: Func, fl: EmitFlags, act: Act, out: string, x: st
 /** Linear-attention feature maps: elu(x) + 1 (x > 0 ? x + 1 : e^x) and relu. */
 export function featureV(f: Func, fl: EmitFlags, map: "elu1" | "relu", out: string, x: string): string {
   f.local("v128", out);
-  if (map === "relu") return set(out, v("max", get(x), splat(0)));
+  if (map === "relu") return set(out, v("pmax", get(x), splat(0)));
   const e = `${out}_e`;
   return [
     expV(f, fl, e, x),

@@ -150,7 +150,7 @@ function threadCode(fl: EmitFlags, desc: number): string {
         (br_if $done (i32.ne (i32.atomic.load ${gen}) ${get("g")}))
         (br_if $done (i32.atomic.load ${i32(desc + DESC.abort)}))
         (local.set $spin (i32.add ${get("spin")} (i32.const 1)))
-        (if (i32.gt_u ${get("spin")} (i32.const 100000))
+        (if (i32.gt_u ${get("spin")} (i32.const 4096))
           (then (drop (memory.atomic.wait32 ${gen} ${get("g")} (i64.const 1000000)))))
         (br $wait))))))
 ;; $gen: the generation the runtime read before starting this worker, so a command issued

@@ -176,8 +176,5 @@ export function emitHelpers(): string {
   (local.set $x (f32x4.add ${get("x")} (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${get("x")} ${get("x")})))
   (f32.add (f32x4.extract_lane 0 ${get("x")}) (f32x4.extract_lane 1 ${get("x")})))
 (func $imax (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.gt_s (local.get $a) (local.get $b))))
-(func $imin (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
-(func $hmax (param $x v128) (result f32)
-  (local.set $x (f32x4.max ${get("x")} (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${get("x")} ${get("x")})))
-  (f32.max (f32x4.extract_lane 0 ${get("x")}) (f32x4.extract_lane 1 ${get("x")})))`;
+(func $imin (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))`;
 }

@@ -4,31 +4,40 @@
 
 import { assemble } from "./compile.ts";
 import { emitMatmul, matmulName, type MatmulSpec } from "./emit-matmul.ts";
-import { emitHelpers } from "./emit-rows.ts";
+import { type Act } from "./emit-math.ts";
+import { emitActivation, emitHelpers } from "./emit-rows.ts";
 import { NR } from "./plan.ts";
 import { packPanels } from "./load.ts";
 import { type EmitFlags, madd } from "./wat.ts";
 
 /**
- * (func $peak (param $n i32) (result f32)): `chains` independent accumulators, each updated
- * n times by a multiply-add (fused with relaxed SIMD); 8 flops per chain per iteration.
+ * (func $peak (param $n i32) (result f32)), n iterations over `chains` independent
+ * accumulators. Relaxed: each chain is a fused multiply-add (8 flops per iteration). Plain:
+ * half the chains multiply, half add (4 flops each), so neither waits on the other's latency:
+ * the throughput bound of separate f32x4.mul and f32x4.add, as a matmul issues them.
  */
-export function peakModule(relaxed: boolean, chains: number): Uint8Array {
+export function peakModule(relaxed: boolean, chains: number): { binary: Uint8Array; flopsPerIter: number } {
   const fl: EmitFlags = { relaxed, threads: false };
   const locals = Array.from({ length: chains }, (_, i) => `(local $a${i} v128)`).join(" ");
-  const init = Array.from({ length: chains }, (_, i) => `(local.set $a${i} (f32x4.splat (f32.const ${(i + 1) * 0.001})))`).join("\n");
-  // x · 0.999 + y with x the accumulator keeps values bounded and normal.
-  const body = Array.from({ length: chains }, (_, i) => `(local.set $a${i} ${madd(fl, `(local.get $a${i})`, "(local.get $x)", "(local.get $y)")})`).join("\n");
+  const init = Array.from({ length: chains }, (_, i) => `(local.set $a${i} (f32x4.splat (f32.const ${1 + (i + 1) * 0.001})))`).join("\n");
+  // Multipliers just above 1 and tiny addends keep every value normal for millions of iterations.
+  const step = (i: number) =>
+    relaxed
+      ? madd(fl, `(local.get $a${i})`, "(local.get $x)", "(local.get $y)")
+      : i % 2 === 0
+        ? `(f32x4.mul (local.get $a${i}) (local.get $x))`
+        : `(f32x4.add (local.get $a${i}) (local.get $y))`;
+  const body = Array.from({ length: chains }, (_, i) => `(local.set $a${i} ${step(i)})`).join("\n");
   let sum = "(local.get $a0)";
   for (let i = 1; i < chains; i++) sum = `(f32x4.add ${sum} (local.get $a${i}))`;
   const text = `(module
   (func (export "peak") (param $n i32) (result f32) (local $x v128) (local $y v128) ${locals}
-    (local.set $x (f32x4.splat (f32.const 0.999)))
+    (local.set $x (f32x4.splat (f32.const ${relaxed ? 0.999 : 1.0000001})))
     (local.set $y (f32x4.splat (f32.const 0.001)))
     ${init}
     (loop $l ${body} (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     (f32x4.extract_lane 0 ${sum})))`;
-  return assemble(text, fl);
+  return { binary: assemble(text, fl), flopsPerIter: chains * (relaxed ? 8 : 4) };
 }
 
 export interface MatmulModule {
@@ -72,4 +81,29 @@ export function loadMatmul(mm: MatmulModule, A: Float32Array, W: Float32Array, b
   if (bias) f.set(bias, mm.bias / 4);
   const run = inst.exports.mm as (rows: number) => void;
   return { run, c: () => new Float32Array(memory.buffer, mm.c, (A.length / K) * N) };
+}
+
+/** A module exporting `act(rows)`: the backend's activation kernel over [rows, 256] at fixed buffers. */
+export function activationModule(relaxed: boolean, act: Act, rows: number): { run(x: Float32Array): Float32Array } {
+  const fl: EmitFlags = { relaxed, threads: false };
+  const width = 256;
+  const x = 1024;
+  const y = x + 4 * rows * width + 64;
+  const pages = Math.ceil((y + 4 * rows * width + 1024) / 65536);
+  const text = `(module
+  (import "env" "memory" (memory ${pages}))
+  (global $tid (mut i32) (i32.const 0))
+  (global $nth (mut i32) (i32.const 1))
+  ${emitActivation(fl, "act", width, act)}
+  (func (export "act") (param $rows i32) (call $act (i32.const ${x}) (i32.const ${y}) (local.get $rows))))`;
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
+  return {
+    run(input: Float32Array): Float32Array {
+      if (input.length !== rows * width) throw new Error(`activationModule: expected ${rows * width} values`);
+      new Float32Array(memory.buffer).set(input, x / 4);
+      (inst.exports.act as (r: number) => void)(rows);
+      return new Float32Array(memory.buffer, y, rows * width).slice();
+    },
+  };
 }

@@ -174,7 +174,14 @@ class WasmModel implements Model {
     if (this.plan.layout.staticBytes + need > MAX_BYTES) {
       throw new ModelInputError(`begin: a decode state for batch ${opts.batch} needs ${need} bytes (${formatBytes(need)}) of Wasm memory, beyond the 4 GiB wasm32 limit`);
     }
-    const region = StateRegion.allocate(this.rt, layout, `a decode state for batch ${opts.batch}`);
+    let region: StateRegion;
+    try {
+      region = StateRegion.allocate(this.rt, layout, `a decode state for batch ${opts.batch}`);
+    } catch (e) {
+      // Other live states count too: past the 4 GiB limit this is still a request too large.
+      if (e instanceof RangeError) throw new ModelInputError(`begin: ${e.message}`);
+      throw e;
+    }
     region.resetLinear();
     if (this.inputs.source) this.encodeChunks(region, inputs, opts.batch, srcLen);
     return new WasmState(this, opts.batch, srcLen, region);

@@ -149,7 +149,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     for (const n of nodes) {
       switch (n.op) {
         case "input":
-          if (n.out !== undefined && vals[n.out].dtype === "i32") intInputs.add(n.input);
+          if (vals[n.out].dtype === "i32") intInputs.add(n.input);
           break;
         case "output":
           alias.set(n.out, real(n.x));
@@ -266,13 +266,10 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
         : { op: "linear_attention", ...common, featureMap: n.featureMap };
     if (n.source === "memory") {
       // Memory K/V come from the encode entry; persist them there, right after both exist.
-      crossing.set(n.k, index);
-      crossing.set(n.v, index);
       persists.push({ op: "persist", slot: index, k: real(n.k), v: real(n.v), kvHeads: n.kvHeads, headDim: hd, ...(ropeKey ? { ropeKey } : {}), ropeDim: n.rope?.dim ?? 0 });
     }
     return [op];
   };
-  const crossing = new Map<number, number>();
   const persists: Array<WOp & { op: "persist" }> = [];
 
   // Lower decode first: it discovers the cross slots whose K/V encode must persist.
@@ -281,7 +278,8 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const staticIds = new Set(staticNodes.map((n) => n.out));
   for (const op of decode) {
     for (const id of opReads(op)) {
-      if (staticIds.has(id) && !crossing.has(id)) {
+      // Memory K/V reach decode through their slot (opReads leaves them out); nothing else may cross.
+      if (staticIds.has(id)) {
         throw new Error(`wasm backend: value ${vals[id].name} crosses from encode to decode other than as cross-attention keys`);
       }
     }

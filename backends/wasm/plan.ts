@@ -58,7 +58,7 @@ export const SLOT = {
 } as const;
 
 export interface WasmPlanOptions {
-  /** Positions cap where the spec declares no bound (and a cap below a declared one). Default 2048. */
+  /** Positions cap where the spec declares no bound (default 2048), or a cap below a declared one. */
   maxSeq?: number;
 }
 
@@ -114,9 +114,10 @@ export interface WasmPlan {
   maxThreads: number;
 }
 
+/** A section's positions cap: its declared bound (lowered by maxSeq if given), else maxSeq or 2048. */
 function sectionCap(declared: number | undefined, opts: WasmPlanOptions): number {
-  const cap = opts.maxSeq ?? 2048;
-  return declared === undefined ? cap : Math.min(declared, Math.max(cap, 1));
+  if (declared === undefined) return Math.max(1, opts.maxSeq ?? 2048);
+  return opts.maxSeq === undefined ? declared : Math.max(1, Math.min(declared, opts.maxSeq));
 }
 
 export const MAX_THREADS = 16;

@@ -106,7 +106,6 @@ export class BufferTable {
   release(id: number): void {
     const b = this.buffers[id];
     if (b.kind !== "activation" || b.pinned || b.cap === undefined) return;
-    if (process.env.WGSL_NO_REUSE) return;
     const pool = this.free.get(b.cap) ?? [];
     pool.push(id);
     this.free.set(b.cap, pool);

@@ -8,11 +8,11 @@ import { encoderSection, outputSection, type ModelInfo } from "../../src/model/m
 import { planInputs } from "../reference/inputs.ts";
 import { BufferTable } from "./buffers.ts";
 import { fuse, taskReads, taskWrites, type Dest, type Task } from "./fuse.ts";
-import { flashKernel, flashTiles, type AttentionSpec } from "./kernels/attention.ts";
+import { flashKernel, flashTiles, type AttentionMode, type AttentionSpec } from "./kernels/attention.ts";
 import { NSPLIT, combineKernel, decodeKernel, partialSize } from "./kernels/decode.ts";
 import { eltGroupsPerRow, eltKernel } from "./kernels/elementwise.ts";
 import { linearAttentionKernel } from "./kernels/linear-attention.ts";
-import { matmulKernel, type MatmulVariant } from "./kernels/matmul.ts";
+import { SKINNY, matmulKernel, type MatmulSpec, type MatmulVariant } from "./kernels/matmul.ts";
 import { normKernel } from "./kernels/norm.ts";
 import { embedKernel, ropeKernel, ropePairsPerRow, type RopeTarget } from "./kernels/position.ts";
 import { DEFAULT_LIMITS, PARAM_FIELDS, type Extent, type Plan, type PlanDispatch, type PlanInput, type WgslLimits } from "./plan.ts";
@@ -27,10 +27,12 @@ export interface CompiledWgsl {
 export interface CompileOptions {
   /** Matmul variant for every projection (the bench compares them); default "blocked". */
   matmul?: MatmulVariant;
+  /** Attention over K/V tiles in workgroup memory (default) or per-query key walks. */
+  attention?: AttentionMode;
 }
 
 export function compileWgsl(m: ModelInfo, graph: Graph, limits: Partial<WgslLimits> = {}, opts: CompileOptions = {}): CompiledWgsl {
-  return new Compiler(m, graph, { ...DEFAULT_LIMITS, ...limits }, opts.matmul ?? "blocked").run();
+  return new Compiler(m, graph, { ...DEFAULT_LIMITS, ...limits }, opts.matmul ?? "blocked", opts.attention ?? "tiles").run();
 }
 
 class Compiler {
@@ -54,6 +56,7 @@ class Compiler {
     private readonly g: Graph,
     private readonly limits: WgslLimits,
     private readonly variant: MatmulVariant,
+    private readonly attentionMode: AttentionMode,
   ) {
     for (const n of g.nodes) this.producer.set(n.out, n);
     this.decSeq = outputSection(m).seqDim;
@@ -216,9 +219,9 @@ class Compiler {
         });
         w.forEach((chunk, i) => {
           const n = chunk.rows[1] - chunk.rows[0];
-          const k = matmulKernel({
-            // Only the blocked variant has the two-accumulator gated epilogue.
-            variant: t.gated ? "blocked" : this.variant,
+          const spec = (variant: MatmulSpec["variant"]) => ({
+            // Only the blocked variants have the two-accumulator gated epilogue.
+            variant: t.gated && (variant === "naive" || variant === "tiled") ? ("blocked" as const) : variant,
             rows,
             K,
             N: n,
@@ -232,8 +235,11 @@ class Compiler {
           const bindings = [this.buf(t.x), chunk.buffer, ...(w2 ? [w2[i].buffer] : []), ...(bias !== undefined ? [bias] : []), ...(bias2 !== undefined ? [bias2] : [])];
           if (t.residual !== undefined) bindings.push(this.buf(t.residual));
           bindings.push(...outs.map((o) => o.buffer));
-          const grid: PlanDispatch["grid"] = [{ n: Math.ceil(n / k.tileN) }, rowsExt(rows, 1, k.tileM), one];
-          this.dispatch({ label, phase, bindings, grid }, "matmul", k);
+          const main = matmulKernel(spec(this.variant));
+          const grid: PlanDispatch["grid"] = [{ n: Math.ceil(n / main.tileN) }, rowsExt(rows, 1, main.tileM), one];
+          this.dispatch({ label, phase, bindings, grid, when: { sym: rows, one: false } }, "matmul", main);
+          const skinny = matmulKernel(spec(SKINNY));
+          this.dispatch({ label, phase, bindings, grid: [{ n: Math.ceil(n / skinny.tileN) }, rowsExt(rows, 1), one], when: { sym: rows, one: true } }, "matmul", skinny);
         });
         return;
       }
@@ -345,7 +351,7 @@ class Compiler {
     const out = this.buf(t.out);
     const batch: Extent = { n: 1, per: "batch" };
     const { bq } = flashTiles(spec, this.limits.maxComputeWorkgroupStorageSize);
-    const flash = flashKernel(spec, this.limits.maxComputeWorkgroupStorageSize);
+    const flash = flashKernel(spec, this.limits.maxComputeWorkgroupStorageSize, this.attentionMode);
     this.dispatch(
       { label, phase, bindings: [this.buf(n.q), ...kv, ...mask, out], grid: [{ n: 1, per: q, div: bq }, { n: n.heads }, batch], when: { sym: q, one: false } },
       "attention",

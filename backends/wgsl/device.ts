@@ -58,3 +58,12 @@ export function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
   return adapter.requestDevice({ requiredLimits, label: "specformer" });
 }
+
+/**
+ * A software rasteriser posing as a GPU (Mesa llvmpipe/lavapipe, SwiftShader, WARP): kernels
+ * that lean on workgroup memory and barriers run slower there than plain register blocking.
+ */
+export function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  return /llvmpipe|lavapipe|softpipe|swiftshader|warp|basic render/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}

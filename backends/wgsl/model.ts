@@ -9,7 +9,8 @@ import { ModelInputError, type DecodeState, type ForwardOptions, type GenerateOp
 import { bindInputs, planInputs, type InputPlan } from "../reference/inputs.ts";
 import type { Tensor } from "../reference/values.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
-import { requestDevice } from "./device.ts";
+import { isCpuAdapter, requestDevice } from "./device.ts";
+import type { AttentionMode } from "./kernels/attention.ts";
 import type { MatmulVariant } from "./kernels/matmul.ts";
 import { limitsOf, type WgslLimits } from "./plan.ts";
 import { Context, WgslProgram } from "./runtime.ts";
@@ -17,8 +18,10 @@ import { Context, WgslProgram } from "./runtime.ts";
 export interface WebGpuModelOptions {
   /** Device to run on; without one the model creates (and on dispose destroys) its own. */
   device?: GPUDevice;
-  /** Matmul kernel variant (benchmarks); default "blocked". */
+  /** Matmul kernel variant; default "register" on a CPU adapter (llvmpipe), else "blocked". */
   matmul?: MatmulVariant;
+  /** Attention kernel; default "walk" on a CPU adapter, else "tiles". */
+  attention?: AttentionMode;
   /** Limits tighter than the device's, e.g. to check that a model fits a smaller GPU. */
   limits?: Partial<WgslLimits>;
 }
@@ -212,7 +215,12 @@ export async function createWebGpuModel(
 ): Promise<Model> {
   const device = opts.device ?? (await requestDevice());
   try {
-    const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), opts.matmul ? { matmul: opts.matmul } : {});
+    // On a CPU adapter barriers are coroutine switches: the barrier-free kernels win there.
+    const cpu = isCpuAdapter(device.adapterInfo);
+    const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), {
+      matmul: opts.matmul ?? (cpu ? "register" : "blocked"),
+      attention: opts.attention ?? (cpu ? "walk" : "tiles"),
+    });
     const program = await WgslProgram.create(device, compiled, weights);
     return new WebGpuModel(m, graph, program, compiled, opts.device === undefined);
   } catch (e) {

@@ -130,7 +130,7 @@ export interface Plan {
   vocab: number;
 }
 
-export const PARAM_FIELDS = ["batch", "seq", "src", "pos", "cap", "p0", "p1", "p2"] as const;
+export const PARAM_FIELDS = ["batch", "seq", "src", "pos", "cap", "zero", "p1", "p2"] as const;
 
 export interface RunDims {
   batch: number;

@@ -50,25 +50,36 @@ export class Context {
   ensure(want: Partial<Record<CapSym, number>>, keep?: { batch: number; rows: number; from: number; to: number }): void {
     const grow = (Object.keys(want) as CapSym[]).filter((c) => (want[c] ?? 0) > this.caps[c]);
     if (grow.length === 0 && this.bindGroups) return;
+    const caps = { ...this.caps };
+    for (const c of grow) caps[c] = want[c]!;
+    // Allocate everything first: a buffer over the limit must leave the context as it was.
+    const fresh = new Map<number, GPUBuffer>();
+    try {
+      for (const b of this.program.plan.buffers) {
+        if (b.kind === "weight" || (this.buffers[b.id] && !(b.cap && grow.includes(b.cap)))) continue;
+        fresh.set(b.id, this.program.allocate(b, b.cap ? caps[b.cap] : 1));
+      }
+    } catch (e) {
+      for (const f of fresh.values()) f.destroy();
+      throw e;
+    }
     const dev = this.program.device;
     const enc = keep && keep.rows > 0 ? dev.createCommandEncoder() : undefined;
     const retired: GPUBuffer[] = [];
-    for (const c of grow) this.caps[c] = want[c]!;
-    for (const b of this.program.plan.buffers) {
-      if (b.kind === "weight") continue;
-      if (this.buffers[b.id] && !(b.cap && grow.includes(b.cap))) continue;
-      const old = this.buffers[b.id];
-      const fresh = this.program.allocate(b, b.cap ? this.caps[b.cap] : 1);
+    for (const [id, buf] of fresh) {
+      const old = this.buffers[id];
+      const b = this.program.plan.buffers[id];
       if (old && enc && b.cap === "K") {
         const row = b.elements * 4;
-        for (let s = 0; s < keep!.batch; s++) enc.copyBufferToBuffer(old, s * keep!.from * row, fresh, s * keep!.to * row, keep!.rows * row);
+        for (let s = 0; s < keep!.batch; s++) enc.copyBufferToBuffer(old, s * keep!.from * row, buf, s * keep!.to * row, keep!.rows * row);
       }
-      this.buffers[b.id] = fresh;
       // Destroying a buffer that submitted work still reads is allowed: the device frees it after.
       if (old) retired.push(old);
+      this.buffers[id] = buf;
     }
     if (enc) dev.queue.submit([enc.finish()]);
     for (const b of retired) b.destroy();
+    this.caps = caps;
     this.bindGroups = undefined;
   }
 

@@ -96,7 +96,14 @@ export function flashTiles(s: AttentionSpec, maxBytes: number): { bq: number; bk
   return { bq, bk };
 }
 
-export function flashKernel(s: AttentionSpec, maxBytes: number): Kernel {
+/**
+ * `tiles`: K/V tiles staged in workgroup memory (the GPU kernel). `walk`: each query reads its
+ * visible keys straight from memory, no barriers (llvmpipe's choice, and strided attention's
+ * always, since its columns touch every tile).
+ */
+export type AttentionMode = "tiles" | "walk";
+
+export function flashKernel(s: AttentionSpec, maxBytes: number, mode: AttentionMode = "tiles"): Kernel {
   const { bq, bk } = flashTiles(s, maxBytes);
   const b = new Bindings();
   b.add("Q", "read", "array<VT>");
@@ -105,7 +112,7 @@ export function flashKernel(s: AttentionSpec, maxBytes: number): Kernel {
   if (s.mask) b.add("Mk", "read", "array<u32>");
   b.add("O", "rw", "array<VT>");
   const g = keyGeometry(s);
-  const strided = s.sparse?.kind === "strided";
+  const walking = mode === "walk" || s.sparse?.kind === "strided";
   const body = `${attentionCommon(s)}
 const BQ = ${u32(bq)};
 const BK = ${u32(bk)};
@@ -113,7 +120,7 @@ var<private> q: array<VT, NV>;
 var<private> acc: array<VT, NV>;
 var<private> m: f32;
 var<private> l: f32;
-${strided ? walk(s) : tiles(s, bk)}
+${walking ? walk(s) : tiles(s, bk)}
 @compute @workgroup_size(${bq})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let h = wg.y;
@@ -134,7 +141,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     if (valid) { q[c] = Q[qo + c] * SCALE; }
   }
   ${
-    strided
+    walking
       ? "if (valid) { walk_keys(b, h, kvh, i, kvlen, ks); }"
       : `let first = q0 + i32(wg.x * BQ);
   let last = q0 + i32(min(wg.x * BQ + BQ, qlen)) - 1;
@@ -145,7 +152,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     for (var c = 0u; c < NV; c++) { O[qo + c] = acc[c] * inv; }
   }
 }`;
-  return kernel(b, body, bq, strided ? 0 : (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4);
+  return kernel(b, body, bq, walking ? 0 : (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4);
 }
 
 function tiles(s: AttentionSpec, bk: number): string {
@@ -216,9 +223,31 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
 }`;
 }
 
-/** Strided: each query visits left columns, its band, right columns (reference order). */
+/** Each query visits its visible key segments in increasing order (the reference's order). */
 function walk(s: AttentionSpec): string {
-  const st = s.sparse?.kind === "strided" ? s.sparse.stride : 1;
+  const sp = s.sparse;
+  let segments = "for (var j = kr.x; j < kr.y; j++) { attend(b, h, kvh, i, j, ks); }";
+  if (sp?.kind === "strided") {
+    const st = sp.stride;
+    segments = `let col = kr.x + ((i - kr.x) % ${st} + ${st}) % ${st};
+  for (var j = col; j < min(i - ${st} + 1, kr.y); j += ${st}) { attend(b, h, kvh, i, j, ks); }
+  for (var j = max(i - ${st} + 1, kr.x); j < min(i + ${st}, kr.y); j++) { attend(b, h, kvh, i, j, ks); }
+  for (var j = max(i + ${st}, col); j < kr.y; j += ${st}) { attend(b, h, kvh, i, j, ks); }`;
+  } else if (sp?.kind === "block") {
+    const ge = sp.global * sp.block;
+    // Global query blocks see everything; others the global key blocks and their band.
+    const band =
+      sp.local <= 0
+        ? ""
+        : `for (var j = max(max(kr.x, ${ge}), (bi - ${sp.local} + 1) * ${sp.block}); j < min(kr.y, (bi + ${sp.local}) * ${sp.block}); j++) { attend(b, h, kvh, i, j, ks); }`;
+    segments = `let bi = i / ${sp.block};
+  if (bi < ${sp.global}) {
+    for (var j = kr.x; j < kr.y; j++) { attend(b, h, kvh, i, j, ks); }
+    return;
+  }
+  for (var j = kr.x; j < min(kr.y, ${ge}); j++) { attend(b, h, kvh, i, j, ks); }
+  ${band}`;
+  }
   return `
 fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
   ${s.mask ? "if (Mk[b * ks + u32(j)] == 0u) { return; }" : ""}
@@ -239,9 +268,6 @@ fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
 fn walk_keys(b: u32, h: u32, kvh: u32, i: i32, kvlen: i32, ks: u32) {
   let kr = key_range(i, kvlen);
   if (kr.x >= kr.y) { return; }
-  let col = kr.x + ((i - kr.x) % ${st} + ${st}) % ${st};
-  for (var j = col; j < min(i - ${st} + 1, kr.y); j += ${st}) { attend(b, h, kvh, i, j, ks); }
-  for (var j = max(i - ${st} + 1, kr.x); j < min(i + ${st}, kr.y); j++) { attend(b, h, kvh, i, j, ks); }
-  for (var j = max(i + ${st}, col); j < kr.y; j += ${st}) { attend(b, h, kvh, i, j, ks); }
+  ${segments}
 }`;
 }

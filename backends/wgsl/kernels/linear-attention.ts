@@ -6,7 +6,7 @@
 // All query heads of a GQA group share the kv head's state, so they run in the same workgroup.
 
 import type { FeatureMap } from "../../../src/model/model.ts";
-import { Bindings, kernel, seqCap, seqLen, seqPos, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { Bindings, kernel, opaque, seqCap, seqLen, seqPos, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
 export interface LinearAttentionSpec {
   q: SeqSym;
@@ -69,23 +69,23 @@ export function linearAttentionKernel(s: LinearAttentionSpec, maxBytes: number, 
       fq[x] = select(0.0, phi(Q[((b * qlen + min(i, qlen - 1u)) * H + kvh * G + g) * HD + x % HD]), i < qlen);
     }`;
   const update = `
-    for (var d = 0u; d < HD; d++) {
+    for (var d = 0u; d < ${opaque("HD")}; d++) {
       var a = 0.0;
-      for (var jj = 0u; jj < C; jj++) { a += fk[jj * HD + d] * vv[jj * HD + t]; }
+      for (var jj = 0u; jj < ${opaque("C")}; jj++) { a += fk[jj * HD + d] * vv[jj * HD + t]; }
       S[d] += a;
     }
     var za = 0.0;
-    for (var jj = 0u; jj < C; jj++) { za += fk[jj * HD + t]; }
+    for (var jj = 0u; jj < ${opaque("C")}; jj++) { za += fk[jj * HD + t]; }
     zs[t] += za;`;
   // intra: add the causal part of the current chunk (keys jj ≤ ii, scores in A).
   const readout = (intra: boolean) => `
-    for (var g = 0u; g < G; g++) {
-      for (var ii = 0u; ii < C; ii++) {
+    for (var g = 0u; g < ${opaque("G")}; g++) {
+      for (var ii = 0u; ii < ${opaque("C")}; ii++) {
         if (r0 + ii >= qlen) { break; }
         let f = (g * C + ii) * HD;
         var num = 0.0;
         var den = 0.0;
-        for (var d = 0u; d < HD; d++) { num += fq[f + d] * S[d]; den += fq[f + d] * zs[d]; }
+        for (var d = 0u; d < ${opaque("HD")}; d++) { num += fq[f + d] * S[d]; den += fq[f + d] * zs[d]; }
         ${intra ? "for (var jj = 0u; jj <= ii; jj++) { let a = A[(g * C + ii) * C + jj]; num += a * vv[jj * HD + t]; den += a; }" : ""}
         O[((b * qlen + r0 + ii) * H + kvh * G + g) * HD + t] = num / (den + ${EPS});
       }
@@ -99,7 +99,7 @@ export function linearAttentionKernel(s: LinearAttentionSpec, maxBytes: number, 
       let gi = x / C;
       let jj = x % C;
       var a = 0.0;
-      if (jj <= gi % C) { for (var d = 0u; d < HD; d++) { a += fq[gi * HD + d] * fk[jj * HD + d]; } }
+      if (jj <= gi % C) { for (var d = 0u; d < ${opaque("HD")}; d++) { a += fq[gi * HD + d] * fk[jj * HD + d]; } }
       A[x] = a;
     }
     workgroupBarrier();
@@ -146,6 +146,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   ${state ? causalBody : fullBody}
   ${state ? "for (var d = 0u; d < HD; d++) { St[(so + d) * HD + t] = S[d]; }\n  Zt[so + t] = zs[t];" : ""}
 }`;
-  void klen;
   return kernel(b, body, s.headDim, (2 * C * s.headDim + G * C * s.headDim + G * C * C + s.headDim) * 4);
 }

@@ -1,0 +1,94 @@
+// Kernel-level checks of the Wasm backend: the packed matmul at awkward shapes (row tails,
+// partial panels, K not a multiple of the unroll) and the vector activations against the
+// reference's f64 functions, in both SIMD flavours.
+
+import v8 from "node:v8";
+import { describe, expect, it } from "vitest";
+import { gelu, geluTanh, silu } from "../backends/reference/kernels/index.ts";
+import { activationModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
+import { packPanels } from "../backends/wasm/load.ts";
+
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+describe("wasm kernels: packed matmul", () => {
+  it("packs W [N, K] into zero-padded 8-column panels", () => {
+    const W = Float32Array.from({ length: 3 * 2 }, (_, i) => i + 1); // N = 3, K = 2
+    const out = new Float32Array(16).fill(NaN);
+    packPanels(W, 3, 2, out);
+    expect([...out]).toEqual([1, 3, 5, 0, 0, 0, 0, 0, 2, 4, 6, 0, 0, 0, 0, 0]);
+  });
+
+  const shapes: Array<[number, number, number]> = [
+    [1, 7, 5],
+    [5, 33, 13],
+    [13, 64, 24],
+    [7, 100, 101],
+    [6, 16, 8],
+  ];
+  for (const relaxed of [false, true]) {
+    it.each(shapes)(`C[%i, %i] · W[%i]ᵀ + bias matches a plain loop (${relaxed ? "relaxed" : "plain"})`, (M, K, N) => {
+      const A = rand(M * K, 1);
+      const W = rand(N * K, 2);
+      const b = rand(N, 3);
+      const mm = loadMatmul(matmulModule(relaxed, M, K, N, { bias: true }), A, W, b, K, N);
+      for (const rows of [M, Math.max(1, M - 1)]) {
+        mm.run(rows);
+        const C = mm.c();
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < N; j++) {
+            let s = b[j];
+            for (let k = 0; k < K; k++) s += A[i * K + k] * W[j * K + k];
+            expect(Math.abs(C[i * N + j] - s)).toBeLessThan(1e-5);
+          }
+        }
+      }
+    });
+  }
+});
+
+describe("wasm kernels: activations", () => {
+  const rows = 16;
+  const xs = Float32Array.from({ length: rows * 256 }, (_, i) => -9 + (18 * i) / (rows * 256));
+  const cases = [
+    ["gelu", gelu],
+    ["gelu_tanh", geluTanh],
+    ["silu", silu],
+  ] as const;
+  for (const relaxed of [false, true]) {
+    it.each(cases)(`%s is within 1e-6·max(1, |x|) of the f64 reference (${relaxed ? "relaxed" : "plain"})`, (act, ref) => {
+      const y = activationModule(relaxed, act, rows).run(xs);
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(y[i] - ref(xs[i])) / Math.max(1, Math.abs(xs[i])));
+      expect(worst).toBeLessThan(1e-6);
+    });
+  }
+
+  it("exact GELU's erf approximation is within 1e-6 of erf", () => {
+    // gelu(x) = x/2 (1 + erf(x/√2)), so erf's error is 2·|Δgelu| / |x| (f32 output rounding included).
+    const y = activationModule(false, "gelu", rows).run(xs);
+    let worst = 0;
+    for (let i = 0; i < xs.length; i++) if (Math.abs(xs[i]) > 0.25) worst = Math.max(worst, (2 * Math.abs(y[i] - gelu(xs[i]))) / Math.abs(xs[i]));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  it("relu keeps negatives at 0 and positives as they are", () => {
+    const y = activationModule(true, "relu", 1).run(xs.subarray(0, 256));
+    for (let i = 0; i < 256; i++) expect(y[i]).toBe(Math.max(0, xs[i]));
+  });
+});
+
+describe("wasm kernels: peak module", () => {
+  it.each([false, true])("runs and stays finite (relaxed %s)", (relaxed) => {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(peakModule(relaxed, 12).binary as Uint8Array<ArrayBuffer>));
+    const r = (inst.exports.peak as (n: number) => number)(1000);
+    expect(Number.isFinite(r)).toBe(true);
+  });
+});
