@@ -14,7 +14,7 @@ for (const t of targets) {
     target: "es2022",
     outfile: `dist/runtime/${t}.js`,
     // Node built-ins are imported lazily, only when a path or file: URL is given.
-    external: ["node:*"],
+    external: ["node:*", "webgpu"],
     legalComments: "none",
     logLevel: "warning",
   });

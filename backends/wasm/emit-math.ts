@@ -3,7 +3,7 @@
 // run once per four attention scores or four activations: a call each time would cost more
 // than the polynomial.
 
-import { type EmitFlags, type Func, f32, get, madd, set, splat } from "./wat.ts";
+import { type EmitFlags, type Func, get, madd, set, splat } from "./wat.ts";
 
 const v = (op: string, ...args: string[]): string => `(f32x4.${op} ${args.join(" ")})`;
 
@@ -111,11 +111,3 @@ export function featureV(f: Func, fl: EmitFlags, map: "elu1" | "relu", out: stri
     set(out, `(v128.bitselect ${v("add", get(x), splat(1))} ${get(e)} ${v("gt", get(x), splat(0))})`),
   ].join("\n");
 }
-
-/** Horizontal sum of a v128 local, as an f32 expression. */
-export function hsum(x: string): string {
-  const s = `(f32x4.add ${get(x)} (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${get(x)} ${get(x)}))`;
-  return `(f32.add (f32x4.extract_lane 0 ${s}) (f32x4.extract_lane 1 ${s}))`;
-}
-
-export { f32 };

@@ -15,10 +15,7 @@ export function f32(v: number): string {
 export const i32 = (v: number): string => `(i32.const ${v | 0})`;
 export const get = (name: string): string => `(local.get $${name})`;
 export const set = (name: string, e: string): string => `(local.set $${name} ${e})`;
-export const tee = (name: string, e: string): string => `(local.tee $${name} ${e})`;
 export const splat = (v: number): string => `(f32x4.splat ${f32(v)})`;
-export const add = (a: string, b: string): string => `(i32.add ${a} ${b})`;
-export const mul = (a: string, b: string): string => `(i32.mul ${a} ${b})`;
 
 /** Load/store helpers: memory offsets must be non-negative integers below 2^32. */
 function off(o: number): string {
@@ -27,22 +24,7 @@ function off(o: number): string {
 }
 export const loadV = (addr: string, o = 0): string => `(v128.load${off(o)} ${addr})`;
 export const storeV = (addr: string, v: string, o = 0): string => `(v128.store${off(o)} ${addr} ${v})`;
-export const loadF = (addr: string, o = 0): string => `(f32.load${off(o)} ${addr})`;
-export const storeF = (addr: string, v: string, o = 0): string => `(f32.store${off(o)} ${addr} ${v})`;
-export const loadI = (addr: string, o = 0): string => `(i32.load${off(o)} ${addr})`;
-export const storeI = (addr: string, v: string, o = 0): string => `(i32.store${off(o)} ${addr} ${v})`;
 export const splatLoad = (addr: string, o = 0): string => `(v128.load32_splat${off(o)} ${addr})`;
-
-/** `for (var = from; var < to; var += step) body`, skipped entirely when from >= to. */
-export function forLoop(v: string, from: string, to: string, step: number | string, body: string, label = v): string {
-  const inc = typeof step === "number" ? i32(step) : step;
-  return `${set(v, from)}
-(block $B_${label}
- (br_if $B_${label} (i32.ge_s ${get(v)} ${to}))
- (loop $L_${label}
-  ${body}
-  (br_if $L_${label} (i32.lt_s ${tee(v, add(get(v), inc))} ${to}))))`;
-}
 
 /** A function definition; locals are collected as the body is written. */
 export class Func {

@@ -22,7 +22,7 @@ async function main() {
   $("prompt").textContent = text ?? `[${[...prompt].join(", ")}] → `;
   const ids = [];
   const t0 = performance.now();
-  for await (const id of model.generate(prompt, { maxTokens })) {
+  for await (const id of model.generate(prompt, { maxTokens, ...(mod.stop ? { stop: mod.stop } : {}) })) {
     ids.push(id);
     $("generated").textContent = mod.decode ? mod.decode(ids) : ids.join(", ");
   }

@@ -46,7 +46,7 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
     } catch (e) {
       throw new CliError((e as Error).message, 1);
     }
-    prompt = tok.encode(o.prompt!);
+    prompt = tok.encodePrompt(o.prompt!);
   }
 
   const bar = process.stderr.isTTY ? progressBar("loading weights") : undefined;
@@ -63,7 +63,7 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   let first = 0;
   const start = performance.now();
   try {
-    for await (const id of model.generate(prompt, { maxTokens, temperature, ...(topK ? { topK } : {}), ...(seed !== undefined ? { seed } : {}) })) {
+    for await (const id of model.generate(prompt, { maxTokens, temperature, ...(topK ? { topK } : {}), ...(seed !== undefined ? { seed } : {}), ...(tok ? { stop: [...tok.stop] } : {}) })) {
       if (n === 0) first = performance.now() - start;
       n++;
       process.stdout.write(decoder ? decoder.push(id) : `${n > 1 ? "," : ""}${id}`);

@@ -9,6 +9,15 @@ export async function buildArtifacts(m: ModelInfo, target: Target, _opts: { emit
   switch (target) {
     case "reference":
       return { graph, files: {}, artifacts: {} };
+    case "webgpu": {
+      // The runtime recompiles against the device it gets (its limits decide splits and
+      // kernel variants); these are the shaders for WebGPU's default limits, to read and diff.
+      const { compileWgsl } = await import("../../backends/wgsl/compile.ts");
+      const { shaders, plan } = compileWgsl(m, graph);
+      const files: Record<string, string> = {};
+      for (const [name, code] of Object.entries(shaders)) files[`${name}.wgsl`] = code;
+      return { graph, plan, files, artifacts: Object.fromEntries(Object.keys(shaders).map((n) => [`wgsl:${n}`, `${n}.wgsl`])) };
+    }
     default:
       throw new Error(`the ${target} target is not available in this build yet`);
   }

@@ -105,7 +105,14 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     "/** Weights: safetensors bytes, a file path (Node) or a URL. */",
     "export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;",
     ...(m.tokenizer?.kind === "byte"
-      ? ["", "/** The model's byte-level tokenizer. */", "export declare function encode(text: string): Int32Array;", "export declare function decode(ids: ArrayLike<number>): string;"]
+      ? [
+          "",
+          "/** The model's byte-level tokenizer: text → ids (a prompt, led by end-of-text when the vocab has it). */",
+          "export declare function encode(text: string): Int32Array;",
+          "export declare function decode(ids: ArrayLike<number>): string;",
+          "/** Token ids that end generation; pass as generate()'s `stop`. */",
+          "export declare const stop: number[];",
+        ]
       : []),
     "",
   ];

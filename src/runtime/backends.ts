@@ -12,6 +12,9 @@ export async function createModel(backend: BackendName, m: ModelInfo, weights: M
   switch (backend) {
     case "reference":
       return createReferenceModel(m, inferenceGraph(m), weights);
+    case "webgpu":
+      // Loaded on demand: the Node WebGPU binding is large and only this backend needs it.
+      return (await import("../../backends/wgsl/model.ts")).createWebGpuModel(m, inferenceGraph(m), weights);
     default:
       throw new BackendUnavailableError(`the ${backend} backend is not available in this build yet; use --backend reference`);
   }

@@ -7,6 +7,7 @@ import { prepare, type LoadOptions } from "./shared.ts";
 
 export { ModelInputError } from "../../runtime/model-api.ts";
 export { WeightsError } from "../../runtime/safetensors.ts";
+export { ByteTokenizer } from "../../runtime/tokenizer.ts";
 
 export async function createModel(manifest: Manifest, _base: URL, source: WeightsSource, opts: LoadOptions = {}): Promise<Model> {
   const { model, weights } = await prepare(manifest, source, opts);
