@@ -4,6 +4,22 @@
 import { build } from "esbuild";
 import { existsSync } from "node:fs";
 
+// A generated module ships its compiled binaries, so the Wasm compiler (binaryen, 100 MB)
+// must not be bundled: the loader's lazy `import("./compile.ts")` resolves to a stub.
+const noCompiler = {
+  name: "no-compiler",
+  setup(b) {
+    b.onResolve({ filter: /\/compile\.ts$/ }, (args) =>
+      args.importer.includes("backends/wasm") ? { path: "wasm-compiler-stub", namespace: "stub" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents:
+        'export function compileVariant() { throw new Error("this generated module has no build for that Wasm flavour; rebuild it with specformer"); }',
+      loader: "js",
+    }));
+  },
+};
+
 const targets = ["reference", "wasm", "webgpu"].filter((t) => existsSync(`src/emit/runtime/${t}.ts`));
 for (const t of targets) {
   await build({
@@ -16,6 +32,7 @@ for (const t of targets) {
     // Node built-ins are imported lazily, only when a path or file: URL is given.
     external: ["node:*", "webgpu"],
     legalComments: "none",
+    plugins: [noCompiler],
     logLevel: "warning",
   });
 }

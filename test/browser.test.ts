@@ -19,7 +19,7 @@ if (!haveChromium && process.env.CI) throw new Error(`CI is set but ${CHROMIUM} 
 if (!haveChromium) console.warn(`SKIPPING browser tests: ${CHROMIUM} not installed`);
 
 const work = mkdtempSync(join(tmpdir(), "sf-browser-"));
-const TARGETS: Target[] = ["reference", "webgpu"];
+const TARGETS: Target[] = ["reference", "wasm", "webgpu"];
 
 describe.runIf(haveChromium)("generated modules in headless Chromium", () => {
   let browser: Browser;

@@ -46,7 +46,7 @@ const maxRel = (a: Float32Array, b: Float32Array) => {
   return e / s;
 };
 
-describe.each(["reference", "webgpu"] as const)("generated module (%s target)", (target) => {
+describe.each(["reference", "wasm", "webgpu"] as const)("generated module (%s target)", (target) => {
   it("imports and runs in Node: tiny-gpt2 matches PyTorch, weights given as bytes", async () => {
     const dir = await build("specs/tiny-gpt2.sf", target);
     const mod = await import(pathToFileURL(join(dir, "index.js")).href);

@@ -12,6 +12,10 @@ import { loadTiny, tinyInputs, TINY_SPECS } from "./helpers/tiny-specs.ts";
 type Factory = (m: ModelInfo, w: Map<string, Float32Array>) => Promise<Model | undefined>;
 
 const BACKENDS: Record<string, Factory> = {
+  wasm: async (m, w) => {
+    const { createWasmModel } = await import("../backends/wasm/model.ts");
+    return createWasmModel(m, inferenceGraph(m), w);
+  },
   webgpu: async (m, w) => {
     const device = await gpuDevice();
     if (!device) return undefined;

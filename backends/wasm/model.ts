@@ -8,7 +8,7 @@ import { generate } from "../../src/runtime/generate.ts";
 import { ModelInputError, type DecodeState, type ForwardOptions, type GenerateOptions, type Model } from "../../src/runtime/model-api.ts";
 import { bindInputs, planInputs, type InputPlan } from "../reference/inputs.ts";
 import type { Tensor } from "../reference/values.ts";
-import { compileVariant, type CompiledWasm } from "./compile.ts";
+import type { CompiledWasm } from "./compile.ts";
 import { checkWeights, fillStatic } from "./load.ts";
 import { MAX_BYTES, MAX_THREADS, planWasm, type WasmPlan } from "./plan.ts";
 import { formatBytes, WasmRuntime } from "./runtime.ts";
@@ -256,7 +256,9 @@ export async function createWasmModel(m: ModelInfo, graph: Graph, weights: Map<s
   for (const n of graph.nodes) if (n.op === "weight") shapes.set(n.weight, graph.values[n.out].shape as number[]);
   checkWeights(shapes, weights);
   const prebuilt = opts.compiled?.variants.find((v) => v.relaxed === relaxed && v.threads === threads > 1);
-  const variant = prebuilt ?? compileVariant(plan, { relaxed, threads: threads > 1 });
+  // The compiler (binaryen) loads only when no prebuilt variant fits: a generated module
+  // ships its binaries and never needs it.
+  const variant = prebuilt ?? (await import("./compile.ts")).compileVariant(plan, { relaxed, threads: threads > 1 });
   const module = await WebAssembly.compile(variant.binary as Uint8Array<ArrayBuffer>);
   const rt = await WasmRuntime.create(plan, module, threads);
   fillStatic(plan, rt.memory.buffer, weights);
@@ -264,4 +266,3 @@ export async function createWasmModel(m: ModelInfo, graph: Graph, weights: Map<s
   return new WasmModel(m, planInputs(m), plan, rt, stepAttention);
 }
 
-export { compileWasm } from "./compile.ts";

@@ -2,7 +2,7 @@
 // the call descriptor, and (optionally) worker threads that run the same entry points over a
 // shared memory, each on its share of every op, meeting at barriers inside the module.
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
 
 /** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
@@ -65,6 +65,8 @@ export class WasmRuntime {
     const desc = this.plan.layout.desc;
     const baseline = Atomics.load(this.i32(), (desc + DESC.gen) >> 2);
     const ready: Promise<void>[] = [];
+    // Loaded only for threads: a single-threaded model must also run in a browser bundle.
+    const { Worker } = await import("node:worker_threads");
     for (let tid = 1; tid < this.threads; tid++) {
       const w = new Worker(WORKER_SOURCE, {
         eval: true,

@@ -96,7 +96,7 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     "",
     "export interface LoadOptions {",
     '  onProgress?: (p: { phase: "download" | "bind"; loaded: number; total: number }) => void;',
-    ...(target === "wasm" ? ["  /** Worker threads for matmuls (default: all cores, 1 where threads are unavailable). */", "  threads?: number;"] : []),
+    ...(target === "wasm" ? ["  /** Threads splitting every op (Node worker_threads; default 1). */", "  threads?: number;"] : []),
     ...(target === "webgpu" ? ["  /** Run on this device instead of requesting one from navigator.gpu. */", "  device?: GPUDevice;"] : []),
     "  /** Load a checkpoint named the PyTorch way. */",
     '  map?: "gpt2" | "llama" | "torch";',
