@@ -50,6 +50,14 @@ describe("specformer forward", () => {
     expect(maxRelError(parseSafetensors(readFileSync(out)), expected)).toBeLessThan(1e-4);
   });
 
+  it.each(["wasm", "webgpu"])("--backend %s gives PyTorch's logits too", (backend) => {
+    const { w, i, expected } = splitFixture("tiny-llama");
+    const out = join(dir, `llama-${backend}.out.safetensors`);
+    const r = run("forward", "specs/tiny-llama.sf", "--weights", w, "--input", i, "--out", out, "--map", "llama", "--backend", backend);
+    expect(r.status).toBe(0);
+    expect(maxRelError(parseSafetensors(readFileSync(out)), expected)).toBeLessThan(1e-4);
+  });
+
   it("rejects a truncated weights file with a clear message", () => {
     const { w, i } = splitFixture("tiny-gpt2");
     const cut = join(dir, "cut.safetensors");

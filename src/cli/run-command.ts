@@ -8,6 +8,7 @@ import { readWeights } from "../runtime/weights-source.ts";
 import { CliError, EXIT_OK, useColor } from "./io.ts";
 import { loadModel, parsePositiveInt } from "./load-model.ts";
 import { progressBar } from "./progress.ts";
+import { cachedWasm } from "./compile-cache.ts";
 
 export interface RunOptions {
   weights: string;
@@ -49,11 +50,20 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
     prompt = tok.encodePrompt(o.prompt!);
   }
 
+  let compiledNote = "";
   const bar = process.stderr.isTTY ? progressBar("loading weights") : undefined;
   const t0 = performance.now();
   const bytes = await readWeights(o.weights, (p) => bar?.update(p.loaded, p.total));
   const weights = bindWeights(m, parseSafetensors(bytes), o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {});
-  const model = await createModel(o.target, m, weights);
+  let model;
+  if (o.target === "wasm") {
+    const { inferenceGraph } = await import("../ir/lower.ts");
+    const { createWasmModel } = await import("../../backends/wasm/model.ts");
+    const graph = inferenceGraph(m);
+    const { compiled, hit } = await cachedWasm(m, async () => (await import("../../backends/wasm/compile.ts")).compileWasm(m, graph));
+    compiledNote = hit ? "compiled: cached" : "compiled";
+    model = await createWasmModel(m, graph, weights, { compiled });
+  } else model = await createModel(o.target, m, weights);
   bar?.done();
   const loadMs = performance.now() - t0;
 
@@ -75,7 +85,7 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   const secs = (performance.now() - start) / 1000;
   process.stdout.write("\n");
   process.stderr.write(
-    `${n} tokens in ${secs.toFixed(2)} s: ${(n / Math.max(secs, 1e-9)).toFixed(1)} tokens/s (first token ${first.toFixed(0)} ms; load ${loadMs.toFixed(0)} ms; ${o.target})\n`,
+    `${n} tokens in ${secs.toFixed(2)} s: ${(n / Math.max(secs, 1e-9)).toFixed(1)} tokens/s (first token ${first.toFixed(0)} ms; load ${loadMs.toFixed(0)} ms${compiledNote ? `, ${compiledNote}` : ""}; ${o.target})\n`,
   );
   return EXIT_OK;
 }
