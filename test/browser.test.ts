@@ -25,13 +25,18 @@ describe.runIf(haveChromium)("generated modules in headless Chromium", () => {
   let browser: Browser;
   let server: Awaited<ReturnType<typeof serve>>;
   const weights = join(work, "weights.safetensors");
+  const demo = "specs/demo-fortune.sf";
 
   beforeAll(async () => {
     const f = parseSafetensors(readFileSync("test/fixtures/tiny-gpt2.safetensors"));
     writeFileSync(weights, weightsOnly(f));
     const m = checkFile("specs/tiny-gpt2.sf").entry!;
-    for (const t of TARGETS) writePackage(join(work, t), m, t, "specs/tiny-gpt2.sf", await buildArtifacts(m, t), "specformer test");
-    server = await serve({ "/examples/": resolve("examples"), "/built/": work });
+    const d = checkFile(demo).entry!;
+    for (const t of TARGETS) {
+      writePackage(join(work, t), m, t, "specs/tiny-gpt2.sf", await buildArtifacts(m, t), "specformer test");
+      writePackage(join(work, `demo-${t}`), d, t, demo, await buildArtifacts(d, t), "specformer test");
+    }
+    server = await serve({ "/examples/": resolve("examples"), "/built/": work, "/models/": resolve("models") });
     browser = await launchChromium();
   }, 120_000);
 
@@ -61,6 +66,27 @@ describe.runIf(haveChromium)("generated modules in headless Chromium", () => {
     const png = await page.screenshot({ path: join(work, `page-${target}.png`), fullPage: true });
     expect(png.length).toBeGreaterThan(1000);
     expect(await page.locator("#status").innerText()).toMatch(/^done: 12 tokens/);
+    await page.close();
+  });
+
+  it.each(TARGETS)("%s target: the trained demo model writes text in the page, as in Node", async (target) => {
+    const mod = await import(pathToFileURL(join(work, `demo-${target}`, "index.js")).href);
+    const model = await mod.load("models/demo-fortune.safetensors");
+    const ids: number[] = [];
+    for await (const id of model.generate(mod.encode("The "), { maxTokens: 24, stop: mod.stop })) ids.push(id);
+    model.dispose();
+    const text = mod.decode(ids);
+    expect(text.length).toBeGreaterThan(0);
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/examples/browser/index.html?module=/built/demo-${target}/index.js&weights=/models/demo-fortune.safetensors&prompt=The%20&max=24`);
+    await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
+    const result = await page.evaluate(() => (window as unknown as { __result: { ids?: number[]; error?: string } }).__result);
+    expect(result.error).toBeUndefined();
+    expect(result.ids).toEqual(ids);
+    expect((await page.locator("#generated").innerText()).trimEnd()).toBe(text.trimEnd());
+    expect((await page.locator("#prompt").innerText()).trimEnd()).toBe("The");
+    await page.screenshot({ path: join(work, `demo-${target}.png`), fullPage: true });
     await page.close();
   });
 });
