@@ -187,6 +187,12 @@ def build(cfg, seed):
                 p.normal_(0.0, 0.02 / math.sqrt(2 * cfg["layers"]))
             else:
                 p.normal_(0.0, 0.02)
+        pos_std = cfg.get("pos_init_std")
+        if pos_std:
+            # The learned table starts as a sinusoidal one (RMS pos_std), so attention can find
+            # "the previous byte" from the first step; it is trained like any other table.
+            table = mf.sinusoidal_table(cfg["context"], cfg["d"], torch.float32)
+            model.position.weight.copy_(table * (pos_std / table.pow(2).mean().sqrt()))
     return model
 
 

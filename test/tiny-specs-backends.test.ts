@@ -51,7 +51,18 @@ describe.each(Object.keys(BACKENDS))("%s backend", (backend) => {
       }
     });
 
-    it.runIf(causal)("incremental decode (4 + 1 + rest) matches the reference forward", async () => {
+    // A bidirectional model has no incremental form: every backend must refuse to start one.
+    if (!causal) {
+      it("refuses incremental decoding (bidirectional attention)", async () => {
+        const model = await BACKENDS[backend](m, w);
+        if (!model) return;
+        await expect(model.begin({ batch: 1, ...(opts.src ? { src: opts.src } : {}) })).rejects.toThrow(/bidirectional/);
+        model.dispose();
+      });
+      return;
+    }
+
+    it("incremental decode (4 + 1 + rest) matches the reference forward", async () => {
       const model = await BACKENDS[backend](m, w);
       if (!model) return;
       const full = await ref.forward(tokens, opts);

@@ -17,7 +17,14 @@ describe.each(TINY_SPECS)("reference backend on specs/%s", (file) => {
     expect(logits.every(Number.isFinite)).toBe(true);
   });
 
-  it.runIf(causal)("decodes incrementally (3 + 1 + rest) to the full forward's logits", async () => {
+  if (!causal) {
+    it("refuses incremental decoding (bidirectional attention)", async () => {
+      await expect(model.begin({ batch: 1, ...(opts.src ? { src: opts.src } : {}) })).rejects.toThrow(/bidirectional/);
+    });
+    return;
+  }
+
+  it("decodes incrementally (3 + 1 + rest) to the full forward's logits", async () => {
     const full = await model.forward(tokens, opts);
     const row = (b: number, from: number, to: number) => tokens.slice(b * opts.seq + from, b * opts.seq + to);
     const state = await model.begin({ batch: opts.batch, ...(opts.src ? { src: opts.src } : {}) });
