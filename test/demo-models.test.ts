@@ -51,15 +51,15 @@ describe.each(DEMOS)("$name", ({ name, model: modelName, window }) => {
     expect(m.name).toBe(modelName);
     expect(m.tokenizer).toEqual({ kind: "byte" });
     expect(m.head.vocab).toBe(257);
-    expect(paramCount(m)).toBe(1_878_336);
+    expect(paramCount(m)).toBe(859_008);
     const attn = m.sections[0].steps.flatMap((s) => (s.op === "stack" ? s.stack.sublayers : [])).find((s) => s.kind === "attention");
     expect(attn?.kind === "attention" && attn.window).toBe(window);
   });
 
-  it("ships F16 weights under exactly the native names, no map needed", () => {
+  it("ships F32 weights under exactly the native names, no map needed", () => {
     const layout = weightLayout(m);
     expect([...weightsFile.tensors.keys()].sort()).toEqual(layout.map((t) => t.name).sort());
-    for (const t of weightsFile.tensors.values()) expect(t.dtype, t.name).toBe("F16");
+    for (const t of weightsFile.tensors.values()) expect(t.dtype, t.name).toBe("F32");
     expect(weightsFile.metadata.spec).toBe(`specs/${name}.sf`);
   });
 
