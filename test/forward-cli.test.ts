@@ -120,3 +120,31 @@ describe("specformer weights", () => {
     expect(logits.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe("specformer run", () => {
+  it.each(["reference", "wasm"])("generates text from the trained demo model (%s), reporting tokens/s", (target) => {
+    const r = run("run", "specs/demo-fortune-window.sf", "--weights", "models/demo-fortune-window.safetensors", "--target", target, "--prompt", "A man ", "--max-tokens", "40", "--seed", "1", "--temperature", "0.8", "--top-k", "40");
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith("A man ")).toBe(true);
+    expect(r.stdout.length).toBeGreaterThan("A man ".length);
+    expect(r.stderr).toMatch(/\d+ tokens in [\d.]+ s: [\d.]+ tokens\/s/);
+  });
+
+  it("is deterministic for a seed, across backends", () => {
+    const args = ["run", "specs/demo-fortune.sf", "--weights", "models/demo-fortune.safetensors", "--prompt", "The ", "--max-tokens", "30", "--seed", "7", "--temperature", "0.8"];
+    const a = run(...args, "--target", "reference").stdout;
+    const b = run(...args, "--target", "wasm").stdout;
+    expect(a).toBe(b);
+  });
+
+  it("takes token ids, and says clearly when the model's tokenizer is not shipped", () => {
+    const { w } = splitFixture("tiny-gpt2");
+    const ok = run("run", "specs/tiny-gpt2.sf", "--weights", w, "--map", "gpt2", "--tokens", "1,2,3", "--max-tokens", "5");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trim().split(",")).toHaveLength(5);
+    const bpe = run("run", "specs/gpt2-small.sf", "--weights", w, "--prompt", "hello");
+    expect(bpe.status).toBe(1);
+    expect(bpe.stderr).toMatch(/tokenizer "gpt2"/);
+    expect(run("run", "specs/tiny-gpt2.sf", "--weights", w, "--tokens", "1,x").status).toBe(2);
+  });
+});

@@ -17,8 +17,9 @@ export function cacheDir(): string {
  * under a key of the compiler version and the checked model, so an unchanged spec loads its
  * binaries instead of running binaryen again. A corrupt or partial entry is rebuilt.
  */
-export async function cachedWasm(m: ModelInfo, build: () => Promise<CompiledWasm>): Promise<{ compiled: CompiledWasm; hit: boolean }> {
-  const key = createHash("sha256").update(`${VERSION}\n${JSON.stringify(modelToJson(m))}`).digest("hex").slice(0, 24);
+export async function cachedWasm(m: ModelInfo, build: () => Promise<CompiledWasm>, threads = false): Promise<{ compiled: CompiledWasm; hit: boolean }> {
+  // Thread builds carry shared-memory flavours too: a separate entry.
+  const key = createHash("sha256").update(`${VERSION}\n${threads}\n${JSON.stringify(modelToJson(m))}`).digest("hex").slice(0, 24);
   const dir = join(cacheDir(), "wasm", key);
   try {
     if (existsSync(join(dir, "plan.json"))) {

@@ -89,6 +89,7 @@ function program(setExit: (code: number) => void): Command {
     .option("--temperature <t>", "0 (default) is greedy")
     .option("--top-k <k>", "sample among the k most likely tokens")
     .option("--seed <n>", "sampling seed")
+    .option("--threads <n>", "wasm: threads splitting every op (default 1)")
     .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)

@@ -20,6 +20,7 @@ export interface RunOptions {
   topK?: string;
   seed?: string;
   map?: MapName;
+  threads?: string;
   model?: string;
   color?: string;
 }
@@ -60,9 +61,10 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
     const { inferenceGraph } = await import("../ir/lower.ts");
     const { createWasmModel } = await import("../../backends/wasm/model.ts");
     const graph = inferenceGraph(m);
-    const { compiled, hit } = await cachedWasm(m, async () => (await import("../../backends/wasm/compile.ts")).compileWasm(m, graph));
+    const threads = parsePositiveInt(o.threads, "--threads") ?? 1;
+    const { compiled, hit } = await cachedWasm(m, async () => (await import("../../backends/wasm/compile.ts")).compileWasm(m, graph, { threads: threads > 1 }), threads > 1);
     compiledNote = hit ? "compiled: cached" : "compiled";
-    model = await createWasmModel(m, graph, weights, { compiled });
+    model = await createWasmModel(m, graph, weights, { compiled, threads });
   } else model = await createModel(o.target, m, weights);
   bar?.done();
   const loadMs = performance.now() - t0;
