@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
+import { attentionModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
 import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/model.ts";
 import { checkSource } from "../src/check/check.ts";
 import { summarize } from "../src/inspect/summary.ts";
@@ -108,6 +108,18 @@ async function matmuls(flavours: boolean[], peak: Map<boolean, number>): Promise
   console.table(rows);
 }
 
+async function attentions(flavours: boolean[]): Promise<void> {
+  const rows: Record<string, unknown>[] = [];
+  const built = flavours.flatMap((relaxed) => [128, 512].map((n) => ({ relaxed, n, mod: attentionModule(relaxed, 8, 32, n) })));
+  await sleep(1500);
+  for (const { relaxed, n, mod } of built) {
+    const [med, min] = await time(() => mod.run(), 700, 30);
+    rows.push({ "heads×hd, rows": `8×32, ${n}`, simd: relaxed ? "relaxed" : "plain", "ms (median)": r2(med), "GFLOP/s (best)": r1(mod.flops / min / 1e6), "GFLOP/s (median)": r1(mod.flops / med / 1e6) });
+  }
+  console.log("\n## Fused causal attention kernel (prefill, 1 thread, useful FLOPs: 4·hd per visible key)\n");
+  console.table(rows);
+}
+
 async function forwards(flavours: boolean[], threadCounts: number[]): Promise<void> {
   const m = checkSource(BENCH_SPEC, "bench.sf").entry!;
   const g = inferenceGraph(m);
@@ -166,6 +178,8 @@ export async function benchWasm(): Promise<void> {
   console.log(`\nWasm backend on ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} threads, Node ${process.version}${relaxedSimdSupported() ? ", relaxed SIMD on" : ""}`);
   const peak = await peaks(flavours);
   await matmuls(flavours, peak);
+  if (process.env.SPECFORMER_WASM_BENCH_ONLY === "attention") return attentions(flavours);
+  await attentions(flavours);
   await forwards(flavours, threads);
 }
 

@@ -5,7 +5,7 @@
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { gelu, geluTanh, silu } from "../backends/reference/kernels/index.ts";
-import { activationModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
+import { activationModule, attentionModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
 import { packPanels } from "../backends/wasm/load.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -91,4 +91,49 @@ describe("wasm kernels: peak module", () => {
     const r = (inst.exports.peak as (n: number) => number)(1000);
     expect(Number.isFinite(r)).toBe(true);
   });
+});
+
+describe("wasm kernels: fused causal attention", () => {
+  /** Plain f64 causal softmax attention over [n, heads·hd] rows. */
+  function naive(q: Float32Array, k: Float32Array, v: Float32Array, n: number, heads: number, hd: number): Float64Array {
+    const w = heads * hd;
+    const out = new Float64Array(n * w);
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < n; i++) {
+        const s: number[] = [];
+        for (let j = 0; j <= i; j++) {
+          let d = 0;
+          for (let c = 0; c < hd; c++) d += q[i * w + h * hd + c] * k[j * w + h * hd + c];
+          s.push(d / Math.sqrt(hd));
+        }
+        const m = Math.max(...s);
+        const p = s.map((x) => Math.exp(x - m));
+        const l = p.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < hd; c++) {
+          let acc = 0;
+          for (let j = 0; j <= i; j++) acc += p[j] * v[j * w + h * hd + c];
+          out[i * w + h * hd + c] = acc / l;
+        }
+      }
+    }
+    return out;
+  }
+  for (const relaxed of [false, true]) {
+    // 1 and 3 rows take the one-query path; 4, 13 and 37 the blocked one (partial blocks, key tails).
+    for (const [n, heads, hd] of [[1, 2, 8], [3, 2, 8], [4, 3, 12], [13, 2, 32], [37, 2, 64]] as const) {
+      it(`${n} rows, ${heads} heads × ${hd} matches a plain loop (${relaxed ? "relaxed" : "plain"})`, () => {
+        const mod = attentionModule(relaxed, heads, hd, n);
+        const q = rand(n * heads * hd, 1 + n);
+        const k = rand(n * heads * hd, 2 + n);
+        const v = rand(n * heads * hd, 3 + n);
+        mod.setQKV(q.map((x) => 4 * x), k.map((x) => 4 * x), v);
+        mod.run();
+        const got = mod.out();
+        const want = naive(q.map((x) => 4 * x), k.map((x) => 4 * x), v, n, heads, hd);
+        let err = 0;
+        for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+        expect(err).toBeLessThan(2e-5);
+      });
+    }
+  }
 });
