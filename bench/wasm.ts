@@ -14,7 +14,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { attentionModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
 import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/model.ts";
-import { checkSource } from "../src/check/check.ts";
+import { checkFile } from "../src/check/check.ts";
 import { summarize } from "../src/inspect/summary.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { Model } from "../src/runtime/model-api.ts";
@@ -23,21 +23,8 @@ import { randomWeights } from "../src/runtime/random-weights.ts";
 const CHILD = "SPECFORMER_WASM_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
 
-export const BENCH_SPEC = `
-model bench_gpt {
-  dims { vocab = 512, d = 256, heads = 8, layers = 4, context = 2048 }
-  input tokens: int[batch, seq] where seq <= context
-  embed tokens(vocab, d)
-  position learned(context)
-  stack layers × decoder {
-    norm layer(eps = 1e-5)
-    attention self(heads = heads, mask = causal, bias = true)
-    norm layer(eps = 1e-5)
-    mlp(hidden = 4 * d, act = gelu)
-  }
-  norm layer(eps = 1e-5)
-  head tied
-}`;
+/** The peers.md benchmark model, shipped as a spec so every bench (and a user) runs the same one. */
+export const BENCH_SPEC_FILE = "specs/bench-peers.sf";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,7 +108,7 @@ async function attentions(flavours: boolean[]): Promise<void> {
 }
 
 async function forwards(flavours: boolean[], threadCounts: number[]): Promise<void> {
-  const m = checkSource(BENCH_SPEC, "bench.sf").entry!;
+  const m = checkFile(BENCH_SPEC_FILE).entry!;
   const g = inferenceGraph(m);
   const w = randomWeights(m, 1);
   const flops = summarize(m, { batch: 1, seq: 128 }).flops;

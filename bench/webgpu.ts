@@ -10,7 +10,7 @@ import { KernelHarness } from "../backends/wgsl/harness.ts";
 import type { AttentionMode } from "../backends/wgsl/kernels/attention.ts";
 import { matmulKernel, type MatmulVariant } from "../backends/wgsl/kernels/matmul.ts";
 import { createWebGpuModel } from "../backends/wgsl/model.ts";
-import { checkSource } from "../src/check/check.ts";
+import { checkFile } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 
@@ -22,21 +22,7 @@ const SHAPES: Array<[number, number, number]> = [
   [512, 512, 512],
 ];
 
-const PEERS_SPEC = `
-model peers_gpt {
-  dims { vocab = 512, d = 256, heads = 8, layers = 4, ff = 1024, context = 128 }
-  input tokens: int[batch, seq] where seq <= context
-  embed tokens(vocab, d)
-  position learned(context)
-  stack layers × decoder {
-    norm layer(eps = 1e-5)
-    attention self(heads = heads, mask = causal, bias = true)
-    norm layer(eps = 1e-5)
-    mlp(hidden = ff, act = gelu)
-  }
-  norm layer(eps = 1e-5)
-  head tied
-}`;
+const PEERS_SPEC_FILE = "specs/bench-peers.sf";
 
 function random(n: number, seed: number): Float32Array<ArrayBuffer> {
   const rng = mulberry32(seed);
@@ -69,7 +55,7 @@ async function benchMatmul(h: KernelHarness): Promise<Record<string, string | nu
 }
 
 async function benchForward(device: GPUDevice): Promise<Record<string, string | number>[]> {
-  const m = checkSource(PEERS_SPEC, "peers.sf").entry!;
+  const m = checkFile(PEERS_SPEC_FILE).entry!;
   const graph = inferenceGraph(m);
   const weights = randomWeights(m, 1);
   const rng = mulberry32(3);
