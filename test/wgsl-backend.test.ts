@@ -121,38 +121,10 @@ model t_bert {
   }
   head tied(bias = true, transform = gelu, eps = 1e-12)
 }`,
+  // The shipped nn.Transformer fixture spec, with this file's context bound.
   encdec: `
-model t_encdec {
-  dims { src_vocab = 61, vocab = 71, d = 32, heads = 4, ff = 48, layers = 2, context = 16 }
-  input src_tokens: int[batch, src_seq] where src_seq <= context
-  input src_mask: bool[batch, src_seq]
-  input tokens: int[batch, seq] where seq <= context
-  encoder {
-    embed src_tokens(src_vocab, d, scale = sqrt(d))
-    position sinusoidal
-    stack layers × encoder_layer(norm = post) {
-      attention self(heads = heads, padding = src_mask, bias = true)
-      norm layer(eps = 1e-5)
-      mlp(hidden = ff, act = relu)
-      norm layer(eps = 1e-5)
-    }
-    norm layer(eps = 1e-5)
-  }
-  decoder {
-    embed tokens(vocab, d, scale = sqrt(d))
-    position sinusoidal
-    stack layers × decoder_layer(norm = post) {
-      attention self(heads = heads, mask = causal, bias = true)
-      norm layer(eps = 1e-5)
-      attention cross(heads = heads, padding = src_mask, bias = true)
-      norm layer(eps = 1e-5)
-      mlp(hidden = ff, act = relu)
-      norm layer(eps = 1e-5)
-    }
-    norm layer(eps = 1e-5)
-  }
-  head linear(bias = true)
-}`,
+import "specs/tiny-torch-transformer.sf"
+model t_encdec extends tiny_torch_transformer { dims { context = 16 } }`,
 };
 
 function check(spec: string): ModelInfo {
