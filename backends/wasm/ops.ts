@@ -246,7 +246,6 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
 
   const attention = (n: NodeOf<"attention"> | NodeOf<"linear_attention">, phase: "encode" | "decode", section: "encoder" | "decoder"): WOp[] => {
     const where = `${n.op} ${n.cache}`;
-    if (n.headDim % 4 !== 0) throw new Error(`wasm backend: ${where}: head dim ${n.headDim} is not a multiple of 4`);
     if (n.heads % n.kvHeads !== 0) throw new Error(`wasm backend: ${where}: heads ${n.heads} not a multiple of kv heads ${n.kvHeads}`);
     const index = slots.length;
     const mask = n.padding === undefined ? undefined : inputName(n.padding);
