@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { attentionModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
-import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/model.ts";
+import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/backend.ts";
 import { checkFile } from "../src/check/check.ts";
 import { summarize } from "../src/inspect/summary.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";

@@ -4,12 +4,12 @@
 // d3d12) picks Dawn's backend. Alone: `npx tsx bench/webgpu.ts`.
 
 import { pathToFileURL } from "node:url";
-import { mulberry32 } from "../backends/reference/kernels/sample.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
 import { requestAdapter, openDevice } from "../backends/wgsl/device.ts";
 import { KernelHarness } from "../backends/wgsl/harness.ts";
 import type { AttentionMode } from "../backends/wgsl/kernels/attention.ts";
 import { matmulKernel, type MatmulVariant } from "../backends/wgsl/kernels/matmul.ts";
-import { createWebGpuModel } from "../backends/wgsl/model.ts";
+import { createWebGpuModel } from "../backends/wgsl/backend.ts";
 import { checkFile } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";

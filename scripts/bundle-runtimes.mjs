@@ -14,7 +14,7 @@ const noCompiler = {
     );
     b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
       contents:
-        'export function compileVariant() { throw new Error("this generated module has no build for that Wasm flavour; rebuild it with specformer"); }',
+        'const fail = () => { throw new Error("this generated module has no build for that Wasm flavour; rebuild it with specformer"); }; export const compileVariant = fail; export const compileWasm = fail;',
       loader: "js",
     }));
   },

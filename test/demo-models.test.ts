@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { checkFile } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";

@@ -4,8 +4,8 @@ import {
   attention,
   type AttentionDims,
   type AttentionOptions,
-  mulberry32,
 } from "../backends/reference/kernels/index.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
 
 function randomArray(n: number, seed: number): Float32Array {
   const rng = mulberry32(seed);

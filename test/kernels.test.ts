@@ -4,7 +4,6 @@ import {
   add,
   alibiSlopes,
   applyRope,
-  argmax,
   type AttentionDims,
   erf,
   erfc,
@@ -16,13 +15,12 @@ import {
   linearAttention,
   linearAttentionState,
   linearAttentionStep,
-  mulberry32,
   relu,
   rmsNorm,
-  sample,
   silu,
   sinusoidalTable,
 } from "../backends/reference/kernels/index.ts";
+import { argmax, mulberry32, sample } from "../src/runtime/sample.ts";
 
 function randomArray(n: number, seed: number): Float32Array {
   const rng = mulberry32(seed);

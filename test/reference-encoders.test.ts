@@ -1,10 +1,10 @@
 // Models with an encoder on the reference backend: encoder–decoders (decoding against a fixed
 // source) and BERT-style bidirectional encoders (padding, a second embedded input).
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../backends/reference/kernels/index.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
 import { GraphExecutor } from "../backends/reference/executor.ts";
-import { planInputs } from "../backends/reference/inputs.ts";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { planInputs } from "../src/runtime/inputs.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { randomWeights as seededWeights } from "../src/runtime/random-weights.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";

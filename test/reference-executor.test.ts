@@ -1,8 +1,9 @@
 // The reference executor on a hand-built graph, against the same model computed directly with
 // the kernels: independent of the lowering, so a bug in either shows up as a disagreement.
 import { describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import * as K from "../backends/reference/kernels/index.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
 import { randomWeights as seededWeights } from "../src/runtime/random-weights.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
@@ -108,7 +109,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = K.mulberry32(seed);
+  const rng = mulberry32(seed);
   return Int32Array.from({ length: n }, () => Math.floor(rng() * vocab));
 }
 

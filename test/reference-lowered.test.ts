@@ -1,8 +1,8 @@
 // Lowered specs on the reference backend with seeded random weights: incremental decoding
 // must reproduce the full forward for every decoder, whatever the attention variant.
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../backends/reference/kernels/index.ts";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { randomWeights as seededWeights } from "../src/runtime/random-weights.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";

@@ -1,7 +1,7 @@
 // The backend-independent runtime pieces: binding a checkpoint to a model's layout, and
 // generate() over begin/step.
 import { describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { randomWeights as seededWeights } from "../src/runtime/random-weights.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";

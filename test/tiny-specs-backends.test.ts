@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import type { Model } from "../src/runtime/model-api.ts";
@@ -13,13 +13,13 @@ type Factory = (m: ModelInfo, w: Map<string, Float32Array>) => Promise<Model | u
 
 const BACKENDS: Record<string, Factory> = {
   wasm: async (m, w) => {
-    const { createWasmModel } = await import("../backends/wasm/model.ts");
+    const { createWasmModel } = await import("../backends/wasm/backend.ts");
     return createWasmModel(m, inferenceGraph(m), w);
   },
   webgpu: async (m, w) => {
     const device = await gpuDevice();
     if (!device) return undefined;
-    const { createWebGpuModel } = await import("../backends/wgsl/model.ts");
+    const { createWebGpuModel } = await import("../backends/wgsl/backend.ts");
     return createWebGpuModel(m, inferenceGraph(m), w, { device });
   },
 };

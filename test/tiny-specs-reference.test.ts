@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { loadTiny, tinyInputs, TINY_SPECS } from "./helpers/tiny-specs.ts";

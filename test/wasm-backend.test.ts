@@ -4,9 +4,9 @@
 
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { compileWasm } from "../backends/wasm/compile.ts";
-import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/model.ts";
+import { createWasmModel, relaxedSimdSupported } from "../backends/wasm/backend.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";

@@ -3,10 +3,10 @@
 // on CI the "GPU" is llvmpipe on two CPU cores.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { mulberry32 } from "../backends/reference/kernels/sample.ts";
-import { createReferenceModel } from "../backends/reference/model.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
 import { compileWgsl } from "../backends/wgsl/compile.ts";
-import { createWebGpuModel } from "../backends/wgsl/model.ts";
+import { createWebGpuModel } from "../backends/wgsl/backend.ts";
 import { limitsOf } from "../backends/wgsl/plan.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";

@@ -3,7 +3,8 @@
 // pattern in every kernel mode (tiles, walk, split-KV), cache offsets, multi-chunk scans.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { activationFn, alibiSlopes, applyRope, attention, layerNorm, linear, linearAttention, mulberry32, rmsNorm, sinusoidalTable, type AttentionOptions } from "../backends/reference/kernels/index.ts";
+import { activationFn, alibiSlopes, applyRope, attention, layerNorm, linear, linearAttention, rmsNorm, sinusoidalTable, type AttentionOptions } from "../backends/reference/kernels/index.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
 import { KernelHarness } from "../backends/wgsl/harness.ts";
 import { flashKernel, flashTiles, type AttentionMode, type AttentionSpec } from "../backends/wgsl/kernels/attention.ts";
 import { NSPLIT, combineKernel, decodeKernel, partialSize } from "../backends/wgsl/kernels/decode.ts";

@@ -3,7 +3,7 @@
 // oracle the Wasm and WebGPU backends are compared against, so it must be obviously right.
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
-import { operands } from "../../src/ir/ir.ts";
+import { splitPhases } from "../../src/ir/phases.ts";
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
 import { runAttention, runLinearAttention } from "./attention-op.ts";
 import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
@@ -16,9 +16,9 @@ type RunNode = NodeOf<Exclude<Node["op"], "weight">>;
 
 export class GraphExecutor {
   /** Nodes whose values do not depend on per-step inputs: the encoder, cross-attention K/V. */
-  readonly staticNodes: RunNode[] = [];
+  readonly staticNodes: RunNode[];
   /** Nodes that must run for every batch of new decoder tokens, in graph order. */
-  readonly stepNodes: RunNode[] = [];
+  readonly stepNodes: RunNode[];
   /** Value id of the logits output. */
   readonly logits: number;
   /** Value id → input name, for masks whose history a decode state keeps. */
@@ -34,7 +34,6 @@ export class GraphExecutor {
     weights: ReadonlyMap<string, Float32Array>,
     stepInputs: ReadonlySet<string>,
   ) {
-    const dynamic = new Set<number>();
     let logits: number | undefined;
     for (const n of graph.nodes) {
       if (n.op === "weight") {
@@ -52,14 +51,10 @@ export class GraphExecutor {
       }
       if (n.op === "input") this.inputOf.set(n.out, n.input);
       if (n.op === "output" && n.output === "logits") logits = n.out;
-      const isDynamic = n.op === "input" ? stepInputs.has(n.input) : operands(n).some((id) => dynamic.has(id));
-      if (isDynamic) {
-        dynamic.add(n.out);
-        this.stepNodes.push(n);
-      } else {
-        this.staticNodes.push(n);
-      }
     }
+    const split = splitPhases(graph, stepInputs);
+    this.staticNodes = split.static as RunNode[];
+    this.stepNodes = split.step as RunNode[];
     if (logits === undefined) throw new Error(`reference executor: graph ${graph.model} has no logits output`);
     this.logits = logits;
   }

@@ -3,12 +3,9 @@
 
 import type { LinearAttentionState } from "./kernels/index.ts";
 
-export type TensorData = Float32Array | Int32Array | Uint8Array;
-/** A run-time value: data plus its concrete shape (run-time dims resolved). */
-export interface Tensor {
-  data: TensorData;
-  shape: number[];
-}
+import type { Tensor } from "../../src/runtime/tensor.ts";
+
+export type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
 export type F32Tensor = Tensor & { data: Float32Array };
 /** Value id → tensor. */
 export type Env = Map<number, Tensor>;
@@ -31,7 +28,7 @@ export interface DecodeCaches {
   kv: Map<string, KVCache>;
   linear: Map<string, LinearAttentionState>;
   /** Per step-fed bool input: the mask of every position decoded so far, [batch, position]. */
-  masks: Map<string, Uint8Array>;
+  masks: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface RunContext {

@@ -5,7 +5,7 @@
 
 import type { Graph } from "../../src/ir/ir.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
-import { planInputs } from "../reference/inputs.ts";
+import { planInputs } from "../../src/runtime/inputs.ts";
 import { allocateArena } from "./arena.ts";
 import { type WOp, buildOps, type Slot } from "./ops.ts";
 

@@ -5,7 +5,7 @@
 import type { Graph, Node } from "../../src/ir/ir.ts";
 import { operands } from "../../src/ir/ir.ts";
 import { encoderSection, outputSection, type ModelInfo } from "../../src/model/model.ts";
-import { planInputs } from "../reference/inputs.ts";
+import { planInputs } from "../../src/runtime/inputs.ts";
 import { BufferTable } from "./buffers.ts";
 import { fuse, taskReads, taskWrites, type Dest, type Task } from "./fuse.ts";
 import { flashKernel, flashTiles, type AttentionMode, type AttentionSpec } from "./kernels/attention.ts";

@@ -1,7 +1,8 @@
 import type { Graph } from "../ir/ir.ts";
 import type { ModelJson } from "../runtime/serialize.ts";
 
-export type Target = "reference" | "wasm" | "webgpu";
+export type { Target } from "../runtime/targets.ts";
+import type { Target } from "../runtime/targets.ts";
 
 /**
  * Everything a generated module's runtime needs besides its weights and binary artifacts.

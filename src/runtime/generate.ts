@@ -2,7 +2,7 @@
  * Autoregressive generation on top of begin/step, shared by every backend so that sampling,
  * stopping and seeding behave identically whichever backend computes the logits.
  */
-import { mulberry32, sample } from "../../backends/reference/kernels/sample.ts";
+import { mulberry32, sample } from "./sample.ts";
 import { ModelInputError, type GenerateOptions, type Model } from "./model-api.ts";
 
 function checkOptions(prompt: Int32Array, opts: GenerateOptions): void {

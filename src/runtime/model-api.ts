@@ -1,6 +1,6 @@
 /**
- * The model API every backend implements (reference, Wasm, WebGPU) and that generated ES
- * modules expose. Dependency-free on purpose: a generated module carries this file as is.
+ * The model API that generated ES modules expose, implemented once over every backend's
+ * executor (model.ts). Dependency-free on purpose: a generated module carries this file as is.
  *
  * Layouts are row-major: tokens [batch, seq], masks [batch, seq] with 1 = real token,
  * logits [batch, seq, vocab].
@@ -40,8 +40,8 @@ export interface GenerateOptions {
 
 export interface Model {
   readonly config: { name: string; vocab: number; context?: number; dims: Record<string, number> };
-  /** Logits [batch, seq, vocab] of a whole sequence. */
-  forward(tokens: Int32Array, opts: ForwardOptions): Promise<Float32Array>;
+  /** Logits [batch, seq, vocab] of a whole sequence; without options, one sequence of tokens.length. */
+  forward(tokens: Int32Array, opts?: ForwardOptions): Promise<Float32Array>;
   /** Starts incremental decoding; runs the encoder once if the model has one. */
   begin(opts: { batch: number; src?: ForwardOptions["src"] }): Promise<DecodeState>;
   /** Feeds n new tokens per sequence ([batch, n]); returns their logits [batch, n, vocab]. */

@@ -1,4 +1,4 @@
-import { mulberry32 } from "../../backends/reference/kernels/sample.ts";
+import { mulberry32 } from "./sample.ts";
 import type { ModelInfo } from "../model/model.ts";
 import { weightLayout, numel } from "../model/weights-layout.ts";
 

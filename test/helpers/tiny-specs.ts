@@ -3,7 +3,7 @@ import { checkFile } from "../../src/check/check.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
 import { encoderSection, outputSection } from "../../src/model/model.ts";
 import type { ForwardOptions } from "../../src/runtime/model-api.ts";
-import { mulberry32 } from "../../backends/reference/kernels/sample.ts";
+import { mulberry32 } from "../../src/runtime/sample.ts";
 
 /** Every tiny spec shipped in specs/: the cross-backend test matrix. */
 export const TINY_SPECS = readdirSync("specs")

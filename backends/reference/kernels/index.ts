@@ -8,4 +8,3 @@ export * from "./activation.ts";
 export * from "./position.ts";
 export * from "./attention.ts";
 export * from "./linear-attention.ts";
-export * from "./sample.ts";

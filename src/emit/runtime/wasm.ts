@@ -1,7 +1,7 @@
 // Runtime of a module built with `--target wasm`: loads the prebuilt module flavour this
 // engine supports (relaxed SIMD when it validates, plain SIMD otherwise) next to index.js.
 import type { CompiledWasm } from "../../../backends/wasm/compile.ts";
-import { createWasmModel, relaxedSimdSupported } from "../../../backends/wasm/model.ts";
+import { createWasmModel, relaxedSimdSupported } from "../../../backends/wasm/backend.ts";
 import type { WasmPlan } from "../../../backends/wasm/plan.ts";
 import type { Model } from "../../runtime/model-api.ts";
 import { readWeights, type WeightsSource } from "../../runtime/weights-source.ts";

@@ -1,6 +1,6 @@
 // Runtime of a module built with `--target webgpu`: WGSL pipelines on navigator.gpu in a
 // browser, or on Dawn's Node binding (npm `webgpu`, loaded only then) in Node.
-import { createWebGpuModel } from "../../../backends/wgsl/model.ts";
+import { createWebGpuModel } from "../../../backends/wgsl/backend.ts";
 import type { Model } from "../../runtime/model-api.ts";
 import type { WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";

@@ -1,10 +1,9 @@
-// Caller input → validated tensors, by spec input name. Nothing here is specific to the
-// reference backend: every backend must reject the same inputs with the same messages, so
-// this is written against ModelInfo and the model API only.
+// Caller input → validated tensors, by spec input name, checked once in the Model (model.ts)
+// before any backend sees them, so every backend rejects the same inputs with the same messages.
 
-import { encoderSection, outputSection, type InputInfo, type ModelInfo, type SectionInfo } from "../../src/model/model.ts";
-import { ModelInputError, type ForwardOptions } from "../../src/runtime/model-api.ts";
-import type { Tensor } from "./values.ts";
+import { encoderSection, outputSection, type InputInfo, type ModelInfo, type SectionInfo } from "../model/model.ts";
+import { ModelInputError, type ForwardOptions } from "./model-api.ts";
+import type { Tensor } from "./tensor.ts";
 
 export interface InputPlan {
   /** The token input of the section feeding the head. */

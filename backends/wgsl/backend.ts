@@ -1,0 +1,176 @@
+// The WebGPU backend behind the one backend interface: the compiled plan (compile.ts)
+// replayed by runtime.ts. Decode states keep their KV caches, linear-attention states and
+// encoder outputs on the GPU.
+
+import type { Graph } from "../../src/ir/ir.ts";
+import type { ModelInfo } from "../../src/model/model.ts";
+import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor.ts";
+import { planInputs } from "../../src/runtime/inputs.ts";
+import { CompiledModel } from "../../src/runtime/model.ts";
+import type { Model } from "../../src/runtime/model-api.ts";
+import { compileWgsl, type CompiledWgsl } from "./compile.ts";
+import { isCpuAdapter, requestDevice } from "./device.ts";
+import type { AttentionMode } from "./kernels/attention.ts";
+import type { MatmulVariant } from "./kernels/matmul.ts";
+import { limitsOf, type WgslLimits } from "./plan.ts";
+import { Context, WgslProgram } from "./runtime.ts";
+
+export interface WebGpuModelOptions {
+  /** Device to run on; without one the model creates (and on dispose destroys) its own. */
+  device?: GPUDevice;
+  /** Matmul kernel variant; default "register" on a CPU adapter (llvmpipe), else "blocked". */
+  matmul?: MatmulVariant;
+  /** Attention kernel; default "walk" on a CPU adapter, else "tiles". */
+  attention?: AttentionMode;
+  /** Limits tighter than the device's, e.g. to check that a model fits a smaller GPU. */
+  limits?: Partial<WgslLimits>;
+}
+
+/** Smallest KV-cache capacity a decode state starts with (rows per sequence). */
+const MIN_CACHE = 64;
+
+interface WebGpuState {
+  ctx: Context;
+  /** Rows per sequence the KV caches hold. */
+  cap: number;
+}
+
+class WebGpuExecutor implements Executor<WebGpuState> {
+  readonly caps = {};
+  private forwardCtx: Context | undefined;
+
+  constructor(
+    readonly program: WgslProgram,
+    readonly compiled: CompiledWgsl,
+    private readonly context: number | undefined,
+    private readonly ownDevice: boolean,
+  ) {}
+
+  /** Queues the validated inputs into ctx's input buffers; masks land in columns [pos, pos + n) of a `stride`-wide history. */
+  private writeInputs(ctx: Context, inputs: Inputs, at: { pos: number; stride: number } = { pos: 0, stride: 0 }): void {
+    const q = this.program.device.queue;
+    for (const [name, t] of inputs) {
+      const pi = this.compiled.plan.inputs[name];
+      if (!pi) continue; // an input the graph never reads
+      const buf = ctx.buffer(pi.buffer);
+      if (pi.kind === "ids") {
+        // A copy: the caller's array may be a view on a SharedArrayBuffer or another buffer's slice.
+        q.writeBuffer(buf, 0, Int32Array.from(t.data));
+        continue;
+      }
+      const [batch, n] = t.shape;
+      const data = Uint32Array.from(t.data);
+      if (pi.sym === "src" || at.stride === 0) q.writeBuffer(buf, 0, data);
+      else for (let b = 0; b < batch; b++) q.writeBuffer(buf, (b * at.stride + at.pos) * 4, data, b * n, n);
+    }
+  }
+
+  forward(inputs: Inputs, call: Call): Promise<Float32Array> {
+    const { batch, seq, src } = call;
+    return this.program.exclusive(async () => {
+      this.forwardCtx ??= new Context(this.program);
+      const ctx = this.forwardCtx;
+      ctx.ensure({ B: batch, R: batch * seq, S: batch * src, K: batch * seq });
+      this.writeInputs(ctx, inputs);
+      const out = await this.program.run(ctx, { batch, seq, src, pos: 0, cap: seq }, new Set(["static", "step"] as const), { clearStates: true, logitsRows: batch * seq });
+      return out!;
+    });
+  }
+
+  begin(inputs: Inputs, call: Call): Promise<WebGpuState> {
+    const { batch, src } = call;
+    const cap = Math.min(this.context ?? Infinity, MIN_CACHE);
+    return this.program.exclusive(async () => {
+      const ctx = new Context(this.program);
+      try {
+        ctx.ensure({ B: batch, R: batch, S: batch * src, K: batch * cap });
+        this.writeInputs(ctx, inputs);
+        if (this.compiled.plan.dispatches.some((d) => d.phase === "static")) {
+          await this.program.run(ctx, { batch, seq: 0, src, pos: 0, cap }, new Set(["static"] as const), { clearStates: false, logitsRows: 0 });
+        }
+      } catch (e) {
+        ctx.dispose();
+        throw e;
+      }
+      return { ctx, cap };
+    });
+  }
+
+  step(state: WebGpuState, inputs: Inputs, _masks: ReadonlyMap<string, Uint8Array>, call: Call): Promise<Float32Array> {
+    const { batch, seq: n, src, position: pos } = call;
+    return this.program.exclusive(async () => {
+      if (pos + n > state.cap) {
+        let cap = state.cap;
+        while (cap < pos + n) cap *= 2;
+        cap = Math.min(cap, Math.max(this.context ?? Infinity, pos + n));
+        state.ctx.ensure({ K: batch * cap }, { batch, rows: pos, from: state.cap, to: cap });
+        state.cap = cap;
+      }
+      state.ctx.ensure({ R: batch * n });
+      // The mask buffers keep the history: only the new columns are written.
+      this.writeInputs(state.ctx, inputs, { pos, stride: state.cap });
+      const logits = await this.program.run(state.ctx, { batch, seq: n, src, pos, cap: state.cap }, new Set(["step"] as const), { clearStates: false, logitsRows: batch * n });
+      return logits!;
+    });
+  }
+
+  release(state: WebGpuState): void {
+    state.ctx.dispose();
+  }
+
+  dispose(): void {
+    this.forwardCtx?.dispose();
+    this.program.destroy();
+    if (this.ownDevice) this.program.device.destroy();
+  }
+}
+
+/** Compiles against the device it gets (its limits decide splits and kernel variants), uploads the weights once. */
+async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WebGpuModelOptions = {}): Promise<WebGpuExecutor> {
+  const device = opts.device ?? (await requestDevice());
+  try {
+    // On a CPU adapter barriers are coroutine switches: the barrier-free kernels win there.
+    const cpu = isCpuAdapter(device.adapterInfo);
+    const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), {
+      matmul: opts.matmul ?? (cpu ? "register" : "blocked"),
+      attention: opts.attention ?? (cpu ? "walk" : "tiles"),
+    });
+    const program = await WgslProgram.create(device, compiled, weights);
+    const context = planInputs(m).context;
+    return new WebGpuExecutor(program, compiled, context, opts.device === undefined);
+  } catch (e) {
+    if (opts.device === undefined) device.destroy();
+    throw e;
+  }
+}
+
+/**
+ * A Model running `graph` (lowered from `m`, see inferenceGraph) as WGSL compute pipelines.
+ * All pipelines are created and all weights uploaded here, once.
+ */
+export async function createWebGpuModel(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WebGpuModelOptions = {}): Promise<Model> {
+  return new CompiledModel(m, graph, await instantiateWebGpu(m, graph, weights, opts), "WebGPU");
+}
+
+export const webgpuBackend: Backend<CompiledWgsl> = {
+  target: "webgpu",
+  // The shaders for WebGPU's default limits, to read and diff: instantiate recompiles
+  // against the device it gets.
+  compile: async (m, program) => compileWgsl(m, program),
+  files: ({ shaders, plan }) => {
+    const files: Record<string, string> = {};
+    for (const [name, code] of Object.entries(shaders)) files[`${name}.wgsl`] = code;
+    return { plan, files, artifacts: Object.fromEntries(Object.keys(shaders).map((n) => [`wgsl:${n}`, `${n}.wgsl`])) };
+  },
+  instantiate: (m, program, _artifact, weights, opts = {}) => instantiateWebGpu(m, program, weights, opts.device ? { device: opts.device } : {}),
+};
+
+/** The device's limits, lowered (never raised) by the caller's. */
+function tighten(device: WgslLimits, extra: Partial<WgslLimits> | undefined): WgslLimits {
+  const out = { ...device };
+  for (const [k, v] of Object.entries(extra ?? {}) as [keyof WgslLimits, number | boolean][]) {
+    if (typeof v === "boolean") (out as Record<string, unknown>)[k] = (device[k] as boolean) && v;
+    else (out as Record<string, unknown>)[k] = Math.min(device[k] as number, v);
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+// The Model API, written once over any backend's Executor: input validation, the context
+// rule, the decode-state lifecycle, padding-mask history and the incremental-decoding rule.
+// A backend that runs the entries of the shared phase split gets all of it for free, and
+// every backend rejects the same calls with the same messages.
+
+import type { Graph } from "../ir/ir.ts";
+import { splitPhases, stepProblem } from "../ir/phases.ts";
+import type { ModelInfo } from "../model/model.ts";
+import type { Call, Executor } from "./executor.ts";
+import { generate } from "./generate.ts";
+import { bindInputs, planInputs, type InputPlan } from "./inputs.ts";
+import { ModelInputError, type DecodeState, type ForwardOptions, type GenerateOptions, type Model } from "./model-api.ts";
+
+class State implements DecodeState {
+  position = 0;
+  disposed = false;
+  /** Set when a step failed part-way: the caches may hold half an update. */
+  broken = false;
+  /** Per step-fed padding input: [batch, position], 1 = real token. */
+  readonly masks = new Map<string, Uint8Array>();
+
+  constructor(
+    readonly owner: CompiledModel,
+    readonly batch: number,
+    readonly src: number,
+    readonly inner: unknown,
+  ) {}
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.owner.release(this);
+  }
+}
+
+/** [batch, a] ++ [batch, b] along the sequence axis. */
+function appendColumns(history: Uint8Array, add: Uint8Array, batch: number): Uint8Array {
+  const a = history.length / batch;
+  const b = add.length / batch;
+  const out = new Uint8Array(batch * (a + b));
+  for (let i = 0; i < batch; i++) {
+    out.set(history.subarray(i * a, (i + 1) * a), i * (a + b));
+    out.set(add.subarray(i * b, (i + 1) * b), i * (a + b) + a);
+  }
+  return out;
+}
+
+/** The given keys of `o` whose values are defined (strict optional properties stay absent). */
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+export class CompiledModel implements Model {
+  readonly config: Model["config"];
+  private readonly plan: InputPlan;
+  private readonly decodeProblem: string | undefined;
+  private readonly stepMasks: string[];
+  private readonly live = new Set<State>();
+  private disposed = false;
+
+  constructor(
+    private readonly m: ModelInfo,
+    program: Graph,
+    private readonly ex: Executor,
+    /** Names the build in cap messages, e.g. "Wasm". */
+    private readonly buildName: string,
+  ) {
+    this.plan = planInputs(m);
+    const split = splitPhases(program, this.plan.stepInputs);
+    const fed = new Set([this.plan.tokens.name, ...(this.plan.mask ? [this.plan.mask.name] : [])]);
+    this.decodeProblem = stepProblem(split, fed);
+    this.stepMasks = this.plan.mask && this.plan.stepInputs.has(this.plan.mask.name) ? [this.plan.mask.name] : [];
+    const context = minDefined(this.plan.context, ex.caps.context);
+    this.config = { name: m.name, vocab: m.head.vocab, ...(context !== undefined ? { context } : {}), dims: Object.fromEntries(m.dims) };
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new ModelInputError(`model ${this.m.name} is disposed`);
+  }
+
+  /** The build's own caps, past the spec's bounds that bindInputs checks. */
+  private checkCaps(seq: number, position: number, src: number | undefined): void {
+    const cap = this.ex.caps.context;
+    if (cap !== undefined && position + seq > cap) {
+      throw new ModelInputError(
+        `input "${this.plan.tokens.name}": positions up to ${position + seq} exceed this ${this.buildName} build's cap of ${cap} (compile with a larger maxSeq)`,
+      );
+    }
+    const srcCap = this.ex.caps.sourceContext;
+    if (src !== undefined && srcCap !== undefined && src > srcCap) {
+      throw new ModelInputError(`input "${this.plan.source!.name}": src.seq ${src} exceeds this ${this.buildName} build's cap of ${srcCap}`);
+    }
+  }
+
+  async forward(tokens: Int32Array, opts?: ForwardOptions): Promise<Float32Array> {
+    this.alive();
+    const o: ForwardOptions = opts ?? { batch: 1, seq: tokens instanceof Int32Array ? tokens.length : 0 };
+    const inputs = bindInputs(this.m, this.plan, { batch: o.batch, tokens, seq: o.seq, ...pick(o, "mask", "inputs", "src") }, this.m.inputs.map((i) => i.name));
+    const src = o.src?.seq ?? 0;
+    this.checkCaps(o.seq, 0, this.plan.source ? src : undefined);
+    return this.ex.forward(inputs, { batch: o.batch, seq: o.seq, position: 0, src });
+  }
+
+  async begin(opts: { batch: number; src?: ForwardOptions["src"] }): Promise<DecodeState> {
+    this.alive();
+    if (this.decodeProblem) throw new ModelInputError(`model ${this.m.name} cannot decode incrementally: ${this.decodeProblem}`);
+    const staticInputs = this.m.inputs.filter((i) => !this.plan.stepInputs.has(i.name)).map((i) => i.name);
+    const inputs = bindInputs(this.m, this.plan, { batch: opts.batch, ...pick(opts, "src") }, staticInputs);
+    const src = opts.src?.seq ?? 0;
+    if (this.plan.source) this.checkCaps(0, 0, src);
+    const inner = await this.ex.begin(inputs, { batch: opts.batch, seq: 0, position: 0, src });
+    const state = new State(this, opts.batch, src, inner);
+    for (const name of this.stepMasks) state.masks.set(name, new Uint8Array(0));
+    this.live.add(state);
+    return state;
+  }
+
+  async step(state: DecodeState, tokens: Int32Array, n: number, opts: { mask?: Uint8Array } = {}): Promise<Float32Array> {
+    this.alive();
+    if (!(state instanceof State) || state.owner !== this) throw new ModelInputError("step: the state was not created by this model's begin()");
+    if (state.disposed) throw new ModelInputError("step: the state has been disposed");
+    if (state.broken) throw new ModelInputError("step: an earlier step on this state failed part-way; begin a new state");
+    const inputs = bindInputs(this.m, this.plan, { batch: state.batch, tokens, seq: n, position: state.position, ...pick(opts, "mask") }, this.plan.stepInputs);
+    this.checkCaps(n, state.position, undefined);
+    const call: Call = { batch: state.batch, seq: n, position: state.position, src: state.src };
+    const history = new Map(state.masks);
+    for (const [name, h] of history) history.set(name, appendColumns(h, inputs.get(name)!.data as Uint8Array, state.batch));
+    try {
+      const logits = await this.ex.step(state.inner, inputs, history, call);
+      for (const [name, h] of history) state.masks.set(name, h);
+      state.position += n;
+      return logits;
+    } catch (e) {
+      state.broken = true;
+      throw e;
+    }
+  }
+
+  generate(prompt: Int32Array, opts: GenerateOptions): AsyncIterable<number> {
+    this.alive();
+    return generate(this, prompt, opts);
+  }
+
+  /** Called by a state's dispose(): its caches go back to the executor. */
+  release(state: State): void {
+    if (!this.live.delete(state) || this.disposed) return;
+    this.ex.release(state.inner);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.live) this.ex.release(s.inner);
+    this.live.clear();
+    this.ex.dispose();
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
