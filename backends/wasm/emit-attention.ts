@@ -7,7 +7,7 @@
 // scratch. K/V rows are read by index, so GQA/MQA heads share them and the cache never moves.
 
 import { expV } from "./emit-math.ts";
-import { threadRows } from "./emit-rows.ts";
+import { loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";
 import { type EmitFlags, f32, Func, get, i32, loadV, madd, set, splat, storeV } from "./wat.ts";
@@ -96,14 +96,24 @@ export function copyRow(src: string, dst: string, bytes: number, f?: Func, label
   return out.join("\n");
 }
 
-/** Multiplies `floats` (a multiple of 4) at ptr by a v128 constant expression, in a loop. */
+/**
+ * Multiplies `floats` at ptr by a v128 constant expression: a vector loop over the whole
+ * vectors, then scalar stores for the last floats % 4 (never touching the next row).
+ */
 export function scaleRow(f: Func, ptr: string, floats: number, factor: string, label: string): string {
+  const vec = floats - (floats % 4);
+  const tail = Array.from(
+    { length: floats - vec },
+    (_, k) => `(f32.store offset=${(vec + k) * 4} ${ptr} (f32.mul (f32.load offset=${(vec + k) * 4} ${ptr}) (f32x4.extract_lane 0 ${factor})))`,
+  ).join("\n");
+  if (vec === 0) return tail;
   f.local("i32", `${label}_o`);
   const o = get(`${label}_o`);
-  return `(local.set $${label}_o (i32.const 0))
+  const loop = `(local.set $${label}_o (i32.const 0))
   (loop $L_${label}
     ${storeV(`(i32.add ${ptr} ${o})`, `(f32x4.mul ${loadV(`(i32.add ${ptr} ${o})`)} ${factor})`)}
-    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(floats * 4)})))`;
+    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(vec * 4)})))`;
+  return tail ? `${loop}\n${tail}` : loop;
 }
 
 /** Visible-key segments of query position $i among $seqK keys, into locals ss*, se*, sp*. */
@@ -194,20 +204,28 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   );
 
   const seg = segments(f, op);
-  const C = hd / 4;
+  // Head vectors as C chunks of 4 floats. A head dim that is not a multiple of 4 ends with a
+  // partial chunk of `tail` floats: loaded zero-filled (so q·k and p·v see exact zeros in the
+  // spare lanes and nothing past the head is read) and stored lane by lane.
+  const C = Math.ceil(hd / 4);
+  const tail = hd % 4;
+  const partial = (c: number) => tail !== 0 && c === C - 1;
+  if (tail !== 0) f.local("v128", "ot");
+  /** Chunk c of the head vector at local p, byte offset o. */
+  const chunk = (p: string, o: number, c: number) => (partial(c) ? loadPart(get(p), tail, o) : loadV(get(p), o));
+  const storeChunk = (addr: string, e: string, o: number, c: number) => (partial(c) ? `${set("ot", e)}\n${storeLanes(addr, "ot", tail, o)}` : storeV(addr, e, o));
   // The output accumulator: v128 locals while they fit in registers next to the dot products
   // (head dim <= 32), else the thread's scratch row.
   const inRegs = C <= 8;
   if (inRegs) f.local("v128", ...Array.from({ length: C }, (_, c) => `o${c}`));
   const accGet = (c: number) => (inRegs ? get(`o${c}`) : loadV(get("scr"), c * 16));
   const accSet = (c: number, e: string) => (inRegs ? set(`o${c}`, e) : storeV(get("scr"), e, c * 16));
-  const ld = (p: string, o: number) => loadV(get(p), o);
   const zeroDots = "(local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0)) (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))";
   /** a_t += q · k_t, chunk by chunk; `key(t, c)` is the load of chunk c of key t. */
   const dots = (key: (t: number, c: number) => string): string => {
     const out: string[] = [zeroDots];
     for (let c = 0; c < C; c++) {
-      out.push(set("qc", ld("qp", c * 16)));
+      out.push(set("qc", chunk("qp", c * 16, c)));
       for (let t = 0; t < 4; t++) out.push(set(`a${t}`, madd(fl, get("qc"), key(t, c), get(`a${t}`))));
     }
     return out.join("\n");
@@ -217,7 +235,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   const pvUpdate: string[] = [];
   for (let t = 0; t < 4; t++) {
     pvUpdate.push(set("p0", laneSplat("pv", t)));
-    for (let c = 0; c < C; c++) pvUpdate.push(accSet(c, madd(fl, get("p0"), ld(`vp${t}`, c * 16), accGet(c))));
+    for (let c = 0; c < C; c++) pvUpdate.push(accSet(c, madd(fl, get("p0"), chunk(`vp${t}`, c * 16, c), accGet(c))));
   }
   const rescale = Array.from({ length: C }, (_, c) => accSet(c, `(f32x4.mul ${accGet(c)} (f32x4.splat ${get("corr")}))`)).join("\n");
   const clampKey = (jt: string) => `(select ${get(jt)} ${get("j")} (i32.lt_s ${get(jt)} ${get("ce")}))`;
@@ -234,7 +252,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $vp3 (i32.add ${get("vp0")} ${i32(3 * row)}))
     (local.set $jv (i32x4.add (i32x4.splat ${get("j")}) (v128.const i32x4 0 1 2 3)))
     (local.set $valid ${op.padding ? loadV(`(i32.add ${get("mrow")} (i32.shl ${get("j")} (i32.const 2)))`) : "(v128.const i32x4 -1 -1 -1 -1)"})
-    ${dots((t, c) => ld("kp0", t * row + c * 16))}`;
+    ${dots((t, c) => chunk("kp0", t * row + c * 16, c))}`;
   // Any other group: strided keys, or the segment's last keys (lanes past its end masked).
   const slowScores = `
     (local.set $j1 (i32.add ${get("j")} ${get("cp")}))
@@ -246,7 +264,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $j1 ${clampKey("j1")}) (local.set $j2 ${clampKey("j2")}) (local.set $j3 ${clampKey("j3")})
     ${["j", "j1", "j2", "j3"].map((jt, t) => `(local.set $kp${t} ${keyAddr("kbase", get(jt))}) (local.set $vp${t} ${keyAddr("vbase", get(jt))})`).join("\n")}
     ${op.padding ? `(local.set $valid (v128.and ${get("valid")} (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${maskLane(get("j"))}) ${maskLane(get("j1"))}) ${maskLane(get("j2"))}) ${maskLane(get("j3"))})))` : ""}
-    ${dots((t, c) => ld(`kp${t}`, c * 16))}`;
+    ${dots((t, c) => chunk(`kp${t}`, c * 16, c))}`;
 
   const group4 = `
     (if (i32.and (i32.eq ${get("cp")} (i32.const 1)) (i32.lt_s (i32.add ${get("j")} (i32.const 3)) ${get("ce")}))
@@ -307,7 +325,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul ${get("r")} ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
     ;; no visible key (all padding): zeros, like the reference
     (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
-    ${Array.from({ length: C }, (_, c) => storeV(get("o"), `(f32x4.mul ${accGet(c)} ${get("ov")})`, c * 16)).join("\n")}`;
+    ${Array.from({ length: C }, (_, c) => storeChunk(get("o"), `(f32x4.mul ${accGet(c)} ${get("ov")})`, c * 16, c)).join("\n")}`;
 
   // Multi-row path (prefill, no window/sparse pattern): R consecutive query rows of one head
   // per pass over the keys, so each K/V chunk load feeds several rows and the rows' dot
@@ -334,7 +352,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       for (let k = 0; k < 8; k++) out.push(set(`b${k}`, "(v128.const i32x4 0 0 0 0)"));
       for (let c = 0; c < C; c++) {
         for (let t = 0; t < 4; t++) out.push(set(`kc${t}`, key(4 * u + t, c)));
-        out.push(set("q0", ld(`bq${r0}`, c * 16)), set("q1", ld(`bq${r0 + 1}`, c * 16)));
+        out.push(set("q0", chunk(`bq${r0}`, c * 16, c)), set("q1", chunk(`bq${r0 + 1}`, c * 16, c)));
         for (let t = 0; t < 4; t++) {
           out.push(set(`b${t}`, madd(fl, get("q0"), get(`kc${t}`), get(`b${t}`))));
           out.push(set(`b${4 + t}`, madd(fl, get("q1"), get(`kc${t}`), get(`b${4 + t}`))));
@@ -355,7 +373,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       for (let t = 0; t < KB; t++) pv.push(set(`ps${t}`, laneSplat(`bp${r}_${t >> 2}`, t & 3)));
       for (let c = 0; c < C; c++) {
         pv.push(set("acc", accOf(r, c)));
-        for (let t = 0; t < KB; t++) pv.push(set("acc", madd(fl, get(`ps${t}`), ld(`vp${t}`, c * 16), get("acc"))));
+        for (let t = 0; t < KB; t++) pv.push(set("acc", madd(fl, get(`ps${t}`), chunk(`vp${t}`, c * 16, c), get("acc"))));
         pv.push(accTo(r, c, get("acc")));
       }
       const perHalf = hs
@@ -404,14 +422,14 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
         (local.set $vp0 ${keyAddr("vbase", get("j"))})
         ${Array.from({ length: KB - 1 }, (_, t) => `(local.set $vp${t + 1} (i32.add ${get("vp0")} ${i32((t + 1) * row)}))`).join("\n")}
         ${hs.map((u) => `(local.set $vd${u} ${op.padding ? loadV(`(i32.add ${get("mrow")} (i32.shl ${get("j")} (i32.const 2)))`, 16 * u) : "(v128.const i32x4 -1 -1 -1 -1)"})`).join("\n")}
-        ${allDots((t, c) => ld("kp0", t * row + c * 16))})
+        ${allDots((t, c) => chunk("kp0", t * row + c * 16, c))})
       (else
         ${hs.map((u) => `(local.set $vd${u} (i32x4.lt_s ${get(`jw${u}`)} (i32x4.splat ${get("hiM")})))`).join("\n")}
         ;; keys past the end read key j (always valid memory) and are masked
         ${js.slice(1).map((jt, t) => `(local.set $${jt} (i32.add ${get("j")} ${i32(t + 1)})) (local.set $${jt} ${clampM(jt)})`).join("\n")}
         ${js.map((jt, t) => `(local.set $kp${t} ${keyAddr("kbase", get(jt))}) (local.set $vp${t} ${keyAddr("vbase", get(jt))})`).join("\n")}
         ${op.padding ? hs.map((u) => `(local.set $vd${u} (v128.and ${get(`vd${u}`)} ${lanes4(u, (jt) => maskLane(get(jt)))}))`).join("\n") : ""}
-        ${allDots((t, c) => ld(`kp${t}`, c * 16))}))
+        ${allDots((t, c) => chunk(`kp${t}`, c * 16, c))}))
     ${rs.map(rowUpdate).join("\n")}
     (local.set $j (i32.add ${get("j")} ${i32(KB)}))`;
     const zeroAcc = Array.from({ length: R * C }, (_, k) => storeV(get("scr"), "(v128.const i32x4 0 0 0 0)", k * 16)).join("\n");
@@ -421,7 +439,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $l (call $hsum ${get(`bl${r}`)}))
     (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul (i32.add ${get("bo")} (call $imin ${i32(r)} (i32.sub (i32.sub ${get("n")} ${get("t0")}) (i32.const 1)))) ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
     (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
-    ${Array.from({ length: C }, (_, c) => storeV(get("o"), `(f32x4.mul ${accOf(r, c)} ${get("ov")})`, c * 16)).join("\n")}`,
+    ${Array.from({ length: C }, (_, c) => storeChunk(get("o"), `(f32x4.mul ${accOf(r, c)} ${get("ov")})`, c * 16, c)).join("\n")}`,
       )
       .join("\n");
     blockItems = `

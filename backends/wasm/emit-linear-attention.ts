@@ -6,7 +6,7 @@
 
 import { featureV } from "./emit-math.ts";
 import { ropeName } from "./emit-attention.ts";
-import { threadRows } from "./emit-rows.ts";
+import { laneMask, loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";
 import { type EmitFlags, f32, Func, get, i32, loadV, madd, set, storeV } from "./wat.ts";
@@ -29,30 +29,42 @@ export function emitLinearAttention(fl: EmitFlags, op: LinearOp, desc: number, s
   const { heads: H, kvHeads: G, headDim: hd, featureMap } = op;
   const kvDim = G * hd;
   const group = H / G;
-  const C = hd / 4;
+  // Head vectors as C chunks of 4 floats; a head dim that is not a multiple of 4 ends with a
+  // partial chunk of `tail` floats, loaded zero-filled and stored lane by lane, so a row of S,
+  // z or the output never touches its neighbour (another kv head's, perhaps another thread's).
+  const C = Math.ceil(hd / 4);
+  const tail = hd % 4;
+  const partial = (c: number) => tail !== 0 && c === C - 1;
+  const ldc = (addr: string, o: number, c: number) => (partial(c) ? loadPart(addr, tail, o) : loadV(addr, o));
   const f = new Func(linearAttentionName(op), ["q", "k", "v", "out", "sd", "rope"], undefined, `linear attention (${featureMap}): ${H} heads, ${G} kv heads, head dim ${hd}`);
   f.local("i32", "g", "n", "pos0", "rows", "kb", "vb", "stride", "mb", "mstride", "s", "t", "pos", "src", "w", "items", "kvh", "sp", "zp", "scr", "fk", "fq", "d", "kr", "vr", "hh", "qr", "o", "keys", "j");
   f.local("f32", "den", "fd");
   f.local("v128", "x", "den4", ...Array.from({ length: C }, (_, c) => `vv${c}`), ...Array.from({ length: C }, (_, c) => `nu${c}`));
+  if (tail !== 0) f.local("v128", "ot");
+  const stc = (addr: string, e: string, o: number, c: number) => (partial(c) ? `${set("ot", e)}\n${storeLanes(addr, "ot", tail, o)}` : storeV(addr, e, o));
   const rope = op.ropeKey ? ropeName(op.ropeDim, positions) : "";
   const ropeRow = (base: string, width: number, heads: number, pos: string) =>
     rope ? Array.from({ length: heads }, (_, h) => `(call $${rope} (i32.add ${base} ${i32(h * hd * 4)}) ${pos} ${get("rope")})`).join("\n") : "";
 
-  // φ of one head vector at `src` into scratch at `dst`.
+  // φ of one head vector at `src` into scratch at `dst` (whole vectors; the spare lanes of a
+  // partial chunk are zeroed, as φ(0) need not be 0).
   const feature = (src: string, dst: string) =>
-    Array.from({ length: C }, (_, c) => `${set("x", loadV(src, c * 16))}\n${featureV(f, fl, featureMap, "phi", "x")}\n${storeV(dst, get("phi"), c * 16)}`).join("\n");
+    Array.from(
+      { length: C },
+      (_, c) => `${set("x", ldc(src, c * 16, c))}\n${featureV(f, fl, featureMap, "phi", "x")}\n${storeV(dst, partial(c) ? `(v128.and ${get("phi")} ${laneMask(tail)})` : get("phi"), c * 16)}`,
+    ).join("\n");
 
   // S += φ(k) vᵀ, z += φ(k) for the key row at $kr / value row at $vr.
   const accumulate = `
     ${feature(get("kr"), get("fk"))}
-    ${Array.from({ length: C }, (_, c) => set(`vv${c}`, loadV(get("vr"), c * 16))).join("\n")}
+    ${Array.from({ length: C }, (_, c) => set(`vv${c}`, ldc(get("vr"), c * 16, c))).join("\n")}
     (local.set $d (i32.const 0))
     (loop $L_acc
       (local.set $x (v128.load32_splat (i32.add ${get("fk")} (i32.shl ${get("d")} (i32.const 2)))))
       (local.set $src (i32.add ${get("sp")} (i32.mul ${get("d")} ${i32(hd * 4)})))
-      ${Array.from({ length: C }, (_, c) => storeV(get("src"), madd(fl, get("x"), get(`vv${c}`), loadV(get("src"), c * 16)), c * 16)).join("\n")}
+      ${Array.from({ length: C }, (_, c) => stc(get("src"), madd(fl, get("x"), get(`vv${c}`), ldc(get("src"), c * 16, c)), c * 16, c)).join("\n")}
       (br_if $L_acc (i32.lt_s (local.tee $d (i32.add ${get("d")} (i32.const 1))) ${i32(hd)})))
-    ${Array.from({ length: C }, (_, c) => storeV(get("zp"), `(f32x4.add ${loadV(get("zp"), c * 16)} ${loadV(get("fk"), c * 16)})`, c * 16)).join("\n")}`;
+    ${Array.from({ length: C }, (_, c) => stc(get("zp"), `(f32x4.add ${ldc(get("zp"), c * 16, c)} ${loadV(get("fk"), c * 16)})`, c * 16, c)).join("\n")}`;
 
   // out[row $t, heads of group $kvh] = φ(q)ᵀ S / (φ(q)ᵀ z + eps).
   const readout = `
@@ -62,16 +74,16 @@ export function emitLinearAttention(fl: EmitFlags, op: LinearOp, desc: number, s
       ${feature(get("qr"), get("fq"))}
       ${Array.from({ length: C }, (_, c) => set(`nu${c}`, "(v128.const i32x4 0 0 0 0)")).join("\n")}
       (local.set $den4 (v128.const i32x4 0 0 0 0))
-      ${Array.from({ length: C }, (_, c) => set("den4", madd(fl, loadV(get("fq"), c * 16), loadV(get("zp"), c * 16), get("den4")))).join("\n")}
+      ${Array.from({ length: C }, (_, c) => set("den4", madd(fl, loadV(get("fq"), c * 16), ldc(get("zp"), c * 16, c), get("den4")))).join("\n")}
       (local.set $d (i32.const 0))
       (loop $L_read
         (local.set $x (v128.load32_splat (i32.add ${get("fq")} (i32.shl ${get("d")} (i32.const 2)))))
         (local.set $src (i32.add ${get("sp")} (i32.mul ${get("d")} ${i32(hd * 4)})))
-        ${Array.from({ length: C }, (_, c) => set(`nu${c}`, madd(fl, get("x"), loadV(get("src"), c * 16), get(`nu${c}`)))).join("\n")}
+        ${Array.from({ length: C }, (_, c) => set(`nu${c}`, madd(fl, get("x"), ldc(get("src"), c * 16, c), get(`nu${c}`)))).join("\n")}
         (br_if $L_read (i32.lt_s (local.tee $d (i32.add ${get("d")} (i32.const 1))) ${i32(hd)})))
       (local.set $den4 (f32x4.splat (f32.add (call $hsum ${get("den4")}) ${f32(1e-6)})))
       (local.set $o (i32.add ${get("out")} (i32.sub ${get("qr")} ${get("q")})))
-      ${Array.from({ length: C }, (_, c) => storeV(get("o"), `(f32x4.div ${get(`nu${c}`)} ${get("den4")})`, c * 16)).join("\n")}
+      ${Array.from({ length: C }, (_, c) => stc(get("o"), `(f32x4.div ${get(`nu${c}`)} ${get("den4")})`, c * 16, c)).join("\n")}
       (br_if $L_heads (i32.lt_s (local.tee $hh (i32.add ${get("hh")} (i32.const 1))) ${i32(group)})))`;
 
   // Key j of sequence $s: its K/V rows and whether the padding mask keeps it.

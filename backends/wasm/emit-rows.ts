@@ -26,6 +26,18 @@ export function storeLanes(addr: string, v: string, lanes: number, offset: numbe
   return Array.from({ length: lanes }, (_, l) => `(f32.store offset=${offset + 4 * l} ${addr} (f32x4.extract_lane ${l} ${get(v)}))`).join("\n");
 }
 
+/**
+ * The first `lanes` (1–3) floats at addr + offset as a v128, the other lanes zero: reads only
+ * those floats, so it may end a row whose neighbour another thread writes, or a buffer.
+ */
+export function loadPart(addr: string, lanes: number, offset: number): string {
+  const at = (o: number) => (o === 0 ? "" : ` offset=${o}`);
+  if (lanes === 1) return `(v128.load32_zero${at(offset)} ${addr})`;
+  if (lanes === 2) return `(v128.load64_zero${at(offset)} ${addr})`;
+  if (lanes === 3) return `(f32x4.replace_lane 2 (v128.load64_zero${at(offset)} ${addr}) (f32.load offset=${offset + 8} ${addr}))`;
+  throw new Error(`wasm emit: loadPart of ${lanes} lanes`);
+}
+
 /** All-ones in the first `lanes` lanes: masks the partial vector out of reductions. */
 export const laneMask = (lanes: number): string => `(v128.const i32x4 ${[0, 1, 2, 3].map((l) => (l < lanes ? -1 : 0)).join(" ")})`;
 
