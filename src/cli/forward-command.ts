@@ -1,22 +1,26 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import type { ModelInfo } from "../model/model.ts";
+import type { InputInfo, ModelInfo } from "../model/model.ts";
 import { encoderSection, outputSection } from "../model/model.ts";
-import { bindWeights } from "../runtime/bind-weights.ts";
-import { createModel, BACKENDS, type BackendName } from "../runtime/backends.ts";
+import { TARGETS, type Target } from "../runtime/targets.ts";
 import type { ForwardOptions } from "../runtime/model-api.ts";
-import { applyNameMap, type MapName } from "../runtime/name-maps.ts";
+import type { MapName } from "../runtime/name-maps.ts";
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from "../runtime/safetensors.ts";
-import { CliError, EXIT_OK, useColor } from "./io.ts";
-import { loadModel } from "./load-model.ts";
+import { openModel } from "./compile-cache.ts";
+import { CliError, EXIT_ERRORS, EXIT_OK, useColor } from "./io.ts";
+import { loadModel, loadWeights } from "./load-model.ts";
 
 export interface ForwardCliOptions {
   weights: string;
   input: string;
   out: string;
-  backend: BackendName;
+  /** `--target`; `--backend` is its older name. */
+  target?: Target;
+  backend?: Target;
   map?: MapName;
   model?: string;
   color?: string;
+  allowNonfinite?: boolean;
+  verbose?: boolean;
 }
 
 export function readSafetensorsFile(path: string, what: string): SafetensorsFile {
@@ -24,9 +28,20 @@ export function readSafetensorsFile(path: string, what: string): SafetensorsFile
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
   }
   return parseSafetensors(bytes);
+}
+
+/** The target of `forward`: --target, or its older name --backend; both must agree. */
+export function forwardTarget(o: Pick<ForwardCliOptions, "target" | "backend">): Target {
+  if (o.target !== undefined && o.backend !== undefined && o.target !== o.backend) {
+    throw new CliError(`--target ${o.target} and --backend ${o.backend} disagree (--backend is another name for --target)`);
+  }
+  const t = o.target ?? o.backend ?? "reference";
+  if (!(TARGETS as readonly string[]).includes(t)) throw new CliError(`unknown target ${t}; use ${TARGETS.join(", ")}`);
+  return t;
 }
 
 /**
@@ -34,62 +49,108 @@ export function readSafetensorsFile(path: string, what: string): SafetensorsFile
  * them `mask`, `src_tokens`, `src_mask` or any other input by its spec name; OUT gets `logits`.
  */
 export async function runForward(file: string, o: ForwardCliOptions): Promise<number> {
-  if (!(BACKENDS as readonly string[]).includes(o.backend)) throw new CliError(`unknown backend ${o.backend}`);
+  const target = forwardTarget(o);
   const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
-  const wfile = readSafetensorsFile(o.weights, "weights");
   const input = readSafetensorsFile(o.input, "input");
-  const weights = bindWeights(m, wfile, o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {});
   const { tokens, opts } = gatherInputs(m, input);
-  const model = await createModel(o.backend, m, weights);
+  const weights = await loadWeights(m, o.weights, { ...(o.map ? { map: o.map } : {}), ...(o.allowNonfinite ? { allowNonFinite: true } : {}) });
+  const { model, compiled } = await openModel(target, m, weights);
   try {
     const logits = await model.forward(tokens, opts);
     const bytes = writeSafetensors([{ name: "logits", dtype: "F32", shape: [opts.batch, opts.seq, m.head.vocab], data: logits }], {
       model: m.name,
-      backend: o.backend,
+      backend: target,
     });
     try {
       writeFileSync(o.out, bytes);
     } catch (e) {
-      throw new CliError(`cannot write ${o.out}: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CliError(`cannot write ${o.out}: ${code === "ENOENT" ? "no such directory" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
     }
   } finally {
     model.dispose();
   }
+  if (o.verbose) process.stderr.write(`forward ${m.name} on ${target}${compiled ? ` (compiled${compiled === "cached" ? ": cached" : ""})` : ""}: wrote ${o.out}\n`);
   return EXIT_OK;
+}
+
+const shapeText = (s: readonly (number | string)[]) => `[${s.join(", ")}]`;
+
+/**
+ * Checks tensor shapes against the spec's input declarations: static axes must match, and a
+ * run-time dim (batch, seq, src_seq …) must have one size across every input that uses it, so
+ * an [8, 2] mask is not taken for [2, 8] tokens because it has 16 elements.
+ */
+class ShapeBinder {
+  private readonly sizes = new Map<string, { size: number; from: string }>();
+
+  bind(name: string, declared: readonly (number | string)[], found: readonly number[]): void {
+    if (found.length !== declared.length) {
+      throw new CliError(`\`${name}\` must be ${shapeText(declared)}, found ${shapeText(found)}`, EXIT_ERRORS);
+    }
+    declared.forEach((d, k) => {
+      if (typeof d === "number") {
+        if (found[k] !== d) throw new CliError(`\`${name}\` must be ${shapeText(declared)}, found ${shapeText(found)} (axis ${k} is ${found[k]}, not ${d})`, EXIT_ERRORS);
+        return;
+      }
+      const seen = this.sizes.get(d);
+      if (seen === undefined) this.sizes.set(d, { size: found[k], from: name });
+      else if (seen.size !== found[k]) {
+        throw new CliError(`\`${name}\` is ${shapeText(found)}: its ${d} (axis ${k}) is ${found[k]}, but \`${seen.from}\` has ${d} = ${seen.size}`, EXIT_ERRORS);
+      }
+    });
+  }
 }
 
 function gatherInputs(m: ModelInfo, f: SafetensorsFile): { tokens: Int32Array; opts: ForwardOptions } {
   const out = outputSection(m);
   const enc = encoderSection(m);
   const has = (n: string) => f.tensors.has(n);
+  const spec = new Map<string, InputInfo>(m.inputs.map((i) => [i.name, i]));
+  const shapes = new ShapeBinder();
   const tokName = has(out.input) ? out.input : "tokens";
-  if (!has(tokName)) throw new CliError(`input file has no \`${tokName}\` tensor (the ${out.role === "main" ? "model" : "decoder"}'s token input)`, 1);
+  if (!has(tokName)) throw new CliError(`input file has no \`${tokName}\` tensor (the ${out.role === "main" ? "model" : "decoder"}'s token input)`, EXIT_ERRORS);
   const tinfo = f.tensors.get(tokName)!;
-  if (tinfo.shape.length !== 2) throw new CliError(`\`${tokName}\` must be [batch, seq], found [${tinfo.shape.join(", ")}]`, 1);
+  if (tinfo.shape.length !== 2) throw new CliError(`\`${tokName}\` must be [batch, seq], found [${tinfo.shape.join(", ")}]`, EXIT_ERRORS);
+  const tokDecl = spec.get(out.input)?.shape ?? ["batch", "seq"];
+  shapes.bind(tokName, tokDecl, tinfo.shape);
   const [batch, seq] = tinfo.shape;
   const opts: ForwardOptions = { batch, seq };
   const used = new Set([tokName]);
-  const extra: Record<string, Int32Array | Uint8Array> = {};
+  let srcName: string | undefined;
+  if (enc) {
+    srcName = has(enc.input) ? enc.input : "src_tokens";
+    if (!has(srcName)) throw new CliError(`input file has no \`${srcName}\` tensor (the encoder's token input)`, EXIT_ERRORS);
+    used.add(srcName);
+    const s = f.tensors.get(srcName)!;
+    shapes.bind(srcName, spec.get(enc.input)?.shape ?? ["batch", "src_seq"], s.shape);
+    opts.src = { tokens: f.i32(srcName), seq: s.shape[1] ?? 0 };
+  }
+  const extra = new Map<string, Int32Array | Uint8Array>();
   for (const inp of m.inputs) {
     if (inp.name === out.input || (enc && inp.name === enc.input)) continue;
     if (!has(inp.name)) continue;
     used.add(inp.name);
-    extra[inp.name] = inp.dtype === "bool" ? toMask(f, inp.name) : f.i32(inp.name);
+    shapes.bind(inp.name, inp.shape, f.tensors.get(inp.name)!.shape);
+    extra.set(inp.name, inp.dtype === "bool" ? toMask(f, inp.name) : f.i32(inp.name));
   }
-  if (has("mask") && !m.inputs.some((i) => i.name === "mask")) {
+  if (has("mask") && !spec.has("mask")) {
     used.add("mask");
+    // The token input's padding mask: exactly the tokens' shape.
+    const mk = f.tensors.get("mask")!;
+    if (mk.shape.length !== 2 || mk.shape[0] !== batch || mk.shape[1] !== seq) {
+      throw new CliError(`\`mask\` must have the shape of \`${tokName}\` ${shapeText(tinfo.shape)}, found ${shapeText(mk.shape)}`, EXIT_ERRORS);
+    }
     opts.mask = toMask(f, "mask");
   }
-  if (Object.keys(extra).length) opts.inputs = extra;
-  if (enc) {
-    const srcName = has(enc.input) ? enc.input : "src_tokens";
-    if (!has(srcName)) throw new CliError(`input file has no \`${srcName}\` tensor (the encoder's token input)`, 1);
-    used.add(srcName);
-    const s = f.tensors.get(srcName)!;
-    opts.src = { tokens: f.i32(srcName), seq: s.shape[1] ?? 0 };
+  // A null-prototype record: an input named `__proto__` or `constructor` stays an input.
+  if (extra.size) {
+    const rec = Object.create(null) as Record<string, Int32Array | Uint8Array>;
+    for (const [k, v] of extra) rec[k] = v;
+    opts.inputs = rec;
   }
   const unknown = [...f.tensors.keys()].filter((n) => !used.has(n));
-  if (unknown.length) throw new CliError(`input file has tensors the model does not take: ${unknown.join(", ")} (inputs: ${m.inputs.map((i) => i.name).join(", ")})`, 1);
+  if (unknown.length) throw new CliError(`input file has tensors the model does not take: ${unknown.join(", ")} (inputs: ${m.inputs.map((i) => i.name).join(", ")})`, EXIT_ERRORS);
   return { tokens: f.i32(tokName), opts };
 }
 
@@ -100,7 +161,7 @@ function toMask(f: SafetensorsFile, name: string): Uint8Array {
   const v = f.i32(name);
   const out = new Uint8Array(v.length);
   for (let i = 0; i < v.length; i++) {
-    if (v[i] !== 0 && v[i] !== 1) throw new CliError(`\`${name}\` must hold 0 or 1, found ${v[i]} at index ${i}`, 1);
+    if (v[i] !== 0 && v[i] !== 1) throw new CliError(`\`${name}\` must hold 0 or 1, found ${v[i]} at index ${i}`, EXIT_ERRORS);
     out[i] = v[i];
   }
   return out;

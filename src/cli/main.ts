@@ -2,17 +2,66 @@ import { Command, CommanderError, Option } from "commander";
 import { UsageError } from "../check/check.ts";
 import { BackendUnavailableError, ModelInputError } from "../runtime/model-api.ts";
 import { WeightsError } from "../runtime/safetensors.ts";
-import { CliError, EXIT_USAGE } from "./io.ts";
+import { TARGETS } from "../runtime/targets.ts";
+import { CliError, DawnWarningFilter, EXIT_USAGE, exitQuietlyOnClosedPipes } from "./io.ts";
 import { VERSION } from "./version.ts";
 
+const TARGET_CHOICES = [...TARGETS];
+
+/**
+ * Dawn (the WebGPU binding) prints its own warnings from native code straight to file
+ * descriptor 2 — a missing Vulkan loader with a path from Dawn's build machine, limits it
+ * lowered — on every WebGPU command. JavaScript cannot intercept a native write, so without
+ * --verbose a WebGPU command runs in a child process whose stderr passes through a filter that
+ * drops Dawn's warning blocks and keeps everything else (progress bar, errors, statistics).
+ */
+function webgpuNeedsFilter(target: string | undefined, verbose: boolean | undefined): boolean {
+  return target === "webgpu" && !verbose && process.env.SPECFORMER_DAWN_CHILD === undefined;
+}
+
+/** The child's exit code; undefined where there is no script to re-run (then run in process). */
+async function runWithFilteredStderr(argv: string[]): Promise<number | undefined> {
+  const [{ spawn }, { existsSync }] = await Promise.all([import("node:child_process"), import("node:fs")]);
+  const script = argv[1];
+  if (script === undefined || !existsSync(script)) return undefined;
+  const child = spawn(process.execPath, [...process.execArgv, script, ...argv.slice(2)], {
+    stdio: ["inherit", "inherit", "pipe"],
+    env: { ...process.env, SPECFORMER_DAWN_CHILD: "1", SPECFORMER_STDERR_TTY: process.stderr.isTTY ? "1" : "0" },
+  });
+  const filter = new DawnWarningFilter((s) => process.stderr.write(s));
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (s: string) => filter.push(s));
+  // Ctrl-C reaches the child too (same process group): let it finish and report, then exit.
+  const ignore = () => {};
+  process.on("SIGINT", ignore);
+  const forward = () => child.kill("SIGTERM");
+  process.on("SIGTERM", forward);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        filter.end();
+        resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 70));
+      });
+    });
+  } finally {
+    process.off("SIGINT", ignore);
+    process.off("SIGTERM", forward);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 } as Record<string, number>)[signal];
+}
+
 // Commands load their modules on first use: `check` should not pay for the backends.
-function program(setExit: (code: number) => void): Command {
+function program(setExit: (code: number) => void, argv: string[]): Command {
   const p = new Command("specformer")
     .description("compile transformer specs (.sf) into shape-checked WebGPU / WebAssembly models")
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ outputError: (s, out) => out(s) })
-    .showHelpAfterError("(run with --help for usage)");
+    // Commander's usage errors as one line, like every other failure.
+    .configureOutput({ outputError: (s, out) => out(`specformer: ${s.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`) });
 
   const format = (choices: string[]) => new Option("--format <format>", "output format").choices(choices).default(choices[0]);
   const color = new Option("--color <when>", "colour the text output").choices(["auto", "always", "never"]).default("auto");
@@ -62,11 +111,18 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption("--weights <file>", "weights (.safetensors)")
     .requiredOption("--input <file>", "inputs (.safetensors): tokens [batch, seq], and mask / src_tokens / src_mask where the model needs them")
     .requiredOption("--out <file>", "where to write `logits` (F32 [batch, seq, vocab])")
-    .addOption(new Option("--backend <name>", "which backend runs it").choices(["reference", "wasm", "webgpu"]).default("reference"))
+    .addOption(new Option("--target <target>", "which backend runs it (default: reference)").choices(TARGET_CHOICES))
+    .addOption(new Option("--backend <target>", "another name for --target").choices(TARGET_CHOICES))
     .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
     .option("--model <name>", "which model of the file (default: the last)")
+    .option("--allow-nonfinite", "load weights holding NaN or ±Inf instead of refusing them")
+    .option("--verbose", "say where the build came from; show the WebGPU driver's own warnings")
     .addOption(color)
-    .action(async (file: string, o) => setExit(await (await import("./forward-command.ts")).runForward(file, o)));
+    .action(async (file: string, o) => {
+      const filtered = webgpuNeedsFilter(o.target ?? o.backend, o.verbose) ? await runWithFilteredStderr(argv) : undefined;
+      if (filtered !== undefined) return setExit(filtered);
+      setExit(await (await import("./forward-command.ts")).runForward(file, o));
+    });
 
   p.command("build")
     .description("compile a spec into a self-contained ES module package (index.js, index.d.ts, artifacts)")
@@ -82,9 +138,11 @@ function program(setExit: (code: number) => void): Command {
     .description("generate with a model: compile, load weights, stream the output, report tokens/s")
     .argument("<file>", "spec file")
     .requiredOption("--weights <file>", "weights (.safetensors)")
-    .addOption(new Option("--target <target>", "which backend runs it").choices(["wasm", "webgpu", "reference"]).default("reference"))
+    .addOption(new Option("--target <target>", "which backend runs it").choices(TARGET_CHOICES).default("reference"))
     .option("--prompt <text>", "prompt text (needs the model's tokenizer)")
     .option("--tokens <ids>", "prompt as comma-separated token ids")
+    .option("--src-prompt <text>", "encoder–decoder models: the encoder's input as text")
+    .option("--src-tokens <ids>", "encoder–decoder models: the encoder's input as comma-separated token ids")
     .option("--max-tokens <n>", "how many tokens to generate", "64")
     .option("--temperature <t>", "0 (default) is greedy")
     .option("--top-k <k>", "sample among the k most likely tokens")
@@ -92,8 +150,14 @@ function program(setExit: (code: number) => void): Command {
     .option("--threads <n>", "wasm: threads splitting every op (default 1)")
     .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
     .option("--model <name>", "which model of the file (default: the last)")
+    .option("--allow-nonfinite", "load weights holding NaN or ±Inf instead of refusing them")
+    .option("--verbose", "show the WebGPU driver's own warnings")
     .addOption(color)
-    .action(async (file: string, o) => setExit(await (await import("./run-command.ts")).runRun(file, o)));
+    .action(async (file: string, o) => {
+      const filtered = webgpuNeedsFilter(o.target, o.verbose) ? await runWithFilteredStderr(argv) : undefined;
+      if (filtered !== undefined) return setExit(filtered);
+      setExit(await (await import("./run-command.ts")).runRun(file, o));
+    });
 
   return p;
 }
@@ -101,7 +165,8 @@ function program(setExit: (code: number) => void): Command {
 /** Entry point: returns nothing, sets process.exitCode; never lets a stack trace reach a user. */
 export async function main(argv: string[]): Promise<void> {
   let code = 0;
-  const p = program((c) => (code = c));
+  exitQuietlyOnClosedPipes();
+  const p = program((c) => (code = c), argv);
   try {
     await p.parseAsync(argv);
   } catch (err) {

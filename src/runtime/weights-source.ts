@@ -48,16 +48,31 @@ async function readFileWithProgress(path: string, onProgress?: (p: Progress) => 
     throw new Error(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
   try {
-    const { size } = await handle.stat();
-    const out = new Uint8Array(size);
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new Error(`cannot read weights ${path}: is a directory`);
+    if (!st.isFile()) throw new Error(`cannot read weights ${path}: not a regular file`);
+    const size = st.size;
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(size);
+    } catch {
+      throw new Error(`cannot read weights ${path}: ${(size / 2 ** 30).toFixed(1)} GiB is more than this runtime can hold in memory`);
+    }
     const chunk = 8 << 20;
-    for (let at = 0; at < size; ) {
-      const { bytesRead } = await handle.read(out, at, Math.min(chunk, size - at), at);
+    let at = 0;
+    while (at < size) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(out, at, Math.min(chunk, size - at), at));
+      } catch (e) {
+        throw new Error(`cannot read weights ${path}: ${(e as Error).message}`);
+      }
       if (bytesRead === 0) break;
       at += bytesRead;
       onProgress?.({ phase: "download", loaded: at, total: size });
     }
-    return out;
+    // A file that shrank while being read: what was read, not zeros standing in for the rest.
+    return at < size ? out.subarray(0, at) : out;
   } finally {
     await handle.close();
   }
