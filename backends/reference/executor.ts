@@ -3,6 +3,7 @@
 // oracle the Wasm and WebGPU backends are compared against, so it must be obviously right.
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
+import { unhandledOp } from "../../src/ir/ops.ts";
 import { splitPhases } from "../../src/ir/phases.ts";
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
 import { runAttention, runLinearAttention } from "./attention-op.ts";
@@ -117,7 +118,15 @@ export class GraphExecutor {
         if (x.shape[x.shape.length - 1] !== inDim) throw new Error(`x ${formatShape(x.shape)} against weight ${formatShape(w.shape)}`);
         const rows = x.data.length / inDim;
         const bias = n.bias === undefined ? null : f32(env, n.bias).data;
-        return { data: linear(x.data, rows, inDim, w.data, bias, outDim), shape: [...x.shape.slice(0, -1), outDim] };
+        let y = linear(x.data, rows, inDim, w.data, bias, outDim);
+        // The epilogue, in the IR's order (ir.ts): act or × act(gate), then + residual.
+        if (n.act !== undefined) y = activate(y, n.act);
+        if (n.gate !== undefined) y = gatedActivate(f32(env, n.gate).data, y, n.gateAct!);
+        if (n.residual !== undefined) {
+          const r = f32(env, n.residual).data;
+          for (let i = 0; i < y.length; i++) y[i] += r[i];
+        }
+        return { data: y, shape: [...x.shape.slice(0, -1), outDim] };
       }
       case "activation": {
         const x = f32(env, n.x);
@@ -135,6 +144,8 @@ export class GraphExecutor {
         return get(env, n.x); // identity at inference; the inference pass normally removes it
       case "output":
         return get(env, n.x);
+      default:
+        return unhandledOp(n, "reference executor");
     }
   }
 }

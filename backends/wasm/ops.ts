@@ -1,11 +1,12 @@
 // Graph → the fused op lists of the two entry points. `encode` runs the nodes that do not
 // depend on per-step inputs (the encoder, cross-attention K/V) once per source; `decode` runs
 // the rest for every batch of new tokens (a full forward is one decode call over the whole
-// sequence on a fresh state). Fusions fold an activation, a gate or a residual add into the
-// epilogue of the matmul that feeds it, saving a pass over the activations.
+// sequence on a fresh state). Epilogues (activation, gate, residual) arrive fused into the
+// IR's linear nodes by the shared fuse-epilogues pass; this file only maps ops to kernels.
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
-import { operands } from "../../src/ir/ir.ts";
+import { operands, unhandledOp } from "../../src/ir/ops.ts";
+import { splitPhases } from "../../src/ir/phases.ts";
 import type { SparsePattern } from "../../src/model/model.ts";
 import type { Act } from "./emit-math.ts";
 
@@ -109,9 +110,6 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const vals = graph.values;
   const nodeOf = new Map<number, Node>();
   for (const n of graph.nodes) nodeOf.set(n.out, n);
-  const uses = new Map<number, Node[]>();
-  for (const n of graph.nodes) for (const o of operands(n)) uses.set(o, [...(uses.get(o) ?? []), n]);
-  const onlyUse = (id: number, by: Node): boolean => (uses.get(id) ?? []).every((u) => u === by);
   const width = new Map<number, number>();
   for (const v of vals) width.set(v.id, Number(v.shape[v.shape.length - 1]));
   const weightName = (id: number): string => {
@@ -145,7 +143,6 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const lower = (nodes: Node[], phase: "encode" | "decode"): WOp[] => {
     const section = phase === "encode" ? "encoder" : "decoder";
     const out: WOp[] = [];
-    const fusedInto = new Map<Node, WOp & { op: "linear" }>();
     for (const n of nodes) {
       switch (n.op) {
         case "input":
@@ -169,11 +166,9 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
           }
           break;
         }
-        case "add": {
-          const fused = fuseResidual(n);
-          if (!fused) out.push({ op: "add", out: n.out, a: real(n.a), b: real(n.b), width: width.get(n.out)! });
+        case "add":
+          out.push({ op: "add", out: n.out, a: real(n.a), b: real(n.b), width: width.get(n.out)! });
           break;
-        }
         case "norm":
           raw.add(weightName(n.weight));
           if (n.bias !== undefined) raw.add(weightName(n.bias));
@@ -184,35 +179,28 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
           packed.add(w);
           if (n.bias !== undefined) raw.add(weightName(n.bias));
           const [N, K] = vals[n.weight].shape as number[];
-          const op: WOp & { op: "linear" } = { op: "linear", out: n.out, x: real(n.x), weight: w, ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}), K, N, name: vals[n.out].name };
-          out.push(op);
-          fusedInto.set(n, op);
+          // The epilogue comes fused from the IR pass (src/ir/fuse.ts).
+          out.push({
+            op: "linear",
+            out: n.out,
+            x: real(n.x),
+            weight: w,
+            ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}),
+            K,
+            N,
+            ...(n.act !== undefined ? { act: act(n.act, vals[n.out].name) } : {}),
+            ...(n.gate !== undefined ? { gate: { id: real(n.gate), act: act(n.gateAct!, vals[n.out].name) } } : {}),
+            ...(n.residual !== undefined ? { residual: real(n.residual) } : {}),
+            name: vals[n.out].name,
+          });
           break;
         }
-        case "activation": {
-          const src = nodeOf.get(n.x);
-          const lin = src && fusedInto.get(src);
-          if (lin && !lin.act && !lin.gate && lin.residual === undefined && onlyUse(n.x, n)) {
-            lin.act = act(n.act, vals[n.out].name);
-            alias.set(n.out, real(n.x));
-          } else {
-            out.push({ op: "activation", out: n.out, x: real(n.x), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
-          }
+        case "activation":
+          out.push({ op: "activation", out: n.out, x: real(n.x), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
           break;
-        }
-        case "gated": {
-          const up = nodeOf.get(n.up);
-          const lin = up && fusedInto.get(up);
-          const gateNode = nodeOf.get(n.gate);
-          // The up projection's epilogue multiplies by act(gate): the gate must already exist.
-          if (lin && gateNode && nodes.indexOf(gateNode) < nodes.indexOf(up!) && !lin.act && !lin.gate && lin.residual === undefined && onlyUse(n.up, n)) {
-            lin.gate = { id: real(n.gate), act: act(n.act, vals[n.out].name) };
-            alias.set(n.out, real(n.up));
-          } else {
-            out.push({ op: "gated", out: n.out, gate: real(n.gate), up: real(n.up), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
-          }
+        case "gated":
+          out.push({ op: "gated", out: n.out, gate: real(n.gate), up: real(n.up), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
           break;
-        }
         case "attention":
         case "linear_attention":
           out.push(...attention(n, phase, section));
@@ -222,26 +210,11 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
           break;
         case "weight":
           break;
+        default:
+          unhandledOp(n, "wasm backend");
       }
     }
     return out;
-
-    /** add(x, linear(..)) → the linear's epilogue adds x; the add's value becomes the linear's. */
-    function fuseResidual(n: NodeOf<"add">): boolean {
-      for (const [mine, other] of [[n.b, n.a], [n.a, n.b]] as const) {
-        const src = nodeOf.get(mine);
-        const lin = src && fusedInto.get(src);
-        if (!lin || lin.residual !== undefined || !onlyUse(mine, n) || real(mine) !== mine) continue;
-        // The epilogue reads the other operand, so it must exist before the matmul runs.
-        const o = real(other);
-        const defined = out.findIndex((op) => opWrites(op) === o);
-        if (!(defined >= 0 && defined < out.indexOf(lin))) continue;
-        lin.residual = real(other);
-        alias.set(n.out, mine);
-        return true;
-      }
-      return false;
-    }
   };
 
   const attention = (n: NodeOf<"attention"> | NodeOf<"linear_attention">, phase: "encode" | "decode", section: "encoder" | "decoder"): WOp[] => {
@@ -328,17 +301,4 @@ export function opReads(op: WOp): number[] {
 
 export function opWrites(op: WOp): number | undefined {
   return op.op === "persist" ? undefined : op.out;
-}
-
-/** Nodes that run per decode step (reachable from step inputs) versus once per source. */
-export function splitPhases(graph: Graph, stepInputs: ReadonlySet<string>): { static: Node[]; step: Node[] } {
-  const dynamic = new Set<number>();
-  const out = { static: [] as Node[], step: [] as Node[] };
-  for (const n of graph.nodes) {
-    if (n.op === "weight") continue;
-    const isDynamic = n.op === "input" ? stepInputs.has(n.input) : operands(n).some((id) => dynamic.has(id));
-    if (isDynamic) dynamic.add(n.out);
-    (isDynamic ? out.step : out.static).push(n);
-  }
-  return out;
 }

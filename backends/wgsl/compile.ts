@@ -3,7 +3,7 @@
 // it on a machine without one and the runtime just replays the plan.
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
-import { operands } from "../../src/ir/ir.ts";
+import { splitPhases } from "../../src/ir/phases.ts";
 import { encoderSection, outputSection, type ModelInfo } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { BufferTable } from "./buffers.ts";
@@ -85,11 +85,7 @@ class Compiler {
   run(): CompiledWgsl {
     const g = this.g;
     const stepInputs = planInputs(this.m).stepInputs;
-    const dynamic = new Set<number>();
-    for (const n of g.nodes) {
-      if (n.op === "weight") continue;
-      if (n.op === "input" ? stepInputs.has(n.input) : operands(n).some((o) => dynamic.has(o))) dynamic.add(n.out);
-    }
+    const dynamic = splitPhases(g, stepInputs).dynamic;
     const tasks = fuse(g, {
       isDecoderSeq: (v) => this.sym(v) === "seq",
       fits: (ws) => this.table.bytesOf(ws) <= this.table.maxBytes,

@@ -2,13 +2,13 @@
 // share one. Every rule removes a round trip through memory or a dispatch:
 //   q/k/v projections of one attention → one matmul with three destinations (k/v straight
 //     into the KV cache, so decoding never copies them);
-//   gate and up projections + gated unit → one matmul with two accumulators;
-//   projection → activation → residual add → one matmul epilogue;
+//   a gate projection and the up projection it gates → one matmul with two accumulators;
+//   (activation and residual epilogues come fused from the IR pass, src/ir/fuse.ts);
 //   embedding gathers, their sum and the position encoding → one gather kernel.
 // A value is fused away only when its single reader is the next op of the chain.
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
-import { operands } from "../../src/ir/ir.ts";
+import { operands, unhandledOp } from "../../src/ir/ops.ts";
 import type { Activation } from "../../src/model/model.ts";
 
 type N<K extends Node["op"]> = Extract<Node, { op: K }>;
@@ -89,27 +89,6 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
     return { c0, c1, value: l.out };
   };
 
-  /** Extends a projection's epilogue along activation / gated / residual readers. */
-  const epilogue = (start: number, at: number): { act?: Activation; residual?: number; out: number } => {
-    let out = start;
-    let act: Activation | undefined;
-    const r = only(out);
-    if (r?.op === "activation") {
-      act = r.act;
-      done.add(r);
-      out = r.out;
-    }
-    const a = only(out);
-    if (a?.op === "add" && a.a !== a.b) {
-      const other = a.a === out ? a.b : a.a;
-      if (before(other, at)) {
-        done.add(a);
-        return { ...(act ? { act } : {}), residual: other, out: a.out };
-      }
-    }
-    return { ...(act ? { act } : {}), out };
-  };
-
   g.nodes.forEach((n, at) => {
     if (done.has(n)) return;
     switch (n.op) {
@@ -132,37 +111,33 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
           tasks.push({ kind: "matmul", x: n.x, w: grp.members.map((l) => weightName(l.weight)), ...(bias ? { bias } : {}), outs, out: n.out });
           return;
         }
-        const r = only(n.out);
-        if (r?.op === "gated") {
-          const other = linearOf(r.gate === n.out ? r.up : r.gate);
-          if (other && other !== n && other.x === n.x && only(other.out) === r && (other.bias === undefined) === (n.bias === undefined)) {
-            const gate = linearOf(r.gate)!;
-            const up = linearOf(r.up)!;
-            done.add(other);
-            done.add(r);
-            const ep = epilogue(r.out, at);
-            tasks.push({
-              kind: "matmul",
-              x: n.x,
-              w: [weightName(gate.weight)],
-              ...(gate.bias !== undefined ? { bias: [weightName(gate.bias)] } : {}),
-              gated: { act: r.act, w: weightName(up.weight), ...(up.bias !== undefined ? { bias: weightName(up.bias) } : {}) },
-              ...(ep.residual !== undefined ? { residual: ep.residual } : {}),
-              outs: [{ c0: 0, c1: width(r.out), value: ep.out }],
-              out: ep.out,
-            });
-            return;
-          }
+        // Activation, gate and residual arrive fused by the IR pass (src/ir/fuse.ts). A gate
+        // projection and the up projection it gates share one kernel with two accumulators.
+        const up = only(n.out);
+        if (up?.op === "linear" && up.gate === n.out && up.x === n.x && (up.bias === undefined) === (n.bias === undefined)) {
+          done.add(up);
+          tasks.push({
+            kind: "matmul",
+            x: n.x,
+            w: [weightName(n.weight)],
+            ...(n.bias !== undefined ? { bias: [weightName(n.bias)] } : {}),
+            gated: { act: up.gateAct!, w: weightName(up.weight), ...(up.bias !== undefined ? { bias: weightName(up.bias) } : {}) },
+            ...(up.residual !== undefined ? { residual: up.residual } : {}),
+            outs: [{ c0: 0, c1: width(up.out), value: up.out }],
+            out: up.out,
+          });
+          return;
         }
-        const ep = epilogue(n.out, at);
-        const d = destFor(n, 0);
+        if (n.gate !== undefined) throw new Error(`webgpu: projection ${g.values[n.out].name} is gated by a value that is not its sibling projection`);
         tasks.push({
           kind: "matmul",
           x: n.x,
           w: [weightName(n.weight)],
           ...(n.bias !== undefined ? { bias: [weightName(n.bias)] } : {}),
-          ...ep,
-          outs: [ep.out === n.out ? d : { c0: 0, c1: width(ep.out), value: ep.out }],
+          ...(n.act !== undefined ? { act: n.act } : {}),
+          ...(n.residual !== undefined ? { residual: n.residual } : {}),
+          outs: [n.act === undefined && n.residual === undefined ? destFor(n, 0) : { c0: 0, c1: width(n.out), value: n.out }],
+          out: n.out,
         });
         return;
       }
@@ -208,6 +183,8 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
         }
         tasks.push(n.op === "attention" ? { kind: "attention", node: n, out: n.out } : { kind: "linear_attention", node: n, out: n.out });
         return;
+      default:
+        unhandledOp(n, "webgpu");
     }
   });
   return tasks;

@@ -1,8 +1,8 @@
 /**
  * The tensor-graph IR: a flat list of nodes in execution order, each producing one value.
  * Shapes mix static sizes and run-time dims by name ("batch", "seq", "src_seq"). Backends
- * are thin: they map each op to a kernel. Passes are functions Graph → Graph, and the
- * verifier runs after every one (see passes.ts).
+ * are thin: they map each op to a kernel. Each op is defined once, in ops.ts. Passes are
+ * functions Graph → Graph, and the verifier runs after every one (see passes.ts).
  */
 import type { Activation, FeatureMap, SparsePattern } from "../model/model.ts";
 
@@ -31,8 +31,11 @@ export type Op =
   | { op: "add_position"; x: number; kind: "learned" | "sinusoidal"; table?: number }
   | { op: "add"; a: number; b: number }
   | { op: "norm"; kind: "layer" | "rms"; x: number; weight: number; bias?: number; eps: number }
-  /** x [..., in] · Wᵀ (+ bias), W in nn.Linear layout [out, in]. */
-  | { op: "linear"; x: number; weight: number; bias?: number }
+  /**
+   * x [..., in] · Wᵀ (+ bias), W in nn.Linear layout [out, in], then the epilogue the
+   * fuse-epilogues pass folds in, in this order: act(y), or y × gateAct(gate); then + residual.
+   */
+  | { op: "linear"; x: number; weight: number; bias?: number; act?: Activation; gate?: number; gateAct?: Activation; residual?: number }
   | { op: "activation"; x: number; act: Activation }
   /** act(gate) * up: SwiGLU (silu) and GeGLU (gelu). */
   | { op: "gated"; gate: number; up: number; act: Activation }
@@ -90,32 +93,4 @@ export interface Graph {
   train: { dropout?: number; labelSmoothing?: number };
 }
 
-/** Operand value ids of a node, in a fixed order: what the verifier and printer walk. */
-export function operands(n: Op): number[] {
-  switch (n.op) {
-    case "input":
-    case "weight":
-      return [];
-    case "embed":
-      return [n.table, n.ids];
-    case "add_position":
-      return n.table === undefined ? [n.x] : [n.x, n.table];
-    case "add":
-      return [n.a, n.b];
-    case "norm":
-      return n.bias === undefined ? [n.x, n.weight] : [n.x, n.weight, n.bias];
-    case "linear":
-      return n.bias === undefined ? [n.x, n.weight] : [n.x, n.weight, n.bias];
-    case "activation":
-      return [n.x];
-    case "gated":
-      return [n.gate, n.up];
-    case "attention":
-    case "linear_attention":
-      return n.padding === undefined ? [n.q, n.k, n.v] : [n.q, n.k, n.v, n.padding];
-    case "dropout":
-      return [n.x];
-    case "output":
-      return [n.x];
-  }
-}
+export { operands } from "./ops.ts";

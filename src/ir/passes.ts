@@ -1,25 +1,20 @@
 import type { ModelInfo } from "../model/model.ts";
 import { weightLayout } from "../model/weights-layout.ts";
 import type { Graph, Node } from "./ir.ts";
-import { operands } from "./ir.ts";
+import { mapOperands, operands } from "./ops.ts";
+import { fuseEpilogues } from "./fuse.ts";
 import { verify } from "./verify.ts";
 
 export type Pass = { name: string; run: (g: Graph) => Graph };
 
 /** Replace uses of one value by another: the rewrite primitive of the passes below. */
-function substitute(nodes: Node[], from: Map<number, number>): Node[] {
+export function substitute(nodes: Node[], from: ReadonlyMap<number, number>): Node[] {
   const r = (id: number): number => {
     let cur = id;
     while (from.has(cur)) cur = from.get(cur)!;
     return cur;
   };
-  return nodes.map((n) => {
-    const out = { ...n } as Record<string, unknown>;
-    for (const key of ["x", "a", "b", "table", "ids", "weight", "bias", "gate", "up", "q", "k", "v", "padding"]) {
-      if (typeof out[key] === "number") out[key] = r(out[key] as number);
-    }
-    return out as unknown as Node;
-  });
+  return nodes.map((n) => mapOperands(n, r));
 }
 
 /** Dropout is the identity at inference: the spec's rates stay in graph.train and in dumps of the lowered graph. */
@@ -48,7 +43,7 @@ export const deadCode: Pass = {
   },
 };
 
-export const INFERENCE_PASSES: Pass[] = [stripDropout, deadCode];
+export const INFERENCE_PASSES: Pass[] = [stripDropout, deadCode, fuseEpilogues];
 
 /** Verify the lowered graph, then after every pass. */
 export function runPasses(g: Graph, m: ModelInfo, passes: Pass[] = INFERENCE_PASSES): Graph {
