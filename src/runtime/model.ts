@@ -52,6 +52,29 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
   return out;
 }
 
+/** What a model's API accepts, decided by its spec and program: the runtime and the generated `.d.ts` both read this. */
+export interface Capabilities {
+  /** A padding input over the decoder's tokens exists: `mask` is accepted. */
+  mask: boolean;
+  /** The encoder's tokens have a padding input: `src.mask` is accepted. */
+  srcMask: boolean;
+  /** Why begin/step/generate are refused, or undefined when the model decodes incrementally. */
+  decodeProblem: string | undefined;
+  /** Padding inputs fed again on every step (their history is kept per state). */
+  stepMasks: string[];
+}
+
+export function capabilities(m: ModelInfo, program: Graph): Capabilities {
+  const plan = planInputs(m);
+  const fed = new Set([plan.tokens.name, ...(plan.mask ? [plan.mask.name] : [])]);
+  return {
+    mask: plan.mask !== undefined,
+    srcMask: plan.sourceMask !== undefined,
+    decodeProblem: stepProblem(splitPhases(program, plan.stepInputs), fed),
+    stepMasks: plan.mask && plan.stepInputs.has(plan.mask.name) ? [plan.mask.name] : [],
+  };
+}
+
 export class CompiledModel implements Model {
   readonly config: Model["config"];
   private readonly plan: InputPlan;
@@ -68,10 +91,9 @@ export class CompiledModel implements Model {
     private readonly buildName: string,
   ) {
     this.plan = planInputs(m);
-    const split = splitPhases(program, this.plan.stepInputs);
-    const fed = new Set([this.plan.tokens.name, ...(this.plan.mask ? [this.plan.mask.name] : [])]);
-    this.decodeProblem = stepProblem(split, fed);
-    this.stepMasks = this.plan.mask && this.plan.stepInputs.has(this.plan.mask.name) ? [this.plan.mask.name] : [];
+    const caps = capabilities(m, program);
+    this.decodeProblem = caps.decodeProblem;
+    this.stepMasks = caps.stepMasks;
     const context = minDefined(this.plan.context, ex.caps.context);
     this.config = { name: m.name, vocab: m.head.vocab, ...(context !== undefined ? { context } : {}), dims: Object.fromEntries(m.dims) };
   }

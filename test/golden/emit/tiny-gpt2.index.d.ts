@@ -25,8 +25,6 @@ export interface ForwardOptions {
   batch: number;
   /** Sequence length (seq <= 32). */
   seq: number;
-  /** Padding mask [batch, seq], 1 = real token. */
-  mask?: Uint8Array;
 }
 
 export interface GenerateOptions {
@@ -47,10 +45,10 @@ export interface DecodeState {
 export interface Model {
   readonly config: { readonly name: string; readonly vocab: number; readonly context?: number; readonly dims: Readonly<Record<string, number>> };
   /** Logits Float32Array [batch, seq, 101]. */
-  forward(tokens: Int32Array, opts: ForwardOptions): Promise<Float32Array>;
+  forward(tokens: Int32Array, opts?: ForwardOptions): Promise<Float32Array>;
   begin(opts: { batch: number }): Promise<DecodeState>;
   /** Feeds n tokens per sequence; returns their logits [batch, n, 101]. */
-  step(state: DecodeState, tokens: Int32Array, n: number, opts?: { mask?: Uint8Array }): Promise<Float32Array>;
+  step(state: DecodeState, tokens: Int32Array, n: number): Promise<Float32Array>;
   generate(prompt: Int32Array, opts: GenerateOptions): AsyncIterable<number>;
   dispose(): void;
 }

@@ -29,8 +29,6 @@ export interface ForwardOptions {
   batch: number;
   /** Sequence length (seq <= 32). */
   seq: number;
-  /** Padding mask [batch, seq], 1 = real token. */
-  mask?: Uint8Array;
   /** Encoder input: tokens [batch, src_seq] (src_seq <= 32), optional padding mask. */
   src: { tokens: Int32Array; seq: number; mask?: Uint8Array };
 }
@@ -57,7 +55,7 @@ export interface Model {
   forward(tokens: Int32Array, opts: ForwardOptions): Promise<Float32Array>;
   begin(opts: { batch: number; src: { tokens: Int32Array; seq: number; mask?: Uint8Array } }): Promise<DecodeState>;
   /** Feeds n tokens per sequence; returns their logits [batch, n, 71]. */
-  step(state: DecodeState, tokens: Int32Array, n: number, opts?: { mask?: Uint8Array }): Promise<Float32Array>;
+  step(state: DecodeState, tokens: Int32Array, n: number): Promise<Float32Array>;
   generate(prompt: Int32Array, opts: GenerateOptions): AsyncIterable<number>;
   dispose(): void;
 }
