@@ -143,6 +143,8 @@ const CASES: Case[] = [
     ...(hd === 3 || hd === 6 ? { variants: [PLAIN, threads(3)] } : {}),
   })),
   { title: "causal decoder, 3 heads of dim 5 (d = 15)", spec: decoder({ name: "dec_h3_hd5", hd: 5, heads: 3 }) },
+  { title: "one head of dim 5, GEGLU MLP of hidden 7", spec: decoder({ name: "dec_h1_hd5", hd: 5, heads: 1, mlp: "hidden = 7, act = geglu" }) },
+  { title: "SwiGLU MLP of hidden 13, RMSNorm, untied head, head dim 3", spec: decoder({ name: "swiglu_hd3", hd: 3, heads: 2, norm: "rms", mlp: "hidden = 2 * d + 1, act = swiglu, bias = false", head: "linear" }) },
   { title: "explicit head_dim 3 in d = 8 (q/k/v width 6)", spec: decoder({ name: "dec_explicit", hd: 3, heads: 2, d: 8 }), variants: [PLAIN] },
   { title: "explicit head_dim 6 in d = 10, 3 heads (q/k/v width 18)", spec: decoder({ name: "dec_explicit6", hd: 6, heads: 3, d: 10 }) },
   // GQA / MQA with RoPE (full and partial rotation).
