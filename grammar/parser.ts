@@ -1,4 +1,4 @@
-import { CstParser, type CstNode, type IRecognitionException, type IParserErrorMessageProvider, type TokenType, type IToken } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IRecognitionException, type IParserErrorMessageProvider, type TokenType, type IToken } from "chevrotain";
 import * as T from "./tokens.ts";
 
 const describe = (t: TokenType): string =>
@@ -80,6 +80,25 @@ export class SpecParser extends CstParser {
 
   resetErrorCount(): void {
     this.saved = 0;
+  }
+
+  /**
+   * Chevrotain looks ahead, without consuming, for the nearest token that some rule on the
+   * stack may be followed by, once per error: on a long line without a separator that scan
+   * runs to the end of the file each time, so a few hundred errors on a 100 KB line took
+   * seconds. Past RESYNC_LOOKAHEAD tokens, resynchronise at the end of the file instead:
+   * the parse then stops at this error, which costs one scan, not one per error. (The same
+   * loop as chevrotain's own, bounded; it is an internal hook, so the cast.)
+   */
+  findReSyncTokenType(): TokenType {
+    const follows = (this as unknown as { flattenFollowSet(): TokenType[] }).flattenFollowSet();
+    for (let k = 1; k <= RESYNC_LOOKAHEAD; k++) {
+      const tok = this.LA(k);
+      const match = follows.find((t) => tokenMatcher(tok, t));
+      if (match !== undefined) return match;
+      if (tok.tokenType === EOF) break;
+    }
+    return EOF;
   }
 
   file = this.RULE("file", () => {
@@ -283,6 +302,9 @@ export class SpecParser extends CstParser {
 
 /** The parse stops after this many syntax errors (before the front end filters echoes). */
 export const MAX_PARSE_ERRORS = 200;
+
+/** How far error recovery looks ahead for a token to resynchronise on (see findReSyncTokenType). */
+export const RESYNC_LOOKAHEAD = 1000;
 
 class TooManyParseErrors extends Error {
   constructor() {

@@ -259,7 +259,7 @@ describe("heads and extras", () => {
   });
 
   it("reads tokenizer and training settings", () => {
-    const m = ok(spec({ tail: "norm layer\n  head tied\n  tokenizer byte\n  train(dropout = 0.1, label_smoothing = 0.05)" }));
+    const m = ok(spec({ dims: "vocab = 257, d = 256, heads = 4, layers = 2, context = 512", tail: "norm layer\n  head tied\n  tokenizer byte\n  train(dropout = 0.1, label_smoothing = 0.05)" }));
     expect(m.tokenizer).toEqual({ kind: "byte" });
     expect(m.train).toEqual({ dropout: 0.1, labelSmoothing: 0.05 });
   });

@@ -6,6 +6,8 @@ import { didYouMean, quoteList } from "./suggest.ts";
 
 export type ArgType =
   | { t: "size" }
+  /** A whole number that may be 0 (a count of blocks). */
+  | { t: "count" }
   | { t: "real"; min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean }
   | { t: "bool" }
   | { t: "choice"; of: readonly string[] }
@@ -108,9 +110,29 @@ function readValue(e: Expr, spec: ArgSpec, what: string, sink: Sink, env: DimEnv
       const v = env.eval(e, sink, "int");
       return v === null ? undefined : (env.checkSize(v, e, sink, `\`${spec.name}\``) ?? undefined);
     }
+    case "count": {
+      const v = env.eval(e, sink, "int");
+      if (v === null) return undefined;
+      if (v < 0) {
+        sink.report("SF0217", e.span, `\`${spec.name}\` is ${fmt(v)}, but it must be 0 or more`, { label: "a count cannot be negative" });
+        return undefined;
+      }
+      return v;
+    }
     case "real": {
       const v = env.eval(e, sink, "real");
       if (v === null) return undefined;
+      // Every backend computes in f32: a value f32 cannot hold would reach them as Infinity
+      // (WGSL's `Infinity.0f` does not even compile) or, below a positive minimum, as 0.
+      const f = Math.fround(v);
+      const underflow = f === 0 && v !== 0 && t.min === 0 && t.minExclusive;
+      if (!Number.isFinite(f) || underflow) {
+        sink.report("SF0217", e.span, `\`${spec.name}\` is ${fmt(v)}, which is ${underflow ? "0" : v > 0 ? "infinite" : "-infinite"} in f32`, {
+          label: underflow ? "too small for f32" : "too large for f32",
+          notes: ["the backends compute in f32: its largest value is about 3.4e38, its smallest positive about 1.4e-45"],
+        });
+        return undefined;
+      }
       const low = t.min !== undefined && (t.minExclusive ? v <= t.min : v < t.min);
       const high = t.max !== undefined && (t.maxExclusive ? v >= t.max : v > t.max);
       if (low || high) {

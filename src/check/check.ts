@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
-import { sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { diagnostic, MAX_DIAGNOSTICS_PER_FILE, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { ModelInfo } from "../model/model.ts";
 import type { ModelDecl } from "../syntax/ast.ts";
 import { parseSpec } from "../syntax/parse.ts";
@@ -12,41 +12,110 @@ import { didYouMean } from "./suggest.ts";
 export interface CheckResult {
   diagnostics: Diagnostic[];
   sources: Map<string, SourceFile>;
-  /** Every model of the root file that checked completely, by name. */
+  /**
+   * Every model of the root file that checked without an error of its own, by name: one
+   * broken model does not take its healthy neighbours down with it.
+   */
   models: Map<string, ModelInfo>;
-  /** The model to compile: `--model`, else the last model in the root file. */
+  /** The model to compile: `--model`, else the last model in the root file; absent when it has errors. */
   entry?: ModelInfo;
+  /** The root file itself could not be read (reported as SF0009): an I/O failure, exit 2 in the CLI. */
+  unreadable?: true;
+  /** Diagnostics left out by the per-file cap (the last one shown says how many). */
+  omitted: number;
+}
+
+/** Why a file could not be read, in words that finish "cannot read FILE: ...". */
+export interface ReadFailure {
+  error: string;
 }
 
 export interface CheckOptions {
-  /** Returns the file's text, or undefined when it cannot be read. */
-  read?: (path: string) => string | undefined;
+  /** Returns the file's text, or undefined (or why) when it cannot be read. */
+  read?: (path: string) => string | undefined | ReadFailure;
   model?: string;
 }
 
-export function readText(path: string): string | undefined {
+/**
+ * The largest spec file read: 1 MiB. Real specs are a few KB; the cap keeps `check
+ * /dev/zero` or a log file passed by mistake from being read (and parsed) forever.
+ */
+export const MAX_SPEC_BYTES = 1 << 20;
+
+
+const bytes = (n: number) => `${n.toLocaleString("en-US")} bytes`;
+
+/**
+ * A spec file's text, read with a bounded read: a device or a pipe that never ends stops at
+ * MAX_SPEC_BYTES + 1 bytes. Decoding with replacement lets the parser report invalid UTF-8
+ * as SF0008.
+ */
+export function readSpec(path: string): string | ReadFailure {
+  let fd: number;
   try {
-    // Decoding with replacement lets the parser report invalid UTF-8 as SF0008.
-    return new TextDecoder("utf-8").decode(readFileSync(path));
-  } catch {
-    return undefined;
+    const st = statSync(path);
+    if (st.isDirectory()) return { error: `it is a directory (try ${path.replace(/\/+$/, "")}/*.sf)` };
+    if (st.isFile() && st.size > MAX_SPEC_BYTES) return { error: `it is ${bytes(st.size)}, larger than the 1 MiB (${bytes(MAX_SPEC_BYTES)}) a spec file may be` };
+    fd = openSync(path, "r");
+  } catch (e) {
+    return { error: ioReason(e) };
+  }
+  try {
+    const buf = Buffer.alloc(MAX_SPEC_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > MAX_SPEC_BYTES) return { error: `it is larger than the 1 MiB (${bytes(MAX_SPEC_BYTES)}) a spec file may be` };
+    return new TextDecoder("utf-8").decode(buf.subarray(0, n));
+  } catch (e) {
+    return { error: ioReason(e) };
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Check a spec file and everything it imports. Never throws for bad input. */
+function ioReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a directory";
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** readSpec for callers that only need the text: undefined when the file cannot be read. */
+export function readText(path: string): string | undefined {
+  const r = readSpec(path);
+  return typeof r === "string" ? r : undefined;
+}
+
+/** Check a spec file and everything it imports. Never throws for bad input; an unreadable file is an SF0009. */
 export function checkFile(path: string, opts: CheckOptions = {}): CheckResult {
-  const read = opts.read ?? readText;
+  const read = opts.read ?? readSpec;
   const text = read(path);
-  if (text === undefined) throw new Error(`cannot read ${path}`);
+  if (typeof text !== "string") {
+    const reason = text?.error ?? "no such file";
+    const d = diagnostic({ code: "SF0009", message: `cannot read \`${path}\`: ${reason}`, file: path, span: { start: 0, end: 0 } });
+    return { diagnostics: [d], sources: new Map(), models: new Map(), unreadable: true, omitted: 0 };
+  }
   return checkSource(text, path, { ...opts, read });
 }
 
 export function checkSource(text: string, path: string, opts: CheckOptions = {}): CheckResult {
-  const read = opts.read ?? readText;
+  const read = opts.read ?? readSpec;
+  // The file cap applies to text handed in directly too: the parser's cost grows with it.
+  if (text.length > MAX_SPEC_BYTES) {
+    const d = diagnostic({ code: "SF0009", message: `cannot check \`${path}\`: it is ${text.length.toLocaleString("en-US")} characters, more than the 1 MiB a spec may be`, file: path, span: { start: 0, end: 0 } });
+    return { diagnostics: [d], sources: new Map(), models: new Map(), omitted: 0 };
+  }
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, SourceFile>();
   const sinks = new Map<string, Sink>();
   const decls = new Map<string, ModelDecl>();
+  /** Names declared more than once: which declaration was meant is unknown, so neither is compiled. */
+  const duplicated = new Set<string>();
   const rootModels: ModelDecl[] = [];
   /** An import that could not be read: a base model it declared is unknown, but not a new error. */
   let unreadableImport = false;
@@ -65,8 +134,8 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
       }
       if (sources.has(target)) continue;
       const t = read(target);
-      if (t === undefined) {
-        sink.report("SF0009", imp.span, `cannot read \`${imp.path}\``, { label: `no file at ${target}`, hint: "import paths are relative to this file" });
+      if (typeof t !== "string") {
+        sink.report("SF0009", imp.span, `cannot read \`${imp.path}\``, { label: t?.error ?? `no file at ${target}`, hint: "import paths are relative to this file" });
         unreadableImport = true;
         continue;
       }
@@ -79,6 +148,7 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
           label: "second declaration",
           secondary: [{ file: prev.file, span: prev.name.span, message: "first declaration" }],
         });
+        duplicated.add(m.name.name);
         continue;
       }
       decls.set(m.name.name, m);
@@ -91,7 +161,7 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
   // problems (a dropped statement is "missing", a half-read argument "unknown"), so stop
   // at the syntax errors, which recovery has already reported in full.
   if (diagnostics.some((d) => SYNTAX_CODES.has(d.code))) {
-    return { diagnostics: sortDiagnostics(dedupe(diagnostics)), sources, models: new Map() };
+    return { ...capPerFile(sortDiagnostics(dedupe(diagnostics))), sources, models: new Map() };
   }
 
   const sinkOf = (file: string): Sink => sinks.get(file)!;
@@ -108,6 +178,8 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
   }
   const toCheck = new Set<ModelDecl>([...decls.values()]);
   for (const decl of toCheck) {
+    // What this model's check reports is its own: errors here keep it from compiling.
+    const before = diagnostics.length;
     const chain = resolveChain(decl, decls, sinkOf, unreadableImport);
     if (!chain) continue;
     const checked = checkModel(chain, sinkOf, { isEntry: decl === entryDecl });
@@ -122,7 +194,8 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
         });
       }
     }
-    if (checked.info && decl.file === path) models.set(decl.name.name, checked.info);
+    const broken = diagnostics.slice(before).some((d) => d.severity === "error") || duplicated.has(decl.name.name);
+    if (checked.info && decl.file === path && !broken) models.set(decl.name.name, checked.info);
   }
   for (const { def, sink } of allDims) {
     if (!used.has(def) && sink.file === path) {
@@ -130,7 +203,36 @@ export function checkSource(text: string, path: string, opts: CheckOptions = {})
     }
   }
   const entry = entryDecl ? models.get(entryDecl.name.name) : undefined;
-  return { diagnostics: sortDiagnostics(dedupe(diagnostics)), sources, models, ...(entry ? { entry } : {}) };
+  return { ...capPerFile(sortDiagnostics(dedupe(diagnostics))), sources, models, ...(entry ? { entry } : {}) };
+}
+
+/**
+ * Keeps at most MAX_DIAGNOSTICS_PER_FILE diagnostics per file, errors before warnings, in
+ * their order; the last one kept says how many were left out. A generated file with
+ * thousands of problems then costs a screenful, not megabytes, in every output format.
+ */
+function capPerFile(ds: Diagnostic[]): { diagnostics: Diagnostic[]; omitted: number } {
+  const byFile = new Map<string, Diagnostic[]>();
+  for (const d of ds) {
+    const list = byFile.get(d.primary.file);
+    if (list) list.push(d);
+    else byFile.set(d.primary.file, [d]);
+  }
+  const drop = new Set<Diagnostic>();
+  const noted = new Map<Diagnostic, Diagnostic>();
+  for (const list of byFile.values()) {
+    if (list.length <= MAX_DIAGNOSTICS_PER_FILE) continue;
+    const ranked = [...list.filter((d) => d.severity === "error"), ...list.filter((d) => d.severity !== "error")];
+    const keep = new Set(ranked.slice(0, MAX_DIAGNOSTICS_PER_FILE));
+    const left = ranked.slice(MAX_DIAGNOSTICS_PER_FILE);
+    for (const d of left) drop.add(d);
+    const last = list.filter((d) => keep.has(d)).pop()!;
+    const errors = left.filter((d) => d.severity === "error").length;
+    const others = left.length - errors;
+    const parts = [errors > 0 ? `${errors} more error${errors === 1 ? "" : "s"}` : "", others > 0 ? `${others} more warning${others === 1 ? "" : "s"}` : ""].filter((p) => p);
+    noted.set(last, { ...last, notes: [...last.notes, `and ${parts.join(" and ")} in this file, not shown`] });
+  }
+  return { diagnostics: ds.filter((d) => !drop.has(d)).map((d) => noted.get(d) ?? d), omitted: drop.size };
 }
 
 /** Thrown for caller mistakes (a `--model` that does not exist), not for spec problems. */

@@ -252,8 +252,9 @@ export class DimEnv {
   }
 }
 
+/** 6 significant digits for a fraction, but every digit of a large one: 2^53 / 2 is not "4.5036e15". */
 export function fmt(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  return Number.isInteger(v) || Math.abs(v) >= 1e6 ? String(v) : String(Number(v.toPrecision(6)));
 }
 
 export function describeValue(e: Expr): string {

@@ -5,7 +5,7 @@ import type { Sink } from "./sink.ts";
 export const QUADRATIC_WARN_BYTES = 64 * 2 ** 20;
 
 export function formatBytes(n: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
   let i = 0;
   let v = n;
   while (v >= 1024 && i < units.length - 1) {

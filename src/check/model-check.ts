@@ -9,6 +9,7 @@ import { HEAD, HEAD_KINDS, MODEL_STATEMENTS, TOKENIZER, TOKENIZER_KINDS, TRAIN }
 import { buildSection, misplaced, type SectionInput } from "./section.ts";
 import type { Sink } from "./sink.ts";
 import { num, readKind } from "./sublayers.ts";
+import { checkModelSize } from "./model-size.ts";
 
 export interface CheckedModel {
   info: ModelInfo | null;
@@ -117,19 +118,21 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink, o
     const enc = sectionsByRole.get("encoder");
     const dec = sectionsByRole.get("decoder");
     let encWidth: number | null | undefined;
+    let encTokens: { name: string; shape: ReadonlyArray<number | string | null> } | undefined;
     const earlierEmbeds = new Map<string, { role: SectionInfo["role"]; vocab: number; dim: number }>();
     if (enc) {
-      const r = buildSection({ ...base, role: "encoder", items: blockItems(enc), encoderWidth: undefined, earlierEmbeds }, env, { span: enc.item.keyword.span, sink: enc.sink });
+      const r = buildSection({ ...base, role: "encoder", items: blockItems(enc), encoderWidth: undefined, encoderTokens: undefined, earlierEmbeds }, env, { span: enc.item.keyword.span, sink: enc.sink });
       sections.push(r.info);
       encWidth = r.width;
+      if (r.info) encTokens = { name: r.info.input, shape: sectionInputs.get(r.info.input)!.shape };
       for (const st of r.info?.steps ?? []) if (st.op === "embed") earlierEmbeds.set(st.input, { role: "encoder", vocab: st.vocab, dim: st.dim });
     } else dec!.sink.report("SF0117", dec!.item.keyword.span, "a `decoder` section needs an `encoder` section", { label: "no encoder" });
     if (dec) {
-      const r = buildSection({ ...base, role: "decoder", items: blockItems(dec), encoderWidth: encWidth, earlierEmbeds }, env, { span: dec.item.keyword.span, sink: dec.sink });
+      const r = buildSection({ ...base, role: "decoder", items: blockItems(dec), encoderWidth: encWidth, encoderTokens: encTokens, earlierEmbeds }, env, { span: dec.item.keyword.span, sink: dec.sink });
       sections.push(r.info);
     } else enc!.sink.report("SF0117", enc!.item.keyword.span, "an `encoder` section needs a `decoder` section", { label: "no decoder", hint: "for an encoder-only model (BERT), put the layers directly in the model body" });
   } else {
-    sections.push(buildSection({ ...base, role: "main", items: mainItems, encoderWidth: undefined, earlierEmbeds: new Map() }, env, { span: model.name.span, sink: msink }).info);
+    sections.push(buildSection({ ...base, role: "main", items: mainItems, encoderWidth: undefined, encoderTokens: undefined, earlierEmbeds: new Map() }, env, { span: model.name.span, sink: msink }).info);
   }
 
   const out = sections[sections.length - 1];
@@ -137,8 +140,9 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink, o
   if (!head) msink.report("SF0117", model.name.span, `model \`${model.name.name}\` has no \`head\``, { label: "no output layer", hint: "add `head tied` (share the embedding) or `head linear`" });
 
   const extra = readExtras(tokenizer, train, env);
+  const tokenizerOk = !tokenizer || !headInfo || checkTokenizerVocab(tokenizer, extra.tokenizer, headInfo, head!);
   const missing = [...env.missing].map((d) => ({ name: d.name.name, span: d.span, sink: env.defs().find((e) => e.def === d)!.sink }));
-  const complete = sections.every((s) => s !== null) && headInfo !== null && missing.length === 0 && sections.length > 0;
+  const complete = sections.every((s) => s !== null) && headInfo !== null && missing.length === 0 && sections.length > 0 && tokenizerOk;
   const info: ModelInfo | null = complete
     ? {
         name: model.name.name,
@@ -152,10 +156,26 @@ export function checkModel(chain: ModelDecl[], sinkOf: (file: string) => Sink, o
         ...extra,
       }
     : null;
+  // Sizes past any target are an error, not a model: every later stage would fail on them.
+  if (info && !checkModelSize(info, msink, model.name.span)) return { info: null, env, missing };
   // A body shared by a family is linted in the context of the model being compiled, or of
   // the model that wrote it: not once per sibling, with a different message each time.
   if (info && (opts.isEntry || bodyOwner === model)) lintModel(info, bodySink, allowed);
   return { info, env, missing };
+}
+
+/**
+ * `tokenizer byte` reads ids 0-255 and, with a vocab of 257, 256 for end of text: any other
+ * vocab checks and builds, then fails when the module makes its tokenizer.
+ */
+function checkTokenizerVocab(st: Located<Statement>, tok: ModelInfo["tokenizer"], head: HeadInfo, at: Located<Statement>): boolean {
+  if (tok?.kind !== "byte" || head.vocab === 256 || head.vocab === 257) return true;
+  st.sink.report("SF0121", st.item.sub?.span ?? st.item.span, `\`tokenizer byte\` needs a vocab of 256 or 257, but the model's is ${head.vocab}`, {
+    label: "bytes are ids 0-255, and 256 is end of text",
+    secondary: [at.sink.label(at.item.span, `the head's vocab is ${head.vocab}`)],
+    hint: "set vocab = 257 (bytes + end of text) or 256, or name another tokenizer",
+  });
+  return false;
 }
 
 function readAllow(st: Statement, sink: Sink, into: Set<string>): void {
@@ -213,6 +233,13 @@ function readInputs(inputs: Map<string, Located<InputDecl>>, env: DimEnv) {
         continue;
       }
       const max = c.op === "<" ? v - 1 : v;
+      if (max < 1) {
+        sink.report("SF0205", c.span, `\`${name}\` is bounded by ${max}, but it must be allowed to be at least 1`, {
+          label: max === v ? `at most ${max}` : `less than ${v}`,
+          hint: `write e.g. \`where ${name} <= context\` with a positive bound`,
+        });
+        continue;
+      }
       rt.max = rt.max === undefined ? max : Math.min(rt.max, max);
       rt.span = c.span;
       rt.sink = sink;

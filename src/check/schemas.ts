@@ -29,7 +29,7 @@ export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
 
 export const NORM_KINDS = ["layer", "rms"] as const;
 export const NORM: ArgSpec[] = [
-  { name: "eps", type: { t: "real" } },
+  { name: "eps", type: eps },
   { name: "bias", type: { t: "bool" } },
 ];
 
@@ -37,7 +37,7 @@ export const SPARSE: Record<string, ArgSpec[]> = {
   block: [
     { name: "size", type: { t: "size" }, required: true, positional: 0 },
     { name: "local", type: { t: "size" } },
-    { name: "global", type: { t: "real", min: 0 } },
+    { name: "global", type: { t: "count" } },
   ],
   strided: [{ name: "stride", type: { t: "size" }, required: true, positional: 0 }],
 };

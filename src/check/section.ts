@@ -4,14 +4,16 @@ import { readArgs } from "./args.ts";
 import type { DimEnv } from "./dims.ts";
 import { DROPOUT, EMBED, LAYER_STATEMENTS, MODEL_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
 import type { Sink } from "./sink.ts";
-import { num, readAttention, readKind, readMlp, readNorm, type SectionContext } from "./sublayers.ts";
+import { num, readAttention, readKind, readMlp, readNorm, type InputRef, type SectionContext } from "./sublayers.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
 
 export interface SectionInput {
   role: SectionInfo["role"];
   items: Array<{ item: Item; sink: Sink }>;
   encoderWidth: number | null | undefined;
-  inputs: ReadonlyMap<string, { dtype: string; shape: Array<number | string | null>; span: import("../syntax/source.ts").Span; sink: Sink }>;
+  inputs: ReadonlyMap<string, InputRef>;
+  /** The encoder's token input, which a cross-attention's padding mask must match. */
+  encoderTokens: SectionContext["encoderTokens"];
   runtimeMax: ReadonlyMap<string, { max?: number; span?: import("../syntax/source.ts").Span; sink?: Sink }>;
   /** Embeddings of earlier sections, by input name, that `tie = input` may share. */
   earlierEmbeds: ReadonlyMap<string, { role: SectionInfo["role"]; vocab: number; dim: number }>;
@@ -27,7 +29,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
   let maxSeqLabel: SectionContext["maxSeqLabel"];
   let width: number | null = null;
   let widthText = "d";
-  let widthSpan: import("../syntax/source.ts").Span | undefined;
+  let widthAt: SectionContext["widthAt"];
   let position: PositionInfo = { kind: "none" };
   let positionSpan: { span: import("../syntax/source.ts").Span; sink: Sink } | undefined;
   const stacks: Array<{ stack: StackDecl; sink: Sink }> = [];
@@ -35,20 +37,27 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
   // way, "no embed" and an unknown sequence bound would only repeat that error.
   let embedFailed = false;
   let stackWithoutEmbed = false;
+  /** Inputs this section embeds, with where: each has one table, named after the input. */
+  const embedded = new Map<string, import("../syntax/source.ts").Span>();
 
   const ctx = (): SectionContext => ({
     role: sec.role,
     width,
     widthText,
-    widthSpan,
+    widthAt,
     position,
     maxSeq,
     maxSeqLabel,
     encoderWidth: sec.encoderWidth,
     inputs: sec.inputs,
+    tokens: input !== undefined ? { name: input, shape: sec.inputs.get(input)!.shape } : undefined,
+    encoderTokens: sec.encoderTokens,
   });
 
-  for (const { item, sink } of sec.items) {
+  // Where the first embed is: a position or norm before it is misplaced (SF0120); in a
+  // section with no embed at all, the missing embed is the one error to report.
+  const firstEmbed = sec.items.findIndex(({ item }) => item.kind === "statement" && item.keyword.name === "embed");
+  for (const [index, { item, sink }] of sec.items.entries()) {
     if (item.kind === "dims" || item.kind === "input") {
       sink.report("SF0116", item.span, `\`${item.kind}\` must be at the top of the model, not inside a section`, { label: "move this to the model body" });
       ok = false;
@@ -60,6 +69,17 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
         ok = false;
         stackWithoutEmbed = true;
       }
+      // A stack's name prefixes its weights (`block.0.attn.q.weight`): two stacks of one
+      // name in a section would give two tensors each name.
+      const same = stacks.find((s) => s.stack.name.name === item.name.name);
+      if (same) {
+        sink.report("SF0119", item.name.span, `two stacks in one section are named \`${item.name.name}\``, {
+          label: "second stack of this name",
+          secondary: [same.sink.label(same.stack.name.span, "first one here")],
+          hint: "name each stack differently: the name prefixes its weights",
+        });
+        ok = false;
+      }
       const st = buildStack(item, sink, env, ctx());
       if (st) steps.push({ op: "stack", stack: st, span: item.span });
       else ok = false;
@@ -67,6 +87,18 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
       continue;
     }
     const kw = item.keyword.name;
+    // Positions, norms and dropout act on the embedded stream: before the first embed there
+    // is none (the lowering would read a value never defined). A failed embed is reported already.
+    if ((kw === "position" || kw === "norm" || kw === "dropout") && input === undefined) {
+      if (!embedFailed && index < firstEmbed) {
+        sink.report("SF0120", item.keyword.span, `\`${kw}\` comes before the \`embed\` it acts on`, {
+          label: "nothing to act on yet",
+          hint: "move it after the section's first `embed`",
+        });
+      }
+      ok = false;
+      continue;
+    }
     switch (kw) {
       case "embed": {
         const a = readArgs(item.args, EMBED, "`embed`", item.span, sink, env);
@@ -97,6 +129,17 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           embedFailed ||= input === undefined;
           break;
         }
+        const first = embedded.get(name);
+        if (first) {
+          sink.report("SF0119", item.sub.span, `input \`${name}\` is embedded twice`, {
+            label: "second embedding",
+            secondary: [sink.label(first, "first embedded here")],
+            hint: "embed each input once; sum a second input by embedding that one",
+          });
+          ok = false;
+          break;
+        }
+        embedded.set(name, item.sub.span);
         const vocab = num(a.get("vocab"));
         const dim = num(a.get("dim"));
         if (input === undefined) {
@@ -112,7 +155,8 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           const de = a.expr("dim");
           if (de) {
             widthText = sink.excerpt(de.span);
-            widthSpan = de.kind === "name" ? env.definitionLabel(de.name)?.span : de.span;
+            const def = de.kind === "name" ? env.definitionLabel(de.name) : undefined;
+            widthAt = def ? { span: def.span, file: def.file } : de.kind === "name" ? undefined : { span: de.span, file: sink.file };
           }
         } else if (dim !== null && width !== null && dim !== width) {
           sink.report("SF0210", a.expr("dim")!.span, `this embedding has width ${dim}, but the model's width is ${width}`, {
@@ -195,6 +239,9 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
         break;
       }
       default:
+        // An unknown statement before any embed may be the embed, misspelt: "no embed" and
+        // "a stack needs an embed" would only repeat its error.
+        if (!isKnownStatement(kw)) embedFailed ||= input === undefined;
         // A decoder-only or encoder-only model's body is its one section.
         misplaced(
           item,
@@ -235,6 +282,9 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
   // already reported, so a norm after it is not an error of its own), and a norm right before.
   let lastSub: Sublayer | null | undefined;
   let prevNorm: Statement | undefined;
+  // An unknown statement (`mamba(...)`) was most likely meant as a sublayer: with it reported,
+  // "the stack has no sublayers" would be a second, misleading error about the same line.
+  let unknownStatement = false;
   const items = st.body;
   for (const item of items) {
     if (item.kind !== "statement") {
@@ -278,6 +328,7 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
       continue;
     }
     misplaced(item, sink, "a layer", LAYER_STATEMENTS);
+    unknownStatement ||= !isKnownStatement(kw);
     ok = false;
     // Probably meant as a sublayer (`attnetion`): it takes the norm's pairing with it.
     pending = undefined;
@@ -289,7 +340,7 @@ function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext)
     normError(sink, pending.st, undefined, "this pre-norm `norm` has no sublayer after it");
     ok = false;
   }
-  if (!hasSublayers) {
+  if (!hasSublayers && !unknownStatement) {
     sink.report("SF0117", st.name.span, `stack \`${st.name.name}\` has no sublayers`, { label: "empty layer", hint: "add `attention self(...)` and `mlp(...)`" });
     ok = false;
   }
@@ -305,9 +356,12 @@ function normError(sink: Sink, st: Statement, other: { st: Statement; label: str
   });
 }
 
+const KNOWN_STATEMENTS = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
+const isKnownStatement = (kw: string): boolean => KNOWN_STATEMENTS.includes(kw);
+
 export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[], hint?: string): void {
   const kw = st.keyword.name;
-  const known = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
+  const known = KNOWN_STATEMENTS;
   if (known.includes(kw)) {
     sink.report("SF0116", st.keyword.span, `\`${kw}\` cannot appear in ${where}`, {
       label: "not allowed here",

@@ -7,18 +7,30 @@ import { ATTENTION, ATTENTION_KINDS, MLP, NORM, NORM_KINDS } from "./schemas.ts"
 import type { Sink } from "./sink.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
 
+/** An input declaration as sections and sublayers see it. */
+export interface InputRef {
+  dtype: string;
+  shape: ReadonlyArray<number | string | null>;
+  span: Span;
+  sink: Sink;
+}
+
 /** What a sublayer needs to know about the section around it. */
 export interface SectionContext {
   role: "main" | "encoder" | "decoder";
   width: number | null;
   /** Expression text naming the width (`d`), for messages. */
   widthText: string;
-  widthSpan: Span | undefined;
+  /** Where the width is defined: a dim of a base model may be in another file than the body. */
+  widthAt: { span: Span; file: string } | undefined;
   position: PositionInfo | null;
   maxSeq: number | undefined;
   maxSeqLabel: { span: Span; sink: Sink } | undefined;
   encoderWidth: number | null | undefined;
-  inputs: ReadonlyMap<string, { dtype: string; span: Span }>;
+  inputs: ReadonlyMap<string, InputRef>;
+  /** The token input this section embeds, and the encoder's, for checking padding masks against. */
+  tokens: { name: string; shape: ReadonlyArray<number | string | null> } | undefined;
+  encoderTokens: { name: string; shape: ReadonlyArray<number | string | null> } | undefined;
 }
 
 export const num = (v: ArgValue | undefined): number | null => (typeof v === "number" ? v : null);
@@ -47,8 +59,9 @@ export function readNorm(st: Statement, sink: Sink, env: DimEnv): NormInfo | nul
   const kind = readKind(st, NORM_KINDS, "norm", sink);
   const a = readArgs(st.args, NORM, "`norm`", st.span, sink, env);
   const eps = num(a.get("eps")) ?? 1e-5;
-  if (a.has("eps") && a.get("eps") !== undefined && (eps <= 0 || eps > 0.1)) {
-    sink.warn("SF2006", a.span("eps")!, `eps = ${fmt(eps)} is ${eps <= 0 ? "not positive" : "unusually large"}`, {
+  // Non-positive and non-finite eps are range errors (SF0217, in the schema); large is legal but odd.
+  if (a.get("eps") !== undefined && eps > 0.1) {
+    sink.warn("SF2006", a.span("eps")!, `eps = ${fmt(eps)} is unusually large`, {
       label: "suspicious eps",
       hint: "typical values are 1e-5 or 1e-6",
     });
@@ -80,7 +93,7 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     sink.report("SF0203", kvExpr.span, `heads (${heads}) is not divisible by kv_heads (${kvHeads})`, {
       label: `${heads} query heads cannot share ${kvHeads} key/value heads evenly`,
       secondary: [sink.label(a.span("heads")!, `heads = ${heads}`)],
-      hint: `kv_heads must divide heads: ${divisors(heads).join(", ")}`,
+      hint: `kv_heads must divide heads: ${divisorList(heads)}`,
     });
     ok = false;
   }
@@ -90,14 +103,14 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
   if (!a.has("head_dim") && heads !== null && ctx.width !== null) {
     if (ctx.width % heads !== 0) {
       const secondary = [];
-      if (ctx.widthSpan) secondary.push(sink.label(ctx.widthSpan, `the model width ${ctx.widthText} = ${ctx.width}`));
+      if (ctx.widthAt) secondary.push(sink.label(ctx.widthAt.span, `the model width ${ctx.widthText} = ${ctx.width}`, ctx.widthAt.file));
       const hExpr = a.expr("heads")!;
       const hLabel = hExpr.kind === "name" ? env.definitionLabel(hExpr.name) : undefined;
       if (hLabel) secondary.push(hLabel);
       sink.report("SF0201", a.span("heads")!, `${ctx.widthText} (${ctx.width}) is not divisible by heads (${heads})`, {
         label: `head_dim would be ${ctx.width} / ${heads} = ${fmt(ctx.width / heads)}`,
         secondary,
-        hint: `choose heads among the divisors of ${ctx.width} (${divisors(ctx.width).slice(0, 12).join(", ")}${divisors(ctx.width).length > 12 ? ", ..." : ""}), or set head_dim explicitly`,
+        hint: `choose heads among the divisors of ${ctx.width} (${divisorList(ctx.width)}), or set head_dim explicitly`,
       });
       ok = false;
     } else headDim = ctx.width / heads;
@@ -173,7 +186,8 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
         ...(hint ? { hint } : { hint: `declare it: \`input ${pad}: bool[batch, seq]\`` }),
       });
       ok = false;
-    } else padding = pad;
+    } else if (checkPadding(pad, input, source === "cross" ? ctx.encoderTokens : ctx.tokens, a.expr("padding")!.span, sink)) padding = pad;
+    else ok = false;
   }
 
   let sourceDim = ctx.width;
@@ -253,8 +267,52 @@ function readSparse(call: string, args: ArgValues): SparsePattern | undefined {
   return { kind: "block", block, local: num(args.get("local")) ?? 1, global: num(args.get("global")) ?? 0 };
 }
 
-function divisors(n: number): number[] {
-  const out: number[] = [];
-  for (let i = 1; i <= n && out.length < 64; i++) if (n % i === 0) out.push(i);
-  return out;
+/**
+ * A padding mask masks the keys: it must be bool and have the shape of the tokens the keys
+ * come from (this section's for self-attention, the encoder's for cross-attention), or the
+ * lowered graph would not verify. Reports and returns false when it does not fit.
+ */
+function checkPadding(
+  name: string,
+  input: InputRef,
+  keys: SectionContext["tokens"],
+  at: Span,
+  sink: Sink,
+): boolean {
+  const shape = (s: ReadonlyArray<number | string | null>) => `[${s.map((x) => x ?? "?").join(", ")}]`;
+  // No tokens known (the embed failed, or a cross-attention without an encoder): reported elsewhere.
+  if (!keys) return true;
+  const fits = input.dtype === "bool" && input.shape.length === 2 && input.shape.every((ax, i) => ax !== null && ax === keys.shape[i]);
+  if (fits) return true;
+  const declared = `${input.dtype}${shape(input.shape)}`;
+  const wanted = `bool${shape(keys.shape)}`;
+  sink.report("SF0214", at, `padding mask \`${name}\` is ${declared}, but it must be ${wanted}, the shape of \`${keys.name}\``, {
+    label: `masks the keys of \`${keys.name}\``,
+    secondary: [input.sink.label(input.span, `declared as ${declared}`)],
+    hint: `declare it as \`input ${name}: ${wanted}\` (1 = a real token, 0 = padding)`,
+  });
+  return false;
+}
+
+/** Trial division goes no further than this: a hint must not cost √(2^53) steps. */
+const TRIAL_LIMIT = 100_000;
+
+/**
+ * The smallest divisors of n, for hints: "1, 2, 3, 4, 6, ...". Trial division to √n finds
+ * the small ones and, as n / each, the large ones; past TRIAL_LIMIT the list stops at the
+ * small ones found, ending in "...".
+ */
+export function divisorList(n: number, count = 12): string {
+  const small: number[] = [];
+  const large: number[] = [];
+  const root = Math.floor(Math.sqrt(n));
+  const limit = Math.min(root, TRIAL_LIMIT);
+  for (let i = 1; i <= limit; i++) {
+    if (n % i !== 0) continue;
+    small.push(i);
+    if (i !== n / i) large.push(n / i);
+  }
+  const known = limit === root ? [...small, ...large.reverse()] : small;
+  const more = known.length > count || limit < root;
+  return `${known.slice(0, count).join(", ")}${more ? ", ..." : ""}`;
 }

@@ -47,6 +47,12 @@ export function diagnostic(init: DiagnosticInit): Diagnostic {
   };
 }
 
+/**
+ * At most this many diagnostics per file reach the user: past them a generated or corrupted
+ * file's problems are noise, and printing them all made output grow without bound.
+ */
+export const MAX_DIAGNOSTICS_PER_FILE = 50;
+
 export const hasErrors = (ds: readonly Diagnostic[]): boolean => ds.some((d) => d.severity === "error");
 
 /** Stable order for output: by file, then position, then code. */

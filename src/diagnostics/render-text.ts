@@ -1,4 +1,4 @@
-import type { Diagnostic, Label, Severity } from "./diagnostic.ts";
+import { MAX_DIAGNOSTICS_PER_FILE, type Diagnostic, type Label, type Severity } from "./diagnostic.ts";
 import type { SourceFile } from "../syntax/source.ts";
 
 /*
@@ -6,6 +6,8 @@ import type { SourceFile } from "../syntax/source.ts";
  * a display column where a code point is 1 wide and a tab is 4 (tabs are also expanded
  * in the echoed line, so carets line up whatever the terminal's tab stops are).
  * Rendering must never throw: a bad span is clamped, a missing source loses its snippet.
+ * Output stays proportional to the number of diagnostics, not to line lengths: a line longer
+ * than MAX_LINE is shown as a window around its labels, with `…` where it is cut.
  */
 
 export interface TextOptions {
@@ -13,6 +15,12 @@ export interface TextOptions {
 }
 
 const TAB = "    ";
+
+/** Lines longer than this (UTF-16 units) are shown as windows of about this width. */
+export const MAX_LINE = 200;
+/** How much of a long line a window shows before the first label in it. */
+const LEAD = 40;
+const ELLIPSIS = "…";
 
 type Paint = (s: string) => string;
 
@@ -41,11 +49,14 @@ const COLOR: Palette = {
 
 const PLAIN: Palette = { severity: () => plain, bold: plain, gutter: plain, secondary: plain, note: plain };
 
-/** One underline row: where it starts (display column), how wide, and its text. */
+/**
+ * One underline row: its line, and where it starts and ends as UTF-16 offsets into that
+ * line; display columns are computed when the line (or the window of it) is drawn.
+ */
 interface Mark {
   line: number; // 0-based
-  col: number;
-  width: number;
+  from: number;
+  to: number;
   primary: boolean;
   message: string;
 }
@@ -66,14 +77,13 @@ const clampSpan = (src: SourceFile, label: Label): { start: number; end: number 
 function markFor(src: SourceFile, label: Label, primary: boolean): Mark {
   const { start, end } = clampSpan(src, label);
   const line = src.lineIndex(start);
-  const text = src.lineText(line);
+  const length = src.lineLength(line);
   const lineStart = src.lineStart(line);
   // A span may start on the line break itself (or a stripped \r); pin it to the line end.
-  const from = Math.min(start - lineStart, text.length);
+  const from = Math.min(start - lineStart, length);
   // Multi-line spans are underlined only to the end of their first line.
-  const to = Math.max(from, Math.min(end - lineStart, text.length));
-  const width = displayWidth(text.slice(from, to));
-  return { line, col: displayWidth(text.slice(0, from)), width: Math.max(1, width), primary, message: label.message };
+  const to = Math.max(from, Math.min(end - lineStart, length));
+  return { line, from, to, primary, message: label.message };
 }
 
 const location = (src: SourceFile | undefined, label: Label): string => {
@@ -140,19 +150,51 @@ function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, SourceFile
 const earliest = (labels: Label[]): Label =>
   labels.reduce((a, b) => (b.span.start < a.span.start ? b : a));
 
+/**
+ * Control characters would act on the terminal; show each as its one-wide Unicode "control
+ * picture" (NUL → ␀) so the carets below still line up. Tabs become TAB.
+ */
+const printable = (text: string): string =>
+  text
+    .replace(/\t/g, TAB)
+    .replace(/[\x00-\x08\x0b-\x1f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
+    .replace(/\x7f/g, "\u2421");
+
+/** Moves an offset off the second half of a surrogate pair, so a cut never splits a character. */
+const onCodePoint = (text: string, i: number): number => {
+  const c = text.charCodeAt(i);
+  return i > 0 && i < text.length && c >= 0xdc00 && c <= 0xdfff ? i - 1 : i;
+};
+
+/**
+ * The pieces of a line to show: the whole line when it is short; else one window per group
+ * of nearby marks, each [start, end) of at most about MAX_LINE units around them.
+ */
+function windowsOf(length: number, text: string, marks: Mark[]): Array<{ start: number; end: number; marks: Mark[] }> {
+  if (length <= MAX_LINE) return [{ start: 0, end: length, marks }];
+  const sorted = [...marks].sort((a, b) => a.from - b.from);
+  const out: Array<{ start: number; end: number; marks: Mark[] }> = [];
+  for (const m of sorted) {
+    const last = out[out.length - 1];
+    // Joins the window before when it starts well inside it.
+    if (last && m.from < last.end - LEAD / 2) {
+      last.marks.push(m);
+      continue;
+    }
+    const start = onCodePoint(text, Math.max(0, Math.min(m.from - LEAD, length - MAX_LINE)));
+    out.push({ start, end: onCodePoint(text, Math.min(length, start + MAX_LINE)), marks: [m] });
+  }
+  return out;
+}
+
 function renderSnippet(out: string[], src: SourceFile, marks: Mark[], digits: number, p: Palette, sev: Paint): void {
   const lines = [...new Set(marks.map((m) => m.line))].sort((a, b) => a - b);
+  const gutterOf = (line: number) => p.gutter(` ${String(line + 1).padStart(digits)} |`);
   const sourceLine = (line: number) => {
-    // Control characters would act on the terminal; show each as its one-wide Unicode
-    // "control picture" (NUL → ␀) so the carets below still line up.
-    const text = src
-      .lineText(line)
-      .replace(/\t/g, TAB)
-      .replace(/[\x00-\x08\x0b-\x1f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
-      .replace(/\x7f/g, "\u2421")
-      .trimEnd();
-    const gutter = p.gutter(` ${String(line + 1).padStart(digits)} |`);
-    out.push(text === "" ? gutter : `${gutter} ${text}`);
+    const raw = src.lineText(line);
+    // A line shown only for context (between two labelled ones) is cut like any other.
+    const text = (raw.length > MAX_LINE ? printable(raw.slice(0, onCodePoint(raw, MAX_LINE))) + ELLIPSIS : printable(raw)).trimEnd();
+    out.push(text === "" ? gutterOf(line) : `${gutterOf(line)} ${text}`);
   };
   let prev: number | undefined;
   for (const line of lines) {
@@ -161,15 +203,26 @@ function renderSnippet(out: string[], src: SourceFile, marks: Mark[], digits: nu
       if (line - prev === 2) sourceLine(prev + 1);
       else if (line - prev > 2) out.push(p.gutter("..."));
     }
-    sourceLine(line);
-    const rows = marks
-      .filter((m) => m.line === line)
-      .sort((a, b) => a.col - b.col || Number(b.primary) - Number(a.primary));
-    for (const m of rows) {
-      const paint = m.primary ? sev : p.secondary;
-      const underline = (m.primary ? "^" : "-").repeat(m.width);
-      const msg = m.message === "" ? "" : ` ${paint(m.message)}`;
-      out.push(`${p.gutter(`${" ".repeat(digits)}  |`)} ${" ".repeat(m.col)}${paint(underline)}${msg}`);
+    const raw = src.lineText(line);
+    for (const w of windowsOf(raw.length, raw, marks.filter((m) => m.line === line))) {
+      const lead = w.start > 0 ? ELLIPSIS : "";
+      const shown = `${lead}${printable(raw.slice(w.start, w.end))}${w.end < raw.length ? ELLIPSIS : ""}`.trimEnd();
+      out.push(shown === "" ? gutterOf(line) : `${gutterOf(line)} ${shown}`);
+      // Columns within the window: the lead `…` is one wide; a label running past the
+      // window's end is underlined to its edge.
+      const rows = w.marks
+        .map((m) => {
+          const from = Math.max(m.from, w.start);
+          const to = Math.max(from, Math.min(m.to, w.end));
+          return { m, col: lead.length + displayWidth(raw.slice(w.start, from)), width: Math.max(1, displayWidth(raw.slice(from, to))) };
+        })
+        .sort((a, b) => a.col - b.col || Number(b.m.primary) - Number(a.m.primary));
+      for (const { m, col, width } of rows) {
+        const paint = m.primary ? sev : p.secondary;
+        const underline = (m.primary ? "^" : "-").repeat(width);
+        const msg = m.message === "" ? "" : ` ${paint(m.message)}`;
+        out.push(`${p.gutter(`${" ".repeat(digits)}  |`)} ${" ".repeat(col)}${paint(underline)}${msg}`);
+      }
     }
     prev = line;
   }
@@ -186,7 +239,18 @@ export function renderText(
 ): string {
   if (diags.length === 0) return "";
   const p = opts.color ? COLOR : PLAIN;
-  return diags.map((d) => renderDiagnostic(d, sources, p)).join("\n\n") + "\n";
+  // The checker already caps each file; this cap holds for diagnostics from anywhere else.
+  const shown = new Map<string, number>();
+  const parts: string[] = [];
+  for (const d of diags) {
+    const n = (shown.get(d.primary.file) ?? 0) + 1;
+    shown.set(d.primary.file, n);
+    if (n <= MAX_DIAGNOSTICS_PER_FILE) parts.push(renderDiagnostic(d, sources, p));
+  }
+  for (const [file, n] of shown) {
+    if (n > MAX_DIAGNOSTICS_PER_FILE) parts.push(`${p.note("note:")} and ${plural(n - MAX_DIAGNOSTICS_PER_FILE, "more diagnostic")} in ${file}, not shown`);
+  }
+  return parts.join("\n\n") + "\n";
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
