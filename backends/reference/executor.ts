@@ -140,6 +140,10 @@ export class GraphExecutor {
         return runAttention(n, env, ctx, this.inputOf);
       case "linear_attention":
         return runLinearAttention(n, env, ctx);
+      case "softcap": {
+        const x = f32(env, n.x);
+        return { data: x.data.map((t) => n.cap * Math.tanh(t / n.cap)), shape: x.shape };
+      }
       case "dropout":
         return get(env, n.x); // identity at inference; the inference pass normally removes it
       case "output":

@@ -13,6 +13,7 @@ function inPlaceCandidates(op: WOp): number[] {
     case "add":
       return [op.a, op.b];
     case "activation":
+    case "softcap":
     case "add_position":
     case "norm":
       return [op.x];

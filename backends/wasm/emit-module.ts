@@ -6,7 +6,7 @@
 import { emitAttention, attentionName, copyRow, emitRope, ropeName } from "./emit-attention.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitMatmul, matmulName } from "./emit-matmul.ts";
-import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitGated, emitHelpers, emitNorm, threadRows } from "./emit-rows.ts";
+import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitGated, emitHelpers, emitNorm, emitSoftcap, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, MAX_PAGES, SLOT, type WasmPlan } from "./plan.ts";
 import { type EmitFlags, Func, get, i32 } from "./wat.ts";
@@ -94,6 +94,11 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
     }
     case "activation": {
       const name = mt.need(`act_${op.act}_w${op.width}`, () => emitActivation(fl, `act_${op.act}_w${op.width}`, op.width, op.act));
+      return `(call $${name} ${a(op.x)} ${a(op.out)} ${rows})`;
+    }
+    case "softcap": {
+      const id = `softcap_w${op.width}_c${String(op.cap).replace(/[^0-9a-z]/gi, "_")}`;
+      const name = mt.need(id, () => emitSoftcap(fl, id, op.width, op.cap));
       return `(call $${name} ${a(op.x)} ${a(op.out)} ${rows})`;
     }
     case "gated": {

@@ -53,6 +53,7 @@ export type WOp =
     }
   | { op: "activation"; out: number; x: number; width: number; act: Act }
   | { op: "gated"; out: number; gate: number; up: number; width: number; act: Act }
+  | { op: "softcap"; out: number; x: number; width: number; cap: number }
   | ({ op: "attention"; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
   | ({ op: "linear_attention"; featureMap: "elu1" | "relu" } & AttentionCommon)
   /** Copies memory K/V (RoPE applied at source positions) into a cross slot, in encode. */
@@ -201,6 +202,9 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
         case "gated":
           out.push({ op: "gated", out: n.out, gate: real(n.gate), up: real(n.up), width: width.get(n.out)!, act: act(n.act, vals[n.out].name) });
           break;
+        case "softcap":
+          out.push({ op: "softcap", out: n.out, x: real(n.x), width: width.get(n.out)!, cap: n.cap });
+          break;
         case "attention":
         case "linear_attention":
           out.push(...attention(n, phase, section));
@@ -284,6 +288,7 @@ export function opReads(op: WOp): number[] {
     case "add_position":
     case "norm":
     case "activation":
+    case "softcap":
       return [op.x];
     case "add":
       return [op.a, op.b];

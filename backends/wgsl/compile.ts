@@ -275,7 +275,7 @@ class Compiler {
       case "elt": {
         const rows = this.sym(t.out);
         const width = this.width(t.out);
-        const k = eltKernel({ op: t.op, ...(t.act ? { act: t.act } : {}), rows, width });
+        const k = eltKernel({ op: t.op, ...(t.act ? { act: t.act } : {}), ...(t.cap !== undefined ? { cap: t.cap } : {}), rows, width });
         const bindings = [...t.ins.map((v) => this.buf(v)), this.buf(t.out)];
         this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, eltGroupsPerRow(width), 64), one, one], flat: true }, "elt", k);
         return;

@@ -22,7 +22,7 @@ export type Task =
   | { kind: "matmul"; x: number; w: string[]; bias?: string[]; gated?: { act: Activation; w: string; bias?: string }; act?: Activation; residual?: number; outs: Dest[]; out: number }
   | { kind: "embed"; ids?: number; table?: string; scale: number; residual?: number; position?: { kind: "learned" | "sinusoidal"; table?: string }; out: number }
   | { kind: "norm"; node: N<"norm">; out: number }
-  | { kind: "elt"; op: "add" | "act" | "gated"; ins: number[]; act?: Activation; out: number }
+  | { kind: "elt"; op: "add" | "act" | "gated" | "softcap"; ins: number[]; act?: Activation; cap?: number; out: number }
   | { kind: "rope"; attn: AttentionNode | LinearAttentionNode; which: "qk" | "q" | "k"; out: number }
   | { kind: "attention"; node: AttentionNode; out: number }
   | { kind: "linear_attention"; node: LinearAttentionNode; out: number };
@@ -174,6 +174,9 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
         return;
       case "gated":
         tasks.push({ kind: "elt", op: "gated", ins: [n.gate, n.up], act: n.act, out: n.out });
+        return;
+      case "softcap":
+        tasks.push({ kind: "elt", op: "softcap", ins: [n.x], cap: n.cap, out: n.out });
         return;
       case "attention":
       case "linear_attention":

@@ -123,6 +123,11 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
     verify: verifyAttention,
     print: (n) => `q=%${n.q} k=%${n.k} v=%${n.v} heads=${n.heads} head_dim=${n.headDim} ${n.featureMap}${opt(n.causal, " causal prefix-scan")}`,
   },
+  softcap: {
+    operands: ["x"],
+    verify: (n, v, out) => first([sameShape(v(n.x).shape, out.shape), "shape changes"], [Number.isFinite(n.cap) && n.cap > 0, `cap ${n.cap} must be a finite positive number`]),
+    print: (n) => `${n.cap} · tanh(%${n.x} / ${n.cap})`,
+  },
   dropout: { operands: ["x"], verify: (n, v, out) => first([sameShape(v(n.x).shape, out.shape), "shape changes"]), print: (n) => `%${n.x} p=${n.p}` },
   output: {
     operands: ["x"],

@@ -3,11 +3,13 @@
 // vec4 whenever the row width allows it.
 
 import type { Activation } from "../../../src/model/model.ts";
-import { Bindings, FLAT_ARGS, FLAT_ID, activationFn, kernel, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { Bindings, FLAT_ARGS, FLAT_ID, activationFn, f32, kernel, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
 export interface EltSpec {
-  op: "add" | "act" | "gated";
+  op: "add" | "act" | "gated" | "softcap";
   act?: Activation;
+  /** softcap: cap · tanh(x / cap). */
+  cap?: number;
   rows: SeqSym;
   width: number;
 }
@@ -19,9 +21,13 @@ export function eltKernel(s: EltSpec): Kernel {
   const ins = s.op === "add" ? ["A", "B"] : s.op === "gated" ? ["G", "U"] : ["X"];
   for (const name of ins) b.add(name, "read", `array<${t}>`);
   b.add("Y", "rw", `array<${t}>`);
-  if (s.op !== "add" && s.act === undefined) throw new Error(`elementwise ${s.op}: no activation`);
+  if ((s.op === "act" || s.op === "gated") && s.act === undefined) throw new Error(`elementwise ${s.op}: no activation`);
+  if (s.op === "softcap" && s.cap === undefined) throw new Error("elementwise softcap: no cap");
   const act = s.act === undefined ? "" : `${activationFn(s.act)}\nfn act_v(v: ${t}) -> ${t} { ${v4 ? "return vec4<f32>(act_f(v.x), act_f(v.y), act_f(v.z), act_f(v.w));" : "return act_f(v);"} }`;
-  const expr = s.op === "add" ? "A[i] + B[i]" : s.op === "gated" ? "act_v(G[i]) * U[i]" : "act_v(X[i])";
+  // tanh of a clamped argument: tanh(±10) is ±1 in f32, and backends that expand tanh via exp stay finite.
+  const cap = s.cap === undefined ? "" : f32(s.cap);
+  const expr =
+    s.op === "add" ? "A[i] + B[i]" : s.op === "gated" ? "act_v(G[i]) * U[i]" : s.op === "softcap" ? `${cap} * tanh(clamp(X[i] / ${cap}, ${t}(-10.0), ${t}(10.0)))` : "act_v(X[i])";
   const body = `
 const W = ${u32(v4 ? s.width / 4 : s.width)};
 ${act}
