@@ -39,6 +39,8 @@ export type Op =
   | { op: "activation"; x: number; act: Activation }
   /** act(gate) * up: SwiGLU (silu) and GeGLU (gelu). */
   | { op: "gated"; gate: number; up: number; act: Activation }
+  /** cap · tanh(x / cap): Gemma-2's soft-capping of the final logits. */
+  | { op: "softcap"; x: number; cap: number }
   /**
    * Fused softmax attention. q [b, sq, heads*headDim], k/v [b, sk, kvHeads*headDim].
    * `cache` names the KV-cache slot used in incremental decoding; keys of a "memory"
