@@ -2,7 +2,7 @@ import { relative } from "node:path";
 import { buildArtifacts } from "../emit/build.ts";
 import type { Target } from "../emit/manifest.ts";
 import { writePackage } from "../emit/package.ts";
-import { CliError, EXIT_OK, useColor, write } from "./io.ts";
+import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { loadModel } from "./load-model.ts";
 import { VERSION } from "./version.ts";
 
@@ -22,7 +22,7 @@ export async function runBuild(file: string, o: BuildOptions): Promise<number> {
   try {
     files = writePackage(o.out, m, o.target, relative(process.cwd(), file) || file, built, `specformer ${VERSION}`);
   } catch (e) {
-    throw new CliError(`cannot write ${o.out}: ${(e as Error).message}`);
+    throw new CliError(`cannot write ${o.out}: ${ioProblem(e)}`);
   }
   write(`built ${m.name} (${o.target}) into ${o.out}: ${files.join(", ")}`);
   return EXIT_OK;

@@ -6,7 +6,7 @@ import type { ForwardOptions } from "../runtime/model-api.ts";
 import type { MapName } from "../runtime/name-maps.ts";
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from "../runtime/safetensors.ts";
 import { openModel } from "./compile-cache.ts";
-import { CliError, EXIT_ERRORS, EXIT_OK, useColor } from "./io.ts";
+import { CliError, EXIT_ERRORS, EXIT_OK, ioProblem, useColor } from "./io.ts";
 import { loadModel, loadWeights } from "./load-model.ts";
 
 export interface ForwardCliOptions {
@@ -28,8 +28,7 @@ export function readSafetensorsFile(path: string, what: string): SafetensorsFile
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
+    throw new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : ioProblem(e)}`);
   }
   return parseSafetensors(bytes);
 }
@@ -64,8 +63,7 @@ export async function runForward(file: string, o: ForwardCliOptions): Promise<nu
     try {
       writeFileSync(o.out, bytes);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new CliError(`cannot write ${o.out}: ${code === "ENOENT" ? "no such directory" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
+      throw new CliError(`cannot write ${o.out}: ${ioProblem(e)}`);
     }
   } finally {
     model.dispose();

@@ -119,3 +119,26 @@ export class DawnWarningFilter {
     return p[end] === "\n" ? end + 1 : end;
   }
 }
+
+/** A file-system error as a few words for a one-line message (`cannot write X: <this>`). */
+export function ioProblem(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EEXIST":
+    case "ENOTDIR":
+      return "a file is in the way (a directory is needed there)";
+    case "EISDIR":
+      return "is a directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "EROFS":
+      return "read-only file system";
+    default:
+      return err instanceof Error ? err.message : String(e);
+  }
+}

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { weightLayout, numel } from "../model/weights-layout.ts";
 import { randomWeights } from "../runtime/random-weights.ts";
 import { writeSafetensors } from "../runtime/safetensors.ts";
-import { CliError, EXIT_OK, useColor, write } from "./io.ts";
+import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { loadModel, parsePositiveInt } from "./load-model.ts";
 
 export interface WeightsOptions {
@@ -43,7 +43,7 @@ export function runWeights(file: string, opts: WeightsOptions): number {
     try {
       writeFileSync(opts.out, bytes);
     } catch (e) {
-      throw new CliError(`cannot write ${opts.out}: ${(e as Error).message}`);
+      throw new CliError(`cannot write ${opts.out}: ${ioProblem(e)}`);
     }
     process.stderr.write(`wrote ${opts.out}: ${layout.length} tensors, ${bytes.length.toLocaleString("en-US")} bytes\n`);
   }
