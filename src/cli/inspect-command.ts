@@ -3,8 +3,12 @@ import { renderSummaryText, summarize, summaryJson } from "../inspect/summary.ts
 import { inferenceGraph, lowerModel } from "../ir/lower.ts";
 import { printGraph } from "../ir/print.ts";
 import { verify } from "../ir/verify.ts";
-import { CliError, EXIT_OK, useColor, write } from "./io.ts";
-import { loadModel, parsePositiveInt } from "./load-model.ts";
+import { checkFile } from "../check/check.ts";
+import { hasErrors } from "../diagnostics/diagnostic.ts";
+import { renderText } from "../diagnostics/render-text.ts";
+import type { ModelInfo } from "../model/model.ts";
+import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, useColor, write } from "./io.ts";
+import { parsePositiveInt } from "./load-model.ts";
 
 export interface InspectOptions {
   seq?: string;
@@ -18,7 +22,7 @@ export interface InspectOptions {
 }
 
 export function runInspect(file: string, opts: InspectOptions): number {
-  const m = loadModel(file, { ...(opts.model !== undefined ? { model: opts.model } : {}), color: useColor(opts.color) });
+  const m = healthyModel(file, opts.model, useColor(opts.color));
   if (opts.ir) {
     // --lowered shows the graph before the inference passes (dropout still in it).
     const g = opts.lowered ? lowerModel(m) : inferenceGraph(m);
@@ -36,4 +40,23 @@ export function runInspect(file: string, opts: InspectOptions): number {
   const s = summarize(m, { seq, batch, ...(enc ? { srcSeq: Math.min(seq, enc.maxSeq ?? seq) } : {}) });
   write(opts.format === "json" ? JSON.stringify(summaryJson(s), null, 2) : renderSummaryText(s));
   return EXIT_OK;
+}
+
+/**
+ * The model to inspect, when it checks without errors of its own: a broken model elsewhere in
+ * the file (or an import it does not need) is noted, not fatal. Otherwise the errors are
+ * printed and the exit code is 1; an unreadable file is one line and exit 2.
+ */
+function healthyModel(file: string, model: string | undefined, color: boolean): ModelInfo {
+  const r = checkFile(file, model !== undefined ? { model } : {});
+  if (r.unreadable) throw new CliError(r.diagnostics[0].message.replace(/`([^`]*)`/, "$1"), EXIT_USAGE);
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (!r.entry) {
+    process.stderr.write(renderText(errors, r.sources, { color }));
+    throw new CliError(errors.length ? `${file} has errors; fix them first (\`specformer check ${file}\`)` : `${file} declares no complete model`, EXIT_ERRORS);
+  }
+  if (hasErrors(r.diagnostics)) {
+    process.stderr.write(`specformer: note: ${file} has ${errors.length === 1 ? "an error" : `${errors.length} errors`} outside model \`${r.entry.name}\` (\`specformer check ${file}\` lists them)\n`);
+  }
+  return r.entry;
 }

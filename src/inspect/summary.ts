@@ -15,6 +15,7 @@
  */
 import { encoderSection, outputSection, type AttentionInfo, type MlpActivation, type MlpInfo, type ModelInfo, type SectionInfo } from "../model/model.ts";
 import { isGated, layerGroup, numel, sectionPrefix, sublayerNames, weightLayout, type TensorSpec } from "../model/weights-layout.ts";
+import { oneLayerPerStack } from "../check/model-size.ts";
 
 export interface SummaryRow {
   name: string;
@@ -27,7 +28,18 @@ export interface SummaryRow {
   depth: number;
   /** Caveat on the row's figures, e.g. that a naive score matrix is counted. */
   note?: string;
+  /**
+   * How many identical layers the row stands for, when a stack is too deep to list layer by
+   * layer (more than EXPAND_LAYERS); its figures are then the total over all of them.
+   */
+  repeat?: number;
 }
+
+/**
+ * Stacks up to this deep get a row per layer, as torchinfo prints them; a deeper one is one
+ * row for all its (identical) layers, so `layers = 1e8` costs a row, not 10^8 of them.
+ */
+export const EXPAND_LAYERS = 64;
 
 export interface Summary {
   model: string;
@@ -47,15 +59,42 @@ const NORM_FLOPS = 5;
 const SOFTMAX_FLOPS = 5; // max, subtract, exp, sum, divide
 const ACT_FLOPS: Record<MlpActivation, number> = { relu: 1, silu: 5, gelu: 8, gelu_tanh: 8, swiglu: 6, geglu: 9 };
 
+/** Σ floor(i / s) for i in [0, n): closed form, so the sums below cost O(1), not O(seq). */
+function sumFloorDiv(n: number, s: number): number {
+  if (n <= 0) return 0;
+  const q = Math.floor(n / s);
+  return (s * q * (q - 1)) / 2 + (n - q * s) * q;
+}
+
+/**
+ * Σ f(i) for integers i in [lo, hi), where f is affine between consecutive `cuts` (the
+ * integers where a new piece starts): each piece is summed as an arithmetic series.
+ */
+function sumPieces(f: (i: number) => number, lo: number, hi: number, cuts: number[]): number {
+  const at = [...new Set(cuts.map((c) => Math.min(hi, Math.max(lo, c))))].filter((c) => c > lo && c < hi).sort((a, b) => a - b);
+  let total = 0;
+  let start = lo;
+  for (const end of [...at, hi]) {
+    const n = end - start;
+    if (n > 0) total += (n * (f(start) + f(end - 1))) / 2;
+    start = end;
+  }
+  return total;
+}
+
 /**
  * (query, key) pairs one head scores over the whole sequence. Causal masking is ignored for
  * dense and sparse patterns alike: a causal kernel can skip about half, but not every kernel does.
+ * Sparse patterns are counted in closed form (per block, or per arithmetic run of rows): an
+ * `inspect --seq` of 2^40 must not walk 2^40 rows.
  */
 function scoredPairs(a: AttentionInfo, seq: number, keys: number): number {
   // A causal window sees w keys; a bidirectional one |i - j| < w, so 2w - 1.
   const windowKeys = a.window === undefined ? keys : Math.min(keys, a.causal ? a.window : 2 * a.window - 1);
   const sp = a.sparse;
   if (!sp) return seq * windowKeys;
+  // A window and a pattern together is no checked model; count those row by row.
+  if (a.window === undefined) return sp.kind === "strided" ? stridedPairs(sp.stride, seq, keys) : blockPairs(sp, seq, keys);
   let pairs = 0;
   for (let i = 0; i < seq; i++) {
     let visible: number;
@@ -78,6 +117,43 @@ function scoredPairs(a: AttentionInfo, seq: number, keys: number): number {
     pairs += Math.min(visible, windowKeys);
   }
   return pairs;
+}
+
+/**
+ * Strided: row i sees the band |i - j| < s, i.e. min(i + s, K) - max(i - s + 1, 0) keys,
+ * plus floor(i / s) columns to its left and floor((K - 1 - i) / s) to its right.
+ */
+function stridedPairs(s: number, seq: number, K: number): number {
+  const n1 = Math.min(Math.max(K - s + 1, 0), seq); // rows whose band ends at i + s, not at K
+  const bandEnds = (n1 * (n1 - 1)) / 2 + s * n1 + (seq - n1) * K;
+  const m = Math.max(seq - s, 0); // rows whose band starts past 0 (at i - s + 1 = 1, 2, ...)
+  const bandStarts = (m * (m + 1)) / 2;
+  const n2 = Math.min(seq, K);
+  const right = sumFloorDiv(K, s) - sumFloorDiv(K - n2, s);
+  return bandEnds - bandStarts + sumFloorDiv(seq, s) + right;
+}
+
+/**
+ * Block-sparse: every row of query block b sees the same keys, so the sum runs over blocks,
+ * and over runs of blocks in closed form: what a block sees is affine in b between the
+ * blocks where a bound of its band clamps or the band empties.
+ */
+function blockPairs(sp: Extract<NonNullable<AttentionInfo["sparse"]>, { kind: "block" }>, seq: number, K: number): number {
+  const { block: B, local: L, global: G } = sp;
+  const gEnd = Math.min(G * B, K);
+  const visible = (b: number): number => {
+    if (b < G) return K;
+    if (L <= 0) return gEnd;
+    const lo = Math.max((b - L + 1) * B, gEnd);
+    const hi = Math.min((b + L) * B, K);
+    return gEnd + Math.max(hi - lo, 0);
+  };
+  const blocks = Math.ceil(seq / B);
+  const after = (x: number) => Math.floor(x) + 1;
+  const cuts = [G, after(K / B - L), after(gEnd / B + L - 1), after(K / B + L - 1), after(gEnd / B - L)];
+  // Every block has B rows but the last, which may be cut short by seq.
+  const full = sumPieces(visible, 0, blocks - 1, cuts);
+  return B * full + (seq - (blocks - 1) * B) * visible(blocks - 1);
 }
 
 function attentionKind(a: AttentionInfo): string {
@@ -174,32 +250,25 @@ function sectionRows(
         const stack = step.stack;
         const names = sublayerNames(stack);
         const decoderLike = s.role === "decoder" || (s.role === "main" && stack.sublayers.some((x) => x.kind === "attention" && x.causal));
-        for (let i = 0; i < stack.count; i++) {
-          const group = layerGroup(s, stack, i);
-          const children: SummaryRow[] = stack.sublayers.map((sub, j) => {
-            const name = `${group}.${names[j]}`;
-            const own = paramsOf(group, `${name}.`) + paramsOf(group, `${name}_norm.`);
-            const child = { name, depth: 2, outputShape: stream(), params: own };
-            if (sub.kind === "mlp") {
-              return { ...child, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T), activationBytes: streamBytes };
-            }
-            const keys = sub.source === "cross" ? srcSeq : seq;
-            const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
-            const row: SummaryRow = { ...child, kind: attentionKind(sub), flops, activationBytes };
-            if (note) row.note = note;
-            return row;
-          });
+        // The layers of a stack are identical: cost one, then list it per layer or once for all.
+        const group0 = layerGroup(s, stack, 0);
+        const layer = stack.sublayers.map((sub, j) => {
+          const name = names[j];
+          const params = paramsOf(group0, `${group0}.${name}.`) + paramsOf(group0, `${group0}.${name}_norm.`);
+          if (sub.kind === "mlp") return { name, params, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T), activationBytes: streamBytes } as Omit<SummaryRow, "depth" | "outputShape">;
+          const keys = sub.source === "cross" ? srcSeq : seq;
+          const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
+          return { name, params, kind: attentionKind(sub), flops, activationBytes, ...(note ? { note } : {}) } as Omit<SummaryRow, "depth" | "outputShape">;
+        });
+        const kind = `${decoderLike ? "decoder" : "encoder"} layer`;
+        const emit = (group: string, times: number) => {
+          const children: SummaryRow[] = layer.map((c) => ({ ...c, name: `${group}.${c.name}`, depth: 2, outputShape: stream(), params: c.params * times, flops: c.flops * times, activationBytes: c.activationBytes * times, ...(times > 1 ? { repeat: times } : {}) }));
           const sum = (f: (r: SummaryRow) => number) => children.reduce((a, r) => a + f(r), 0);
-          rows.push({
-            ...base,
-            name: group,
-            kind: `${decoderLike ? "decoder" : "encoder"} layer`,
-            params: paramsOf(group),
-            flops: sum((r) => r.flops),
-            activationBytes: sum((r) => r.activationBytes),
-          });
+          rows.push({ ...base, name: group, kind: times > 1 ? `${kind} × ${formatCount(times)}` : kind, params: paramsOf(group0) * times, flops: sum((r) => r.flops), activationBytes: sum((r) => r.activationBytes), ...(times > 1 ? { repeat: times } : {}) });
           rows.push(...children);
-        }
+        };
+        if (stack.count <= EXPAND_LAYERS) for (let i = 0; i < stack.count; i++) emit(layerGroup(s, stack, i), 1);
+        else emit(`${group0}-${stack.count - 1}`, stack.count);
         break;
       }
     }
@@ -227,8 +296,13 @@ export function summarize(m: ModelInfo, opts: { seq: number; batch?: number; src
   const seq = positiveInt("seq", opts.seq);
   const hasEncoder = encoderSection(m) !== undefined;
   const srcSeq = positiveInt("srcSeq", opts.srcSeq ?? seq);
+  // One layer per stack: a stack's layers have the same tensors (see sectionRows).
   const groups = new Map<string, TensorSpec[]>();
-  for (const t of weightLayout(m)) groups.set(t.group, [...(groups.get(t.group) ?? []), t]);
+  for (const t of weightLayout(oneLayerPerStack(m))) {
+    const list = groups.get(t.group);
+    if (list) list.push(t);
+    else groups.set(t.group, [t]);
+  }
   // Every top-level row is named after its group, so totals equal paramCount; a sublayer
   // row takes the tensors of its layer's group under its own name prefix.
   const paramsOf: ParamsOf = (group, prefix = `${group}.`) =>
@@ -300,8 +374,9 @@ export function summaryJson(s: Summary): object {
     activationBytes: s.activationBytes,
     weightBytes: s.weightBytes,
     // Fixed key order, so the JSON diffs cleanly between runs and versions.
-    layers: s.rows.map(({ name, kind, outputShape, params, flops, activationBytes, depth, note }) => ({
+    layers: s.rows.map(({ name, kind, outputShape, params, flops, activationBytes, depth, note, repeat }) => ({
       ...{ name, kind, outputShape: [...outputShape], params, flops, activationBytes, depth },
+      ...(repeat !== undefined ? { repeat } : {}),
       ...(note !== undefined ? { note } : {}),
     })),
   };
