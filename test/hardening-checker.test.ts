@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkSource, type CheckResult } from "../src/check/check.ts";
-import { MAX_WEIGHT_BYTES, parameterCount } from "../src/check/model-size.ts";
+import { MAX_LAYERS, MAX_WEIGHT_BYTES, parameterCount } from "../src/check/model-size.ts";
 import { divisorList } from "../src/check/sublayers.ts";
 import { explain } from "../src/diagnostics/codes.ts";
 import { toJson } from "../src/diagnostics/render-json.ts";
@@ -53,24 +53,28 @@ describe("hints stay cheap for huge dims", () => {
 });
 
 describe("sizes past any target", () => {
-  it("rejects weights over 2^53 bytes with the byte count", () => {
-    const r = check(spec({ dims: "vocab = 257, d = 65536, heads = 4, layers = 100000000, context = 64" }));
+  it("rejects more than 4096 layers, whatever their width", () => {
+    const r = check(spec({ dims: "vocab = 257, d = 8, heads = 2, layers = 100000000, context = 64" }));
     expect(errors(r)).toEqual(["SF0218"]);
-    const d = r.diagnostics[0];
-    expect(d.message).toMatch(/^model `m` has 5\.154e\+18 parameters: 2\.062e\+19 bytes \(17\.9 EiB\) of f32 weights, past the 2\^53-byte limit$/);
-    expect(d.notes[0]).toBe("the largest part is stack `block`: 100,000,000 layers × 51,540,197,376 parameters");
+    expect(r.diagnostics[0].message).toBe(`model \`m\` has 100,000,000 layers, more than the 4,096 a model may have`);
     expect(r.entry).toBeUndefined();
+    expect(errors(check(spec({ dims: `vocab = 257, d = 8, heads = 2, layers = ${MAX_LAYERS + 1}, context = 64` })))).toEqual(["SF0218"]);
+    expect(errors(check(spec({ dims: `vocab = 257, d = 8, heads = 2, layers = ${MAX_LAYERS}, context = 64` })))).toEqual([]);
   });
 
-  it("accepts 10^8 small layers, counting them in O(distinct layers)", () => {
-    const r = check(spec({ dims: "vocab = 257, d = 8, heads = 2, layers = 100000000, context = 64" }));
-    expect(errors(r)).toEqual([]);
-    const m = r.entry!;
-    // A two-layer twin gives the per-layer figure the way weightLayout counts it.
-    const two = check(spec({ dims: "vocab = 257, d = 8, heads = 2, layers = 2, context = 64" })).entry!;
-    const one = check(spec({ dims: "vocab = 257, d = 8, heads = 2, layers = 1, context = 64" })).entry!;
-    const perLayer = paramCount(two) - paramCount(one);
-    expect(parameterCount(m)).toBe(paramCount(one) + (1e8 - 1) * perLayer);
+  it("rejects more than 16 TiB of f32 weights, with the byte count", () => {
+    const r = check(spec({ dims: "vocab = 257, d = 2097152, heads = 16, layers = 64, context = 64" }));
+    expect(errors(r)).toEqual(["SF0218"]);
+    const d = r.diagnostics[0];
+    expect(d.message).toBe("model `m` has 3.378e+15 parameters: 1.351e+16 bytes (12 PiB) of f32 weights, more than the 16 TiB a model may have");
+    expect(d.notes[0]).toBe("the largest part is stack `block`: 64 layers × 52,776,577,007,616 parameters");
+    // 7B-class models are far inside the limit.
+    expect(errors(check(spec({ dims: "vocab = 32000, d = 4096, heads = 32, layers = 32, context = 64" })))).toEqual([]);
+  });
+
+  it("counts parameters in O(distinct layers), equal to the weight layout's count", () => {
+    const m = check(spec({ dims: `vocab = 257, d = 8, heads = 2, layers = ${MAX_LAYERS}, context = 64` })).entry!;
+    expect(parameterCount(m)).toBe(paramCount(m));
     expect(parameterCount(m) * 4).toBeLessThan(MAX_WEIGHT_BYTES);
   });
 });

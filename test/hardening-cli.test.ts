@@ -154,18 +154,24 @@ describe("inspect", () => {
     expect(r.stderr).toBe(`specformer: cannot read ${missing}: no such file\n`);
   });
 
-  it("summarises 10^8 layers as one row per distinct layer", () => {
-    const deep = file("deep.sf", spec("deep", "vocab = 257, d = 8, heads = 2, layers = 100000000, context = 64"));
+  it("refuses 10^8 layers with a diagnostic, not V8's out-of-memory", () => {
+    const r = capture(() => runInspect(file("huge.sf", spec("huge", "vocab = 257, d = 768, heads = 12, layers = 100000000, context = 64")), { format: "text", color: "never" }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error[SF0218]: model `huge` has 100,000,000 layers, more than the 4,096 a model may have");
+  });
+
+  it("summarises a deep stack as one row per distinct layer", () => {
+    const deep = file("deep.sf", spec("deep", "vocab = 257, d = 8, heads = 2, layers = 4096, context = 64"));
     const r = capture(() => runInspect(deep, { format: "json" }));
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as { params: number; layers: Array<{ name: string; kind: string; params: number; repeat?: number; depth: number }> };
     expect(s.layers.length).toBeLessThan(10);
-    const layer = s.layers.find((l) => l.name === "block.0-99999999")!;
-    expect(layer).toMatchObject({ kind: "decoder layer × 100,000,000", repeat: 1e8, depth: 1 });
+    const layer = s.layers.find((l) => l.name === "block.0-4095")!;
+    expect(layer).toMatchObject({ kind: "decoder layer × 4,096", repeat: 4096, depth: 1 });
     expect(s.params).toBe(s.layers.filter((l) => l.depth === 1).reduce((a, l) => a + l.params, 0));
     expect(Number.isSafeInteger(s.params)).toBe(true);
     const text = capture(() => runInspect(deep, { format: "text" }));
-    expect(text.stdout).toContain("block.0-99999999 (decoder layer × 100,000,000)");
+    expect(text.stdout).toContain("block.0-4095 (decoder layer × 4,096)");
     expect(text.stdout.split("\n").length).toBeLessThan(30);
   });
 });

@@ -5,11 +5,19 @@ import type { Sink } from "./sink.ts";
 import { formatBytes } from "./lint.ts";
 
 /**
- * The most f32 weight bytes a model may have: 2^53 (8 PiB), where byte counts stop being
- * exact integers. No target comes near it (Wasm stops at 4 GiB); past it every count the
- * later stages make is wrong, so it is the checker's limit and each backend keeps its own.
+ * The most f32 weight bytes a model may have: 2^44 (16 TiB). Every backend holds weights as
+ * f32 in one machine's memory (Wasm stops at 4 GiB, a GPU at its memory), and 16 TiB is past
+ * the largest such machine; a model beyond it is a typo that would otherwise fail (or
+ * exhaust memory) in a later stage. Each backend keeps its own, smaller limit.
  */
-export const MAX_WEIGHT_BYTES = 2 ** 53;
+export const MAX_WEIGHT_BYTES = 2 ** 44;
+
+/**
+ * The most layers a model may have, over all its stacks: 4096 (the deepest published models
+ * have about 100, DeepNet 2000). Each layer is its own weights and nodes in the IR and the
+ * generated code, so `layers = 1e8` of a tiny width, small in bytes, could never be built.
+ */
+export const MAX_LAYERS = 4096;
 
 /**
  * The model with one layer in each stack. Every layer of a stack has the same tensors, so
@@ -44,8 +52,19 @@ export function parameterCount(m: ModelInfo): number {
   return n;
 }
 
-/** Reports SF0218 and returns false when the model's f32 weights pass MAX_WEIGHT_BYTES. */
+/** Reports SF0218 and returns false when the model passes MAX_LAYERS or MAX_WEIGHT_BYTES. */
 export function checkModelSize(m: ModelInfo, sink: Sink, at: Span): boolean {
+  const stacks = m.sections.flatMap((s) => s.steps.flatMap((st) => (st.op === "stack" ? [st.stack] : [])));
+  const layers = stacks.reduce((a, st) => a + st.count, 0);
+  if (layers > MAX_LAYERS) {
+    const deepest = stacks.reduce((a, b) => (b.count > a.count ? b : a));
+    sink.report("SF0218", at, `model \`${m.name}\` has ${layers.toLocaleString("en-US")} layers, more than the ${MAX_LAYERS.toLocaleString("en-US")} a model may have`, {
+      label: "too deep to build",
+      notes: [`stack \`${deepest.name}\` has ${deepest.count.toLocaleString("en-US")}`],
+      hint: "check the layer count for a typo",
+    });
+    return false;
+  }
   const groups = parametersByGroup(m);
   let params = 0;
   let largest: [string, number] = ["", 0];
@@ -58,7 +77,7 @@ export function checkModelSize(m: ModelInfo, sink: Sink, at: Span): boolean {
   const count = (n: number) => (n < 1e15 ? Math.round(n).toLocaleString("en-US") : n.toExponential(3));
   const stack = groupRepeats(m).get(largest[0]);
   const where = stack ? `stack \`${stack.stack.name}\`: ${count(stack.count)} layers × ${count(largest[1] / stack.count)} parameters` : `\`${largest[0]}\`: ${count(largest[1])} parameters`;
-  sink.report("SF0218", at, `model \`${m.name}\` has ${count(params)} parameters: ${count(bytes)} bytes (${formatBytes(bytes)}) of f32 weights, past the 2^53-byte limit`, {
+  sink.report("SF0218", at, `model \`${m.name}\` has ${count(params)} parameters: ${count(bytes)} bytes (${formatBytes(bytes)}) of f32 weights, more than the 16 TiB a model may have`, {
     label: "too large for any target",
     notes: [`the largest part is ${where}`],
     hint: "check the dims for a typo",
