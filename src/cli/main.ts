@@ -31,7 +31,8 @@ async function runWithFilteredStderr(argv: string[]): Promise<number | undefined
   const filter = new DawnWarningFilter((s) => process.stderr.write(s));
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (s: string) => filter.push(s));
-  // Ctrl-C reaches the child too (same process group): let it finish and report, then exit.
+  // Ctrl-C reaches the child too (same process group): outlive it, so that what it writes on its
+  // way out still passes the filter, then exit with its status.
   const ignore = () => {};
   process.on("SIGINT", ignore);
   const forward = () => child.kill("SIGTERM");
@@ -162,6 +163,11 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
   return p;
 }
 
+/** A failure as the one line the exit-code contract promises. */
+function say(message: string): void {
+  process.stderr.write(`specformer: ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
+}
+
 /** Entry point: returns nothing, sets process.exitCode; never lets a stack trace reach a user. */
 export async function main(argv: string[]): Promise<void> {
   let code = 0;
@@ -174,17 +180,17 @@ export async function main(argv: string[]): Promise<void> {
       // --help and --version "fail" with exit code 0; real usage errors are exit 2.
       code = err.exitCode === 0 ? 0 : EXIT_USAGE;
     } else if (err instanceof CliError) {
-      process.stderr.write(`specformer: ${err.message}\n`);
+      say(err.message);
       code = err.exitCode;
     } else if (err instanceof WeightsError || err instanceof ModelInputError || err instanceof BackendUnavailableError) {
       // Bad weights or inputs are the user's data, not our bug: one clear line, exit 1.
-      process.stderr.write(`specformer: ${err.message}\n`);
+      say(err.message);
       code = 1;
     } else if (err instanceof UsageError) {
-      process.stderr.write(`specformer: ${err.message}\n`);
+      say(err.message);
       code = EXIT_USAGE;
     } else {
-      process.stderr.write(`specformer: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
       if (process.env.SPECFORMER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       code = 70;
     }
