@@ -158,6 +158,23 @@ describe("specs that used to check and then fail later", () => {
     expect(r.diagnostics[0].message).toBe("padding mask `tgt_mask` is bool[batch, seq], but it must be bool[batch, src_len], the shape of `src`");
   });
 
+  it("rejects the encoder's input embedded again by the decoder", () => {
+    const r = check(`model s {
+  dims { vocab = 100, d = 32, heads = 4, layers = 1, context = 16 }
+  input tokens: int[batch, seq] where seq <= context
+  encoder {
+    embed tokens(vocab, d)
+    stack layers × enc { attention self(heads = heads); mlp(hidden = d, act = relu) }
+  }
+  decoder {
+    embed tokens(vocab, d)
+    stack layers × dec { attention self(heads = heads, mask = causal); attention cross(heads = heads); mlp(hidden = d, act = relu) }
+  }
+  head linear
+}`);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual(["SF0119 input `tokens` is embedded by the encoder too"]);
+  });
+
   it("registers every new code with an explanation", () => {
     for (const code of ["SF0120", "SF0121", "SF0218"]) expect(explain(code)?.explanation.length).toBeGreaterThan(80);
     expect(explain("SF0217")!.explanation).toMatch(/f32/);

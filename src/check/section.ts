@@ -139,6 +139,18 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           ok = false;
           break;
         }
+        // The encoder's input read again by the decoder would be one input in two phases:
+        // the encoder's is fixed while the decoder's grows as it generates.
+        const earlier = sec.earlierEmbeds.get(name);
+        if (earlier) {
+          sink.report("SF0119", item.sub.span, `input \`${name}\` is embedded by the ${earlier.role} too`, {
+            label: `the ${earlier.role} already reads it`,
+            hint: `give the ${sec.role} its own input (e.g. \`input tgt: int[batch, seq]\`); \`tie = ${name}\` shares the ${earlier.role}'s table`,
+          });
+          ok = false;
+          embedFailed ||= input === undefined;
+          break;
+        }
         embedded.set(name, item.sub.span);
         const vocab = num(a.get("vocab"));
         const dim = num(a.get("dim"));
