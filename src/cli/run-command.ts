@@ -64,6 +64,8 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   if (seed !== undefined && seed >= 2 ** 32) throw new CliError(`--seed must be below 2^32, got \`${o.seed}\``);
   const threads = parsePositiveInt(o.threads, "--threads");
   if (threads !== undefined && o.target !== "wasm") throw new CliError(`--threads is for --target wasm (got --target ${o.target})`);
+  // The Wasm runtime splits work over at most 16 threads (backends/wasm/plan.ts MAX_THREADS).
+  if (threads !== undefined && threads > 16) throw new CliError(`--threads is at most 16, got ${threads}`);
 
   const why = cannotGenerate(m);
   if (why) throw new CliError(why, EXIT_ERRORS);

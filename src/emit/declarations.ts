@@ -111,6 +111,8 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     ...(target === "webgpu" ? ["  /** Run on this device instead of requesting one from navigator.gpu. */", "  device?: GPUDevice;"] : []),
     "  /** Load a checkpoint named the PyTorch way. */",
     '  map?: "gpt2" | "llama" | "torch";',
+    "  /** Load weights holding NaN or ±Inf instead of refusing them. */",
+    "  allowNonFinite?: boolean;",
     "}",
     "",
     "/** Weights: safetensors bytes, a file path (Node) or a URL. */",

@@ -16,6 +16,8 @@ export interface LoadOptions {
   threads?: number;
   device?: GPUDevice;
   map?: MapName;
+  /** Load weights holding NaN or ±Inf instead of refusing them. */
+  allowNonFinite?: boolean;
 }
 
 export async function prepare(manifest: Manifest, source: WeightsSource, opts: LoadOptions): Promise<{ model: ModelInfo; weights: Map<string, Float32Array> }> {
@@ -23,7 +25,7 @@ export async function prepare(manifest: Manifest, source: WeightsSource, opts: L
   const model = modelFromJson(manifest.model);
   const bytes = await readWeights(source, opts.onProgress);
   const file = parseSafetensors(bytes);
-  const weights = bindWeights(model, file, opts.map ? { map: (f, m) => applyNameMap(opts.map!, f, m) } : {});
+  const weights = bindWeights(model, file, { ...(opts.map ? { map: (f, m) => applyNameMap(opts.map!, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) });
   opts.onProgress?.({ phase: "bind", loaded: weights.size, total: weights.size });
   return { model, weights };
 }
