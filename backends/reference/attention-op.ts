@@ -13,6 +13,7 @@ import {
   type AttentionDims,
   type AttentionOptions,
 } from "./kernels/index.ts";
+import { slidingWindow, windowHistory } from "../../src/ir/state-plan.ts";
 import { f32, get, positions, type Env, type KVCache, type RunContext, type Tensor } from "./values.ts";
 
 type AttentionNode = Extract<Node, { op: "attention" }>;
@@ -132,9 +133,11 @@ export function runAttention(n: AttentionNode, env: Env, ctx: RunContext, inputO
     // Cache row j is absolute position start + j; the kernel's positions are cache-relative.
     queryOffset: ctx.offset - cache.start,
   });
-  // A causal window of w lets the next query (at start + length) see only the last w - 1 rows.
-  // Sparse patterns index absolute blocks, so their caches keep everything.
-  if (n.window !== undefined && n.causal && !n.sparse) dropOldest(cache, n.window - 1, batch, width);
+  // The shared state plan's policy (src/ir/state-plan.ts): a causal sliding window of w lets the
+  // next query (at start + length) see only the last w - 1 rows, its `history`; the compiled
+  // backends keep those in a ring of history + chunk rows. Other caches keep everything.
+  const w = slidingWindow(n);
+  if (w !== undefined) dropOldest(cache, windowHistory(w), batch, width);
   return { data: out, shape };
 }
 

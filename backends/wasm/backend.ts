@@ -9,12 +9,13 @@ import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor
 import { planInputs, type InputPlan } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import { ModelInputError, type Model } from "../../src/runtime/model-api.ts";
-import type { Tensor } from "../../src/runtime/tensor.ts";
+import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
 import type { CompiledWasm } from "./compile.ts";
 import { checkWeights, fillStatic } from "./load.ts";
 import { MAX_BYTES, MAX_THREADS, planWasm, type WasmPlan } from "./plan.ts";
 import { formatBytes, WasmRuntime } from "./runtime.ts";
 import { StateRegion, stateLayout } from "./state.ts";
+import { stepChunks } from "../../src/ir/state-plan.ts";
 
 export interface WasmModelOptions {
   /** Threads (the calling one included) splitting every op; default 1. */
@@ -111,7 +112,8 @@ class WasmExecutor implements Executor<WasmState> {
   }
 
   async begin(inputs: Inputs, call: Call): Promise<WasmState> {
-    const layout = stateLayout(this.plan, call.batch, this.plan.context, call.src);
+    // Sized by the shared state plan: rings for sliding windows, the context for full caches.
+    const layout = stateLayout(this.plan, call.batch, this.plan.context, call.src, true);
     const need = layout.bytes;
     if (this.plan.layout.staticBytes + need > MAX_BYTES) {
       throw new ModelInputError(`begin: a decode state for batch ${call.batch} needs ${need} bytes (${formatBytes(need)}) of Wasm memory, beyond the 4 GiB wasm32 limit`);
@@ -132,19 +134,30 @@ class WasmExecutor implements Executor<WasmState> {
   async step(state: WasmState, inputs: Inputs, _masks: ReadonlyMap<string, Uint8Array>, call: Call): Promise<Float32Array> {
     const { batch: B, seq: n, position } = call;
     const vocab = this.plan.logits.vocab;
-    const g = Math.max(1, Math.min(B, Math.floor(this.plan.rows / n)));
     const out = new Float32Array(B * n * vocab);
-    // The region keeps the mask history itself: only the new columns are written.
-    this.writeMasks(state.region, inputs, "decoder", 0, B, position, 0);
-    for (let b0 = 0; b0 < B; b0 += g) {
-      const count = Math.min(g, B - b0);
-      this.writeIds(inputs, this.inputs.stepInputs, b0, count);
-      state.region.bind(b0);
-      this.rt.setCall({ g: count, n, pos0: position, srcLen: call.src });
-      this.rt.run("decode");
-      out.set(this.rt.f32().subarray(this.plan.logits.offset / 4, this.plan.logits.offset / 4 + count * n * vocab), b0 * n * vocab);
+    // A ring holds the plan's history plus one chunk of new rows: longer steps run chunk by chunk.
+    for (const [from, len] of stepChunks(n, this.plan.states?.chunk)) {
+      const part = len === n ? inputs : sliceSteps(inputs, this.inputs.stepInputs, B, n, from, len);
+      const g = Math.max(1, Math.min(B, Math.floor(this.plan.rows / len)));
+      // The region keeps the mask history itself: only the new columns are written.
+      this.writeMasks(state.region, part, "decoder", 0, B, position + from, 0);
+      for (let b0 = 0; b0 < B; b0 += g) {
+        const count = Math.min(g, B - b0);
+        this.writeIds(part, this.inputs.stepInputs, b0, count);
+        state.region.bind(b0);
+        this.rt.setCall({ g: count, n: len, pos0: position + from, srcLen: call.src });
+        this.rt.run("decode");
+        const logits = this.rt.f32().subarray(this.plan.logits.offset / 4, this.plan.logits.offset / 4 + count * len * vocab);
+        if (len === n) out.set(logits, b0 * n * vocab);
+        else for (let k = 0; k < count; k++) out.set(logits.subarray(k * len * vocab, (k + 1) * len * vocab), ((b0 + k) * n + from) * vocab);
+      }
     }
     return out;
+  }
+
+  /** Bytes of Wasm memory the decode state holds (caches, states, histories): fixed at begin. */
+  stateBytes(state: WasmState): number {
+    return state.region.layout.bytes;
   }
 
   release(state: WasmState): void {
@@ -154,6 +167,26 @@ class WasmExecutor implements Executor<WasmState> {
   dispose(): void {
     this.rt.dispose();
   }
+}
+
+/** Columns [from, from + len) of the step-fed [batch, n, …] inputs (the others as they are). */
+function sliceSteps(inputs: Inputs, stepInputs: ReadonlySet<string>, batch: number, n: number, from: number, len: number): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of inputs) {
+    if (!stepInputs.has(name)) {
+      out.set(name, t);
+      continue;
+    }
+    const per = t.data.length / (batch * n);
+    const rows = (b: number) => t.data.subarray((b * n + from) * per, (b * n + from + len) * per);
+    let data = rows(0);
+    if (batch > 1) {
+      data = new (t.data.constructor as new (size: number) => TensorData)(batch * len * per);
+      for (let b = 0; b < batch; b++) (data as Float32Array).set(rows(b), b * len * per);
+    }
+    out.set(name, { data, shape: [batch, len, ...t.shape.slice(2)] });
+  }
+  return out;
 }
 
 /** Rows [b0, b0 + count) of every batch-major input. */

@@ -5,11 +5,18 @@
 // column), four keys at a time: four dot products as four vector accumulators reduced by one
 // 4×4 transpose, a vector exp, and the P·V update of the output row kept in per-thread
 // scratch. K/V rows are read by index, so GQA/MQA heads share them and the cache never moves.
+// A sliding-window self-attention (slidingWindow in src/ir/state-plan.ts) may run over a ring
+// of `stride` rows: position p lives in row p mod stride. Its append writes there, and its one
+// segment of visible keys [lo, hi) (at most `window` <= stride positions) becomes two, split at
+// the first multiple of stride past lo, each read through its own base pointer so the key loop
+// is the plain contiguous one (no modulo per key). Its mask history wraps the same way when it
+// has the ring's stride. Every other attention's code is unchanged.
 
 import { expV } from "./emit-math.ts";
 import { loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";
+import { slidingWindow } from "../../src/ir/state-plan.ts";
 import { type EmitFlags, f32, Func, get, i32, loadV, madd, set, splat, storeV } from "./wat.ts";
 
 type AttentionOp = Extract<WOp, { op: "attention" }>;
@@ -131,7 +138,15 @@ function segments(f: Func, op: AttentionOp): { count: number; code: string } {
   const sp = op.sparse;
   let count = 1;
   let body: string;
-  if (sp === undefined) {
+  if (slidingWindow(op) !== undefined) {
+    // A ring of $stride rows: slots from $wb (the multiple of stride at or below lo) up to
+    // wb + stride, then from wb + stride on (the wrapped part, empty unless the range wraps).
+    count = 2;
+    f.local("i32", "wb");
+    body = `(local.set $wb (i32.mul (i32.div_u ${get("lo")} ${get("stride")}) ${get("stride")}))
+    ${push(0, get("lo"), `(i32.add ${get("wb")} ${get("stride")})`, 1)}
+    ${push(1, `(i32.add ${get("wb")} ${get("stride")})`, get("hi"), 1)}`;
+  } else if (sp === undefined) {
     body = push(0, get("lo"), get("hi"), 1);
   } else if (sp.kind === "block") {
     count = 2;
@@ -158,6 +173,21 @@ function segments(f: Func, op: AttentionOp): { count: number; code: string } {
 }
 
 /**
+ * Ring segments: position sb = wb + seg·stride sits in slot 0 of this segment, so the base
+ * pointers move back by sb rows and key j (absolute) is read at base + j·row as elsewhere.
+ * The mask moves with the ring when it has the ring's stride (a ring history), else it is a
+ * full history indexed by absolute position and stays. Positions and ALiBi stay absolute.
+ */
+function ringRebase(padding: boolean, row: number): string {
+  const sb = get("sb");
+  return `(local.set $sb (i32.add ${get("wb")} (i32.mul ${get("seg")} ${get("stride")})))
+      (local.set $kbase (i32.sub ${get("kb0")} (i32.mul ${sb} ${i32(row)})))
+      (local.set $vbase (i32.sub ${get("vb0")} (i32.mul ${sb} ${i32(row)})))${
+        padding ? `\n      (local.set $mrow (i32.sub ${get("mr0")} (i32.shl (select ${sb} (i32.const 0) (i32.eq ${get("mstride")} ${get("stride")})) (i32.const 2))))` : ""
+      }`;
+}
+
+/**
  * (func $attn_… (param $q $k $v $out $sd)): q/k/v/out arena rows [g·n, width]; $sd the slot
  * record (cache bases, strides, mask). Self-attention first appends this call's K (after
  * RoPE) and V rows to the cache; queries get RoPE and the 1/√d scale in place.
@@ -173,6 +203,11 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   f.local("f32", "m", "gm", "l", "slope", "corr");
   const rope = op.ropeKey ? ropeName(op.ropeDim, positions) : "";
 
+  const ring = slidingWindow(op) !== undefined;
+  // A ring's row of position $pos; elsewhere the row is the position itself.
+  const slotPos = ring ? `(i32.rem_u ${get("pos")} ${get("stride")})` : get("pos");
+  if (ring) f.local("i32", "kb0", "vb0", "mr0", "sb");
+
   // Phase 1: cache append (self) and query RoPE + scale, by rows.
   const append =
     op.source === "self"
@@ -184,10 +219,10 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $pos (i32.add ${get("pos0")} ${get("t")}))
     (local.set $src (i32.add ${get("k")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
     ${rope ? Array.from({ length: G }, (_, h) => `(call $${rope} (i32.add ${get("src")} ${i32(h * hd * 4)}) ${get("pos")} ${get("rope")})`).join("\n") : ""}
-    (local.set $dst (i32.add ${get("kb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("pos")}) ${i32(kvDim * 4)})))
+    (local.set $dst (i32.add ${get("kb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${slotPos}) ${i32(kvDim * 4)})))
     ${copyRow(get("src"), get("dst"), kvDim * 4, f, "ck")}
     (local.set $src (i32.add ${get("v")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
-    (local.set $dst (i32.add ${get("vb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("pos")}) ${i32(kvDim * 4)})))
+    (local.set $dst (i32.add ${get("vb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${slotPos}) ${i32(kvDim * 4)})))
     ${copyRow(get("src"), get("dst"), kvDim * 4, f, "cv")}`,
           "append",
         )
@@ -306,7 +341,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $vbase (i32.add ${get("vb")} (i32.add (i32.mul (i32.mul ${get("s")} ${get("stride")}) ${i32(kvDim * 4)}) (i32.mul ${get("kvh")} ${i32(hd * 4)}))))
     ${op.padding ? `(local.set $mrow (i32.add ${get("mb")} (i32.mul (i32.mul ${get("s")} ${get("mstride")}) (i32.const 4))))` : ""}
     ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
-    ${seg.code}
+    ${seg.code}${ring ? `\n    (local.set $kb0 ${get("kbase")}) (local.set $vb0 ${get("vbase")})${op.padding ? ` (local.set $mr0 ${get("mrow")})` : ""}` : ""}
     (local.set $m ${f32(-Infinity)})
     (local.set $lvec (v128.const i32x4 0 0 0 0))
     ${Array.from({ length: C }, (_, c) => accSet(c, "(v128.const i32x4 0 0 0 0)")).join("\n")}
@@ -314,7 +349,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (loop $L_seg
       (local.set $cs (select ${get("ss0")} (select ${get("ss1")} ${get("ss2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
       (local.set $ce (select ${get("se0")} (select ${get("se1")} ${get("se2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
-      (local.set $cp (select ${get("sp0")} (select ${get("sp1")} ${get("sp2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))
+      (local.set $cp (select ${get("sp0")} (select ${get("sp1")} ${get("sp2")} (i32.eq ${get("seg")} (i32.const 1))) (i32.eqz ${get("seg")})))${ring ? `\n      ${ringRebase(op.padding, kvDim * 4)}` : ""}
       (local.set $j ${get("cs")})
       (block $B_keys (loop $L_keys
         (br_if $B_keys (i32.ge_s ${get("j")} ${get("ce")}))

@@ -6,6 +6,7 @@
 import type { Graph } from "../../src/ir/ir.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
+import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { allocateArena } from "./arena.ts";
 import { type WOp, buildOps, type Slot } from "./ops.ts";
 
@@ -112,6 +113,12 @@ export interface WasmPlan {
   masks: Array<{ name: string; section: "encoder" | "decoder" }>;
   /** Threads the scratch area is sized for. */
   maxThreads: number;
+  /**
+   * The shared state plan (src/ir/state-plan.ts) at this build's caps: decode states size ring
+   * slots and mask histories by it, and steps longer than its chunk run in chunks. Absent in
+   * plans of older builds: every cache full.
+   */
+  states?: StatePlan;
 }
 
 /** A section's positions cap: its declared bound (lowered by maxSeq if given), else maxSeq or 2048. */
@@ -205,5 +212,6 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
     logits: { offset: logitsAddr, vocab: m.head.vocab },
     masks: built.masks,
     maxThreads: MAX_THREADS,
+    states: planStates(graph, { context, ...(sourceContext !== undefined ? { sourceContext } : {}) }),
   };
 }

@@ -1,6 +1,9 @@
 // Run-time state regions: per-sequence KV caches, linear-attention (S, z) states, memory
 // K/V of cross-attention and key-mask histories, laid out for a batch and its position caps,
 // and the slot records that point the kernels at one chunk of sequences within them.
+// A decode state follows the shared state plan (src/ir/state-plan.ts): a sliding-window slot
+// is a ring of the plan's rows (position p in row p mod rows; the kernels wrap), and so is a
+// mask history whose every reader is such a ring. A forward's region is full-size (rows = seq).
 
 import type { Region, WasmRuntime } from "./runtime.ts";
 import { align, type WasmPlan } from "./plan.ts";
@@ -17,7 +20,10 @@ export interface StateLayout {
   zero: Array<{ offset: number; bytes: number }>;
 }
 
-export function stateLayout(plan: WasmPlan, batch: number, decCap: number, encCap: number): StateLayout {
+/** `decode`: lay out a decode state by the plan's rings; otherwise every slot holds decCap / encCap rows. */
+export function stateLayout(plan: WasmPlan, batch: number, decCap: number, encCap: number, decode = false): StateLayout {
+  const states = decode ? plan.states : undefined;
+  const ringRows = (p: { kind: string; rows?: number } | undefined): number | undefined => (p?.kind === "ring" ? p.rows : undefined);
   let at = 0;
   const take = (bytes: number) => {
     const o = at;
@@ -35,14 +41,14 @@ export function stateLayout(plan: WasmPlan, batch: number, decCap: number, encCa
       zero.push({ offset: k, bytes: batch * kPerSeq }, { offset: v, bytes: batch * vPerSeq });
       return { k, v, kPerSeq, vPerSeq, stride: 0 };
     }
-    const cap = s.keys === "encoder" ? encCap : decCap;
+    const cap = s.keys === "encoder" ? encCap : (s.kind === "kv" ? ringRows(states?.caches[s.cache]) : undefined) ?? decCap;
     const perSeq = 4 * cap * kvDim;
     // 16 spare bytes: a v128 load of the last row's last vector stays inside.
     return { k: take(batch * perSeq + 16), v: take(batch * perSeq + 16), kPerSeq: perSeq, vPerSeq: perSeq, stride: cap };
   });
   const masks = new Map<string, { offset: number; stride: number }>();
   for (const m of plan.masks) {
-    const stride = m.section === "encoder" ? encCap : decCap;
+    const stride = m.section === "encoder" ? encCap : ringRows(states?.masks[m.name]) ?? decCap;
     masks.set(m.name, { offset: take(4 * batch * stride + 16), stride });
   }
   return { batch, decCap, encCap, bytes: Math.max(at, 64), slots, masks, zero };
@@ -88,15 +94,16 @@ export class StateRegion {
 
   /**
    * Writes mask columns [from, from + cols) of sequences [b0, b0 + count) from a [count, cols]
-   * 0/1 array, as the i32 0 / -1 the kernels combine with lane masks.
+   * 0/1 array, as the i32 0 / -1 the kernels combine with lane masks. Column p goes to entry
+   * p mod stride: a ring history wraps, a full one (stride past every position) does not.
    */
   writeMask(name: string, data: Uint8Array, b0: number, count: number, from: number, cols: number): void {
     const m = this.layout.masks.get(name);
     if (!m) return;
     const i32 = this.rt.i32();
     for (let b = 0; b < count; b++) {
-      const at = (this.base + m.offset + 4 * ((b0 + b) * m.stride + from)) / 4;
-      for (let c = 0; c < cols; c++) i32[at + c] = data[b * cols + c] ? -1 : 0;
+      const row = (this.base + m.offset) / 4 + (b0 + b) * m.stride;
+      for (let c = 0; c < cols; c++) i32[row + ((from + c) % m.stride)] = data[b * cols + c] ? -1 : 0;
     }
   }
 

@@ -1,6 +1,10 @@
 // The WebGPU backend behind the one backend interface: the compiled plan (compile.ts)
 // replayed by runtime.ts. Decode states keep their KV caches, linear-attention states and
-// encoder outputs on the GPU.
+// encoder outputs on the GPU, sized by the shared state plan (src/ir/state-plan.ts): a
+// sliding-window cache (and a mask history whose readers are all such rings) is a fixed ring of
+// the plan's rows; a full cache starts at MIN_CACHE rows and doubles on demand up to the
+// context (the plan's capacity), so short decodes of a long-context model stay small. Steps
+// longer than the plan's chunk run chunk by chunk, so a ring never holds more than it can.
 
 import type { Graph } from "../../src/ir/ir.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
@@ -8,12 +12,14 @@ import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import type { Model } from "../../src/runtime/model-api.ts";
+import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
 import { isCpuAdapter, requestDevice } from "./device.ts";
 import type { AttentionMode } from "./kernels/attention.ts";
 import type { MatmulVariant } from "./kernels/matmul.ts";
 import { limitsOf, type WgslLimits } from "./plan.ts";
 import { Context, WgslProgram } from "./runtime.ts";
+import { stepChunks } from "../../src/ir/state-plan.ts";
 
 export interface WebGpuModelOptions {
   /** Device to run on; without one the model creates (and on dispose destroys) its own. */
@@ -46,7 +52,10 @@ class WebGpuExecutor implements Executor<WebGpuState> {
     private readonly ownDevice: boolean,
   ) {}
 
-  /** Queues the validated inputs into ctx's input buffers; masks land in columns [pos, pos + n) of a `stride`-wide history. */
+  /**
+   * Queues the validated inputs into ctx's input buffers; masks land in columns [pos, pos + n)
+   * of a `stride`-wide history, or of their ring (column p in entry p mod rows).
+   */
   private writeInputs(ctx: Context, inputs: Inputs, at: { pos: number; stride: number } = { pos: 0, stride: 0 }): void {
     const q = this.program.device.queue;
     for (const [name, t] of inputs) {
@@ -60,8 +69,17 @@ class WebGpuExecutor implements Executor<WebGpuState> {
       }
       const [batch, n] = t.shape;
       const data = Uint32Array.from(t.data);
+      const ring = this.compiled.rings[pi.buffer];
       if (pi.sym === "src" || at.stride === 0) q.writeBuffer(buf, 0, data);
-      else for (let b = 0; b < batch; b++) q.writeBuffer(buf, (b * at.stride + at.pos) * 4, data, b * n, n);
+      else if (ring === undefined) for (let b = 0; b < batch; b++) q.writeBuffer(buf, (b * at.stride + at.pos) * 4, data, b * n, n);
+      else {
+        // At most one wrap: a step chunk is never longer than the ring.
+        const first = Math.min(n, ring - (at.pos % ring));
+        for (let b = 0; b < batch; b++) {
+          q.writeBuffer(buf, (b * ring + (at.pos % ring)) * 4, data, b * n, first);
+          if (first < n) q.writeBuffer(buf, b * ring * 4, data, b * n + first, n - first);
+        }
+      }
     }
   }
 
@@ -81,12 +99,12 @@ class WebGpuExecutor implements Executor<WebGpuState> {
     const { batch, src } = call;
     const cap = Math.min(this.context ?? Infinity, MIN_CACHE);
     return this.program.exclusive(async () => {
-      const ctx = new Context(this.program);
+      const ctx = new Context(this.program, this.compiled.rings);
       try {
         ctx.ensure({ B: batch, R: batch, S: batch * src, K: batch * cap });
         this.writeInputs(ctx, inputs);
         if (this.compiled.plan.dispatches.some((d) => d.phase === "static")) {
-          await this.program.run(ctx, { batch, seq: 0, src, pos: 0, cap }, new Set(["static"] as const), { clearStates: false, logitsRows: 0 });
+          await this.program.run(ctx, { batch, seq: 0, src, pos: 0, cap, ring: true }, new Set(["static"] as const), { clearStates: false, logitsRows: 0 });
         }
       } catch (e) {
         ctx.dispose();
@@ -106,12 +124,26 @@ class WebGpuExecutor implements Executor<WebGpuState> {
         state.ctx.ensure({ K: batch * cap }, { batch, rows: pos, from: state.cap, to: cap });
         state.cap = cap;
       }
-      state.ctx.ensure({ R: batch * n });
-      // The mask buffers keep the history: only the new columns are written.
-      this.writeInputs(state.ctx, inputs, { pos, stride: state.cap });
-      const logits = await this.program.run(state.ctx, { batch, seq: n, src, pos, cap: state.cap }, new Set(["step"] as const), { clearStates: false, logitsRows: batch * n });
-      return logits!;
+      const pieces = stepChunks(n, this.compiled.states.chunk);
+      state.ctx.ensure({ R: batch * Math.max(...pieces.map(([, len]) => len)) });
+      const vocab = this.compiled.plan.vocab;
+      let out: Float32Array | undefined;
+      for (const [from, len] of pieces) {
+        const part = len === n ? inputs : sliceSteps(inputs, batch, n, from, len);
+        // The mask buffers keep the history: only the new columns are written.
+        this.writeInputs(state.ctx, part, { pos: pos + from, stride: state.cap });
+        const logits = (await this.program.run(state.ctx, { batch, seq: len, src, pos: pos + from, cap: state.cap, ring: true }, new Set(["step"] as const), { clearStates: false, logitsRows: batch * len }))!;
+        if (len === n) return logits;
+        out ??= new Float32Array(batch * n * vocab);
+        for (let b = 0; b < batch; b++) out.set(logits.subarray(b * len * vocab, (b + 1) * len * vocab), (b * n + from) * vocab);
+      }
+      return out!;
     });
+  }
+
+  /** Bytes of device memory the decode state's context holds (caches, states, histories, activations). */
+  stateBytes(state: WebGpuState): number {
+    return state.ctx.bytes();
   }
 
   release(state: WebGpuState): void {
@@ -123,6 +155,22 @@ class WebGpuExecutor implements Executor<WebGpuState> {
     this.program.destroy();
     if (this.ownDevice) this.program.device.destroy();
   }
+}
+
+/** Columns [from, from + len) of the step's [batch, n] inputs (every step input is over the new tokens). */
+function sliceSteps(inputs: Inputs, batch: number, n: number, from: number, len: number): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of inputs) {
+    const per = t.data.length / (batch * n);
+    const rows = (b: number) => t.data.subarray((b * n + from) * per, (b * n + from + len) * per);
+    let data = rows(0);
+    if (batch > 1) {
+      data = new (t.data.constructor as new (size: number) => TensorData)(batch * len * per);
+      for (let b = 0; b < batch; b++) (data as Float32Array).set(rows(b), b * len * per);
+    }
+    out.set(name, { data, shape: [batch, len, ...t.shape.slice(2)] });
+  }
+  return out;
 }
 
 /** Compiles against the device it gets (its limits decide splits and kernel variants), uploads the weights once. */

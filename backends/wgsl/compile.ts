@@ -4,6 +4,7 @@
 
 import type { Graph, Node } from "../../src/ir/ir.ts";
 import { splitPhases } from "../../src/ir/phases.ts";
+import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { encoderSection, outputSection, type ModelInfo } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { BufferTable } from "./buffers.ts";
@@ -22,6 +23,14 @@ export interface CompiledWgsl {
   /** Kernel name → WGSL source. Names are generated (family_index), never taken from the spec. */
   shaders: Record<string, string>;
   plan: Plan;
+  /** The shared state plan (src/ir/state-plan.ts) these kernels follow. */
+  states: StatePlan;
+  /**
+   * Plan buffer id → rows per sequence, for the ring buffers of a decode state (sliding-window
+   * K/V caches and their mask histories): fixed-size there, whatever the position. In a forward
+   * they are ordinary "K" buffers of seq rows.
+   */
+  rings: Record<number, number>;
 }
 
 export interface CompileOptions {
@@ -42,6 +51,8 @@ class Compiler {
   private readonly table: BufferTable;
   private readonly valueBuf = new Map<number, number>();
   private readonly caches = new Map<string, { k: number; v: number }>();
+  private readonly states: StatePlan;
+  private readonly rings: Record<number, number> = {};
   /** Values whose rows live in a KV cache instead of a buffer of their own. */
   private readonly cached = new Map<number, { cache: string; part: "k" | "v" }>();
   private readonly inputs: Record<string, PlanInput> = {};
@@ -61,6 +72,8 @@ class Compiler {
     for (const n of g.nodes) this.producer.set(n.out, n);
     this.decSeq = outputSection(m).seqDim;
     this.encSeq = encoderSection(m)?.seqDim;
+    const ip = planInputs(m);
+    this.states = planStates(g, { ...(ip.context !== undefined ? { context: ip.context } : {}), ...(ip.sourceContext !== undefined ? { sourceContext: ip.sourceContext } : {}) });
     this.table = new BufferTable(limits, (w) => {
       const n = g.nodes.find((x) => x.op === "weight" && x.weight === w);
       if (!n) throw new Error(`webgpu: no weight ${w} in the graph`);
@@ -141,6 +154,8 @@ class Compiler {
         logits,
         vocab: this.m.head.vocab,
       },
+      states: this.states,
+      rings: this.rings,
     };
   }
 
@@ -153,6 +168,8 @@ class Compiler {
       // A padding mask over the decoder's tokens is a history over every cached position.
       const cap = mask ? (sym === "seq" ? "K" : "S") : sym === "seq" ? "R" : "S";
       const buffer = this.table.add({ name: n.input, kind: "input", dtype: mask ? "u32" : "i32", elements: 1, cap, input: n.input });
+      const mp = this.states.masks[n.input];
+      if (mask && sym === "seq" && mp?.kind === "ring") this.rings[buffer] = mp.rows;
       this.valueBuf.set(n.out, buffer);
       this.inputs[n.input] = { buffer, kind: mask ? "mask" : "ids", sym };
     }
@@ -170,8 +187,16 @@ class Compiler {
       const kv = (part: string) => this.table.add({ name: `${name}.${part}`, kind: "kv", dtype: "f32", elements: width, cap: "K" });
       c = { k: kv("k"), v: kv("v") };
       this.caches.set(name, c);
+      const ring = this.ringOf(name);
+      if (ring !== undefined) this.rings[c.k] = this.rings[c.v] = ring;
     }
     return c;
+  }
+
+  /** Rows of the ring the state plan makes of a cache, or undefined for any other cache. */
+  private ringOf(cache: string): number | undefined {
+    const p = this.states.caches[cache];
+    return p?.kind === "ring" ? p.rows : undefined;
   }
 
   /** The buffer holding a value's rows: its own, or the KV cache it was written into. */
@@ -210,7 +235,10 @@ class Compiler {
         const bias = t.bias ? this.table.whole(t.bias) : undefined;
         const bias2 = t.gated?.bias ? this.table.whole([t.gated.bias]) : undefined;
         const outs = t.outs.map((d: Dest) => {
-          if ("cache" in d) return { buffer: this.cache(d.cache, d.width)[d.part], out: { c0: d.c0, c1: d.c1, stride: d.width, store: true } };
+          if ("cache" in d) {
+            const ring = this.ringOf(d.cache);
+            return { buffer: this.cache(d.cache, d.width)[d.part], out: { c0: d.c0, c1: d.c1, stride: d.width, store: true, ...(ring !== undefined ? { ring } : {}) } };
+          }
           return { buffer: this.buf(d.value), out: { c0: d.c0, c1: d.c1, stride: this.width(d.value), store: false } };
         });
         w.forEach((chunk, i) => {
@@ -314,7 +342,8 @@ class Compiler {
     const bindings: number[] = [];
     const add = (v: number, heads: number) => {
       const r = this.rowsOf(v);
-      targets.push({ heads, width: heads * n.headDim, store: r.store });
+      const ring = r.store ? this.ringOf(this.cached.get(v)!.cache) : undefined;
+      targets.push({ heads, width: heads * n.headDim, store: r.store, ...(ring !== undefined ? { ring } : {}) });
       bindings.push(r.buffer);
     };
     if (t.which !== "k") add(n.q, n.heads);
@@ -342,6 +371,12 @@ class Compiler {
       alibi: n.alibi,
       mask: n.padding !== undefined,
     };
+    // A ring cache (the state plan's): slots modulo its rows; its mask history may be a ring too.
+    const ring = self && q === "seq" ? this.ringOf(n.cache) : undefined;
+    if (ring !== undefined) {
+      spec.ring = ring;
+      if (n.padding !== undefined && this.rings[this.buf(n.padding)] === ring) spec.maskRing = true;
+    }
     const kv = [this.rowsOf(n.k).buffer, this.rowsOf(n.v).buffer];
     const mask = n.padding !== undefined ? [this.buf(n.padding)] : [];
     const out = this.buf(t.out);

@@ -2,7 +2,9 @@
 // weight once; a run writes the Params uniform and the inputs, records one command buffer (one
 // compute pass over the plan's dispatches) and reads back only the logits. Per-call buffers
 // (activations, KV caches, states) live in a Context, which grows when a call needs more rows
-// and otherwise is reused as is, bind groups included.
+// and otherwise is reused as is, bind groups included. A decode state's context holds the ring
+// buffers of the shared state plan (sliding-window caches, their mask histories) at their fixed
+// rows per sequence; every other KV-class buffer grows with the state's cache capacity.
 
 import { WeightsError } from "../../src/runtime/safetensors.ts";
 import type { CompiledWgsl } from "./compile.ts";
@@ -20,6 +22,8 @@ export interface RunParams extends RunDims {
   pos: number;
   /** Rows per sequence of the KV caches (= seq in a forward). */
   cap: number;
+  /** A decode state's run: ring caches wrap at their rows (P.p1 = 1); in a forward they hold seq rows. */
+  ring?: boolean;
 }
 
 /** Per-call buffers and their bind groups. */
@@ -31,7 +35,15 @@ export class Context {
   readback: GPUBuffer | undefined;
   disposed = false;
 
-  constructor(readonly program: WgslProgram) {
+  /**
+   * `rings`: plan buffer id → rows per sequence of the ring buffers (a decode state's context);
+   * those are sized batch × rows and never grow with the cache capacity. Without it (a
+   * forward's context) they are ordinary KV-class buffers.
+   */
+  constructor(
+    readonly program: WgslProgram,
+    private readonly rings: Readonly<Record<number, number>> = {},
+  ) {
     this.buffers = program.plan.buffers.map((b) => (b.kind === "weight" ? program.weights[b.id] : undefined));
     this.params = program.device.createBuffer({ size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: "params" });
   }
@@ -56,8 +68,10 @@ export class Context {
     const fresh = new Map<number, GPUBuffer>();
     try {
       for (const b of this.program.plan.buffers) {
-        if (b.kind === "weight" || (this.buffers[b.id] && !(b.cap && grow.includes(b.cap)))) continue;
-        fresh.set(b.id, this.program.allocate(b, b.cap ? caps[b.cap] : 1));
+        const cls = this.classOf(b);
+        if (b.kind === "weight" || (this.buffers[b.id] && !(cls && grow.includes(cls)))) continue;
+        const ring = this.rings[b.id];
+        fresh.set(b.id, this.program.allocate(b, ring !== undefined ? caps.B * ring : cls ? caps[cls] : 1));
       }
     } catch (e) {
       for (const f of fresh.values()) f.destroy();
@@ -69,7 +83,7 @@ export class Context {
     for (const [id, buf] of fresh) {
       const old = this.buffers[id];
       const b = this.program.plan.buffers[id];
-      if (old && enc && b.cap === "K") {
+      if (old && enc && this.classOf(b) === "K") {
         const row = b.elements * 4;
         for (let s = 0; s < keep!.batch; s++) enc.copyBufferToBuffer(old, s * keep!.from * row, buf, s * keep!.to * row, keep!.rows * row);
       }
@@ -81,6 +95,20 @@ export class Context {
     for (const b of retired) b.destroy();
     this.caps = caps;
     this.bindGroups = undefined;
+  }
+
+  /** The capacity class a buffer grows with here: a ring grows with the batch only. */
+  private classOf(b: PlanBuffer): CapSym | undefined {
+    return this.rings[b.id] !== undefined ? "B" : b.cap;
+  }
+
+  /** Bytes of device memory the context's own buffers hold (weights excluded). */
+  bytes(): number {
+    let n = this.params.size + (this.readback?.size ?? 0);
+    this.program.plan.buffers.forEach((b, i) => {
+      if (b.kind !== "weight") n += this.buffers[i]?.size ?? 0;
+    });
+    return n;
   }
 
   groups(): GPUBindGroup[] {
@@ -205,7 +233,7 @@ export class WgslProgram {
   async run(ctx: Context, p: RunParams, phases: ReadonlySet<"static" | "step">, opts: { clearStates: boolean; logitsRows: number }): Promise<Float32Array | undefined> {
     const dev = this.device;
     const plan = this.plan;
-    dev.queue.writeBuffer(ctx.params, 0, new Uint32Array([p.batch, p.seq, p.src, p.pos, p.cap, 0, 0, 0]));
+    dev.queue.writeBuffer(ctx.params, 0, new Uint32Array([p.batch, p.seq, p.src, p.pos, p.cap, 0, p.ring ? 1 : 0, 0]));
     dev.pushErrorScope("validation");
     const groups = ctx.groups();
     const enc = dev.createCommandEncoder();

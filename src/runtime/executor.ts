@@ -37,6 +37,11 @@ export interface Executor<State = unknown> {
    */
   step(state: State, inputs: Inputs, masks: ReadonlyMap<string, Uint8Array>, call: Call): Promise<Float32Array>;
   release(state: State): void;
+  /**
+   * Bytes of memory a decode state holds (its caches, states and histories, as the shared
+   * state plan sizes them; on WebGPU every buffer of its context): for tests and tools.
+   */
+  stateBytes?(state: State): number;
   dispose(): void;
 }
 

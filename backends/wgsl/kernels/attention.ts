@@ -5,6 +5,12 @@
 // evaluated per key; key tiles that no query of the workgroup can see are never loaded, which
 // is what makes windowed and block-sparse attention cost O(visible blocks). Strided attention
 // walks each query's own visible segments instead (its columns touch every tile).
+//
+// A sliding-window cache the state plan (src/ir/state-plan.ts) makes a ring (`ring` rows)
+// holds position p in slot p mod rows of each sequence, in a decode state (P.p1 = 1); in a
+// forward (P.p1 = 0) it is an ordinary store of P.cap = seq rows, where the modulo is the
+// identity. Every K/V read and write of such a cache goes through that slot; a mask history
+// that is a ring of the same rows (`maskRing`) too. Non-ring kernels are unchanged.
 
 import { alibiSlopes } from "../../reference/kernels/position.ts";
 import type { SparsePattern } from "../../../src/model/model.ts";
@@ -24,6 +30,30 @@ export interface AttentionSpec {
   alibi: boolean;
   /** A u32 key padding mask over the key rows, 1 = real. */
   mask: boolean;
+  /** Self keys in a ring of this many rows per sequence (state plan), in a decode state. */
+  ring?: number;
+  /** The mask history is a ring of the same rows (else a full history of P.cap rows). */
+  maskRing?: boolean;
+}
+
+/** Rows per sequence of a ring store: the ring's in a decode state, the call's cap in a forward. */
+export const ringRows = (ring: number): string => `select(P.cap, ${u32(ring)}, P.p1 != 0u)`;
+
+/** storeRow (wgsl.ts) for a ring store over the decoder's rows: activation row m → its slot. */
+export function ringStoreRow(m: string, ring: number): string {
+  const R = ringRows(ring);
+  return `((${m}) / P.seq * ${R} + (P.pos + (${m}) % P.seq) % ${R})`;
+}
+
+/** Row of key j of sequence b in a K/V store of `ks` rows per sequence (its slot in a ring). */
+export function kvRow(s: AttentionSpec, b: string, ks: string, j: string): string {
+  return s.ring !== undefined ? `(${b} * ${ks} + u32(${j}) % ${ks})` : `(${b} * ${ks} + u32(${j}))`;
+}
+
+/** The mask entry of key j of sequence b. */
+export function maskAt(s: AttentionSpec, b: string, ks: string, j: string): string {
+  if (s.ring === undefined || s.maskRing) return `Mk[${kvRow(s, b, ks, j).slice(1, -1)}]`;
+  return `Mk[${b} * P.cap + u32(${j})]`;
 }
 
 /** Below any real score: "no key yet" without relying on infinities, which WGSL need not keep. */
@@ -31,7 +61,7 @@ export const NEG = "-3.0e38f";
 
 /** Key geometry of a spec: length, row stride of the store (and mask), position of query row 0. */
 export function keyGeometry(s: AttentionSpec): { kvlen: string; stride: string; q0: string } {
-  if (s.self) return { kvlen: `(${seqPos(s.q)} + ${seqLen(s.q)})`, stride: seqCap(s.q), q0: seqPos(s.q) };
+  if (s.self) return { kvlen: `(${seqPos(s.q)} + ${seqLen(s.q)})`, stride: s.ring !== undefined ? ringRows(s.ring) : seqCap(s.q), q0: seqPos(s.q) };
   return { kvlen: "P.src", stride: "P.src", q0: seqPos(s.q) };
 }
 
@@ -179,14 +209,14 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
       var kv = VT(0.0);
       var vv = VT(0.0);
       if (j < kvlen) {
-        let o = ((b * ks + u32(j)) * KVH + kvh) * NV + e % NV;
+        let o = (${kvRow(s, "b", "ks", "j")} * KVH + kvh) * NV + e % NV;
         kv = K[o];
         vv = V[o];
       }
       Ks[e] = kv;
       Vs[e] = vv;
     }
-    ${s.mask ? "for (var e = t; e < BK; e += BQ) { let j = j0 + i32(e); Ms[e] = select(0u, Mk[b * ks + u32(j)], j < kvlen); }" : ""}
+    ${s.mask ? `for (var e = t; e < BK; e += BQ) { let j = j0 + i32(e); Ms[e] = select(0u, ${maskAt(s, "b", "ks", "j")}, j < kvlen); }` : ""}
     workgroupBarrier();
     if (valid) {
       let kr = key_range(i, kvlen);
@@ -250,8 +280,8 @@ function walk(s: AttentionSpec): string {
   }
   return `
 fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
-  ${s.mask ? "if (Mk[b * ks + u32(j)] == 0u) { return; }" : ""}
-  let o = ((b * ks + u32(j)) * KVH + kvh) * NV;
+  ${s.mask ? `if (${maskAt(s, "b", "ks", "j")} == 0u) { return; }` : ""}
+  let o = (${kvRow(s, "b", "ks", "j")} * KVH + kvh) * NV;
   var d = 0.0;
   for (var c = 0u; c < NV; c++) { d += vdot(q[c], K[o + c]); }
   let sv = d + bias_of(h, i, j);

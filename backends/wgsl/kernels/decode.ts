@@ -4,7 +4,7 @@
 // slice leaves a partial (max, sum, accumulator) that a second kernel merges.
 
 import { Bindings, kernel, u32, type Kernel } from "../wgsl.ts";
-import { NEG, attentionCommon, keyGeometry, type AttentionSpec } from "./attention.ts";
+import { NEG, attentionCommon, keyGeometry, kvRow, maskAt, type AttentionSpec } from "./attention.ts";
 
 export const NSPLIT = 8;
 const WG = 64;
@@ -49,8 +49,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   for (var j0 = js; j0 < je; j0 += i32(WG)) {
     let j = j0 + i32(t);
     var sv = ${NEG};
-    if (j < je && visible(i, j)${s.mask ? " && Mk[b * ks + u32(j)] != 0u" : ""}) {
-      let o = ((b * ks + u32(j)) * KVH + kvh) * HD;
+    if (j < je && visible(i, j)${s.mask ? ` && ${maskAt(s, "b", "ks", "j")} != 0u` : ""}) {
+      let o = (${kvRow(s, "b", "ks", "j")} * KVH + kvh) * HD;
       var d = 0.0;
       for (var c = 0u; c < HD; c++) { d += qs[c] * K[o + c]; }
       sv = d + bias_of(h, i, j);
@@ -70,7 +70,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       let p = ps[e];
       if (p > 0.0) {
         l += p;
-        let o = ((b * ks + u32(j0) + e) * KVH + kvh) * HD;
+        let o = (${s.ring !== undefined ? "(b * ks + (u32(j0) + e) % ks)" : "(b * ks + u32(j0) + e)"} * KVH + kvh) * HD;
         for (var k = 0u; k < CPT; k++) {
           let c = t + k * WG;
           if (c < HD) { acc[k] += p * V[o + c]; }

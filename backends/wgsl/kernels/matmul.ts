@@ -14,6 +14,7 @@
 
 import type { Activation } from "../../../src/model/model.ts";
 import { Bindings, activationFn, kernel, opaque, seqLen, storeRow, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { ringStoreRow } from "./attention.ts";
 
 export type MatmulVariant = "naive" | "tiled" | "blocked" | "register";
 
@@ -28,6 +29,8 @@ export interface MatmulOut {
   stride: number;
   /** Rows go to their KV-cache slot (storeRow) instead of row m. */
   store: boolean;
+  /** The cache is a ring of this many rows (state plan): rows go to their ring slot. */
+  ring?: number;
 }
 
 export interface MatmulSpec {
@@ -113,7 +116,7 @@ function epilogue(s: MatmulSpec): string {
   }
   if (s.residual !== undefined) lines.push(`  v = v + R[m * ${u32(s.residual)} + c];`);
   const writes = s.outs.map((o, i) => {
-    const row = o.store ? storeRow(s.rows, "m") : "m";
+    const row = o.store ? (o.ring !== undefined ? ringStoreRow("m", o.ring) : storeRow(s.rows, "m")) : "m";
     const w = `Y${i}[${row} * ${u32(o.stride)} + c - ${u32(o.c0)}] = v;`;
     return s.outs.length === 1 ? `  ${w}` : `  ${i === 0 ? "" : "else "}if (c < ${u32(o.c1)}) { ${w} }`;
   });

@@ -3,6 +3,7 @@
 // RoPE, rotating q rows and the KV-cache rows just written, in place.
 
 import { Bindings, FLAT_ARGS, FLAT_ID, f32, f32Table, kernel, seqLen, seqPos, storeRow, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { ringStoreRow } from "./attention.ts";
 
 export interface EmbedSpec {
   rows: SeqSym;
@@ -72,6 +73,8 @@ export interface RopeTarget {
   width: number;
   /** A KV store: rows are cache slots (storeRow). */
   store: boolean;
+  /** The store is a ring of this many rows (state plan): rows are its slots. */
+  ring?: number;
 }
 
 export interface RopeSpec {
@@ -94,7 +97,7 @@ export function ropeKernel(s: RopeSpec): Kernel {
   const slots = s.targets.reduce((a, t) => a + t.heads, 0);
   let first = 0;
   const branches = s.targets.map((t, i) => {
-    const row = t.store ? storeRow(s.rows, "m") : "m";
+    const row = t.store ? (t.ring !== undefined ? ringStoreRow("m", t.ring) : storeRow(s.rows, "m")) : "m";
     const code = `if (h < ${u32(first + t.heads)}) {
     let o = ${row} * ${u32(t.width)} + (h - ${u32(first)}) * ${u32(s.headDim)} + c;
     let x1 = T${i}[o];
