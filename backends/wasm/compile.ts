@@ -7,7 +7,9 @@ import binaryen from "binaryen";
 import type { Graph } from "../../src/ir/ir.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
 import { emitModuleText } from "./emit-module.ts";
-import { planWasm, type WasmPlan, type WasmPlanOptions } from "./plan.ts";
+import { BackendUnavailableError } from "../../src/runtime/model-api.ts";
+import { MAX_BYTES, planWasm, type WasmPlan, type WasmPlanOptions } from "./plan.ts";
+import { formatBytes } from "./runtime.ts";
 import type { EmitFlags } from "./wat.ts";
 
 export interface WasmVariant {
@@ -80,6 +82,13 @@ export function compileVariant(plan: WasmPlan, fl: EmitFlags, optimize = 3): Was
 /** Plans and builds the model's module in every flavour the loader may pick. */
 export function compileWasm(m: ModelInfo, graph: Graph, opts: CompileOptions = {}): CompiledWasm {
   const plan = planWasm(m, graph, opts);
+  // Checked before any code is generated: past wasm32's 4 GiB the module could never load.
+  if (plan.layout.staticBytes > MAX_BYTES) {
+    throw new BackendUnavailableError(
+      `wasm backend: model ${m.name} needs ${plan.layout.staticBytes} bytes (${formatBytes(plan.layout.staticBytes)}) of Wasm memory ` +
+        `for weights, tables and activations, beyond the 4 GiB (${MAX_BYTES} bytes) wasm32 limit; use --target webgpu`,
+    );
+  }
   const variants: WasmVariant[] = [];
   for (const threads of opts.threads ? [false, true] : [false]) {
     for (const relaxed of [false, true]) variants.push(compileVariant(plan, { relaxed, threads }, opts.optimize ?? 3));
