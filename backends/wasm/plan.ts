@@ -184,7 +184,8 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
     tableAddr[t.key] = placed.offset;
   }
 
-  const inputOffsets: Record<string, number> = {};
+  // Keyed by user-chosen input names: no prototype, so `__proto__` is a key like any other.
+  const inputOffsets: Record<string, number> = Object.create(null);
   for (const name of built.intInputs) inputOffsets[name] = take(4 * rows + 16);
 
   // Encode and decode never run at once, so their arenas overlap.

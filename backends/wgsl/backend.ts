@@ -59,8 +59,8 @@ class WebGpuExecutor implements Executor<WebGpuState> {
   private writeInputs(ctx: Context, inputs: Inputs, at: { pos: number; stride: number } = { pos: 0, stride: 0 }): void {
     const q = this.program.device.queue;
     for (const [name, t] of inputs) {
+      if (!Object.hasOwn(this.compiled.plan.inputs, name)) continue; // an input the graph never reads
       const pi = this.compiled.plan.inputs[name];
-      if (!pi) continue; // an input the graph never reads
       const buf = ctx.buffer(pi.buffer);
       if (pi.kind === "ids") {
         // A copy: the caller's array may be a view on a SharedArrayBuffer or another buffer's slice.

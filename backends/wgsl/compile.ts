@@ -55,7 +55,8 @@ class Compiler {
   private readonly rings: Record<number, number> = {};
   /** Values whose rows live in a KV cache instead of a buffer of their own. */
   private readonly cached = new Map<number, { cache: string; part: "k" | "v" }>();
-  private readonly inputs: Record<string, PlanInput> = {};
+  /** By user-chosen input name: no prototype, so `__proto__` or `constructor` is a key like any other. */
+  private readonly inputs: Record<string, PlanInput> = Object.create(null);
   private readonly producer = new Map<number, Node>();
   private readonly decSeq: string;
   private readonly encSeq: string | undefined;

@@ -163,7 +163,8 @@ export function bindInputs(m: ModelInfo, plan: InputPlan, req: InputRequest, whi
 }
 
 function supplied(plan: InputPlan, req: InputRequest, name: string): Int32Array | Uint8Array | undefined {
-  const byName = req.inputs?.[name];
+  // Own keys only: an input named `constructor` or `__proto__` must not find Object.prototype's.
+  const byName = req.inputs !== undefined && Object.hasOwn(req.inputs, name) ? req.inputs[name] : undefined;
   const pick = (direct: Int32Array | Uint8Array | undefined, label: string) => {
     if (direct !== undefined && byName !== undefined) {
       throw new ModelInputError(`input "${name}" is given twice, as ${label} and as inputs.${name}`);
