@@ -3,6 +3,8 @@
 // runs on Mesa's llvmpipe through OpenGL ES, which needs EGL's surfaceless platform and the
 // compatibility feature level (see the project notes on WebGPU on CPU).
 
+import { BackendUnavailableError } from "../../src/runtime/model-api.ts";
+
 export interface DeviceOptions {
   /** Dawn backend (`vulkan`, `opengles`, `metal`, `d3d12`); default: env WEBGPU_BACKEND, else Dawn's choice, then opengles. */
   backend?: string;
@@ -28,10 +30,22 @@ const instances: GPU[] = [];
 export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapter | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu && opts.backend === undefined) return (await nav.gpu.requestAdapter()) ?? undefined;
-  process.env.EGL_PLATFORM ??= "surfaceless";
-  const { create, globals } = await import("webgpu");
+  const proc = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } }).process;
+  if (!proc?.versions?.node) {
+    throw new BackendUnavailableError(
+      "webgpu: this browser has no WebGPU (navigator.gpu is missing); use a browser with WebGPU enabled, or the wasm build of the model",
+    );
+  }
+  proc.env.EGL_PLATFORM ??= "surfaceless";
+  let dawn: typeof import("webgpu");
+  try {
+    dawn = await import("webgpu");
+  } catch {
+    throw new BackendUnavailableError("webgpu: in Node this needs Dawn's binding, the npm package `webgpu` (npm install webgpu)");
+  }
+  const { create, globals } = dawn;
   if ((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage === undefined) Object.assign(globalThis, globals);
-  const backend = opts.backend ?? process.env.WEBGPU_BACKEND;
+  const backend = opts.backend ?? proc.env.WEBGPU_BACKEND;
   const attempts = backend ? [[`backend=${backend}`]] : [[], ["backend=opengles"]];
   for (const flags of attempts) {
     const gpu = create(flags);
@@ -45,8 +59,8 @@ export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapt
 export async function requestDevice(opts: DeviceOptions = {}): Promise<GPUDevice> {
   const adapter = await requestAdapter(opts);
   if (!adapter) {
-    throw new Error(
-      "webgpu: no WebGPU adapter found. Without a GPU: install Mesa's EGL/GLES drivers (see .ci/apt-packages) and set EGL_PLATFORM=surfaceless",
+    throw new BackendUnavailableError(
+      "webgpu: no WebGPU adapter found. Without a GPU, Dawn runs on the CPU through Mesa: install Mesa's EGL and GLES drivers (Debian: libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri) and set EGL_PLATFORM=surfaceless",
     );
   }
   return openDevice(adapter);

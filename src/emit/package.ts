@@ -15,6 +15,9 @@ export interface BuiltArtifacts {
   artifacts: Record<string, string>;
 }
 
+/** The Dawn binding this compiler's WebGPU runtime is built and tested against. */
+const WEBGPU_RANGE = "^0.6.2";
+
 /** dist/runtime/<target>.js, bundled at install time by scripts/bundle-runtimes.mjs. */
 export function runtimeBundlePath(target: Target): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -85,6 +88,10 @@ export function writePackage(dir: string, m: ModelInfo, target: Target, source: 
     types: "index.d.ts",
     exports: { ".": { types: "./index.d.ts", default: "./index.js" } },
     description: `${m.name} compiled by ${generator} (${target})`,
+    // In Node a WebGPU module runs on Dawn's binding; browsers bring navigator.gpu instead.
+    ...(target === "webgpu"
+      ? { peerDependencies: { webgpu: WEBGPU_RANGE }, peerDependenciesMeta: { webgpu: { optional: true } } }
+      : {}),
   };
   const written: Record<string, Uint8Array | string> = {
     "index.js": index,
