@@ -21,11 +21,12 @@ const WANTED_LIMITS = [
 ] as const;
 
 /**
- * Every GPU instance created here, kept reachable for the life of the process: Dawn's binding
- * crashes (at random, on exit or mid-run) when an instance is garbage-collected while one of
- * its adapters or devices is still in use.
+ * One GPU instance per set of Dawn flags, created once and kept reachable for the life of the
+ * process: Dawn's binding crashes (at random, on exit or mid-run) when an instance is
+ * garbage-collected while one of its adapters or devices is still in use, and a fresh instance
+ * per model would grow the process by megabytes each load.
  */
-const instances: GPU[] = [];
+const instances = new Map<string, GPU>();
 
 export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapter | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -48,8 +49,9 @@ export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapt
   const backend = opts.backend ?? proc.env.WEBGPU_BACKEND;
   const attempts = backend ? [[`backend=${backend}`]] : [[], ["backend=opengles"]];
   for (const flags of attempts) {
-    const gpu = create(flags);
-    instances.push(gpu);
+    const key = flags.join(" ");
+    const gpu = instances.get(key) ?? create(flags);
+    instances.set(key, gpu);
     const adapter = (await gpu.requestAdapter()) ?? (await gpu.requestAdapter({ featureLevel: "compatibility" }));
     if (adapter) return adapter;
   }

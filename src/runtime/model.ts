@@ -82,6 +82,8 @@ export class CompiledModel implements Model {
   private readonly stepMasks: string[];
   private readonly live = new Set<State>();
   private disposed = false;
+  /** Calls still running: dispose() waits for them before the executor frees anything. */
+  private inflight = 0;
 
   constructor(
     private readonly m: ModelInfo,
@@ -116,13 +118,23 @@ export class CompiledModel implements Model {
     }
   }
 
+  /** Runs `f` counted as in flight, so that a dispose() meanwhile frees nothing it uses. */
+  private async track<T>(f: () => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await f();
+    } finally {
+      if (--this.inflight === 0 && this.disposed) this.free();
+    }
+  }
+
   async forward(tokens: Int32Array, opts?: ForwardOptions): Promise<Float32Array> {
     this.alive();
     const o: ForwardOptions = opts ?? { batch: 1, seq: tokens instanceof Int32Array ? tokens.length : 0 };
     const inputs = bindInputs(this.m, this.plan, { batch: o.batch, tokens, seq: o.seq, ...pick(o, "mask", "inputs", "src") }, this.m.inputs.map((i) => i.name));
     const src = o.src?.seq ?? 0;
     this.checkCaps(o.seq, 0, this.plan.source ? src : undefined);
-    return this.ex.forward(inputs, { batch: o.batch, seq: o.seq, position: 0, src });
+    return this.track(() => this.ex.forward(inputs, { batch: o.batch, seq: o.seq, position: 0, src }));
   }
 
   async begin(opts: { batch: number; src?: ForwardOptions["src"] }): Promise<DecodeState> {
@@ -132,7 +144,11 @@ export class CompiledModel implements Model {
     const inputs = bindInputs(this.m, this.plan, { batch: opts.batch, ...pick(opts, "src") }, staticInputs);
     const src = opts.src?.seq ?? 0;
     if (this.plan.source) this.checkCaps(0, 0, src);
-    const inner = await this.ex.begin(inputs, { batch: opts.batch, seq: 0, position: 0, src });
+    const inner = await this.track(() => this.ex.begin(inputs, { batch: opts.batch, seq: 0, position: 0, src }));
+    if (this.disposed) {
+      this.ex.release(inner);
+      throw new ModelInputError(`model ${this.m.name} was disposed while begin() ran`);
+    }
     const state = new State(this, opts.batch, src, inner);
     for (const name of this.stepMasks) state.masks.set(name, new Uint8Array(0));
     this.live.add(state);
@@ -150,7 +166,7 @@ export class CompiledModel implements Model {
     const history = new Map(state.masks);
     for (const [name, h] of history) history.set(name, appendColumns(h, inputs.get(name)!.data as Uint8Array, state.batch));
     try {
-      const logits = await this.ex.step(state.inner, inputs, history, call);
+      const logits = await this.track(() => this.ex.step(state.inner, inputs, history, call));
       for (const [name, h] of history) state.masks.set(name, h);
       state.position += n;
       return logits;
@@ -171,9 +187,14 @@ export class CompiledModel implements Model {
     this.ex.release(state.inner);
   }
 
+  /** Frees everything now, or once the calls in flight have finished. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.inflight === 0) this.free();
+  }
+
+  private free(): void {
     for (const s of this.live) this.ex.release(s.inner);
     this.live.clear();
     this.ex.dispose();
