@@ -1,0 +1,176 @@
+// Softmax attention for training: the float64 forward and its vector–Jacobian product, with
+// every mask the inference kernel honours (causal, sliding window, block-sparse, strided,
+// key padding), ALiBi, RoPE and grouped-query heads.
+//
+// RECOMPUTATION (flash-style, Dao et al. 2022): neither pass stores the n×n score or
+// probability matrix. The backward pass recomputes each query row's scores from q and k: the
+// forward keeps each row's log-sum-exp (O(n) numbers), so one walk over the row's visible keys
+// forms p_ij = exp(s_ij - lse_i), and with D_i = dO_i · O_i (O is the op's saved output)
+//   dv_j += p_ij dO_i,  ds_ij = p_ij (dO_i · v_j - D_i),  dq_i += scale ds_ij k_j,  dk_j += scale ds_ij q_i.
+// Memory is O(n·d) per layer; the price is a second q·k per visible pair. RoPE is recomputed
+// as well (it is cheap): the backward rotates q and k again, and maps dq, dk back through the
+// transposed rotation (a rotation by -θ).
+//
+// Visibility comes from the inference kernel's own visibleKeySegments, so training sees exactly
+// the keys inference does.
+
+import { alibiSlopes } from "../kernels/position.ts";
+import { visibleKeySegments, type AttentionOptions, type SparsePattern } from "../kernels/attention.ts";
+import type { AttentionDims } from "../kernels/shape.ts";
+import type { Num } from "./dense.ts";
+
+export interface TrainAttentionOptions {
+  causal: boolean;
+  window?: number;
+  sparse?: SparsePattern;
+  alibi: boolean;
+  /** [batch, seqK], 1 = real token. */
+  keyMask?: Uint8Array;
+}
+
+/**
+ * RoPE (rotate_half convention, as ../kernels/position.ts applyRope) into a fresh float64 copy
+ * of x [batch, seq, heads, headDim] at positions 0..seq-1; `inverse` rotates by -θ (the
+ * transpose, used to pull gradients back through the rotation).
+ */
+export function rope(x: Num, batch: number, seq: number, heads: number, headDim: number, rotaryDim: number, base: number, inverse = false): Float64Array {
+  const out = Float64Array.from(x);
+  const half = rotaryDim / 2;
+  const sign = inverse ? -1 : 1;
+  for (let s = 0; s < seq; s++) {
+    for (let c = 0; c < half; c++) {
+      const theta = s * Math.pow(base, (-2 * c) / rotaryDim);
+      const cs = Math.cos(theta);
+      const sn = sign * Math.sin(theta);
+      for (let b = 0; b < batch; b++) {
+        for (let h = 0; h < heads; h++) {
+          const o = ((b * seq + s) * heads + h) * headDim;
+          const x1 = out[o + c];
+          const x2 = out[o + c + half];
+          out[o + c] = x1 * cs - x2 * sn;
+          out[o + c + half] = x2 * cs + x1 * sn;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function kernelOptions(o: TrainAttentionOptions): AttentionOptions {
+  return { causal: o.causal, ...(o.window !== undefined ? { window: o.window } : {}), ...(o.sparse ? { sparse: o.sparse } : {}) };
+}
+
+/**
+ * softmax(q kᵀ / √d + ALiBi + masks) v over already-rotated q, k; query row r is position r.
+ * Also returns each row's log-sum-exp [batch, seqQ, heads] (-Infinity where no key is
+ * visible): O(n) numbers, all the backward pass keeps of the softmax.
+ */
+export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
+  const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const slopes = o.alibi ? alibiSlopes(heads) : undefined;
+  const opts = kernelOptions(o);
+  const out = new Float64Array(batch * seqQ * heads * headDim);
+  const lse = new Float64Array(batch * seqQ * heads).fill(-Infinity);
+  const segs: number[] = [];
+  const acc = new Float64Array(headDim);
+  for (let i = 0; i < seqQ; i++) {
+    visibleKeySegments(i, seqK, opts, segs);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        const kvh = Math.floor(h / group);
+        const qo = ((b * seqQ + i) * heads + h) * headDim;
+        const slope = slopes === undefined ? 0 : slopes[h];
+        // Online softmax: running max m, denominator l, acc = Σ exp(s_j - m) v_j.
+        let m = -Infinity;
+        let l = 0;
+        acc.fill(0);
+        for (let t = 0; t < segs.length; t += 3) {
+          const end = segs[t + 1];
+          const step = segs[t + 2];
+          for (let j = segs[t]; j < end; j += step) {
+            if (o.keyMask !== undefined && o.keyMask[b * seqK + j] === 0) continue;
+            const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
+            let dot = 0;
+            for (let d = 0; d < headDim; d++) dot += q[qo + d] * k[ko + d];
+            const s = dot * scale - slope * Math.abs(i - j);
+            if (s > m) {
+              const c = Math.exp(m - s);
+              l *= c;
+              for (let d = 0; d < headDim; d++) acc[d] *= c;
+              m = s;
+            }
+            const p = Math.exp(s - m);
+            l += p;
+            for (let d = 0; d < headDim; d++) acc[d] += p * v[ko + d];
+          }
+        }
+        if (l === 0) continue;
+        for (let d = 0; d < headDim; d++) out[qo + d] = acc[d] / l;
+        lse[(b * seqQ + i) * heads + h] = m + Math.log(l);
+      }
+    }
+  }
+  return { out, lse };
+}
+
+/**
+ * Accumulates dq, dk, dv (for the rotated q, k) given dO, the forward output O and the rows'
+ * log-sum-exp. Each visible pair's score is recomputed once: p_ij = exp(s_ij - lse_i). A query
+ * that saw no key output zeros and passes no gradient.
+ */
+export function attentionBackward(
+  q: Num,
+  k: Num,
+  v: Num,
+  out: Num,
+  lse: Float64Array,
+  dOut: Float64Array,
+  dims: AttentionDims,
+  o: TrainAttentionOptions,
+  dq: Float64Array | null,
+  dk: Float64Array | null,
+  dv: Float64Array | null,
+): void {
+  const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const slopes = o.alibi ? alibiSlopes(heads) : undefined;
+  const opts = kernelOptions(o);
+  const segs: number[] = [];
+  const keyMask = o.keyMask;
+  for (let i = 0; i < seqQ; i++) {
+    visibleKeySegments(i, seqK, opts, segs);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        const row = lse[(b * seqQ + i) * heads + h];
+        if (row === -Infinity) continue; // no visible key: the output was 0, a constant
+        const kvh = Math.floor(h / group);
+        const qo = ((b * seqQ + i) * heads + h) * headDim;
+        const slope = slopes === undefined ? 0 : slopes[h];
+        let D = 0;
+        for (let d = 0; d < headDim; d++) D += dOut[qo + d] * out[qo + d];
+        for (let t = 0; t < segs.length; t += 3) {
+          const end = segs[t + 1];
+          const step = segs[t + 2];
+          for (let j = segs[t]; j < end; j += step) {
+            if (keyMask !== undefined && keyMask[b * seqK + j] === 0) continue;
+            const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
+            let dot = 0;
+            let dp = 0;
+            for (let d = 0; d < headDim; d++) {
+              dot += q[qo + d] * k[ko + d];
+              dp += dOut[qo + d] * v[ko + d];
+            }
+            const p = Math.exp(dot * scale - slope * Math.abs(i - j) - row);
+            if (dv !== null) for (let d = 0; d < headDim; d++) dv[ko + d] += p * dOut[qo + d];
+            const ds = p * (dp - D) * scale;
+            if (dq !== null) for (let d = 0; d < headDim; d++) dq[qo + d] += ds * k[ko + d];
+            if (dk !== null) for (let d = 0; d < headDim; d++) dk[ko + d] += ds * q[qo + d];
+          }
+        }
+      }
+    }
+  }
+}
