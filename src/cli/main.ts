@@ -160,6 +160,14 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
       setExit(await (await import("./run-command.ts")).runRun(file, o));
     });
 
+  p.command("tokenize")
+    .description("print the token ids of TEXT under a Hugging Face tokenizer (a checkpoint directory, tokenizer.json or vocab.json)")
+    .argument("<path>", "checkpoint directory, tokenizer.json, or vocab.json (with merges.txt beside it)")
+    .argument("<text>", "the text (with --decode: comma-separated token ids)")
+    .option("--no-special", "leave out the sequence tokens the tokenizer adds (BOS, [CLS] … [SEP]); with --decode, drop special tokens")
+    .option("--decode", "read TEXT as token ids and print their text")
+    .action(async (path: string, text: string, o) => setExit(await (await import("./tokenize-command.ts")).runTokenize(path, text, o)));
+
   return p;
 }
 

@@ -7,9 +7,14 @@
  *   - with vocab 257, id 256 is END OF TEXT. It separates documents in training (the stream is
  *     `EOT doc EOT doc … EOT`), so it both ends a document and starts one: a prompt for such a
  *     model is `[256, ...bytes]` (encodePrompt), and generation should stop at it (`stop`).
- * Other tokenizer kinds (bpe, sentencepiece) are not shipped; tokenizerFor says so, by name.
+ * Hugging Face tokenizers (tokenizer.json, vocab.json + merges.txt) are in tokenizers/; a spec's
+ * `tokenizer bpe(NAME)` / `sentencepiece(NAME)` is not yet tied to them, so tokenizerFor still
+ * says, by name, that it does not ship them. Both kinds offer TextTokenizer.
  */
 import type { ModelInfo } from "../model/model.ts";
+import type { TextTokenizer } from "./tokenizers/types.ts";
+
+export type { StreamDecoder, TextTokenizer } from "./tokenizers/types.ts";
 
 /** Number of byte tokens. */
 export const BYTE_TOKENS = 256;
@@ -64,7 +69,7 @@ export class ByteDecoder {
   }
 }
 
-export interface Tokenizer {
+export interface Tokenizer extends TextTokenizer {
   readonly kind: "byte";
   readonly vocab: number;
   /** END_OF_TEXT when the vocab has it (257), else undefined. */

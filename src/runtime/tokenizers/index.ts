@@ -1,0 +1,6 @@
+/** Hugging Face tokenizers, browser-safe part (load.ts reads from disk in Node). */
+export { HfTokenizer, TokenizerFileError, SUPPORTED_MODELS, type HfTokenizerFiles } from "./hf.ts";
+export { tokenizerJsonFromVocabMerges, parseMerges } from "./vocab-merges.ts";
+export { fetchTokenizer } from "./fetch.ts";
+export { WindowDecoder } from "./stream.ts";
+export type { StreamDecoder, TextTokenizer } from "./types.ts";
