@@ -14,7 +14,7 @@ import { CompiledModel } from "../../src/runtime/model.ts";
 import type { Model } from "../../src/runtime/model-api.ts";
 import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
-import { isCpuAdapter, requestDevice } from "./device.ts";
+import { isCpuAdapter, sharedDevice } from "./device.ts";
 import type { AttentionMode } from "./kernels/attention.ts";
 import type { MatmulVariant } from "./kernels/matmul.ts";
 import { limitsOf, type WgslLimits } from "./plan.ts";
@@ -175,21 +175,16 @@ function sliceSteps(inputs: Inputs, batch: number, n: number, from: number, len:
 
 /** Compiles against the device it gets (its limits decide splits and kernel variants), uploads the weights once. */
 async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WebGpuModelOptions = {}): Promise<WebGpuExecutor> {
-  const device = opts.device ?? (await requestDevice());
-  try {
-    // On a CPU adapter barriers are coroutine switches: the barrier-free kernels win there.
-    const cpu = isCpuAdapter(device.adapterInfo);
-    const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), {
-      matmul: opts.matmul ?? (cpu ? "register" : "blocked"),
-      attention: opts.attention ?? (cpu ? "walk" : "tiles"),
-    });
-    const program = await WgslProgram.create(device, compiled, weights);
-    const context = planInputs(m).context;
-    return new WebGpuExecutor(program, compiled, context, opts.device === undefined);
-  } catch (e) {
-    if (opts.device === undefined) device.destroy();
-    throw e;
-  }
+  // The caller's device, or the process's shared one: neither is the model's to destroy.
+  const device = opts.device ?? (await sharedDevice());
+  // On a CPU adapter barriers are coroutine switches: the barrier-free kernels win there.
+  const cpu = isCpuAdapter(device.adapterInfo);
+  const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), {
+    matmul: opts.matmul ?? (cpu ? "register" : "blocked"),
+    attention: opts.attention ?? (cpu ? "walk" : "tiles"),
+  });
+  const program = await WgslProgram.create(device, compiled, weights);
+  return new WebGpuExecutor(program, compiled, planInputs(m).context, false);
 }
 
 /**

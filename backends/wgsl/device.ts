@@ -68,6 +68,27 @@ export async function requestDevice(opts: DeviceOptions = {}): Promise<GPUDevice
   return openDevice(adapter);
 }
 
+let shared: Promise<GPUDevice> | undefined;
+
+/**
+ * The process's default device, opened once: models loaded without a device of their own
+ * share it, so load/dispose cycles do not each open (and leak part of) a Dawn device. A lost
+ * device is replaced on the next request.
+ */
+export function sharedDevice(): Promise<GPUDevice> {
+  shared ??= requestDevice().then(
+    (d) => {
+      void d.lost.then(() => (shared = undefined));
+      return d;
+    },
+    (e: unknown) => {
+      shared = undefined;
+      throw e;
+    },
+  );
+  return shared;
+}
+
 /** A device with the adapter's best values for the limits models care about. */
 export function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
