@@ -20,7 +20,11 @@ const noCompiler = {
   },
 };
 
-const targets = ["reference", "wasm", "webgpu"].filter((t) => existsSync(`src/emit/runtime/${t}.ts`));
+// The one list of targets (src/runtime/targets.ts), as tsc just compiled it.
+const { TARGETS } = await import("../dist/src/runtime/targets.js");
+const missing = TARGETS.filter((t) => !existsSync(`src/emit/runtime/${t}.ts`));
+if (missing.length) throw new Error(`no runtime entry src/emit/runtime/<target>.ts for: ${missing.join(", ")}`);
+const targets = TARGETS;
 for (const t of targets) {
   await build({
     entryPoints: [`src/emit/runtime/${t}.ts`],
