@@ -1,0 +1,388 @@
+// `specformer train SPEC --data FILE --steps N --out W.safetensors …`: trains a byte-level
+// language model from its spec on the reference backend (src/train). Writes, next to --out:
+//   W.safetensors        the final weights (F32, native names: `run --weights W` loads them)
+//   W.log.json           configuration, data, every step's loss / rate / gradient norm, the evaluations
+//   W.loss.svg           the loss curve
+//   W.ckpt.safetensors   parameters + Adam state + step + log, at every evaluation and at the end;
+//                        `--resume W.ckpt.safetensors` continues it exactly
+// Options left out take the recipe defaults below; on --resume they come from the checkpoint,
+// and an option given that disagrees with it is a usage error (the run would not be the same run).
+
+import { createHash } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { ModelInfo } from "../model/model.ts";
+import { outputSection } from "../model/model.ts";
+import { paramCount, weightLayout } from "../model/weights-layout.ts";
+import { writeSafetensors } from "../runtime/safetensors.ts";
+import { tokenizerFor } from "../runtime/tokenizer.ts";
+import { readCheckpoint, writeCheckpoint } from "../train/checkpoint.ts";
+import { bindBatch, byteCorpus, evalStarts, trainStarts, windows } from "../train/data.ts";
+import type { Batch } from "../train/engine.ts";
+import { initialWeights } from "../train/init.ts";
+import { SCHEDULES, type ScheduleKind } from "../train/schedule.ts";
+import { lossCurveSvg } from "../train/svg.ts";
+import { Trainer, type TrainConfig } from "../train/trainer.ts";
+import { CliError, EXIT_ERRORS, EXIT_OK, ioProblem, stderrIsTTY, useColor } from "./io.ts";
+import { loadModel, loadWeights } from "./load-model.ts";
+import type { MapName } from "../runtime/name-maps.ts";
+
+export interface TrainCliOptions {
+  data: string;
+  steps: string;
+  out: string;
+  batch?: string;
+  seq?: string;
+  lr?: string;
+  schedule?: string;
+  warmup?: string;
+  minLrRatio?: string;
+  optimizer?: string;
+  betas?: string;
+  eps?: string;
+  weightDecay?: string;
+  clip?: string;
+  labelSmoothing?: string;
+  dropout?: string;
+  seed?: string;
+  evalEvery?: string;
+  evalWindows?: string;
+  valFraction?: string;
+  resume?: string;
+  weights?: string;
+  map?: MapName;
+  target?: string;
+  model?: string;
+  color?: string;
+}
+
+export interface TrainLog {
+  format: "specformer-train-log/1";
+  model: string;
+  spec: string;
+  target: "reference";
+  params: number;
+  data: { file: string; bytes: number; sha256: string; trainTokens: number; valTokens: number; documents: { train: number; val: number } };
+  config: TrainConfig;
+  evalWindows: number;
+  steps: Array<{ step: number; loss: number; lr: number; gradNorm: number; seconds: number }>;
+  evals: Array<{ step: number; valLoss: number; seconds: number }>;
+  resumedAt: number[];
+  final?: { step: number; valLoss: number; seconds: number; tokensPerSecond: number };
+}
+
+// ---- option parsing ---------------------------------------------------------------------------
+
+function int(v: string | undefined, what: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) throw new CliError(`${what} must be an integer >= ${min}, got \`${v}\``);
+  return Number(v);
+}
+
+function real(v: string | undefined, what: string, lo: number, hi: number, open = false): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || x < lo || x > hi || (open && x === lo)) {
+    throw new CliError(`${what} must be a number in ${open ? "(" : "["}${lo}, ${hi}], got \`${v}\``);
+  }
+  return x;
+}
+
+/** The options given on the command line, parsed; undefined where not given. */
+function given(o: TrainCliOptions): Partial<TrainConfig> {
+  const c: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
+    if (v !== undefined) c[k] = v;
+  };
+  set("steps", int(o.steps, "--steps", 1));
+  set("batch", int(o.batch, "--batch", 1));
+  set("seq", int(o.seq, "--seq", 1));
+  set("lr", real(o.lr, "--lr", 0, 1e6, true));
+  if (o.schedule !== undefined) {
+    if (!(SCHEDULES as readonly string[]).includes(o.schedule)) throw new CliError(`--schedule must be one of ${SCHEDULES.join(", ")}, got \`${o.schedule}\``);
+    c.schedule = o.schedule as ScheduleKind;
+  }
+  set("warmup", int(o.warmup, "--warmup", 0));
+  set("minLrRatio", real(o.minLrRatio, "--min-lr-ratio", 0, 1));
+  if (o.optimizer !== undefined) {
+    if (o.optimizer !== "adam" && o.optimizer !== "adamw") throw new CliError(`--optimizer must be adam or adamw, got \`${o.optimizer}\``);
+    c.optimizer = o.optimizer;
+  }
+  if (o.betas !== undefined) {
+    const parts = o.betas.split(",");
+    const b = parts.map((p) => real(p, "--betas (each)", 0, 1)!);
+    if (b.length !== 2 || b.some((x) => x >= 1)) throw new CliError(`--betas takes two numbers in [0, 1), e.g. 0.9,0.98; got \`${o.betas}\``);
+    c.betas = [b[0], b[1]];
+  }
+  set("eps", real(o.eps, "--eps", 0, 1, true));
+  set("weightDecay", real(o.weightDecay, "--weight-decay", 0, 10));
+  set("clip", real(o.clip, "--clip", 0, 1e9));
+  set("labelSmoothing", real(o.labelSmoothing, "--label-smoothing", 0, 1));
+  set("dropout", real(o.dropout, "--dropout", 0, 0.99));
+  set("seed", int(o.seed, "--seed", 0));
+  return c;
+}
+
+/**
+ * The recipe defaults. cosine / constant: GPT-style AdamW (scripts/train-demo.py: lr 3e-3
+ * (cosine) or 1e-3 (constant), betas 0.9/0.95, eps 1e-8, decay 0.1, min ratio 0.1); noam:
+ * Vaswani et al.'s Adam (factor 1, betas 0.9/0.98, eps 1e-9, no decay). Warm-up 5% of the
+ * steps, clipping at 1, the spec's label smoothing and dropout, batch 8, seq min(context, 256).
+ */
+function withDefaults(m: ModelInfo, g: Partial<TrainConfig>): TrainConfig {
+  const schedule = g.schedule ?? "cosine";
+  const noam = schedule === "noam";
+  const steps = g.steps!;
+  const context = outputSection(m).maxSeq ?? 256;
+  return {
+    steps,
+    batch: g.batch ?? 8,
+    seq: g.seq ?? Math.min(context, 256),
+    schedule,
+    lr: g.lr ?? (noam ? 1 : schedule === "cosine" ? 3e-3 : 1e-3),
+    warmup: g.warmup ?? Math.max(1, Math.round(steps / 20)),
+    minLrRatio: g.minLrRatio ?? 0.1,
+    optimizer: g.optimizer ?? "adamw",
+    betas: g.betas ?? (noam ? [0.9, 0.98] : [0.9, 0.95]),
+    eps: g.eps ?? (noam ? 1e-9 : 1e-8),
+    weightDecay: g.weightDecay ?? (noam ? 0 : 0.1),
+    clip: g.clip ?? 1,
+    labelSmoothing: g.labelSmoothing ?? m.train.labelSmoothing ?? 0,
+    dropout: g.dropout ?? m.train.dropout ?? 0,
+    seed: g.seed ?? 0,
+  };
+}
+
+const OPTION_NAME: Record<keyof TrainConfig, string> = {
+  steps: "--steps",
+  batch: "--batch",
+  seq: "--seq",
+  schedule: "--schedule",
+  lr: "--lr",
+  warmup: "--warmup",
+  minLrRatio: "--min-lr-ratio",
+  optimizer: "--optimizer",
+  betas: "--betas",
+  eps: "--eps",
+  weightDecay: "--weight-decay",
+  clip: "--clip",
+  labelSmoothing: "--label-smoothing",
+  dropout: "--dropout",
+  seed: "--seed",
+};
+
+// ---- files ------------------------------------------------------------------------------------
+
+function stem(out: string): string {
+  return out.endsWith(".safetensors") ? out.slice(0, -".safetensors".length) : out;
+}
+
+/** Writes through a temporary file and a rename, so an interrupted run never leaves half a file. */
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new CliError(`cannot write ${path}: ${ioProblem(e)}`);
+  }
+}
+
+function readBytes(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${path}: ${ioProblem(e)}`);
+  }
+}
+
+const fmtTime = (s: number): string => {
+  if (!Number.isFinite(s)) return "?";
+  const t = Math.round(s);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, "0")}m`;
+};
+
+// ---- the command ------------------------------------------------------------------------------
+
+export async function runTrain(file: string, o: TrainCliOptions): Promise<number> {
+  const target = o.target ?? "reference";
+  if (target !== "reference") {
+    if (target !== "wasm" && target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
+    throw new CliError(`training on ${target} is not built yet: only the reference backend has backward kernels; use --target reference`, EXIT_ERRORS);
+  }
+  const asked = given(o);
+  const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  if (m.sections.some((s) => s.role === "encoder")) {
+    throw new CliError(`model ${m.name} is an encoder–decoder; training it from text (parallel pairs, --task copy) is not built yet`, EXIT_ERRORS);
+  }
+  let tokenizer;
+  try {
+    tokenizer = tokenizerFor(m);
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.replace(/; pass token ids with --tokens$/, "")}; \`train --data\` reads text through the spec's byte tokenizer`, EXIT_ERRORS);
+  }
+
+  // The configuration: the checkpoint's on --resume, else the options over the defaults.
+  let resumed: ReturnType<typeof readCheckpoint> | undefined;
+  let config: TrainConfig;
+  if (o.resume !== undefined) {
+    if (o.weights !== undefined) throw new CliError("--resume and --weights exclude each other (a checkpoint holds its weights)");
+    try {
+      resumed = readCheckpoint(m, readBytes(o.resume, "checkpoint"));
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(`checkpoint ${o.resume}: ${(e as Error).message}`, EXIT_ERRORS);
+    }
+    config = { ...resumed.meta.config };
+    for (const [k, v] of Object.entries(asked) as Array<[keyof TrainConfig, unknown]>) {
+      if (k === "steps") continue;
+      if (JSON.stringify(v) !== JSON.stringify(config[k])) {
+        throw new CliError(`${OPTION_NAME[k]} ${Array.isArray(v) ? v.join(",") : v} differs from the checkpoint's ${Array.isArray(config[k]) ? (config[k] as number[]).join(",") : config[k]}; a resumed run keeps its configuration (leave the option out)`);
+      }
+    }
+    config.steps = asked.steps!;
+    if (config.steps <= resumed.meta.step) throw new CliError(`--steps ${config.steps}: the checkpoint is already at step ${resumed.meta.step}`);
+  } else {
+    config = withDefaults(m, asked);
+  }
+  const context = outputSection(m).maxSeq;
+  if (context !== undefined && config.seq > context) throw new CliError(`--seq ${config.seq} exceeds the model's context ${context}`);
+  const evalWindows = int(o.evalWindows, "--eval-windows", 0) ?? 32;
+  const evalEvery = int(o.evalEvery, "--eval-every", 1) ?? Math.max(1, Math.round(config.steps / 10));
+  const valFraction = real(o.valFraction, "--val-fraction", 0, 0.5) ?? 0.05;
+
+  // The data.
+  const raw = readBytes(o.data, "data");
+  const sha256 = createHash("sha256").update(raw).digest("hex");
+  if (resumed && resumed.meta.data.sha256 !== sha256) {
+    throw new CliError(`${o.data} is not the data the checkpoint was trained on (SHA-256 ${sha256.slice(0, 12)}…, the checkpoint's ${resumed.meta.data.sha256.slice(0, 12)}…)`, EXIT_ERRORS);
+  }
+  const corpus = byteCorpus(raw, tokenizer.vocab, valFraction);
+  if (corpus.train.length < config.seq + 1) {
+    throw new CliError(`${o.data} gives ${corpus.train.length} training tokens, fewer than --seq + 1 = ${config.seq + 1}`, EXIT_ERRORS);
+  }
+
+  // The model's inputs: the tokens, and all-ones for a padding mask over them.
+  const out = outputSection(m);
+  const others = m.inputs.filter((i) => i.name !== out.input);
+  const unsupported = others.find((i) => i.dtype !== "bool");
+  if (unsupported) throw new CliError(`model ${m.name} takes input "${unsupported.name}" besides its tokens; \`train --data\` feeds tokens (and padding masks) only`, EXIT_ERRORS);
+  const batchOf = (starts: number[], stream: Int32Array): Batch => {
+    const { tokens, targets } = windows(stream, starts, config.seq);
+    const shape = [starts.length, config.seq];
+    const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: tokens, shape }]]);
+    for (const i of others) inputs.set(i.name, { data: new Uint8Array(tokens.length).fill(1), shape });
+    return bindBatch(m, inputs, targets);
+  };
+
+  // The parameters.
+  let params: Map<string, Float32Array>;
+  if (resumed) params = resumed.params;
+  else if (o.weights !== undefined) params = new Map([...(await loadWeights(m, o.weights, o.map ? { map: o.map } : {}))].map(([k, v]) => [k, Float32Array.from(v)]));
+  else params = initialWeights(m, config.seed);
+  const trainer = new Trainer(m, config, params, resumed?.state);
+  const bidirectional = trainer.program.forward.nodes.find((n) => (n.op === "attention" || n.op === "linear_attention") && n.source === "self" && !n.causal);
+  if (bidirectional) {
+    throw new CliError(`model ${m.name} has bidirectional attention ("${bidirectional.op === "attention" || bidirectional.op === "linear_attention" ? bidirectional.cache : ""}"), so next-token training would see the answers; masked-LM training is not built`, EXIT_ERRORS);
+  }
+
+  const starts = evalStarts(corpus.val.length, config.seq, evalWindows);
+  const valBatches = (): Batch[] => {
+    const out: Batch[] = [];
+    for (let i = 0; i < starts.length; i += config.batch) out.push(batchOf(starts.slice(i, i + config.batch), corpus.val));
+    return out;
+  };
+
+  const log: TrainLog =
+    (resumed?.meta.log as TrainLog | undefined) ??
+    ({
+      format: "specformer-train-log/1",
+      model: m.name,
+      spec: file,
+      target: "reference",
+      params: paramCount(m),
+      data: { file: o.data, bytes: raw.length, sha256, trainTokens: corpus.train.length, valTokens: corpus.val.length, documents: corpus.documents },
+      config,
+      evalWindows,
+      steps: [],
+      evals: [],
+      resumedAt: [],
+    } satisfies TrainLog);
+  if (resumed) {
+    log.resumedAt.push(resumed.meta.step);
+    log.config = config;
+    delete log.final;
+  }
+  const base = stem(o.out);
+  const files = { weights: o.out, log: `${base}.log.json`, svg: `${base}.loss.svg`, ckpt: `${base}.ckpt.safetensors` };
+  const offset = log.steps.at(-1)?.seconds ?? 0;
+  const t0 = performance.now();
+  const elapsed = () => offset + (performance.now() - t0) / 1000;
+  const tty = stderrIsTTY();
+
+  const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
+  say(
+    `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens; ` +
+      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, reference backend` +
+      (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
+  );
+
+  const writeOutputs = (final: boolean) => {
+    const svg = lossCurveSvg(
+      `${m.name}: loss per step (train) and on ${starts.length} held-out windows`,
+      log.steps.map((s) => ({ step: s.step, loss: s.loss })),
+      log.evals.map((e) => ({ step: e.step, loss: e.valLoss })),
+      config.steps,
+    );
+    writeAtomically(files.svg, svg);
+    writeAtomically(files.log, JSON.stringify(log, null, 1) + "\n");
+    writeAtomically(files.ckpt, writeCheckpoint(m, trainer.params, trainer.state, { model: m.name, step: trainer.step, config, data: { file: o.data, bytes: raw.length, sha256 }, log }));
+    if (final) {
+      const tensors = weightLayout(m).map((t) => ({ name: t.name, dtype: "F32" as const, shape: t.shape, data: trainer.params.get(t.name)! }));
+      writeAtomically(files.weights, writeSafetensors(tensors, { model: m.name, trained_by: "specformer train", steps: String(trainer.step) }));
+    }
+  };
+
+  const evaluate = () => {
+    if (starts.length === 0) return NaN;
+    const t = performance.now();
+    const v = trainer.evaluate(valBatches());
+    log.evals.push({ step: trainer.step, valLoss: v, seconds: elapsed() });
+    evalSeconds += (performance.now() - t) / 1000;
+    return v;
+  };
+  let evalSeconds = 0;
+  let recent: number[] = [];
+  let rate = NaN; // tokens per second of training steps, excluding evaluation
+  const stepTokens = config.batch * config.seq;
+  const first = trainer.step;
+  const trainStart = performance.now();
+  let lastVal = log.evals.at(-1)?.valLoss ?? NaN;
+  if (!resumed) {
+    lastVal = evaluate();
+    say(`step 0/${config.steps}: val ${lastVal.toFixed(4)} nats`);
+  }
+  while (trainer.step < config.steps) {
+    const t = trainer.step + 1;
+    const r = trainer.update(batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
+    log.steps.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, seconds: elapsed() });
+    recent.push(r.loss);
+    const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
+    rate = ((trainer.step - first) * stepTokens) / Math.max(trainSeconds, 1e-9);
+    const eta = ((config.steps - trainer.step) * stepTokens) / rate;
+    const progress = `step ${r.step}/${config.steps}  loss ${r.loss.toFixed(4)}  val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"}  lr ${r.lr.toExponential(2)}  ${Math.round(rate).toLocaleString("en-US")} tokens/s  ETA ${fmtTime(eta)}`;
+    if (tty) process.stderr.write(`\r\x1b[2K${progress}`);
+    if (r.step % evalEvery === 0 || r.step === config.steps) {
+      lastVal = evaluate();
+      const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
+      recent = [];
+      say(`step ${r.step}/${config.steps}: train ${mean.toFixed(4)} (mean since the last evaluation), val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats, lr ${r.lr.toExponential(2)}, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ${fmtTime(elapsed())} elapsed, ETA ${fmtTime(eta)}`);
+      if (r.step !== config.steps) writeOutputs(false);
+    }
+  }
+  log.final = { step: trainer.step, valLoss: lastVal, seconds: elapsed(), tokensPerSecond: rate };
+  writeOutputs(true);
+  say(`done: ${trainer.step} steps in ${fmtTime(elapsed())}, val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats (${Number.isFinite(lastVal) ? (lastVal / Math.LN2).toFixed(3) : "-"} bits/token); wrote ${files.weights}, ${files.log}, ${files.svg}, ${files.ckpt}`);
+  return EXIT_OK;
+}
