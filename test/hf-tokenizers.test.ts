@@ -716,6 +716,34 @@ describe("loading, errors and `specformer tokenize`", () => {
     for (const s of [process.stdout, process.stderr]) for (const l of s.listeners("error")) if (!before.has(l)) s.off("error", l as (e: Error) => void);
   };
 
+  // A tiny byte-level BPE (one merge) for the cases that need no real vocabulary: ids 0–255 are
+  // GPT-2's byte characters, 256 <|endoftext|>, 257 "He", 258 <s>, 259 </s>; its
+  // tokenizer_config.json asks for <s> before every sequence, as Llama's does.
+  const tinyDir = join(dir, "tiny");
+  const tinyPairDir = join(dir, "tiny-pair");
+  {
+    const vocab: Record<string, number> = Object.fromEntries(BYTE_CHAR.map((c, b) => [c, b]));
+    vocab["<|endoftext|>"] = 256;
+    vocab.He = 257;
+    mkdirSync(tinyPairDir, { recursive: true });
+    writeJson(join(tinyPairDir, "vocab.json"), vocab);
+    writeFileSync(join(tinyPairDir, "merges.txt"), "#version: 0.2\nH e\n");
+    mkdirSync(tinyDir, { recursive: true });
+    const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+    writeJson(join(tinyDir, "tokenizer.json"), {
+      added_tokens: [
+        { id: 256, content: "<|endoftext|>", special: true },
+        { id: 258, content: "<s>", special: true },
+        { id: 259, content: "</s>", special: true },
+      ],
+      pre_tokenizer: byteLevel,
+      decoder: byteLevel,
+      model: { type: "BPE", vocab, merges: [["H", "e"]] },
+    });
+    writeJson(join(tinyDir, "tokenizer_config.json"), { tokenizer_class: "LlamaTokenizerFast", add_bos_token: true, add_eos_token: false, bos_token: { content: "<s>", __type: "AddedToken" }, eos_token: "</s>" });
+    writeJson(join(tinyDir, "generation_config.json"), { eos_token_id: [259, 256] });
+  }
+
   const bad = join(dir, "bad");
   mkdirSync(bad, { recursive: true });
   const file = (name: string, text: string) => {
@@ -734,10 +762,12 @@ describe("loading, errors and `specformer tokenize`", () => {
     capture();
     expect(await runTokenize(gpt2Dir, "Hello world")).toBe(0);
     expect(await runTokenize(llamaDir, "Hello world!")).toBe(0);
-    expect(await runTokenize(join(llamaDir, "tokenizer.json"), "Hello world!", { special: false })).toBe(0);
-    expect(await runTokenize(llamaDir, "1,15043,3186,29991", { decode: true, special: false })).toBe(0);
+    expect(await runTokenize(join(tinyDir, "tokenizer.json"), "Hello", { special: false })).toBe(0);
+    expect(await runTokenize(tinyDir, "Hello")).toBe(0);
+    expect(await runTokenize(tinyDir, "258,257,108,108,111,259", { decode: true })).toBe(0);
+    expect(await runTokenize(tinyDir, "258,257,108,108,111,259", { decode: true, special: false })).toBe(0);
     vi.restoreAllMocks();
-    expect(out.join("")).toBe("15496,995\n1,15043,3186,29991\n15043,3186,29991\nHello world!\n");
+    expect(out.join("")).toBe("15496,995\n1,15043,3186,29991\n257,108,108,111\n258,257,108,108,111\n<s>Hello</s>\nHello\n");
   });
 
   it("`specformer tokenize` is a command of the CLI", async () => {
@@ -818,9 +848,9 @@ describe("loading, errors and `specformer tokenize`", () => {
   it("loadTokenizer throws TokenizerFileError; decode refuses ids the vocab lacks", async () => {
     await expect(loadTokenizer(join(bad, "unigram"))).rejects.toBeInstanceOf(TokenizerFileError);
     capture();
-    const e = await runTokenize(gpt2Dir, "50257", { decode: true }).catch((x: unknown) => x);
+    const e = await runTokenize(tinyDir, "260", { decode: true }).catch((x: unknown) => x);
     vi.restoreAllMocks();
-    expect((e as CliError).message).toMatch(/not a token id \(the vocabulary is \[0, 50257\)\)/);
+    expect((e as CliError).message).toMatch(/not a token id \(the vocabulary is \[0, 260\)\)/);
   });
 
   it("fetchTokenizer reads a base URL (tokenizer.json, or else vocab.json + merges.txt)", async () => {
@@ -835,10 +865,12 @@ describe("loading, errors and `specformer tokenize`", () => {
     };
     const a = await fetchTokenizer("https://example.test/gpt2", { fetch: serve(gpt2Dir) });
     expect(arr(a.encode("Hello world"))).toEqual([15496, 995]);
-    const b = await fetchTokenizer("https://example.test/gpt2-pair/", { fetch: serve(gpt2PairDir) });
-    expect(arr(b.encode("Hello world"))).toEqual([15496, 995]);
-    const c = await fetchTokenizer("https://example.test/llama/", { fetch: serve(llamaDir) });
-    expect(c.stop).toEqual([2]);
+    const b = await fetchTokenizer("https://example.test/tiny-pair/", { fetch: serve(tinyPairDir) });
+    expect(arr(b.encode("Hello"))).toEqual([257, 108, 108, 111]);
+    const c = await fetchTokenizer("https://example.test/tiny/", { fetch: serve(tinyDir) });
+    expect(c.stop).toEqual([259, 256]);
+    expect(c.bos).toBe(258);
+    expect(arr(c.encodePrompt("Hello"))).toEqual([258, 257, 108, 108, 111]);
     await expect(fetchTokenizer("https://example.test/none/", { fetch: serve(join(bad, "empty")) })).rejects.toThrow(/https:\/\/example\.test\/none\/vocab\.json: answered HTTP 404/);
   });
 });
