@@ -161,6 +161,10 @@ class WebGpuExecutor implements Executor<WebGpuState> {
 function sliceSteps(inputs: Inputs, batch: number, n: number, from: number, len: number): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, t] of inputs) {
+    if (t.shape[0] !== batch || t.shape[1] !== n) {
+      out.set(name, t);
+      continue;
+    }
     const per = t.data.length / (batch * n);
     const rows = (b: number) => t.data.subarray((b * n + from) * per, (b * n + from + len) * per);
     let data = rows(0);
