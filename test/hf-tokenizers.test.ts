@@ -318,10 +318,10 @@ describe("byte-level BPE behind a Split pre-tokenizer (Llama-3, Qwen2 layouts) a
       config: { bos_token: "<|begin_of_text|>", eos_token: "<|end_of_text|>" },
       generationConfig: { eos_token_id: [50258, 50259] },
     });
-  const cases = [
+  const cases: Array<[string, string, RegExp, { nfc?: boolean; ignoreMerges?: boolean }, number]> = [
     ["Llama-3 (digits in threes, ignore_merges)", LLAMA3_SPLIT, LLAMA3_JS, { ignoreMerges: true }, 4],
     ["Qwen2 (single digits, NFC)", QWEN2_SPLIT, QWEN2_JS, { nfc: true }, 5],
-  ] as const;
+  ];
 
   it("ignore_merges takes a piece the vocab has whole, even where the merges would not reach it", () => {
     const bpe = (ignore_merges: boolean) =>
