@@ -112,7 +112,7 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
       var kv = VT(0.0);
       var vv = VT(0.0);
       if (j < kvlen) {
-        let o = ((b * ks + u32(j)) * KVH + kvh) * NV + e % NV;
+        let o = ((b * ks + u32(j) % ks) * KVH + kvh) * NV + e % NV;
         kv = K[o];
         vv = V[o];
       }
@@ -161,7 +161,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let kvh = h / G;
   let qlen = P.seq;
   let kvlen = i32((P.pos + P.seq));
-  let ks = P.cap;
+  let ks = select(P.cap, 15u, P.p1 != 0u);
   let q0 = i32(P.pos);
   let r = wg.x * BQ + t;
   let valid = r < qlen;
@@ -251,7 +251,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let b = wg.z;
   let kvh = h / G;
   let kvlen = i32((P.pos + P.seq));
-  let ks = P.cap;
+  let ks = select(P.cap, 15u, P.p1 != 0u);
   let i = i32(P.pos);
   for (var c = t; c < HD; c += WG) { qs[c] = Q[(b * H + h) * HD + c] * SCALE; }
   let kr = key_range(i, kvlen);
@@ -266,7 +266,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     let j = j0 + i32(t);
     var sv = -3.0e38f;
     if (j < je && visible(i, j)) {
-      let o = ((b * ks + u32(j)) * KVH + kvh) * HD;
+      let o = ((b * ks + u32(j) % ks) * KVH + kvh) * HD;
       var d = 0.0;
       for (var c = 0u; c < HD; c++) { d += qs[c] * K[o + c]; }
       sv = d + bias_of(h, i, j);
@@ -286,7 +286,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       let p = ps[e];
       if (p > 0.0) {
         l += p;
-        let o = ((b * ks + u32(j0) + e) * KVH + kvh) * HD;
+        let o = ((b * ks + (u32(j0) + e) % ks) * KVH + kvh) * HD;
         for (var k = 0u; k < CPT; k++) {
           let c = t + k * WG;
           if (c < HD) { acc[k] += p * V[o + c]; }
@@ -346,8 +346,8 @@ fn emit(m: u32, n: u32, a: f32, a2: f32) {
   let c = n + NOFF;
   var v = a;
   if (c < 32u) { Y0[m * 32u + c - 0u] = v; }
-  else if (c < 48u) { Y1[((m) / P.seq * P.cap + P.pos + (m) % P.seq) * 16u + c - 32u] = v; }
-  else if (c < 64u) { Y2[((m) / P.seq * P.cap + P.pos + (m) % P.seq) * 16u + c - 48u] = v; }
+  else if (c < 48u) { Y1[((m) / P.seq * select(P.cap, 15u, P.p1 != 0u) + (P.pos + (m) % P.seq) % select(P.cap, 15u, P.p1 != 0u)) * 16u + c - 32u] = v; }
+  else if (c < 64u) { Y2[((m) / P.seq * select(P.cap, 15u, P.p1 != 0u) + (P.pos + (m) % P.seq) % select(P.cap, 15u, P.p1 != 0u)) * 16u + c - 48u] = v; }
 }
 
 const BK4 = 8u;
@@ -422,8 +422,8 @@ fn emit(m: u32, n: u32, a: f32, a2: f32) {
   let c = n + NOFF;
   var v = a;
   if (c < 32u) { Y0[m * 32u + c - 0u] = v; }
-  else if (c < 48u) { Y1[((m) / P.seq * P.cap + P.pos + (m) % P.seq) * 16u + c - 32u] = v; }
-  else if (c < 64u) { Y2[((m) / P.seq * P.cap + P.pos + (m) % P.seq) * 16u + c - 48u] = v; }
+  else if (c < 48u) { Y1[((m) / P.seq * select(P.cap, 15u, P.p1 != 0u) + (P.pos + (m) % P.seq) % select(P.cap, 15u, P.p1 != 0u)) * 16u + c - 32u] = v; }
+  else if (c < 64u) { Y2[((m) / P.seq * select(P.cap, 15u, P.p1 != 0u) + (P.pos + (m) % P.seq) % select(P.cap, 15u, P.p1 != 0u)) * 16u + c - 48u] = v; }
 }
 
 @compute @workgroup_size(32, 1, 1)
@@ -1049,7 +1049,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     T0[o] = x1 * cs - x2 * sn;
     T0[o + HALF] = x2 * cs + x1 * sn;
   } else if (h < 6u) {
-    let o = ((m) / P.seq * P.cap + P.pos + (m) % P.seq) * 16u + (h - 4u) * 8u + c;
+    let o = ((m) / P.seq * select(P.cap, 15u, P.p1 != 0u) + (P.pos + (m) % P.seq) % select(P.cap, 15u, P.p1 != 0u)) * 16u + (h - 4u) * 8u + c;
     let x1 = T1[o];
     let x2 = T1[o + HALF];
     T1[o] = x1 * cs - x2 * sn;
