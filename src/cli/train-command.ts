@@ -359,27 +359,46 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const first = trainer.step;
   const trainStart = performance.now();
   let lastVal = log.evals.at(-1)?.valLoss ?? NaN;
-  if (!resumed) {
+  if (starts.length === 0) say(`no held-out text (${corpus.documents.val} held-out documents, ${corpus.val.length} tokens; need ${config.seq + 1}): no evaluations`);
+  if (!resumed && starts.length > 0) {
     lastVal = evaluate();
     say(`step 0/${config.steps}: val ${lastVal.toFixed(4)} nats`);
   }
-  while (trainer.step < config.steps) {
-    const t = trainer.step + 1;
-    const r = trainer.update(batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
-    log.steps.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, seconds: elapsed() });
-    recent.push(r.loss);
-    const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
-    rate = ((trainer.step - first) * stepTokens) / Math.max(trainSeconds, 1e-9);
-    const eta = ((config.steps - trainer.step) * stepTokens) / rate;
-    const progress = `step ${r.step}/${config.steps}  loss ${r.loss.toFixed(4)}  val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"}  lr ${r.lr.toExponential(2)}  ${Math.round(rate).toLocaleString("en-US")} tokens/s  ETA ${fmtTime(eta)}`;
-    if (tty) process.stderr.write(`\r\x1b[2K${progress}`);
-    if (r.step % evalEvery === 0 || r.step === config.steps) {
-      lastVal = evaluate();
-      const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
-      recent = [];
-      say(`step ${r.step}/${config.steps}: train ${mean.toFixed(4)} (mean since the last evaluation), val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats, lr ${r.lr.toExponential(2)}, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ${fmtTime(elapsed())} elapsed, ETA ${fmtTime(eta)}`);
-      if (r.step !== config.steps) writeOutputs(false);
+  // Ctrl-C (or SIGTERM) ends the run after the current step, with a checkpoint to resume from.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = sig;
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    while (trainer.step < config.steps) {
+      await new Promise((resolve) => setImmediate(resolve)); // lets a signal in between steps
+      if (interrupted) {
+        writeOutputs(false);
+        say(`interrupted at step ${trainer.step}/${config.steps}: wrote ${files.ckpt}; continue with --resume ${files.ckpt} --steps ${config.steps}`);
+        return interrupted === "SIGINT" ? 130 : 143;
+      }
+      const t = trainer.step + 1;
+      const r = trainer.update(batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
+      log.steps.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, seconds: elapsed() });
+      recent.push(r.loss);
+      const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
+      rate = ((trainer.step - first) * stepTokens) / Math.max(trainSeconds, 1e-9);
+      const eta = ((config.steps - trainer.step) * stepTokens) / rate;
+      const progress = `step ${r.step}/${config.steps}  loss ${r.loss.toFixed(4)}  val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"}  lr ${r.lr.toExponential(2)}  ${Math.round(rate).toLocaleString("en-US")} tokens/s  ETA ${fmtTime(eta)}`;
+      if (tty) process.stderr.write(`\r\x1b[2K${progress}`);
+      if (r.step % evalEvery === 0 || r.step === config.steps) {
+        lastVal = evaluate();
+        const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
+        recent = [];
+        say(`step ${r.step}/${config.steps}: train ${mean.toFixed(4)} (mean since the last evaluation), val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats, lr ${r.lr.toExponential(2)}, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ${fmtTime(elapsed())} elapsed, ETA ${fmtTime(eta)}`);
+        if (r.step !== config.steps) writeOutputs(false);
+      }
     }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   log.final = { step: trainer.step, valLoss: lastVal, seconds: elapsed(), tokensPerSecond: rate };
   writeOutputs(true);

@@ -43,11 +43,34 @@ export interface ByteCorpus {
   bytes: number;
 }
 
+/** Documents of a text: split at lines holding a lone `%` (the fortune-file format) when it has any, else at blank lines. */
+export function splitDocuments(bytes: Uint8Array): Uint8Array[] {
+  const text = new TextDecoder("latin1").decode(bytes); // one char per byte: offsets stay byte offsets
+  const fortune = /(?:^|\n)%\r?\n/.test(text) || /\n%\r?\n?$/.test(text);
+  const sep = fortune ? /(?:^|\n)%[ \t]*\r?(?=\n|$)\n?/g : /\r?\n(?:[ \t]*\r?\n)+/g;
+  const docs: Uint8Array[] = [];
+  let start = 0;
+  const push = (end: number) => {
+    // Trailing whitespace of a document and leading blank lines go.
+    let e = end;
+    while (e > start && (bytes[e - 1] === 0x0a || bytes[e - 1] === 0x0d || bytes[e - 1] === 0x20 || bytes[e - 1] === 0x09)) e--;
+    let b = start;
+    while (b < e && (bytes[b] === 0x0a || bytes[b] === 0x0d)) b++;
+    if (e > b) docs.push(bytes.subarray(b, e));
+  };
+  for (const m of text.matchAll(sep)) {
+    push(m.index!);
+    start = m.index! + m[0].length;
+  }
+  push(bytes.length);
+  return docs;
+}
+
 /**
- * The bytes of a text file as token ids. With vocab 257, documents are separated by blank lines
- * (two or more newlines) and the stream is EOT doc EOT doc … EOT; the last `valFraction` of the
- * documents (at least one when there are two or more) is held out. With vocab 256 there are no
- * separators and the last `valFraction` of the bytes is held out.
+ * The bytes of a text file as token ids. With vocab 257 the text is split into documents
+ * (splitDocuments), and the stream is EOT doc EOT doc … EOT; a fixed shuffle of the documents
+ * (independent of --seed) holds out `valFraction` of them, at least one when there are two or
+ * more. With vocab 256 there are no separators and the last `valFraction` of the bytes is held out.
  */
 export function byteCorpus(bytes: Uint8Array, vocab: number, valFraction: number): ByteCorpus {
   if (vocab !== BYTE_TOKENS && vocab !== BYTE_TOKENS + 1) throw new Error(`byte data needs vocab 256 or 257, not ${vocab}`);
@@ -55,29 +78,13 @@ export function byteCorpus(bytes: Uint8Array, vocab: number, valFraction: number
     const cut = Math.floor(bytes.length * (1 - valFraction));
     return { train: Int32Array.from(bytes.subarray(0, cut)), val: Int32Array.from(bytes.subarray(cut)), documents: { train: 1, val: cut < bytes.length ? 1 : 0 }, bytes: bytes.length };
   }
-  // Split at runs of 2+ newlines (\n\n, \r\n\r\n); trailing whitespace of a document is dropped.
-  const docs: Uint8Array[] = [];
-  let start = 0;
-  const push = (end: number) => {
-    let e = end;
-    while (e > start && (bytes[e - 1] === 0x0a || bytes[e - 1] === 0x0d || bytes[e - 1] === 0x20 || bytes[e - 1] === 0x09)) e--;
-    let s = start;
-    while (s < e && (bytes[s] === 0x0a || bytes[s] === 0x0d)) s++;
-    if (e > s) docs.push(bytes.subarray(s, e));
-  };
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0x0a) continue;
-    let j = i + 1;
-    while (j < bytes.length && bytes[j] === 0x0d) j++;
-    if (j < bytes.length && bytes[j] === 0x0a) {
-      push(i);
-      while (j < bytes.length && (bytes[j] === 0x0a || bytes[j] === 0x0d)) j++;
-      start = j;
-      i = j - 1;
-    }
+  const docs = splitDocuments(bytes);
+  const rng = streamRng(0x5b117);
+  for (let i = docs.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [docs[i], docs[j]] = [docs[j], docs[i]];
   }
-  push(bytes.length);
-  const nVal = docs.length >= 2 ? Math.max(1, Math.round(docs.length * valFraction)) : 0;
+  const nVal = docs.length >= 2 && valFraction > 0 ? Math.max(1, Math.round(docs.length * valFraction)) : 0;
   const stream = (ds: Uint8Array[]) => {
     const out = new Int32Array(ds.reduce((n, d) => n + d.length + 1, 1));
     let k = 0;
@@ -89,8 +96,8 @@ export function byteCorpus(bytes: Uint8Array, vocab: number, valFraction: number
     }
     return out;
   };
-  const trainDocs = docs.slice(0, docs.length - nVal);
-  const valDocs = docs.slice(docs.length - nVal);
+  const valDocs = docs.slice(0, nVal);
+  const trainDocs = docs.slice(nVal);
   return { train: stream(trainDocs), val: nVal ? stream(valDocs) : new Int32Array(0), documents: { train: trainDocs.length, val: valDocs.length }, bytes: bytes.length };
 }
 

@@ -21,25 +21,53 @@ export type Num = Float32Array | Float64Array;
 
 // ---- linear ---------------------------------------------------------------------------------
 
-/** y = x Wᵀ + b, x [rows, inDim], W [outDim, inDim] (nn.Linear layout). */
+/**
+ * y = x Wᵀ + b, x [rows, inDim], W [outDim, inDim] (nn.Linear layout). Four outputs at a time
+ * share each load of x (plain loops in V8 run memory-bound otherwise).
+ */
 export function linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array {
   if (x.length !== rows * inDim || w.length !== outDim * inDim) throw new Error(`linear: x ${x.length} / w ${w.length} do not match rows ${rows}, in ${inDim}, out ${outDim}`);
   const out = new Float64Array(rows * outDim);
+  const o4 = outDim - (outDim % 4);
   for (let r = 0; r < rows; r++) {
     const xo = r * inDim;
     const yo = r * outDim;
-    for (let o = 0; o < outDim; o++) {
+    let o = 0;
+    for (; o < o4; o += 4) {
+      const w0 = o * inDim;
+      const w1 = w0 + inDim;
+      const w2 = w1 + inDim;
+      const w3 = w2 + inDim;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let i = 0; i < inDim; i++) {
+        const xi = x[xo + i];
+        s0 += xi * w[w0 + i];
+        s1 += xi * w[w1 + i];
+        s2 += xi * w[w2 + i];
+        s3 += xi * w[w3 + i];
+      }
+      out[yo + o] = bias === null ? s0 : s0 + bias[o];
+      out[yo + o + 1] = bias === null ? s1 : s1 + bias[o + 1];
+      out[yo + o + 2] = bias === null ? s2 : s2 + bias[o + 2];
+      out[yo + o + 3] = bias === null ? s3 : s3 + bias[o + 3];
+    }
+    for (; o < outDim; o++) {
       const wo = o * inDim;
-      let s = bias === null ? 0 : bias[o];
+      let s = 0;
       for (let i = 0; i < inDim; i++) s += x[xo + i] * w[wo + i];
-      out[yo + o] = s;
+      out[yo + o] = bias === null ? s : s + bias[o];
     }
   }
   return out;
 }
 
 /**
- * Backward of y = x Wᵀ + b given dy [rows, outDim]: dx += dy W, dW += dyᵀ x, db += Σ_rows dy.
+ * Backward of y = x Wᵀ + b given dy [rows, outDim]: dx += dy W (row by row, four rows of W
+ * per pass over a dx row), dW += dyᵀ x (row of dW by row, four rows of x per pass, so the
+ * accumulated row stays in cache), db += Σ_rows dy.
  */
 export function linearBackward(
   dy: Float64Array,
@@ -52,16 +80,61 @@ export function linearBackward(
   dw: Float64Array | null,
   db: Float64Array | null,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const xo = r * inDim;
-    const yo = r * outDim;
+  if (dx !== null) {
+    const o4 = outDim - (outDim % 4);
+    for (let r = 0; r < rows; r++) {
+      const xo = r * inDim;
+      const yo = r * outDim;
+      let o = 0;
+      for (; o < o4; o += 4) {
+        const g0 = dy[yo + o];
+        const g1 = dy[yo + o + 1];
+        const g2 = dy[yo + o + 2];
+        const g3 = dy[yo + o + 3];
+        if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+        const w0 = o * inDim;
+        const w1 = w0 + inDim;
+        const w2 = w1 + inDim;
+        const w3 = w2 + inDim;
+        for (let i = 0; i < inDim; i++) dx[xo + i] += g0 * w[w0 + i] + g1 * w[w1 + i] + g2 * w[w2 + i] + g3 * w[w3 + i];
+      }
+      for (; o < outDim; o++) {
+        const g = dy[yo + o];
+        if (g === 0) continue;
+        const wo = o * inDim;
+        for (let i = 0; i < inDim; i++) dx[xo + i] += g * w[wo + i];
+      }
+    }
+  }
+  if (dw !== null) {
+    const r4 = rows - (rows % 4);
     for (let o = 0; o < outDim; o++) {
-      const g = dy[yo + o];
-      if (g === 0) continue;
       const wo = o * inDim;
-      if (dx !== null) for (let i = 0; i < inDim; i++) dx[xo + i] += g * w[wo + i];
-      if (dw !== null) for (let i = 0; i < inDim; i++) dw[wo + i] += g * x[xo + i];
-      if (db !== null) db[o] += g;
+      let r = 0;
+      for (; r < r4; r += 4) {
+        const g0 = dy[r * outDim + o];
+        const g1 = dy[(r + 1) * outDim + o];
+        const g2 = dy[(r + 2) * outDim + o];
+        const g3 = dy[(r + 3) * outDim + o];
+        if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+        const x0 = r * inDim;
+        const x1 = x0 + inDim;
+        const x2 = x1 + inDim;
+        const x3 = x2 + inDim;
+        for (let i = 0; i < inDim; i++) dw[wo + i] += g0 * x[x0 + i] + g1 * x[x1 + i] + g2 * x[x2 + i] + g3 * x[x3 + i];
+      }
+      for (; r < rows; r++) {
+        const g = dy[r * outDim + o];
+        if (g === 0) continue;
+        const xo = r * inDim;
+        for (let i = 0; i < inDim; i++) dw[wo + i] += g * x[xo + i];
+      }
+    }
+  }
+  if (db !== null) {
+    for (let r = 0; r < rows; r++) {
+      const yo = r * outDim;
+      for (let o = 0; o < outDim; o++) db[o] += dy[yo + o];
     }
   }
 }
