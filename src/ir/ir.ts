@@ -23,8 +23,13 @@ export interface Value {
 export type Op =
   /** A model input: tokens, a padding mask, source tokens. */
   | { op: "input"; input: string }
-  /** A weight tensor, by its native name (src/model/weights-layout.ts). */
-  | { op: "weight"; weight: string }
+  /**
+   * A weight tensor, by its native name (src/model/weights-layout.ts). Its value is f32; `storage`
+   * says how the backend holds it (absent: f32): f16, or q8 / q4 in blocks of 32 along the
+   * input dim with one f16 scale each (layouts: src/runtime/weights/format.ts). Only linear
+   * weights and embedding tables are stored low-bit; kernels dequantise on read, accumulate in f32.
+   */
+  | { op: "weight"; weight: string; storage?: "f32" | "f16" | "q8" | "q4" }
   /** Row gather from table [vocab, d] by ids [b, s], times scale. */
   | { op: "embed"; table: number; ids: number; scale: number }
   /** x [b, s, d] plus positional encodings of positions offset .. offset+s-1 (offset: tokens already decoded). */

@@ -45,8 +45,18 @@ function verifyAttention(n: OpOf<"attention"> | OpOf<"linear_attention">, v: Val
 
 export const OPS: { [K in OpName]: OpDef<K> } = {
   input: { operands: [], verify: () => undefined, print: (n) => n.input },
-  // Weight shapes are checked against the model's layout by the verifier itself.
-  weight: { operands: [], verify: () => undefined, print: (n) => n.weight },
+  // Weight shapes are checked against the model's layout by the verifier itself; a low-bit
+  // storage is blocked along the last (input) dim of a matrix.
+  weight: {
+    operands: [],
+    verify: (n, _v, out) =>
+      first(
+        [n.storage === undefined || ["f32", "f16", "q8", "q4"].includes(n.storage), `unknown weight storage ${String(n.storage)}`],
+        [(n.storage !== "q8" && n.storage !== "q4") || out.shape.length === 2, `${n.storage} storage needs a matrix, weight is ${fmt(out.shape)}`],
+        [out.dtype === "f32", "a weight's value is f32 whatever its storage"],
+      ),
+    print: (n) => `${n.weight}${opt(n.storage !== undefined && n.storage !== "f32", ` (${n.storage})`)}`,
+  },
   embed: {
     operands: ["table", "ids"],
     verify: (n, v, out) =>
