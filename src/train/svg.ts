@@ -51,7 +51,7 @@ export function lossCurveSvg(title: string, train: CurvePoint[], val: CurvePoint
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${L}" y="18" font-size="13">${esc(title)}</text>`);
-  for (const t of ticks(lo, hi, 5)) {
+  for (const t of ticks(lo, hi, 8)) {
     if (t < lo || t > hi) continue;
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${num(y(t))}" y2="${num(y(t))}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${L - 6}" y="${num(y(t) + 4)}" text-anchor="end">${t}</text>`);
