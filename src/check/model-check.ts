@@ -269,11 +269,13 @@ function readHead(h: Located<Statement>, out: SectionInfo | null, env: DimEnv): 
     if (vocab === null) return null;
   }
   const transform = a.get("transform") as Activation | undefined;
+  const softcap = num(a.get("softcap"));
   return {
     kind,
     vocab,
     bias: a.get("bias") === true,
     ...(transform ? { transform: { act: transform, eps: num(a.get("eps")) ?? 1e-12 } } : {}),
+    ...(softcap !== null ? { softcap } : {}),
     span: item.span,
   };
 }

@@ -77,6 +77,8 @@ export const HEAD: ArgSpec[] = [
   { name: "bias", type: { t: "bool" } },
   { name: "transform", type: { t: "choice", of: ACTIVATIONS } },
   { name: "eps", type: eps },
+  /** Gemma-2's final logit soft-capping: cap · tanh(logits / cap). */
+  { name: "softcap", type: { t: "real", min: 0, minExclusive: true } },
 ];
 
 export const TOKENIZER_KINDS = ["byte", "bpe", "sentencepiece"] as const;

@@ -282,7 +282,9 @@ function headRow(m: ModelInfo, s: SectionInfo, paramsOf: ParamsOf, batch: number
   const h = m.head;
   let flops = 2 * T * w * h.vocab + (h.bias ? T * h.vocab : 0);
   if (h.transform) flops += 2 * T * w * w + T * w + ACT_FLOPS[h.transform.act] * T * w + NORM_FLOPS * T * w;
-  const kind = `${h.kind === "tied" ? "tied " : ""}LM head${h.transform ? " + transform" : ""}`;
+  // Soft-capping: a divide, a tanh and a multiply per logit.
+  if (h.softcap !== undefined) flops += 3 * T * h.vocab;
+  const kind = `${h.kind === "tied" ? "tied " : ""}LM head${h.transform ? " + transform" : ""}${h.softcap !== undefined ? ` + softcap ${h.softcap}` : ""}`;
   return { name: "head", kind, outputShape: [batch, seq, h.vocab], params: paramsOf("head"), flops, activationBytes: T * h.vocab * F32, depth: 1 };
 }
 

@@ -57,7 +57,8 @@ export function lowerModel(m: ModelInfo): Graph {
     ["batch", seq, m.head.vocab],
     "logits",
   );
-  b.emit({ op: "output", x: logits, output: "logits" }, "f32", ["batch", seq, m.head.vocab], "logits");
+  const capped = m.head.softcap === undefined ? logits : b.emit({ op: "softcap", x: logits, cap: m.head.softcap }, "f32", ["batch", seq, m.head.vocab], "logits.softcap");
+  b.emit({ op: "output", x: capped, output: "logits" }, "f32", ["batch", seq, m.head.vocab], "logits");
   return b.build(m.name, m.train);
 }
 

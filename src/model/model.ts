@@ -111,6 +111,8 @@ export interface HeadInfo {
   bias: boolean;
   /** BERT-style prediction transform before the output projection: dense → act → LayerNorm. */
   transform?: { act: Activation; eps: number };
+  /** Logits soft-capped to (−cap, cap): cap · tanh(logits / cap) (Gemma-2). */
+  softcap?: number;
   span: Span;
 }
 
