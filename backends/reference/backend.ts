@@ -11,6 +11,7 @@ import { planInputs } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import type { Model } from "../../src/runtime/model-api.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
+import type { StoredWeight } from "../../src/runtime/weights/format.ts";
 
 interface ReferenceState {
   /** Weights plus every static value. */
@@ -22,7 +23,7 @@ class ReferenceExecutor implements Executor<ReferenceState> {
   readonly caps = {};
   private readonly ex: GraphExecutor;
 
-  constructor(graph: Graph, weights: ReadonlyMap<string, Float32Array>, stepInputs: ReadonlySet<string>) {
+  constructor(graph: Graph, weights: ReadonlyMap<string, StoredWeight>, stepInputs: ReadonlySet<string>) {
     this.ex = new GraphExecutor(graph, weights, stepInputs);
   }
 
@@ -72,8 +73,9 @@ export const referenceBackend: Backend<undefined> = {
 
 /**
  * A Model that interprets `graph` (lowered from `m`, dropout removed) with the reference
- * kernels. Synchronous: the oracle of the tests needs no compile step.
+ * kernels. Synchronous: the oracle of the tests needs no compile step. Weights may be low-bit
+ * (src/runtime/weights/): linear and embed dequantise them row by row on read.
  */
-export function createReferenceModel(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>): Model {
+export function createReferenceModel(m: ModelInfo, graph: Graph, weights: ReadonlyMap<string, StoredWeight>): Model {
   return new CompiledModel(m, graph, new ReferenceExecutor(graph, weights, planInputs(m).stepInputs), "reference");
 }

@@ -6,6 +6,8 @@ import type { Graph, Node } from "../../src/ir/ir.ts";
 import { unhandledOp } from "../../src/ir/ops.ts";
 import { splitPhases } from "../../src/ir/phases.ts";
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
+import { isLowBit, storedElements, type LowBitWeight, type StoredWeight } from "../../src/runtime/weights/format.ts";
+import { dequantizeRow } from "../../src/runtime/weights/quantize.ts";
 import { runAttention, runLinearAttention } from "./attention-op.ts";
 import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
 import { activate, gatedActivate, layerNorm, linear, rmsNorm, sinusoidalTable } from "./kernels/index.ts";
@@ -25,6 +27,8 @@ export class GraphExecutor {
   /** Value id → input name, for masks whose history a decode state keeps. */
   readonly inputOf = new Map<number, string>();
   private readonly weightEnv: Env = new Map();
+  /** Weights kept in a low-bit storage (f16, q8, q4), by value id: linear and embed dequantise them on read. */
+  private readonly lowBit = new Map<number, LowBitWeight>();
 
   /**
    * `stepInputs` are the inputs fed on every decode step (the decoder's tokens and their
@@ -32,7 +36,7 @@ export class GraphExecutor {
    */
   constructor(
     readonly graph: Graph,
-    weights: ReadonlyMap<string, Float32Array>,
+    weights: ReadonlyMap<string, StoredWeight>,
     stepInputs: ReadonlySet<string>,
   ) {
     let logits: number | undefined;
@@ -44,10 +48,12 @@ export class GraphExecutor {
         }
         const data = weights.get(n.weight);
         if (data === undefined) throw new WeightsError("missing from the weight map", n.weight);
-        if (data.length !== size(shape)) {
-          throw new WeightsError(`has ${data.length} elements, expected shape ${formatShape(shape)} = ${size(shape)}`, n.weight);
+        if (storedElements(data) !== size(shape) || (isLowBit(data) && formatShape(data.shape) !== formatShape(shape))) {
+          const found = isLowBit(data) ? `${data.dtype} shape ${formatShape(data.shape)}` : `${data.length} elements`;
+          throw new WeightsError(`has ${found}, expected shape ${formatShape(shape)} = ${size(shape)}`, n.weight);
         }
-        this.weightEnv.set(n.out, { data, shape });
+        if (isLowBit(data)) this.lowBit.set(n.out, data);
+        else this.weightEnv.set(n.out, { data, shape });
         continue;
       }
       if (n.op === "input") this.inputOf.set(n.out, n.input);
@@ -88,8 +94,10 @@ export class GraphExecutor {
         if (t === undefined) throw new Error(`input "${n.input}" was not supplied`);
         return t;
       }
-      case "embed":
-        return embed(f32(env, n.table), get(env, n.ids), n.scale);
+      case "embed": {
+        const stored = this.lowBit.get(n.table);
+        return stored ? embedStored(stored, get(env, n.ids), n.scale) : embed(f32(env, n.table), get(env, n.ids), n.scale);
+      }
       case "add_position":
         return addPosition(f32(env, n.x), n.kind, n.table === undefined ? undefined : f32(env, n.table), ctx.offset);
       case "add": {
@@ -113,12 +121,13 @@ export class GraphExecutor {
       }
       case "linear": {
         const x = f32(env, n.x);
-        const w = f32(env, n.weight);
-        const [outDim, inDim] = w.shape;
-        if (x.shape[x.shape.length - 1] !== inDim) throw new Error(`x ${formatShape(x.shape)} against weight ${formatShape(w.shape)}`);
+        const stored = this.lowBit.get(n.weight);
+        const wShape = stored ? stored.shape : f32(env, n.weight).shape;
+        const [outDim, inDim] = wShape;
+        if (x.shape[x.shape.length - 1] !== inDim) throw new Error(`x ${formatShape(x.shape)} against weight ${formatShape(wShape)}`);
         const rows = x.data.length / inDim;
         const bias = n.bias === undefined ? null : f32(env, n.bias).data;
-        let y = linear(x.data, rows, inDim, w.data, bias, outDim);
+        let y = stored ? linearStored(x.data, rows, inDim, stored, bias, outDim) : linear(x.data, rows, inDim, f32(env, n.weight).data, bias, outDim);
         // The epilogue, in the IR's order (ir.ts): act or × act(gate), then + residual.
         if (n.act !== undefined) y = activate(y, n.act);
         if (n.gate !== undefined) y = gatedActivate(f32(env, n.gate).data, y, n.gateAct!);
@@ -163,6 +172,40 @@ function embed(table: F32Tensor, ids: Tensor, scale: number): Tensor {
     for (let d = 0; d < dim; d++) out[i * dim + d] = table.data[id * dim + d] * scale;
   }
   return { data: out, shape: [...ids.shape, dim] };
+}
+
+/** embed() over a low-bit table: each looked-up row dequantised (exactly, in f32) on read. */
+function embedStored(table: LowBitWeight, ids: Tensor, scale: number): Tensor {
+  const [vocab, dim] = table.shape;
+  const out = new Float32Array(ids.data.length * dim);
+  const row = new Float32Array(dim);
+  for (let i = 0; i < ids.data.length; i++) {
+    const id = ids.data[i];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} at index ${i} is outside [0, ${vocab})`);
+    dequantizeRow(table, id, row);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = row[d] * scale;
+  }
+  return { data: out, shape: [...ids.shape, dim] };
+}
+
+/**
+ * linear() over a low-bit W [outDim, inDim]: each weight row dequantised on read (exact in f32),
+ * then the same f64 dot products as the f32 kernel: the oracle of every low-bit kernel.
+ */
+function linearStored(x: Float32Array, rows: number, inDim: number, w: LowBitWeight, bias: Float32Array | null, outDim: number): Float32Array {
+  const out = new Float32Array(rows * outDim);
+  const row = new Float32Array(inDim);
+  for (let o = 0; o < outDim; o++) {
+    dequantizeRow(w, o, row);
+    for (let r = 0; r < rows; r++) {
+      const xo = r * inDim;
+      let s = 0;
+      for (let i = 0; i < inDim; i++) s += x[xo + i] * row[i];
+      if (bias !== null) s += bias[o];
+      out[r * outDim + o] = s;
+    }
+  }
+  return out;
 }
 
 /** Row r of every sequence gets the encoding of position offset + r. */

@@ -10,6 +10,7 @@ import { planInputs, type InputPlan } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import { ModelInputError, type Model } from "../../src/runtime/model-api.ts";
 import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
+import type { StoredWeight } from "../../src/runtime/weights/format.ts";
 import type { CompiledWasm } from "./compile.ts";
 import { checkWeights, fillStatic } from "./load.ts";
 import { MAX_BYTES, MAX_THREADS, planWasm, type WasmPlan } from "./plan.ts";
@@ -200,7 +201,7 @@ function sliceBatch(inputs: Inputs, b0: number, count: number): Map<string, Tens
 }
 
 /** Builds (or takes from `opts.compiled`) the module, places the weights, starts the threads. */
-async function instantiateWasm(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WasmModelOptions = {}): Promise<WasmExecutor> {
+async function instantiateWasm(m: ModelInfo, graph: Graph, weights: ReadonlyMap<string, StoredWeight>, opts: WasmModelOptions = {}): Promise<WasmExecutor> {
   const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(opts.threads ?? 1)));
   const relaxed = opts.relaxed ?? relaxedSimdSupported();
   const plan = opts.compiled?.plan ?? planWasm(m, graph, opts.maxSeq !== undefined ? { maxSeq: opts.maxSeq } : {});
@@ -212,7 +213,7 @@ async function instantiateWasm(m: ModelInfo, graph: Graph, weights: Map<string, 
   }
   const shapes = new Map<string, number[]>();
   for (const n of graph.nodes) if (n.op === "weight") shapes.set(n.weight, graph.values[n.out].shape as number[]);
-  checkWeights(shapes, weights);
+  checkWeights(shapes, weights, plan);
   const prebuilt = opts.compiled?.variants.find((v) => v.relaxed === relaxed && v.threads === threads > 1);
   // The compiler (binaryen) loads only when no prebuilt variant fits: a generated module
   // ships its binaries and never needs it.
@@ -225,9 +226,11 @@ async function instantiateWasm(m: ModelInfo, graph: Graph, weights: Map<string, 
 
 /**
  * A Model running `graph` (lowered from `m`) as a WebAssembly module specialised to the model.
- * `weights` holds native names; missing or mis-sized tensors throw WeightsError.
+ * `weights` holds native names; missing or mis-sized tensors throw WeightsError. Low-bit
+ * tensors (src/runtime/weights/) need a graph whose weight nodes carry their storage
+ * (withStorage): the build is specialised to it.
  */
-export async function createWasmModel(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WasmModelOptions = {}): Promise<Model> {
+export async function createWasmModel(m: ModelInfo, graph: Graph, weights: ReadonlyMap<string, StoredWeight>, opts: WasmModelOptions = {}): Promise<Model> {
   return new CompiledModel(m, graph, await instantiateWasm(m, graph, weights, opts), "Wasm");
 }
 

@@ -6,7 +6,7 @@
 import { emitAttention, attentionName, copyRow, emitRope, ropeName } from "./emit-attention.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitMatmul, matmulName } from "./emit-matmul.ts";
-import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitGated, emitHelpers, emitNorm, emitSoftcap, threadRows } from "./emit-rows.ts";
+import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitEmbedLowBit, emitGated, emitHelpers, emitNorm, emitSoftcap, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, MAX_PAGES, SLOT, type WasmPlan } from "./plan.ts";
 import { type EmitFlags, Func, get, i32 } from "./wat.ts";
@@ -69,6 +69,11 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
   const rows = get("rows");
   switch (op.op) {
     case "embed": {
+      if (op.storage) {
+        const id = `embed_${op.storage}_v${op.vocab}_d${op.dim}_s${tag(op.scale)}`;
+        const name = mt.need(id, () => emitEmbedLowBit(fl, id, op.storage!, op.vocab, op.dim, op.scale));
+        return `(call $${name} ${i32(plan.layout.inputs[op.ids])} ${w(op.table)} ${a(op.out)} ${rows})`;
+      }
       const name = mt.need(`embed_d${op.dim}_s${tag(op.scale)}`, () => emitEmbed(fl, `embed_d${op.dim}_s${tag(op.scale)}`, op.dim, op.scale));
       return `(call $${name} ${i32(plan.layout.inputs[op.ids])} ${w(op.table)} ${a(op.out)} ${rows})`;
     }
@@ -86,7 +91,8 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
       return `(call $${name} ${a(op.x)} ${w(op.weight)} ${w(op.bias)} ${a(op.out)} ${rows})`;
     }
     case "linear": {
-      const spec = { K: op.K, N: op.N, bias: op.bias !== undefined, ...(op.act ? { act: op.act } : {}), ...(op.gate ? { gateAct: op.gate.act } : {}), residual: op.residual !== undefined };
+      const lowBit = op.storage ? { storage: op.storage, scratch: { base: plan.layout.scratch, bytes: plan.layout.scratchBytes } } : {};
+      const spec = { K: op.K, N: op.N, bias: op.bias !== undefined, ...(op.act ? { act: op.act } : {}), ...(op.gate ? { gateAct: op.gate.act } : {}), residual: op.residual !== undefined, ...lowBit };
       const name = mt.need(matmulName(spec), () => emitMatmul(fl, spec));
       const gate = op.gate ? a(op.gate.id) : i32(0);
       const res = op.residual !== undefined ? a(op.residual) : i32(0);

@@ -3,7 +3,9 @@
 // contiguous row ranges. A row whose width is not a multiple of 4 ends with one partial
 // vector: loaded whole (buffers carry spare bytes past their end), stored lane by lane.
 
+import { BLOCK } from "../../src/runtime/weights/format.ts";
 import { type Act, activationV, expV } from "./emit-math.ts";
+import { f16ToF32Scalar, f16x4ToF32 } from "./emit-matmul.ts";
 import { DESC } from "./plan.ts";
 import { type EmitFlags, f32, Func, get, i32, loadV, set, splat, storeV } from "./wat.ts";
 
@@ -77,6 +79,45 @@ export function emitEmbed(_fl: EmitFlags, name: string, dim: number, scale: numb
       (o) => storeV(`(i32.add ${get("dst")} ${o})`, s(loadV(`(i32.add ${get("src")} ${o})`))),
       (o, lanes) => `${set("y", s(loadV(`(i32.add ${get("src")} ${o})`)))}\n${storeLanes(`(i32.add ${get("dst")} ${o})`, "y", lanes, 0)}`,
     )}`;
+  return f.text(threadRows(f, get("rows"), body));
+}
+
+/**
+ * out[r] = dequantised table row ids[r] · scale, for a table stored f16 ([vocab][dim] u16) or
+ * q8 (codes [vocab][nb · 32] int8, then scales [vocab][nb] u16; lowbit.ts), four elements at a time.
+ */
+export function emitEmbedLowBit(_fl: EmitFlags, name: string, storage: "f16" | "q8", vocab: number, dim: number, scale: number): string {
+  const f = new Func(name, ["ids", "table", "out", "rows"], undefined, `embedding gather from a ${storage} table [${vocab}, ${dim}], scale ${scale}`);
+  f.local("i32", "id", "src", "sc", "dst");
+  f.local("v128", "y");
+  f.local("f32", "s");
+  const nb = Math.ceil(dim / BLOCK);
+  const groups = Math.ceil(dim / 4);
+  const parts: string[] = [];
+  for (let g = 0; g < groups; g++) {
+    const k = 4 * g;
+    const lanes = Math.min(4, dim - k);
+    let v: string;
+    if (storage === "f16") {
+      v = f16x4ToF32(`(v128.load16x4_s offset=${2 * k} ${get("src")})`);
+      if (scale !== 1) v = `(f32x4.mul ${v} ${splat(scale)})`;
+    } else {
+      if (k % BLOCK === 0) {
+        // The block's scale, times the embedding scale.
+        parts.push(set("s", `(f32.mul ${f16ToF32Scalar(`(i32.load16_s offset=${2 * (k / BLOCK)} ${get("sc")})`)} ${f32(scale)})`));
+      }
+      v = `(f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (i16x8.extend_low_i8x16_s (v128.load32_zero offset=${k} ${get("src")})))) (f32x4.splat ${get("s")}))`;
+    }
+    parts.push(set("y", v));
+    parts.push(storeLanes(get("dst"), "y", lanes, 4 * k));
+  }
+  const rowBytes = storage === "f16" ? 2 * dim : nb * BLOCK;
+  const body = `
+    (local.set $id (i32.load (i32.add ${get("ids")} (i32.shl ${get("r")} (i32.const 2)))))
+    (local.set $src (i32.add ${get("table")} (i32.mul ${get("id")} ${i32(rowBytes)})))
+    (local.set $sc (i32.add ${get("table")} (i32.add ${i32(vocab * nb * BLOCK)} (i32.mul ${get("id")} ${i32(2 * nb)}))))
+    (local.set $dst ${rowPtr("out", dim)})
+    ${parts.join("\n")}`;
   return f.text(threadRows(f, get("rows"), body));
 }
 

@@ -4,7 +4,9 @@
 // the f32 rounding.
 
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
+import { isLowBit, storageOf, storedElements, type StoredWeight } from "../../src/runtime/weights/format.ts";
 import { alibiSlopes, sinusoidalTable } from "../reference/kernels/index.ts";
+import { fillRawLowBit, packLowBit } from "./lowbit.ts";
 import { NR, type WasmPlan } from "./plan.ts";
 
 /** Panels [ceil(N/NR)][K][NR] of W [N, K], zero-padded past N. */
@@ -22,20 +24,39 @@ export function packPanels(w: Float32Array, N: number, K: number, out: Float32Ar
   }
 }
 
-/** Checks every tensor the plan places against `weights` (same errors as the reference backend). */
-export function checkWeights(shapes: Map<string, number[]>, weights: ReadonlyMap<string, Float32Array>): void {
+/**
+ * Checks every tensor the plan places against `weights` (same errors as the reference backend),
+ * and that each is stored as the build expects: a module built for q4 weights reads q4 panels.
+ */
+export function checkWeights(shapes: Map<string, number[]>, weights: ReadonlyMap<string, StoredWeight>, plan?: WasmPlan): void {
+  const built = new Map<string, string>();
+  for (const w of plan?.layout.weights ?? []) built.set(w.name, w.storage ?? "f32");
   for (const [name, shape] of shapes) {
     const data = weights.get(name);
     if (data === undefined) throw new WeightsError("missing from the weight map", name);
     const n = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== n) throw new WeightsError(`has ${data.length} elements, expected shape ${formatShape(shape)} = ${n}`, name);
+    if (storedElements(data) !== n || (isLowBit(data) && formatShape(data.shape) !== formatShape(shape))) {
+      const found = isLowBit(data) ? `${data.dtype} shape ${formatShape(data.shape)}` : `${storedElements(data)} elements`;
+      throw new WeightsError(`has ${found}, expected shape ${formatShape(shape)} = ${n}`, name);
+    }
+    const want = built.get(name);
+    if (want !== undefined && want !== storageOf(data)) {
+      throw new WeightsError(`is stored as ${storageOf(data)}, but this Wasm build expects ${want} (compile the program with the weights' storage: src/runtime/weights/store.ts withStorage)`, name);
+    }
   }
 }
 
-export function fillStatic(plan: WasmPlan, buffer: ArrayBufferLike, weights: ReadonlyMap<string, Float32Array>): void {
+export function fillStatic(plan: WasmPlan, buffer: ArrayBufferLike, weights: ReadonlyMap<string, StoredWeight>): void {
   const mem = new Float32Array(buffer);
+  const bytes = new Uint8Array(buffer);
   for (const w of plan.layout.weights) {
     const data = weights.get(w.name)!;
+    if (isLowBit(data)) {
+      const view = bytes.subarray(w.offset, w.offset + w.bytes);
+      if (w.packed) packLowBit(data, view);
+      else fillRawLowBit(data, view);
+      continue;
+    }
     const at = w.offset / 4;
     if (w.packed) packPanels(data, w.packed.N, w.packed.K, mem.subarray(at, at + w.bytes / 4));
     else mem.set(data, at);

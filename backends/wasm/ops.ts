@@ -9,6 +9,8 @@ import { operands, unhandledOp } from "../../src/ir/ops.ts";
 import { splitPhases } from "../../src/ir/phases.ts";
 import type { SparsePattern } from "../../src/model/model.ts";
 import type { Act } from "./emit-math.ts";
+import type { LowBitStorage } from "./emit-matmul.ts";
+import { NR } from "./plan.ts";
 
 type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
 
@@ -32,7 +34,8 @@ export interface AttentionCommon {
 }
 
 export type WOp =
-  | { op: "embed"; out: number; ids: string; table: string; vocab: number; dim: number; scale: number }
+  /** `storage`: the table's low-bit storage (f16 or q8), absent for f32. */
+  | { op: "embed"; out: number; ids: string; table: string; vocab: number; dim: number; scale: number; storage?: "f16" | "q8" }
   /** Learned positions read the weight `table`; sinusoidal ones a load-time table by key. */
   | { op: "add_position"; out: number; x: number; dim: number; table?: string; tableKey?: string }
   | { op: "add"; out: number; a: number; b: number; width: number }
@@ -50,6 +53,8 @@ export type WOp =
       gate?: { id: number; act: Act };
       residual?: number;
       name: string;
+      /** The weight's low-bit storage (src/runtime/weights/format.ts), absent for f32. */
+      storage?: LowBitStorage;
     }
   | { op: "activation"; out: number; x: number; width: number; act: Act }
   | { op: "gated"; out: number; gate: number; up: number; width: number; act: Act }
@@ -98,6 +103,8 @@ export interface BuiltOps {
   width: Map<number, number>;
   /** Floats of per-thread scratch the kernels need. */
   scratchFloats: number;
+  /** Low-bit storage of weights by name (f32 ones absent). */
+  storage: Record<string, LowBitStorage>;
 }
 
 const ACTS = new Set(["relu", "gelu", "gelu_tanh", "silu"]);
@@ -117,6 +124,14 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     const n = nodeOf.get(id);
     if (n?.op !== "weight") throw new Error(`wasm backend: value %${id} (${vals[id]?.name}) is not a weight`);
     return n.weight;
+  };
+  const storage: Record<string, LowBitStorage> = Object.create(null);
+  /** A weight's low-bit storage as the program records it (src/runtime/weights/store.ts sets it). */
+  const storageOf = (id: number): LowBitStorage | undefined => {
+    const n = nodeOf.get(id);
+    if (n?.op !== "weight" || n.storage === undefined || n.storage === "f32") return undefined;
+    storage[n.weight] = n.storage;
+    return n.storage;
   };
   const inputName = (id: number): string => {
     const n = nodeOf.get(id);
@@ -153,10 +168,13 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
           alias.set(n.out, real(n.x));
           if (n.output === "logits") logits = n.out;
           break;
-        case "embed":
+        case "embed": {
           raw.add(weightName(n.table));
-          out.push({ op: "embed", out: n.out, ids: inputName(n.ids), table: weightName(n.table), vocab: Number(vals[n.table].shape[0]), dim: width.get(n.out)!, scale: n.scale });
+          const st = storageOf(n.table);
+          if (st === "q4") throw new Error(`wasm backend: embedding table ${weightName(n.table)} is stored as q4; tables are f16 or q8 at most`);
+          out.push({ op: "embed", out: n.out, ids: inputName(n.ids), table: weightName(n.table), vocab: Number(vals[n.table].shape[0]), dim: width.get(n.out)!, scale: n.scale, ...(st ? { storage: st } : {}) });
           break;
+        }
         case "add_position": {
           const dim = width.get(n.out)!;
           if (n.kind === "learned") {
@@ -180,6 +198,9 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
           packed.add(w);
           if (n.bias !== undefined) raw.add(weightName(n.bias));
           const [N, K] = vals[n.weight].shape as number[];
+          const st = storageOf(n.weight);
+          // A low-bit matmul dequantises a panel ([K][NR] f32) into the thread's scratch.
+          if (st) scratchFloats = Math.max(scratchFloats, K * NR);
           // The epilogue comes fused from the IR pass (src/ir/fuse.ts).
           out.push({
             op: "linear",
@@ -193,6 +214,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
             ...(n.gate !== undefined ? { gate: { id: real(n.gate), act: act(n.gateAct!, vals[n.out].name) } } : {}),
             ...(n.residual !== undefined ? { residual: real(n.residual) } : {}),
             name: vals[n.out].name,
+            ...(st ? { storage: st } : {}),
           });
           break;
         }
@@ -277,6 +299,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     logits: real(logits),
     width,
     scratchFloats,
+    storage,
   };
 }
 

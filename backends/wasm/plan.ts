@@ -8,6 +8,8 @@ import type { ModelInfo } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { allocateArena } from "./arena.ts";
+import type { LowBitStorage } from "./emit-matmul.ts";
+import { packedBytes, rawBytes } from "./lowbit.ts";
 import { type WOp, buildOps, type Slot } from "./ops.ts";
 
 export type { WOp, Slot } from "./ops.ts";
@@ -63,12 +65,16 @@ export interface WasmPlanOptions {
   maxSeq?: number;
 }
 
-/** A tensor copied into memory at load time: raw, or packed into NR-wide panels for the matmul. */
+/**
+ * A tensor copied into memory at load time: raw, or packed into NR-wide panels for the matmul;
+ * in its low-bit storage when it has one (layouts: lowbit.ts), else f32.
+ */
 export interface WeightPlacement {
   name: string;
   offset: number;
   bytes: number;
   packed?: { K: number; N: number };
+  storage?: LowBitStorage;
 }
 
 /** Tables the runtime computes at load time (positions, rotary angles, ALiBi slopes). */
@@ -154,16 +160,18 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
   const shapeOf = new Map<string, number[]>();
   for (const n of graph.nodes) if (n.op === "weight") shapeOf.set(n.weight, graph.values[n.out].shape as number[]);
   for (const w of built.rawWeights) {
-    const bytes = 4 * shapeOf.get(w)!.reduce((a, b) => a * b, 1);
+    const st = built.storage[w];
+    const bytes = rawBytes(st ?? "f32", shapeOf.get(w)!);
     // 16 spare bytes: a v128 load of a row's last partial vector stays inside the placement.
     weightAddr[w] = take(bytes + 16);
-    weights.push({ name: w, offset: weightAddr[w], bytes });
+    weights.push({ name: w, offset: weightAddr[w], bytes, ...(st ? { storage: st } : {}) });
   }
   for (const w of built.packedWeights) {
     const [N, K] = shapeOf.get(w)!;
-    const bytes = 4 * Math.ceil(N / NR) * NR * K;
+    const st = built.storage[w];
+    const bytes = packedBytes(st ?? "f32", N, K);
     packedAddr[w] = take(bytes);
-    weights.push({ name: w, offset: packedAddr[w], bytes, packed: { K, N } });
+    weights.push({ name: w, offset: packedAddr[w], bytes, packed: { K, N }, ...(st ? { storage: st } : {}) });
   }
 
   const tables: TablePlacement[] = [];
