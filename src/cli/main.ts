@@ -199,6 +199,15 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./train-command.ts")).runTrain(file, o)));
 
+  p.command("import")
+    .description("write a readable spec (.sf) from a Hugging Face checkpoint's config.json")
+    .argument("<path>", "checkpoint directory, or its config.json")
+    .option("--out <file>", "where to write the spec (default: stdout)")
+    .action(async (path: string, o) => setExit(await (await import("./import-command.ts")).runImport(path, o)));
+  // A checkpoint directory carries its own weights: `run DIR` and `forward DIR` need no
+  // --weights (the commands still require it for a .sf file, with commander's wording).
+  for (const c of p.commands) if (c.name() === "run" || c.name() === "forward") c.options.find((x) => x.long === "--weights")?.makeOptionMandatory(false);
+
   return p;
 }
 
