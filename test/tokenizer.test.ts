@@ -143,7 +143,7 @@ describe("tokenizerFor", () => {
     expect(() => tokenizerFor(spec("specs/tiny-gpt2.sf"))).toThrow(/model tiny_gpt2 declares no tokenizer.*--tokens/);
   });
 
-  it("refuses `tokenizer byte` on a vocab that is not bytes", () => {
+  it("refuses `tokenizer byte` on a vocab that is not bytes (the checker's SF0121; tokenizerFor on a hand-made model)", () => {
     const src = `model bytes_300 {
   dims { vocab = 300, d = 16, heads = 2, layers = 1, context = 8 }
   input tokens: int[batch, seq] where seq <= context
@@ -161,7 +161,11 @@ describe("tokenizerFor", () => {
 }
 `;
     const r = checkSource(src, "bytes-300.sf", { read: () => undefined });
-    expect(r.entry, JSON.stringify(r.diagnostics.map((d) => d.message))).toBeDefined();
-    expect(() => tokenizerFor(r.entry!)).toThrow(/model bytes_300 declares `tokenizer byte` but has vocab 300/);
+    expect(r.entry).toBeUndefined();
+    expect(r.diagnostics.map((d) => d.code)).toContain("SF0121");
+    // A model that did not come through the checker (e.g. a hand-edited manifest) still gets the runtime's refusal.
+    const ok = checkSource(src.replace("vocab = 300", "vocab = 256"), "bytes-256.sf", { read: () => undefined }).entry!;
+    const forged = { ...ok, name: "bytes_300", head: { ...ok.head, vocab: 300 } };
+    expect(() => tokenizerFor(forged)).toThrow(/model bytes_300 declares `tokenizer byte` but has vocab 300/);
   });
 });

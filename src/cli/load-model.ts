@@ -1,6 +1,5 @@
 import { existsSync, statSync } from "node:fs";
 import { checkFile } from "../check/check.ts";
-import { hasErrors } from "../diagnostics/diagnostic.ts";
 import { renderText } from "../diagnostics/render-text.ts";
 import type { ModelInfo } from "../model/model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
@@ -14,7 +13,9 @@ export function loadModel(file: string, opts: { model?: string; color: boolean }
   if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
   if (statSync(file).isDirectory()) throw new CliError(`cannot read ${file}: it is a directory (give a .sf file)`);
   const r = checkFile(file, opts.model !== undefined ? { model: opts.model } : {});
-  if (hasErrors(r.diagnostics) || !r.entry) {
+  if (r.unreadable) throw new CliError(r.diagnostics[0]?.message ?? `cannot read ${file}`);
+  // Only the entry's own errors block it: a broken neighbour in the same file does not.
+  if (!r.entry) {
     process.stderr.write(renderText(r.diagnostics.filter((d) => d.severity === "error"), r.sources, { color: opts.color }));
     throw new CliError(r.diagnostics.length ? `${file} has errors; fix them first (\`specformer check ${file}\`)` : `${file} declares no complete model`, EXIT_ERRORS);
   }
