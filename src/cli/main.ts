@@ -106,6 +106,18 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .addOption(color)
     .action(async (file: string, o) => setExit((await import("./weights-command.ts")).runWeights(file, o)));
 
+  p.command("quantize")
+    .description("store a checkpoint's linear weights and embedding tables as f16, q8 or q4 (blocks of 32 along K, f16 scales) in a safetensors file")
+    .argument("<weights>", "the checkpoint (.safetensors, F32 / F16 / BF16)")
+    .requiredOption("--spec <file>", "the spec the checkpoint belongs to")
+    .addOption(new Option("--to <dtype>", "storage of the linear weights (embedding tables: q8 for q4)").choices(["q4", "q8", "f16"]).makeOptionMandatory())
+    .requiredOption("--out <file>", "where to write the low-bit safetensors file")
+    .option("--keep <names>", "comma-separated tensor names (or `*` globs) kept in f32")
+    .addOption(new Option("--map <convention>", "read a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .option("--model <name>", "which model of the spec (default: the last)")
+    .addOption(color)
+    .action(async (weights: string, o) => setExit(await (await import("./quantize-command.ts")).runQuantize(weights, o)));
+
   p.command("forward")
     .description("run one forward pass: logits for the token ids in a safetensors input file")
     .argument("<file>", "spec file")

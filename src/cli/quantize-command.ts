@@ -1,0 +1,74 @@
+// `specformer quantize W --spec S --to q4|q8|f16 [--keep NAMES] --out Q.safetensors`: a
+// checkpoint's linear weights and embedding tables in a low-bit storage, written as a
+// safetensors file whose __metadata__ records the format (src/runtime/weights/file.ts). The
+// checkpoint is bound to the spec first (names, shapes, finiteness) and converted tensor by
+// tensor; then the bytes by storage dtype are printed.
+
+import { writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { inferenceGraph } from "../ir/lower.ts";
+import { weightLayout } from "../model/weights-layout.ts";
+import type { MapName } from "../runtime/name-maps.ts";
+import { STORAGE_DTYPES, bytesByDtype, type StorageDType, type WeightStore } from "../runtime/weights/format.ts";
+import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
+import { loadModel } from "./load-model.ts";
+
+export interface QuantizeOptions {
+  spec: string;
+  to: StorageDType;
+  out: string;
+  keep?: string;
+  map?: MapName;
+  model?: string;
+  color?: string;
+}
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** The table `quantize` prints: tensors, parameters and bytes per storage dtype, and the total. */
+export function bytesTable(store: WeightStore): string {
+  const totals = bytesByDtype(store);
+  const rows = STORAGE_DTYPES.filter((d) => totals[d].tensors > 0).map((d) => [d, n(totals[d].tensors), n(totals[d].params), n(totals[d].bytes)]);
+  const all = STORAGE_DTYPES.reduce((a, d) => ({ tensors: a.tensors + totals[d].tensors, params: a.params + totals[d].params, bytes: a.bytes + totals[d].bytes }), { tensors: 0, params: 0, bytes: 0 });
+  rows.push(["total", n(all.tensors), n(all.params), n(all.bytes)]);
+  const head = ["dtype", "tensors", "params", "bytes"];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
+  const f32 = 4 * all.params;
+  return [line(head), ...rows.map(line), `(${n(f32)} bytes in f32: ${(f32 / Math.max(1, all.bytes)).toFixed(2)}× smaller)`].join("\n");
+}
+
+export async function runQuantize(weights: string, o: QuantizeOptions): Promise<number> {
+  const m = loadModel(o.spec, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  const keep = o.keep === undefined ? undefined : o.keep.split(",").map((s) => s.trim()).filter(Boolean);
+  if (keep !== undefined && keep.length === 0) throw new CliError("--keep takes comma-separated tensor names (or `*` globs)");
+  const [{ readWeights }, { parseSafetensors }, { bindWeightStore }, { applyNameMap }, { encodeStore }] = await Promise.all([
+    import("../runtime/weights-source.ts"),
+    import("../runtime/safetensors.ts"),
+    import("../runtime/bind-weights.ts"),
+    import("../runtime/name-maps.ts"),
+    import("../runtime/weights/file.ts"),
+  ]);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readWeights(weights);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${weights}: ${msg}`);
+  }
+  const store = bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), {
+    dtype: o.to,
+    ...(keep ? { keep } : {}),
+    ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
+  });
+  const out = encodeStore(weightLayout(m), store, { "specformer.model": m.name, "specformer.source": basename(weights), generator: "specformer quantize" });
+  try {
+    writeFileSync(o.out, out);
+  } catch (e) {
+    throw new CliError(`cannot write ${o.out}: ${ioProblem(e)}`);
+  }
+  const tables = o.to === "q4" ? "q8" : o.to;
+  write(`${m.name}: ${weights} → ${o.out}, ${n(out.length)} bytes (linear weights ${o.to}, embedding tables ${tables}; norms, biases, position tables f32${keep ? `; kept f32: ${keep.join(", ")}` : ""})`);
+  write(bytesTable(store));
+  return EXIT_OK;
+}
