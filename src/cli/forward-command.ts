@@ -7,7 +7,7 @@ import type { MapName } from "../runtime/name-maps.ts";
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from "../runtime/safetensors.ts";
 import { openModel } from "./compile-cache.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, ioProblem, useColor } from "./io.ts";
-import { loadModel, loadWeights } from "./load-model.ts";
+import { loadSpecOrCheckpoint, loadWeights, withCheckpointWeights } from "./load-model.ts";
 
 export interface ForwardCliOptions {
   weights: string;
@@ -49,7 +49,9 @@ export function forwardTarget(o: Pick<ForwardCliOptions, "target" | "backend">):
  */
 export async function runForward(file: string, o: ForwardCliOptions): Promise<number> {
   const target = forwardTarget(o);
-  const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  // FILE may be a Hugging Face checkpoint directory: its config.json imported, its shards the weights.
+  const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  o = withCheckpointWeights(o, checkpoint);
   const input = readSafetensorsFile(o.input, "input");
   const { tokens, opts } = gatherInputs(m, input);
   const weights = await loadWeights(m, o.weights, { ...(o.map ? { map: o.map } : {}), ...(o.allowNonfinite ? { allowNonFinite: true } : {}) });

@@ -1,9 +1,11 @@
 import { existsSync, statSync } from "node:fs";
-import { checkFile } from "../check/check.ts";
+import { checkFile, checkSource } from "../check/check.ts";
 import { renderText } from "../diagnostics/render-text.ts";
 import type { ModelInfo } from "../model/model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
-import { CliError, EXIT_ERRORS } from "./io.ts";
+import type { SafetensorsFile } from "../runtime/safetensors.ts";
+import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
+import { CliError, EXIT_ERRORS, EXIT_USAGE } from "./io.ts";
 
 /**
  * Check a spec and return its entry model, for the commands that need a model
@@ -68,21 +70,122 @@ export async function loadWeights(m: ModelInfo, path: string, o: LoadWeightsOpti
     import("../runtime/bind-weights.ts"),
     import("../runtime/name-maps.ts"),
   ]);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
-  } catch (e) {
-    if (e instanceof WeightsError) throw e;
-    const msg = (e as Error).message;
-    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
+  // A Hugging Face checkpoint directory: its shards, joined, under their Hugging Face names.
+  const dir = await readCheckpointDirWeights(path, o);
+  let bytes: Uint8Array | undefined;
+  if (!dir) {
+    try {
+      bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
+    } catch (e) {
+      if (e instanceof WeightsError) throw e;
+      const msg = (e as Error).message;
+      throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
+    }
   }
+  const map = dir ? (o.map ?? dir.map) : o.map;
   try {
-    return bindWeights(m, parseSafetensors(bytes), {
-      ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
+    return bindWeights(m, dir ? dir.file : parseSafetensors(bytes!), {
+      ...(map ? { map: (f, mi) => applyNameMap(map, f, mi) } : {}),
       ...(o.allowNonFinite ? { allowNonFinite: true } : {}),
     });
   } catch (e) {
     if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
     throw e;
   }
+}
+
+// ---- Hugging Face checkpoint directories (`run DIR`, `forward DIR`, `--weights DIR`) ----------
+
+/** Where a checked model came from: a spec file, or a checkpoint directory imported on the fly. */
+export interface LoadedModel {
+  m: ModelInfo;
+  /** Set when the model was imported from a checkpoint directory's config.json. */
+  checkpoint?: { dir: string; map: MapName };
+}
+
+/**
+ * A spec file (loadModel), or a Hugging Face checkpoint — a directory or its config.json — whose
+ * config.json is imported (src/import/) and checked in memory. An import the importer refuses is
+ * one line naming the file and the key, exit 1.
+ */
+export async function loadSpecOrCheckpoint(file: string, opts: { model?: string; color: boolean }): Promise<LoadedModel> {
+  const { isCheckpointPath, CheckpointError } = await import("../runtime/checkpoint-dir.ts");
+  let isCheckpoint: boolean;
+  try {
+    isCheckpoint = await isCheckpointPath(file);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
+    throw e;
+  }
+  if (!isCheckpoint) return { m: loadModel(file, opts) };
+  const { importForCli } = await import("./import-command.ts");
+  const r = await importForCli(file);
+  const source = `${r.config} (imported)`;
+  const c = checkSource(r.text, source, opts.model !== undefined ? { model: opts.model } : {});
+  if (!c.entry) {
+    process.stderr.write(renderText(c.diagnostics.filter((d) => d.severity === "error"), c.sources, { color: opts.color }));
+    throw new CliError(`the spec imported from ${r.config} has errors`, EXIT_ERRORS);
+  }
+  return { m: c.entry, checkpoint: { dir: r.dir, map: r.map } };
+}
+
+/**
+ * Options with the checkpoint's weights filled in: `--weights` defaults to the directory and
+ * `--map` to its family's map. Without a checkpoint, --weights is required (commander's wording).
+ */
+export function withCheckpointWeights<T extends { weights?: string; map?: MapName }>(o: T, checkpoint: LoadedModel["checkpoint"]): T & { weights: string } {
+  if (!checkpoint) {
+    if (o.weights === undefined) throw new CliError("required option '--weights <file>' not specified");
+    return o as T & { weights: string };
+  }
+  return { ...o, weights: o.weights ?? checkpoint.dir, map: o.map ?? checkpoint.map };
+}
+
+/**
+ * A checkpoint directory's weights (every shard validated, joined into one file) and the name map
+ * its tensor names suggest; undefined when `path` is not such a directory (then it is read as a
+ * file, and a directory without weights fails as before: exit 2).
+ */
+async function readCheckpointDirWeights(path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName } | undefined> {
+  const [{ readCheckpointWeights, holdsCheckpointWeights, CheckpointError }, { guessNameMap }] = await Promise.all([import("../runtime/checkpoint-dir.ts"), import("../runtime/name-maps.ts")]);
+  if (!(await holdsCheckpointWeights(path))) return undefined;
+  let file: SafetensorsFile;
+  try {
+    file = await readCheckpointWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
+  } catch (e) {
+    if (e instanceof CheckpointError && e.io) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const map = guessNameMap(file);
+  return { file, ...(map ? { map } : {}) };
+}
+
+/**
+ * The tokenizer of a checkpoint directory for `run --prompt`: its tokenizer.json (or vocab.json +
+ * merges.txt) with tokenizer_config.json and generation_config.json. A file that does not parse
+ * is exit 1, one that cannot be read exit 2; a tokenizer with ids past the model's vocabulary is
+ * refused (its ids would index past the embedding table). Decoding leaves out special tokens.
+ */
+export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<TextTokenizer> {
+  const [{ loadTokenizer }, { TokenizerFileError }] = await Promise.all([import("../runtime/tokenizers/load.ts"), import("../runtime/tokenizers/hf.ts")]);
+  let tok;
+  try {
+    tok = await loadTokenizer(dir);
+  } catch (e) {
+    if (e instanceof TokenizerFileError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
+    throw e;
+  }
+  if (tok.vocab > m.head.vocab) {
+    throw new CliError(`${dir}: the tokenizer has ${tok.vocab} ids but model ${m.name} has vocab ${m.head.vocab}; ids past the vocabulary would index past the embedding table`, EXIT_ERRORS);
+  }
+  const t = tok;
+  return {
+    kind: t.kind,
+    vocab: t.vocab,
+    stop: t.stop,
+    encode: (text) => t.encode(text),
+    encodePrompt: (text) => t.encodePrompt(text),
+    decode: (ids) => t.decode(ids, { skipSpecial: true }),
+    decoder: () => t.decoder({ skipSpecial: true }),
+  };
 }

@@ -69,17 +69,38 @@
  *   decoder.position.weight                tgt_pos_embedding.weight
  *   head.weight, head.bias                 generator.weight, generator.bias (nn.Linear to the vocabulary)
  *
- * Not expressible in any map (a WeightsError says so): extra section norms (BERT's embedding
- * LayerNorm), a second embedding (token types), BERT's head transform, a head bias under gpt2 or
- * llama, gated MLPs under gpt2 and torch, and layers of any other shape.
+ * bert — Hugging Face BertForMaskedLM / BertForPreTraining (also BertModel's names, without the
+ * head). Every name may carry a `bert.` prefix except the `cls.` head. No transposes. LayerNorm
+ * parameters may be spelled `gamma` / `beta` (the original TensorFlow conversion) instead of
+ * `weight` / `bias`. The layer must be post-norm [attention self, mlp]. The pooler and the
+ * next-sentence head (cls.seq_relationship) are not read.
+ *   embed.<first input>.weight             bert.embeddings.word_embeddings.weight
+ *   embed.<second input>.weight            bert.embeddings.token_type_embeddings.weight
+ *   position.weight                        bert.embeddings.position_embeddings.weight
+ *   norm.0 (before the stack)              bert.embeddings.LayerNorm.{weight,bias}
+ *   <stack>.L.attn.{q,k,v}.{weight,bias}   bert.encoder.layer.L.attention.self.{query,key,value}.{weight,bias}
+ *   <stack>.L.attn.o.{weight,bias}         bert.encoder.layer.L.attention.output.dense.{weight,bias}
+ *   <stack>.L.attn_norm.{weight,bias}      bert.encoder.layer.L.attention.output.LayerNorm.{weight,bias}
+ *   <stack>.L.mlp.up.{weight,bias}         bert.encoder.layer.L.intermediate.dense.{weight,bias}
+ *   <stack>.L.mlp.down.{weight,bias}       bert.encoder.layer.L.output.dense.{weight,bias}
+ *   <stack>.L.mlp_norm.{weight,bias}       bert.encoder.layer.L.output.LayerNorm.{weight,bias}
+ *   head.transform.{weight,bias}           cls.predictions.transform.dense.{weight,bias}
+ *   head.transform_norm.{weight,bias}      cls.predictions.transform.LayerNorm.{weight,bias}
+ *   head.bias                              cls.predictions.bias (or cls.predictions.decoder.bias)
+ *   head.weight (untied head only)         cls.predictions.decoder.weight
+ *
+ * Not expressible in any map (a WeightsError says so): extra section norms outside bert (BERT's
+ * embedding LayerNorm), a second embedding outside bert (token types), the head transform outside
+ * bert, a head bias under gpt2 or llama, gated MLPs under gpt2, torch and bert, and layers of any
+ * other shape.
  */
 import type { AttentionInfo, MlpInfo, ModelInfo, SectionInfo, StackInfo } from "../model/model.ts";
 import { numel, sectionPrefix, sublayerNames, weightLayout } from "../model/weights-layout.ts";
 import { WeightsError, formatShape, type SafetensorsFile } from "./safetensors.ts";
 
-export type MapName = "gpt2" | "llama" | "torch";
+export type MapName = "gpt2" | "llama" | "torch" | "bert";
 
-export const MAP_NAMES: readonly MapName[] = Object.freeze(["gpt2", "llama", "torch"]);
+export const MAP_NAMES: readonly MapName[] = Object.freeze(["gpt2", "llama", "torch", "bert"]);
 
 /** One way to read a native tensor: a PyTorch tensor, optionally transposed and/or sliced. */
 interface Alt {
@@ -97,15 +118,15 @@ type Source = Alt[];
 
 /** What a native tensor is, structurally: what each map names. */
 type Slot =
-  | { kind: "embed"; sec: SectionInfo; first: boolean }
+  | { kind: "embed"; sec: SectionInfo; first: boolean; index: number }
   | { kind: "position"; sec: SectionInfo }
-  | { kind: "norm"; sec: SectionInfo; final: boolean; param: string }
+  | { kind: "norm"; sec: SectionInfo; final: boolean; beforeStacks: boolean; param: string }
   | { kind: "sub_norm"; sec: SectionInfo; layer: number; sub: string; stack: StackInfo; param: string }
   | { kind: "attn"; sec: SectionInfo; layer: number; sub: string; a: AttentionInfo; proj: "q" | "k" | "v" | "o"; param: string }
   | { kind: "mlp"; sec: SectionInfo; layer: number; sub: string; proj: "gate" | "up" | "down"; param: string }
   | { kind: "head"; param: string };
 
-const LABEL: Record<MapName, string> = { gpt2: "GPT-2", llama: "LLaMA", torch: "torch.nn" };
+const LABEL: Record<MapName, string> = { gpt2: "GPT-2", llama: "LLaMA", torch: "torch.nn", bert: "BERT" };
 
 /** Every native tensor's slot, keyed by native name (mirrors weightLayout's walk). */
 function slots(m: ModelInfo): Map<string, Slot> {
@@ -113,13 +134,15 @@ function slots(m: ModelInfo): Map<string, Slot> {
   for (const sec of m.sections) {
     const p = sectionPrefix(sec);
     const lastStack = sec.steps.map((s) => s.op).lastIndexOf("stack");
+    const firstStack = sec.steps.findIndex((s) => s.op === "stack");
     let normIndex = 0;
     let layerBase = 0;
     let embeds = 0;
     sec.steps.forEach((step, i) => {
       switch (step.op) {
         case "embed":
-          out.set(`${p}embed.${step.input}.weight`, { kind: "embed", sec, first: embeds++ === 0 });
+          out.set(`${p}embed.${step.input}.weight`, { kind: "embed", sec, first: embeds === 0, index: embeds });
+          embeds++;
           break;
         case "position":
           out.set(`${p}position.weight`, { kind: "position", sec });
@@ -128,7 +151,8 @@ function slots(m: ModelInfo): Map<string, Slot> {
           const name = `${p}norm.${normIndex++}`;
           // Only a norm after the last stack is a "final" norm (ln_f, model.norm, encoder.norm).
           const final = lastStack >= 0 && i > lastStack && !sec.steps.slice(lastStack + 1, i).some((s) => s.op === "norm");
-          for (const param of ["weight", "bias"]) out.set(`${name}.${param}`, { kind: "norm", sec, final, param });
+          const beforeStacks = firstStack < 0 || i < firstStack;
+          for (const param of ["weight", "bias"]) out.set(`${name}.${param}`, { kind: "norm", sec, final, beforeStacks, param });
           break;
         }
         case "dropout":
@@ -171,7 +195,10 @@ function layerProblem(kind: MapName, st: StackInfo): string | undefined {
     const want = kind === "torch" ? "[attn, mlp] or [attn, cross_attn, mlp]" : "[attn, mlp]";
     return `stack "${st.name}" has sublayers [${names}]; the ${kind} map expects ${want}`;
   }
-  if (kind !== "torch" && st.placement !== "pre") {
+  if (kind === "bert" && st.placement !== "post") {
+    return `stack "${st.name}" is pre-norm; BERT layers are post-norm`;
+  }
+  if (kind !== "torch" && kind !== "bert" && st.placement !== "pre") {
     return `stack "${st.name}" is post-norm; ${LABEL[kind]} layers are pre-norm`;
   }
   const f = st.sublayers.find((s): s is MlpInfo => s.kind === "mlp");
@@ -272,7 +299,50 @@ function torchSource(s: Slot): Source | undefined {
   }
 }
 
-const SOURCES: Record<MapName, (s: Slot) => Source | undefined> = { gpt2: gpt2Source, llama: llamaSource, torch: torchSource };
+/** A LayerNorm parameter: `weight` / `bias`, or the TensorFlow conversion's `gamma` / `beta`. */
+function layerNormAlts(base: string, param: string, pre: (name: string) => Source): Source {
+  const tf = param === "weight" ? "gamma" : param === "bias" ? "beta" : undefined;
+  return [...pre(`${base}.${param}`), ...(tf ? pre(`${base}.${tf}`) : [])];
+}
+
+function bertSource(s: Slot): Source | undefined {
+  const pre = (name: string) => withPrefixes(name, ["bert."], {}, true);
+  const bare = (name: string): Source => [{ name }];
+  switch (s.kind) {
+    case "embed":
+      if (s.sec.role !== "main") return undefined;
+      if (s.index === 0) return pre("embeddings.word_embeddings.weight");
+      return s.index === 1 ? pre("embeddings.token_type_embeddings.weight") : undefined;
+    case "position":
+      return s.sec.role === "main" ? pre("embeddings.position_embeddings.weight") : undefined;
+    case "norm":
+      return s.sec.role === "main" && s.beforeStacks ? layerNormAlts("embeddings.LayerNorm", s.param, pre) : undefined;
+    case "sub_norm":
+      return layerNormAlts(`encoder.layer.${s.layer}.${s.sub === "attn" ? "attention.output" : "output"}.LayerNorm`, s.param, pre);
+    case "attn": {
+      const base = `encoder.layer.${s.layer}.attention.`;
+      if (s.proj === "o") return pre(`${base}output.dense.${s.param}`);
+      return pre(`${base}self.${{ q: "query", k: "key", v: "value" }[s.proj]}.${s.param}`);
+    }
+    case "mlp":
+      if (s.proj === "gate") return undefined;
+      return pre(`encoder.layer.${s.layer}.${s.proj === "up" ? "intermediate" : "output"}.dense.${s.param}`);
+    case "head":
+      switch (s.param) {
+        case "weight":
+          return bare("cls.predictions.decoder.weight");
+        case "bias":
+          return [...bare("cls.predictions.bias"), ...bare("cls.predictions.decoder.bias")];
+        case "transform.weight":
+        case "transform.bias":
+          return bare(`cls.predictions.transform.dense.${s.param.slice("transform.".length)}`);
+        default:
+          return layerNormAlts("cls.predictions.transform.LayerNorm", s.param.slice("transform_norm.".length), bare);
+      }
+  }
+}
+
+const SOURCES: Record<MapName, (s: Slot) => Source | undefined> = { gpt2: gpt2Source, llama: llamaSource, torch: torchSource, bert: bertSource };
 
 /** The PyTorch shape an alternative must have for a native tensor of `shape`. */
 function pytorchShape(alt: Alt, shape: readonly number[]): number[] {
@@ -379,5 +449,6 @@ export function guessNameMap(file: SafetensorsFile): MapName | undefined {
   if (names.some((n) => /(^|\.)h\.\d+\.attn\.c_attn\.weight$/.test(n))) return "gpt2";
   if (names.some((n) => /(^|\.)layers\.\d+\.self_attn\.q_proj\.weight$/.test(n))) return "llama";
   if (names.some((n) => /(^|\.)layers\.\d+\.self_attn\.(in_proj_weight|q_proj_weight)$/.test(n))) return "torch";
+  if (names.some((n) => /(^|\.)encoder\.layer\.\d+\.attention\.self\.query\.weight$/.test(n))) return "bert";
   return undefined;
 }
