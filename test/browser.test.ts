@@ -8,6 +8,7 @@ import { checkFile } from "../src/check/check.ts";
 import { buildArtifacts } from "../src/emit/build.ts";
 import type { Target } from "../src/emit/manifest.ts";
 import { writePackage } from "../src/emit/package.ts";
+import { installPeers } from "./helpers/packages.ts";
 import { parseSafetensors, writeSafetensors, type DType } from "../src/runtime/safetensors.ts";
 import { CHROMIUM, launchChromium, serve } from "./helpers/browser.ts";
 
@@ -35,6 +36,8 @@ describe.runIf(haveChromium)("generated modules in headless Chromium", () => {
     for (const t of TARGETS) {
       writePackage(join(work, t), m, t, "specs/tiny-gpt2.sf", await buildArtifacts(m, t), "specformer test");
       writePackage(join(work, `demo-${t}`), d, t, demo, await buildArtifacts(d, t), "specformer test");
+      installPeers(join(work, t));
+      installPeers(join(work, `demo-${t}`));
     }
     server = await serve({ "/examples/": resolve("examples"), "/built/": work, "/models/": resolve("models") });
     browser = await launchChromium();

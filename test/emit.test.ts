@@ -8,6 +8,7 @@ import { checkFile, checkSource } from "../src/check/check.ts";
 import { buildArtifacts } from "../src/emit/build.ts";
 import type { Target } from "../src/emit/manifest.ts";
 import { writePackage } from "../src/emit/package.ts";
+import { installPeers } from "./helpers/packages.ts";
 import { parseSafetensors, writeSafetensors, type DType } from "../src/runtime/safetensors.ts";
 
 // Set UPDATE_GOLDEN=1 to rewrite test/golden/emit/ after an intended change to the emitter.
@@ -17,6 +18,7 @@ const root = mkdtempSync(join(tmpdir(), "sf-emit-"));
 async function build(spec: string, target: Target, dir = join(root, `${spec.replace(/\W/g, "_")}-${target}`)) {
   const m = checkFile(spec).entry!;
   writePackage(dir, m, target, spec, await buildArtifacts(m, target), "specformer test");
+  installPeers(dir);
   return dir;
 }
 

@@ -41,8 +41,9 @@ export async function requestAdapter(opts: DeviceOptions = {}): Promise<GPUAdapt
   let dawn: typeof import("webgpu");
   try {
     dawn = await import("webgpu");
-  } catch {
-    throw new BackendUnavailableError("webgpu: in Node this needs Dawn's binding, the npm package `webgpu` (npm install webgpu)");
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new BackendUnavailableError(`webgpu: in Node this needs Dawn's binding, the npm package \`webgpu\` (npm install webgpu): ${why}`);
   }
   const { create, globals } = dawn;
   if ((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage === undefined) Object.assign(globalThis, globals);

@@ -64,6 +64,8 @@ export interface LoadOptions {
   onProgress?: (p: { phase: "download" | "bind"; loaded: number; total: number }) => void;
   /** Load a checkpoint named the PyTorch way. */
   map?: "gpt2" | "llama" | "torch";
+  /** Load weights holding NaN or ±Inf instead of refusing them. */
+  allowNonFinite?: boolean;
 }
 
 /** Weights: safetensors bytes, a file path (Node) or a URL. */
