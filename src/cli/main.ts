@@ -161,6 +161,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--top-k <k>", "sample among the k most likely tokens")
     .option("--seed <n>", "sampling seed")
     .option("--threads <n>", "wasm: threads splitting every op (default 1)")
+    .addOption(new Option("--dtype <dtype>", "weight storage: f16 / q8 / q4 quantise linear weights and embeddings at load, f32 dequantises (default: as the file stores them)").choices(["f32", "f16", "q8", "q4"]))
     .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
     .option("--model <name>", "which model of the file (default: the last)")
     .option("--allow-nonfinite", "load weights holding NaN or ±Inf instead of refusing them")

@@ -5,9 +5,65 @@ import type { GenerateOptions } from "../runtime/model-api.ts";
 import { type MapName } from "../runtime/name-maps.ts";
 import { tokenizerFor } from "../runtime/tokenizer.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, stderrIsTTY, useColor } from "./io.ts";
-import { loadModel, loadWeights, parsePositiveInt, parseTokenIds } from "./load-model.ts";
+import { checkpointTokenizer, loadSpecOrCheckpoint, loadWeights, parsePositiveInt, parseTokenIds, withCheckpointWeights } from "./load-model.ts";
+import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
 import { progressBar } from "./progress.ts";
 import { openModel } from "./compile-cache.ts";
+import type { StorageDType, WeightStore } from "../runtime/weights/format.ts";
+
+/**
+ * Whether a local weights file is a specformer low-bit file (its header's __metadata__ names our
+ * storage keys): read from the header alone. Anything unreadable is "no": the ordinary loader
+ * then reports the problem as it always does.
+ */
+async function isLowBitPath(path: string): Promise<boolean> {
+  const fs = await import("node:fs/promises");
+  let handle;
+  try {
+    handle = await fs.open(path, "r");
+    const head = Buffer.alloc(8);
+    if ((await handle.read(head, 0, 8, 0)).bytesRead < 8) return false;
+    const length = Number(head.readBigUInt64LE(0));
+    if (!Number.isSafeInteger(length) || length > 100_000_000) return false;
+    const header = Buffer.alloc(length);
+    if ((await handle.read(header, 0, length, 8)).bytesRead < length) return false;
+    const meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, unknown> }).__metadata__;
+    return meta !== undefined && Object.keys(meta).some((k) => k.startsWith("specformer.quant") || k.startsWith("specformer.dtype."));
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Weights in their storage dtypes (src/runtime/weights/), converted to `dtype` at load tensor by tensor. */
+async function loadStore(m: ModelInfo, path: string, o: { dtype?: StorageDType; map?: MapName; allowNonFinite?: boolean; onProgress?: (done: number, total: number) => void }): Promise<WeightStore> {
+  const [{ readWeights }, { parseSafetensors, WeightsError }, { bindWeightStore, NonFiniteWeightsError }, { applyNameMap }, { inferenceGraph }] = await Promise.all([
+    import("../runtime/weights-source.ts"),
+    import("../runtime/safetensors.ts"),
+    import("../runtime/bind-weights.ts"),
+    import("../runtime/name-maps.ts"),
+    import("../ir/lower.ts"),
+  ]);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
+  } catch (e) {
+    if (e instanceof WeightsError) throw e;
+    const msg = (e as Error).message;
+    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
+  }
+  try {
+    return bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), {
+      ...(o.dtype ? { dtype: o.dtype } : {}),
+      ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
+      ...(o.allowNonFinite ? { allowNonFinite: true } : {}),
+    });
+  } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
+    throw e;
+  }
+}
 
 export interface RunOptions {
   weights: string;
@@ -26,6 +82,8 @@ export interface RunOptions {
   color?: string;
   allowNonfinite?: boolean;
   verbose?: boolean;
+  /** Weight storage at load: f16 / q8 / q4 quantise, f32 dequantises; default as the file stores them. */
+  dtype?: StorageDType;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -55,7 +113,9 @@ function sectionVocab(m: ModelInfo, role: "encoder" | "output"): number | undefi
 export async function runRun(file: string, o: RunOptions): Promise<number> {
   if ((o.prompt === undefined) === (o.tokens === undefined)) throw new CliError("give exactly one of --prompt TEXT or --tokens 1,2,3");
   if (o.srcPrompt !== undefined && o.srcTokens !== undefined) throw new CliError("give at most one of --src-prompt TEXT or --src-tokens 1,2,3");
-  const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  // FILE may be a Hugging Face checkpoint directory: its config.json imported, its shards the weights.
+  const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  o = withCheckpointWeights(o, checkpoint);
   const maxTokens = parsePositiveInt(o.maxTokens, "--max-tokens")!;
   const temperature = o.temperature === undefined ? 0 : Number(o.temperature);
   if (o.temperature?.trim() === "" || !Number.isFinite(temperature) || temperature < 0) throw new CliError(`--temperature must be a number ≥ 0, got \`${o.temperature}\``);
@@ -77,7 +137,9 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   if (!enc && srcGiven) throw new CliError(`model ${m.name} has no encoder: --src-tokens / --src-prompt are for encoder–decoder models`);
 
   // Token ids need no tokenizer; text does, and a model may name one we do not ship.
-  let tok: ReturnType<typeof tokenizerFor> | undefined;
+  let tok: TextTokenizer | undefined;
+  // A checkpoint directory brings its own tokenizer (tokenizer.json), read only when there is text.
+  if (checkpoint && (o.prompt !== undefined || o.srcPrompt !== undefined)) tok = await checkpointTokenizer(checkpoint.dir, m);
   const tokenizer = () => {
     try {
       return (tok ??= tokenizerFor(m));
@@ -97,10 +159,20 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
 
   const bar = stderrIsTTY() ? progressBar("loading weights") : undefined;
   const t0 = performance.now();
-  const weights = await loadWeights(m, o.weights, { ...(o.map ? { map: o.map } : {}), ...(o.allowNonfinite ? { allowNonFinite: true } : {}), onProgress: (done, total) => bar?.update(done, total) });
-  let opened;
+  // Low-bit weights (asked for, or stored so in the file) load in their storage; the Wasm build
+  // is then specialised to it and compiled here (the compile cache keys f32 builds only).
+  const lowBit = (o.dtype !== undefined && o.dtype !== "f32") || (await isLowBitPath(o.weights));
+  const loadOpts = { ...(o.map ? { map: o.map } : {}), ...(o.allowNonfinite ? { allowNonFinite: true } : {}), onProgress: (done: number, total: number) => bar?.update(done, total) };
+  let opened: { model: Awaited<ReturnType<typeof openModel>>["model"]; compiled?: "cached" | "compiled" };
   try {
-    opened = await openModel(o.target, m, weights, threads !== undefined ? { threads } : {});
+    if (lowBit) {
+      const store = await loadStore(m, o.weights, { ...loadOpts, ...(o.dtype ? { dtype: o.dtype } : {}) });
+      const { createModel } = await import("../../backends/registry.ts");
+      opened = { model: await createModel(o.target, m, store, threads !== undefined ? { threads } : {}), ...(o.target === "wasm" ? { compiled: "compiled" as const } : {}) };
+    } else {
+      const weights = await loadWeights(m, o.weights, loadOpts);
+      opened = await openModel(o.target, m, weights, threads !== undefined ? { threads } : {});
+    }
   } finally {
     bar?.done();
   }
@@ -148,7 +220,7 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   if (!last.endsWith("\n")) process.stdout.write("\n");
   process.stderr.write(
     `stopped: ${reason}\n` +
-      `${plural(n, "token")} in ${secs.toFixed(2)} s: ${(n / Math.max(secs, 1e-9)).toFixed(1)} tokens/s (first token ${first.toFixed(0)} ms; load ${loadMs.toFixed(0)} ms${compiled ? `, compiled${compiled === "cached" ? ": cached" : ""}` : ""}; ${o.target})\n`,
+      `${plural(n, "token")} in ${secs.toFixed(2)} s: ${(n / Math.max(secs, 1e-9)).toFixed(1)} tokens/s (first token ${first.toFixed(0)} ms; load ${loadMs.toFixed(0)} ms${compiled ? `, compiled${compiled === "cached" ? ": cached" : ""}` : ""}; ${o.target}${lowBit ? `, ${o.dtype ?? "low-bit"} weights` : ""})\n`,
   );
   return EXIT_OK;
 }
