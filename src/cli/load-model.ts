@@ -179,13 +179,19 @@ export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<Te
     throw new CliError(`${dir}: the tokenizer has ${tok.vocab} ids but model ${m.name} has vocab ${m.head.vocab}; ids past the vocabulary would index past the embedding table`, EXIT_ERRORS);
   }
   const t = tok;
+  // A model's vocabulary may be padded past the tokenizer's (Qwen2: 151,936 rows for 151,665
+  // tokens): ids with no token decode to nothing, as Hugging Face's decode skips them.
+  const known = (id: number) => t.idToToken(id) !== undefined;
   return {
     kind: t.kind,
     vocab: t.vocab,
     stop: t.stop,
     encode: (text) => t.encode(text),
     encodePrompt: (text) => t.encodePrompt(text),
-    decode: (ids) => t.decode(ids, { skipSpecial: true }),
-    decoder: () => t.decoder({ skipSpecial: true }),
+    decode: (ids) => t.decode(Array.from(ids).filter(known), { skipSpecial: true }),
+    decoder: () => {
+      const d = t.decoder({ skipSpecial: true });
+      return { push: (id) => (known(id) ? d.push(id) : ""), flush: () => d.flush() };
+    },
   };
 }

@@ -90,6 +90,7 @@ export function importLlama(c: Config): FamilyImport {
   // tensor-parallel reproduction detail); is_llama_config is a converter's marker.
   c.ignore("pretraining_tp", "is_llama_config");
   c.only("rope_interleaved", (v) => v === false, "interleaved (GPT-J style) RoPE pairs channels 2i, 2i+1; the language rotates halves as LLaMA does");
+  if (type === "qwen2") c.only("use_mrope", (v) => v === false, "multimodal RoPE (Qwen2-VL's position sections) is not in the language");
   c.finish();
 
   // A window at least the context long never drops a key.

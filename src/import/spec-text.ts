@@ -28,6 +28,9 @@ export function identifier(raw: string, fallback: string): string {
 
 const RESERVED = new Set(["model", "dims", "input", "embed", "position", "norm", "attention", "mlp", "stack", "head", "tokenizer", "dropout", "train", "lint", "encoder", "decoder", "import", "extends", "where", "int", "bool"]);
 
+/** Statements longer than this carry their comment on the line above. */
+const MAX_CODE = 60;
+
 interface Line {
   code: string;
   comment?: string;
@@ -97,9 +100,13 @@ export class SpecWriter {
     if (!b) return;
     this.block = undefined;
     const pad = "  ".repeat(b.indent);
-    const col = Math.min(56, Math.max(0, ...b.lines.filter((l) => l.comment !== undefined).map((l) => l.code.length)));
+    // A statement too long for a trailing comment gets its comment on the line above.
+    const long = (l: Line) => l.code.length > MAX_CODE;
+    const col = Math.max(0, ...b.lines.filter((l) => l.comment !== undefined && !long(l)).map((l) => l.code.length));
     for (const l of b.lines) {
-      this.out.push(l.comment === undefined ? `${pad}${l.code}` : `${pad}${l.code.padEnd(col)}  # ${l.comment}`);
+      if (l.comment === undefined) this.out.push(`${pad}${l.code}`);
+      else if (long(l)) this.out.push(`${pad}# ${l.comment}`, `${pad}${l.code}`);
+      else this.out.push(`${pad}${l.code.padEnd(col)}  # ${l.comment}`);
     }
   }
 }
