@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { MAP_NAMES } from "../runtime/name-maps.ts";
 import { UsageError } from "../check/check.ts";
 import { BackendUnavailableError, ModelInputError } from "../runtime/model-api.ts";
 import { WeightsError } from "../runtime/safetensors.ts";
@@ -113,7 +114,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .addOption(new Option("--to <dtype>", "storage of the linear weights (embedding tables: q8 for q4)").choices(["q4", "q8", "f16"]).makeOptionMandatory())
     .requiredOption("--out <file>", "where to write the low-bit safetensors file")
     .option("--keep <names>", "comma-separated tensor names (or `*` globs) kept in f32")
-    .addOption(new Option("--map <convention>", "read a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .addOption(new Option("--map <convention>", "read a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
     .option("--model <name>", "which model of the spec (default: the last)")
     .addOption(color)
     .action(async (weights: string, o) => setExit(await (await import("./quantize-command.ts")).runQuantize(weights, o)));
@@ -126,7 +127,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .requiredOption("--out <file>", "where to write `logits` (F32 [batch, seq, vocab])")
     .addOption(new Option("--target <target>", "which backend runs it (default: reference)").choices(TARGET_CHOICES))
     .addOption(new Option("--backend <target>", "another name for --target").choices(TARGET_CHOICES))
-    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
     .option("--model <name>", "which model of the file (default: the last)")
     .option("--allow-nonfinite", "load weights holding NaN or ±Inf instead of refusing them")
     .option("--verbose", "say where the build came from; show the WebGPU driver's own warnings")
@@ -162,7 +163,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--seed <n>", "sampling seed")
     .option("--threads <n>", "wasm: threads splitting every op (default 1)")
     .addOption(new Option("--dtype <dtype>", "weight storage: f16 / q8 / q4 quantise linear weights and embeddings at load, f32 dequantises (default: as the file stores them)").choices(["f32", "f16", "q8", "q4"]))
-    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .addOption(new Option("--map <convention>", "load a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
     .option("--model <name>", "which model of the file (default: the last)")
     .option("--allow-nonfinite", "load weights holding NaN or ±Inf instead of refusing them")
     .option("--verbose", "show the WebGPU driver's own warnings")
@@ -206,7 +207,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--val-fraction <x>", "share of the documents held out (default 0.05)")
     .option("--resume <ckpt>", "continue from a checkpoint written by an earlier run")
     .option("--weights <file>", "start from these weights instead of GPT-2's initialisation")
-    .addOption(new Option("--map <convention>", "with --weights: a checkpoint named the PyTorch way").choices(["gpt2", "llama", "torch"]))
+    .addOption(new Option("--map <convention>", "with --weights: a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
     .option("--target <target>", "reference (wasm and webgpu have no backward kernels yet)")
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)

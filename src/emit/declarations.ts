@@ -2,6 +2,7 @@ import type { ModelInfo } from "../model/model.ts";
 import { encoderSection, outputSection } from "../model/model.ts";
 import { inferenceGraph } from "../ir/lower.ts";
 import { capabilities } from "../runtime/model.ts";
+import { MAP_NAMES } from "../runtime/name-maps.ts";
 import type { Target } from "./manifest.ts";
 
 /** Text safe inside a /* *\/ comment, on one line. */
@@ -110,7 +111,7 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     ...(target === "wasm" ? ["  /** Threads splitting every op (Node worker_threads; default 1). */", "  threads?: number;"] : []),
     ...(target === "webgpu" ? ["  /** Run on this device instead of requesting one from navigator.gpu. */", "  device?: GPUDevice;"] : []),
     "  /** Load a checkpoint named the PyTorch way. */",
-    '  map?: "gpt2" | "llama" | "torch";',
+    `  map?: ${MAP_NAMES.map((n) => JSON.stringify(n)).join(" | ")};`,
     "  /** Load weights holding NaN or ±Inf instead of refusing them. */",
     "  allowNonFinite?: boolean;",
     "}",
