@@ -18,7 +18,10 @@ export async function use(bytes: Uint8Array): Promise<number> {
   // @ts-expect-error tokens are an Int32Array, not numbers
   await model.forward([1, 2, 3], { batch: 1, seq: 3 });
   // @ts-expect-error no such name map
-  await load(bytes, { map: "bert" });
+  await load(bytes, { map: "roberta" });
+  // @ts-expect-error tiny-gpt2 has no padding input, so no mask
+  await model.forward(new Int32Array(4), { batch: 1, seq: 4, mask: new Uint8Array(4) });
+  await model.forward(new Int32Array(4));
   for await (const id of model.generate(new Int32Array([1]), { maxTokens: 3, temperature: 0.8, topK: 5, seed: 1 })) {
     const n: number = id;
     void n;
