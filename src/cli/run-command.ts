@@ -21,6 +21,8 @@ async function isLowBitPath(path: string): Promise<boolean> {
   let handle;
   try {
     handle = await fs.open(path, "r");
+    // Only a regular file: a pipe's bytes must stay for the loader (which refuses it anyway).
+    if (!(await handle.stat()).isFile()) return false;
     const head = Buffer.alloc(8);
     if ((await handle.read(head, 0, 8, 0)).bytesRead < 8) return false;
     const length = Number(head.readBigUInt64LE(0));
