@@ -84,7 +84,9 @@ class Compiler {
 
   private sym(id: number): SeqSym {
     const v = this.g.values[id];
-    if (v.shape.length < 2 || v.shape[0] !== "batch") throw new Error(`webgpu: value ${v.name} has shape [${v.shape}], expected [batch, seq, ...]`);
+    // Axis 0 is the batch, whatever the spec calls it (activations say "batch"; inputs keep the
+    // user's name, or a fixed size): kernels read the call's batch from the params.
+    if (v.shape.length < 2) throw new Error(`webgpu: value ${v.name} has shape [${v.shape}], expected [batch, seq, ...]`);
     if (v.shape[1] === this.decSeq) return "seq";
     if (this.encSeq !== undefined && v.shape[1] === this.encSeq) return "src";
     throw new Error(`webgpu: value ${v.name} has sequence axis ${String(v.shape[1])}, neither ${this.decSeq} nor ${this.encSeq ?? "a source"}`);

@@ -215,7 +215,21 @@ function readInputs(inputs: Map<string, Located<InputDecl>>, env: DimEnv) {
     if (!(DTYPES as readonly string[]).includes(dtype)) {
       sink.report("SF0113", item.dtype.span, `unknown input type \`${item.dtype.name}\``, { label: "not a type", notes: ["input types: `int`, `bool`, `f32`"] });
     }
+    if (dtype === "f32") {
+      sink.report("SF0214", item.dtype.span, `\`${item.name.name}\`: f32 inputs are not supported`, {
+        label: "no backend takes f32 inputs",
+        hint: "an input is token ids (`int`) or a padding mask (`bool`)",
+      });
+    }
     const shape = item.shape.map((ax) => (ax.kind === "name" && env.runtime.has(ax.name) ? ax.name : env.eval(ax, sink, "int")));
+    // Every backend sizes a sequence at run time: a fixed length is a bound on a run-time dim.
+    const seqAxis = item.shape[1];
+    if (item.shape.length === 2 && seqAxis && typeof shape[1] === "number") {
+      sink.report("SF0214", seqAxis.span, `the sequence axis of \`${item.name.name}\` is fixed at ${shape[1]}; it must be a run-time dim`, {
+        label: "a fixed length",
+        hint: `write \`${item.name.name}: ${item.dtype.name}[${sink.excerpt(item.shape[0].span)}, seq] where seq <= ${shape[1]}\``,
+      });
+    }
     for (const c of item.constraints) {
       const name = c.left.kind === "name" ? c.left.name : undefined;
       const rt = name !== undefined ? env.runtime.get(name) : undefined;

@@ -121,7 +121,8 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           break;
         }
         if (decl.dtype !== "int" || decl.shape.length !== 2) {
-          sink.report("SF0214", item.sub.span, `\`${name}\` must be int[batch, seq] to be embedded`, {
+          // An f32 input is already reported where it is declared.
+          if (decl.dtype !== "f32") sink.report("SF0214", item.sub.span, `\`${name}\` must be int[batch, seq] to be embedded`, {
             label: "embedded here",
             secondary: [decl.sink.label(decl.span, `declared as ${decl.dtype}[${decl.shape.map((s) => s ?? "?").join(", ")}]`)],
           });

@@ -151,7 +151,8 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     });
     ok = false;
   }
-  if (linear && ctx.position?.kind === "alibi") {
+  // ALiBi biases self-attention only; a linear cross-attention next to it is fine.
+  if (linear && ctx.position?.kind === "alibi" && source === "self") {
     sink.report("SF0213", a.span("kind")!, "linear attention cannot use ALiBi positions", { label: "ALiBi biases a score matrix linear attention never forms" });
     ok = false;
   }

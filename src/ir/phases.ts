@@ -30,9 +30,10 @@ export function splitPhases(g: Graph, stepInputs: ReadonlySet<string>): PhaseSpl
 
 /**
  * Why a graph cannot be decoded one step at a time, or undefined when it can: a bidirectional
- * self-attention in the step part reads positions that later tokens would change.
+ * self-attention in the step part reads positions that later tokens would change, or an input
+ * that step() (`fed`) or begin() (`fedOnce`) has no way to take.
  */
-export function stepProblem(split: PhaseSplit, fed: ReadonlySet<string>): string | undefined {
+export function stepProblem(split: PhaseSplit, fed: ReadonlySet<string>, fedOnce: ReadonlySet<string> = new Set()): string | undefined {
   for (const n of split.step) {
     if ((n.op === "attention" || n.op === "linear_attention") && n.source === "self" && !n.causal) {
       return `attention "${n.cache}" is bidirectional, so earlier positions depend on later tokens; use forward()`;
@@ -40,6 +41,11 @@ export function stepProblem(split: PhaseSplit, fed: ReadonlySet<string>): string
   }
   for (const n of split.step) {
     if (n.op === "input" && !fed.has(n.input)) return `step() cannot supply input "${n.input}"; use forward()`;
+  }
+  // begin() takes the source tokens and their mask, nothing else: another source input
+  // (e.g. the encoder's token types) has no way in.
+  for (const n of split.static) {
+    if (n.op === "input" && !fedOnce.has(n.input)) return `begin() cannot supply input "${n.input}"; use forward()`;
   }
   return undefined;
 }

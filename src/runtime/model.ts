@@ -67,10 +67,11 @@ export interface Capabilities {
 export function capabilities(m: ModelInfo, program: Graph): Capabilities {
   const plan = planInputs(m);
   const fed = new Set([plan.tokens.name, ...(plan.mask ? [plan.mask.name] : [])]);
+  const fedOnce = new Set([plan.source?.name, plan.sourceMask?.name].filter((n): n is string => n !== undefined));
   return {
     mask: plan.mask !== undefined,
     srcMask: plan.sourceMask !== undefined,
-    decodeProblem: stepProblem(splitPhases(program, plan.stepInputs), fed),
+    decodeProblem: stepProblem(splitPhases(program, plan.stepInputs), fed, fedOnce),
     stepMasks: plan.mask && plan.stepInputs.has(plan.mask.name) ? [plan.mask.name] : [],
   };
 }
