@@ -9,7 +9,7 @@ import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor
 import { planInputs, type InputPlan } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import { ModelInputError, type Model } from "../../src/runtime/model-api.ts";
-import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
+import { sliceSeq, type Tensor } from "../../src/runtime/tensor.ts";
 import type { StoredWeight } from "../../src/runtime/weights/format.ts";
 import type { CompiledWasm } from "./compile.ts";
 import { checkWeights, fillStatic } from "./load.ts";
@@ -173,20 +173,7 @@ class WasmExecutor implements Executor<WasmState> {
 /** Columns [from, from + len) of the step-fed [batch, n, …] inputs (the others as they are). */
 function sliceSteps(inputs: Inputs, stepInputs: ReadonlySet<string>, batch: number, n: number, from: number, len: number): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, t] of inputs) {
-    if (!stepInputs.has(name)) {
-      out.set(name, t);
-      continue;
-    }
-    const per = t.data.length / (batch * n);
-    const rows = (b: number) => t.data.subarray((b * n + from) * per, (b * n + from + len) * per);
-    let data = rows(0);
-    if (batch > 1) {
-      data = new (t.data.constructor as new (size: number) => TensorData)(batch * len * per);
-      for (let b = 0; b < batch; b++) (data as Float32Array).set(rows(b), b * len * per);
-    }
-    out.set(name, { data, shape: [batch, len, ...t.shape.slice(2)] });
-  }
+  for (const [name, t] of inputs) out.set(name, stepInputs.has(name) ? sliceSeq(t, batch, n, from, len) : t);
   return out;
 }
 

@@ -12,7 +12,7 @@ import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import type { Model } from "../../src/runtime/model-api.ts";
-import type { Tensor, TensorData } from "../../src/runtime/tensor.ts";
+import { sliceSeq, type Tensor } from "../../src/runtime/tensor.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
 import { isCpuAdapter, sharedDevice } from "./device.ts";
 import type { AttentionMode } from "./kernels/attention.ts";
@@ -160,20 +160,7 @@ class WebGpuExecutor implements Executor<WebGpuState> {
 /** Columns [from, from + len) of the step's [batch, n] inputs (every step input is over the new tokens). */
 function sliceSteps(inputs: Inputs, batch: number, n: number, from: number, len: number): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, t] of inputs) {
-    if (t.shape[0] !== batch || t.shape[1] !== n) {
-      out.set(name, t);
-      continue;
-    }
-    const per = t.data.length / (batch * n);
-    const rows = (b: number) => t.data.subarray((b * n + from) * per, (b * n + from + len) * per);
-    let data = rows(0);
-    if (batch > 1) {
-      data = new (t.data.constructor as new (size: number) => TensorData)(batch * len * per);
-      for (let b = 0; b < batch; b++) (data as Float32Array).set(rows(b), b * len * per);
-    }
-    out.set(name, { data, shape: [batch, len, ...t.shape.slice(2)] });
-  }
+  for (const [name, t] of inputs) out.set(name, t.shape[0] === batch && t.shape[1] === n ? sliceSeq(t, batch, n, from, len) : t);
   return out;
 }
 
