@@ -26,12 +26,31 @@ for some a `generation_config.json` and a `tokenizer.json`:
   bert/     BertForMaskedLM: bert.embeddings (word, position, token type, LayerNorm), post-norm
             encoder layers, cls.predictions (transform dense + LayerNorm, bias; decoder tied to
             the word embeddings, so not in the file), a padding mask and two segments.
+  llama3/   LlamaForCausalLM as in Llama-3.2-1B: rope_scaling type llama3 (factor 8, low/high
+            frequency factors 1 / 4, original_max_position_embeddings 64, so that at head_dim 16
+            one frequency is kept, one interpolated, six divided), MQA, tied. The script checks
+            that dropping the scaling moves the logits by > 1e-2 relative.
+  qwen2-window/  Qwen2ForCausalLM with use_sliding_window true, max_window_layers 1, 3 layers:
+            layer 0 full attention, layers 1 and 2 a window of 5 (transformers' layer_types rule,
+            sliding on layers i >= max_window_layers).
+  qwen3/    Qwen3ForCausalLM as in Qwen3-0.6B: q_norm / k_norm (RMSNorm over head_dim, before
+            RoPE), explicit head_dim 16 ≠ 32 / 4, GQA 4/2, tied, rope_theta 1e6.
+  gemma2/   Gemma2ForCausalLM as in Gemma-2-2B: 3 layers (sliding, global, sliding; window 5),
+            embeddings × √32, (1 + w) RMSNorm with weights centred on 0, sandwich norms,
+            query_pre_attn_scalar 24 ≠ head_dim 16, attention soft-cap 4, final soft-cap 20,
+            GeGLU-tanh, head_dim 16, GQA 4/2, tied.
+  phi3/     Phi3ForCausalLM as in Phi-3-mini-4k: fused qkv_proj (GQA 4/2) and gate_up_proj,
+            sliding_window 6, untied lm_head, the auto_map the real config carries.
+  gpt_neox/ GPTNeoXForCausalLM as in Pythia: per-head interleaved query_key_value, rotary_pct
+            0.25 (4 of 16 channels), parallel residual, biases everywhere, LayerNorm, untied
+            embed_out, F16 weights (torch_dtype float16), and the buffers transformers 4.24
+            saves (attention.bias BOOL, attention.masked_bias, attention.rotary_emb.inv_freq).
 
 The PyTorch models below are written from the reference semantics (the papers and transformers'
 modeling_*.py: LlamaRMSNorm, rotate_half RoPE, repeat_kv, the sliding-window rule "key j visible
 from query i iff i - window < j <= i", GPT-2's Conv1D and gelu_new, BERT's post-norm layers and
 extended attention mask), not from specformer's code; the shared pieces come from
-scripts/make-fixtures.py. Expected outputs go to test/fixtures/hf/parity/<family>.safetensors
+scripts/make-fixtures.py and (for llama3 onwards) scripts/hf-family-models.py. Expected outputs go to test/fixtures/hf/parity/<family>.safetensors
 (outside the checkpoint directories, which hold only what a real one does):
 
   input.tokens (I64 [2, seq]); for bert also input.types (I64) and input.mask (BOOL, 1 = real)
@@ -60,9 +79,17 @@ OUT = os.path.join(ROOT, "test", "fixtures", "hf")
 MAX_FILE_BYTES = 300_000
 MIN_MARGIN = 1e-3
 
-_spec = importlib.util.spec_from_file_location("make_fixtures", os.path.join(HERE, "make-fixtures.py"))
-mf = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mf)
+
+
+def _load(name, file):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+mf = _load("make_fixtures", "make-fixtures.py")
+fam = _load("hf_family_models", "hf-family-models.py")
 RMSNorm, rotate_half, repeat_kv, gelu_new, Conv1D, randomize = mf.RMSNorm, mf.rotate_half, mf.repeat_kv, mf.gelu_new, mf.Conv1D, mf.randomize
 
 # ---- safetensors (as the safetensors package writes it: {"__metadata__": {"format": "pt"}}) ----
@@ -115,6 +142,7 @@ class HFAttention(nn.Module):
         self.h, self.kv = h, kv
         self.hd = cfg.get("head_dim") or d // h
         self.base = cfg["rope_theta"]
+        self.scaling = cfg.get("rope_scaling")
         self.window = cfg.get("_window")
         self.q_proj = nn.Linear(d, h * self.hd, bias=qkv_bias)
         self.k_proj = nn.Linear(d, kv * self.hd, bias=qkv_bias)
@@ -126,7 +154,7 @@ class HFAttention(nn.Module):
         q = self.q_proj(x).view(b, t, self.h, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.kv, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.kv, self.hd).transpose(1, 2)
-        cos, sin = rope_cos_sin(t, self.hd, self.base)
+        cos, sin = fam.cos_sin(t, fam.rope_inv_freq(self.hd, self.base, self.scaling)) if self.scaling else rope_cos_sin(t, self.hd, self.base)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k, v = repeat_kv(k, self.h // self.kv), repeat_kv(v, self.h // self.kv)
         w = q @ k.transpose(2, 3) / math.sqrt(self.hd)
@@ -169,7 +197,9 @@ class HFModel(nn.Module):
     def __init__(self, cfg, **bias):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
-        self.layers = nn.ModuleList([HFDecoderLayer(cfg, **bias) for _ in range(cfg["num_hidden_layers"])])
+        # "_windows": one window (or None) per layer, for the qwen2 layers max_window_layers.. on.
+        windows = cfg.get("_windows") or [cfg.get("_window")] * cfg["num_hidden_layers"]
+        self.layers = nn.ModuleList([HFDecoderLayer(dict(cfg, _window=w), **bias) for w in windows])
         self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
 
     def forward(self, tokens):
@@ -542,6 +572,156 @@ BERT = {
 }
 
 
+# The second round's families (models in scripts/hf-family-models.py). Keys as each family's
+# save_pretrained writes them (the real checkpoints' config.json files, shrunk).
+
+LLAMA3 = {
+    "architectures": ["LlamaForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "head_dim": 16,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 64,
+    "max_position_embeddings": 512,
+    "mlp_bias": False,
+    "model_type": "llama",
+    "num_attention_heads": 2,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 1,
+    "pretraining_tp": 1,
+    "rms_norm_eps": 1e-05,
+    # Llama-3.2's rule shrunk to the fixture: with head_dim 16 and base 5e5 the wavelengths are
+    # 6.3, 32, 167, … so one frequency is kept, one interpolated and six divided by the factor.
+    "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 64, "rope_type": "llama3"},
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": True,
+    "torch_dtype": "float32",
+    "transformers_version": "4.45.0",
+    "use_cache": True,
+    "vocab_size": 96,
+}
+
+QWEN2_WINDOW = dict(QWEN2, hidden_size=32, intermediate_size=64, max_window_layers=1, num_hidden_layers=3, sliding_window=5, torch_dtype="float32", use_sliding_window=True, vocab_size=96)
+
+QWEN3 = {
+    "architectures": ["Qwen3ForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "bos_token_id": 94,
+    "eos_token_id": 95,
+    "head_dim": 16,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 64,
+    "max_position_embeddings": 128,
+    "max_window_layers": 2,
+    "model_type": "qwen3",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-06,
+    "rope_scaling": None,
+    "rope_theta": 1000000,
+    "sliding_window": None,
+    "tie_word_embeddings": True,
+    "torch_dtype": "float32",
+    "transformers_version": "4.51.0",
+    "use_cache": True,
+    "use_sliding_window": False,
+    "vocab_size": 96,
+}
+
+GEMMA2 = {
+    "architectures": ["Gemma2ForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "attn_logit_softcapping": 4.0,
+    "bos_token_id": 2,
+    "cache_implementation": "hybrid",
+    "eos_token_id": 1,
+    "final_logit_softcapping": 20.0,
+    "head_dim": 16,
+    "hidden_act": "gelu_pytorch_tanh",
+    "hidden_activation": "gelu_pytorch_tanh",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+    "model_type": "gemma2",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 3,
+    "num_key_value_heads": 2,
+    "pad_token_id": 0,
+    "query_pre_attn_scalar": 24,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 10000.0,
+    "sliding_window": 5,
+    "torch_dtype": "float32",
+    "transformers_version": "4.42.4",
+    "use_cache": True,
+    "vocab_size": 96,
+}
+
+PHI3 = {
+    "_name_or_path": "Phi-3-mini-4k-instruct",
+    "architectures": ["Phi3ForCausalLM"],
+    "attention_dropout": 0.0,
+    "auto_map": {"AutoConfig": "configuration_phi3.Phi3Config", "AutoModelForCausalLM": "modeling_phi3.Phi3ForCausalLM"},
+    "bos_token_id": 1,
+    "embd_pdrop": 0.0,
+    "eos_token_id": 95,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+    "model_type": "phi3",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "original_max_position_embeddings": 64,
+    "pad_token_id": 95,
+    "resid_pdrop": 0.0,
+    "rms_norm_eps": 1e-05,
+    "rope_scaling": None,
+    "rope_theta": 10000.0,
+    "sliding_window": 6,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float32",
+    "transformers_version": "4.40.2",
+    "use_cache": True,
+    "vocab_size": 96,
+}
+
+GPT_NEOX = {
+    "architectures": ["GPTNeoXForCausalLM"],
+    "bos_token_id": 0,
+    "eos_token_id": 0,
+    "hidden_act": "gelu",
+    "hidden_size": 64,
+    "initializer_range": 0.02,
+    "intermediate_size": 128,
+    "layer_norm_eps": 1e-05,
+    "max_position_embeddings": 64,
+    "model_type": "gpt_neox",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "rotary_emb_base": 10000,
+    "rotary_pct": 0.25,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float16",
+    "transformers_version": "4.24.0",
+    "use_cache": True,
+    "use_parallel_residual": True,
+    "vocab_size": 96,
+}
+
+
 # ---- a tiny byte-level BPE (GPT-2's byte characters) -----------------------------------------
 
 
@@ -597,11 +777,11 @@ def greedy(model, prompt, n):
     return torch.tensor(out, dtype=torch.int64), margin
 
 
-def to_bf16_values(model):
-    """Round every parameter to bfloat16 (the values the BF16 checkpoint holds), kept in float32."""
+def to_bf16_values(model, dtype=torch.bfloat16):
+    """Round every parameter to `dtype` (the values a BF16 / F16 checkpoint holds), kept in float32."""
     with torch.no_grad():
         for p in model.parameters():
-            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+            p.copy_(p.to(dtype).to(torch.float32))
 
 
 def boost_branches(model, suffixes, factor=4.0):
@@ -614,21 +794,24 @@ def boost_branches(model, suffixes, factor=4.0):
                 p.mul_(factor)
 
 
-def causal_fixture(name, cfg, seed, build, seq=16, prompt_len=6, steps=10, dtype=torch.float32, shards=1):
+def causal_fixture(name, cfg, seed, build, seq=16, prompt_len=6, steps=10, dtype=torch.float32, shards=1, embeddings=("embed_tokens",), boost=("o_proj.weight", "down_proj.weight"), post_init=None):
+    """`post_init(model)` adjusts the random weights before rounding (e.g. Gemma's norm offsets)."""
     torch.manual_seed(seed)
     model = build(cfg)
-    randomize(model, embeddings=("embed_tokens",))
-    if cfg["tie_word_embeddings"]:
-        boost_branches(model, ("o_proj.weight", "down_proj.weight"))
-    if dtype == torch.bfloat16:
-        to_bf16_values(model)
+    randomize(model, embeddings=embeddings)
+    if cfg.get("tie_word_embeddings", True):
+        boost_branches(model, boost)
+    if post_init:
+        post_init(model)
+    if dtype != torch.float32:
+        to_bf16_values(model, dtype)
     model.eval()
     toks = torch.randint(0, cfg["vocab_size"], (2, seq), dtype=torch.int64)
     with torch.no_grad():
         logits = model(toks)
     prompt = torch.randint(0, cfg["vocab_size"], (prompt_len,), dtype=torch.int64)
     cont, margin = greedy(model, prompt, steps)
-    state = [(k, v.to(dtype)) for k, v in model.state_dict().items()]
+    state = [(k, v.to(dtype) if v.is_floating_point() else v) for k, v in model.state_dict().items()]
     files = {"config.json": json_bytes(cfg)}
     files.update(weight_files(state, shards))
     files["generation_config.json"] = json_bytes({"bos_token_id": cfg.get("bos_token_id"), "eos_token_id": cfg.get("eos_token_id"), "transformers_version": cfg["transformers_version"]})
@@ -717,7 +900,72 @@ def fixture_bert():
     return files, parity, {"max_abs": logits.abs().max().item()}
 
 
-FIXTURES = {"llama": fixture_llama, "mistral": fixture_mistral, "qwen2": fixture_qwen2, "gpt2": fixture_gpt2, "bert": fixture_bert}
+def rope_scaling_effect(build, cfg, seed, toks):
+    """max |Δ logits| / max |logit| between the model and the same weights without rope_scaling:
+    the fixture must tell a scaled RoPE from an unscaled one far beyond the 1e-4 tolerance."""
+    torch.manual_seed(seed)
+    a = build(cfg)
+    b = build(dict(cfg, rope_scaling=None))
+    b.load_state_dict(a.state_dict())
+    randomize(a, embeddings=("embed_tokens",))
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        la, lb = a(toks), b(toks)
+    return ((la - lb).abs().max() / la.abs().max()).item()
+
+
+def fixture_llama3():
+    files, parity, checks = causal_fixture("llama3", LLAMA3, 2006, lambda c: HFForCausalLM(c))
+    checks["scaling_effect"] = rope_scaling_effect(lambda c: HFForCausalLM(c), LLAMA3, 2006, parity[0][1])
+    return files, parity, checks
+
+
+def fixture_qwen2_window():
+    types = fam.qwen_layer_types(QWEN2_WINDOW["num_hidden_layers"], True, QWEN2_WINDOW["sliding_window"], QWEN2_WINDOW["max_window_layers"])
+    cfg = dict(QWEN2_WINDOW, _windows=fam.layer_windows(dict(QWEN2_WINDOW, layer_types=types)))
+    files, parity, checks = causal_fixture("qwen2-window", cfg, 2007, lambda c: HFForCausalLM(c, qkv_bias=True, o_bias=False))
+    files["config.json"] = json_bytes(QWEN2_WINDOW)
+    return files, parity, checks
+
+
+def fixture_qwen3():
+    return causal_fixture("qwen3", QWEN3, 2008, fam.Qwen3ForCausalLM)
+
+
+def gemma_norm_offsets(model):
+    """Gemma's norm weights are offsets from 1 (zeros at init): centre them on 0, so that a (1 + w)
+    read as w would flip signs and shrink gains, far outside any tolerance."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("layernorm.weight") or name == "model.norm.weight":
+                p.uniform_(-0.5, 0.5)
+
+
+def fixture_gemma2():
+    return causal_fixture("gemma2", GEMMA2, 2009, fam.Gemma2ForCausalLM, post_init=gemma_norm_offsets)
+
+
+def fixture_phi3():
+    return causal_fixture("phi3", PHI3, 2017, fam.Phi3ForCausalLM)
+
+
+def fixture_gpt_neox():
+    return causal_fixture("gpt_neox", GPT_NEOX, 2011, fam.GPTNeoXForCausalLM, embeddings=("embed_in",), dtype=torch.float16)
+
+
+FIXTURES = {
+    "llama": fixture_llama,
+    "mistral": fixture_mistral,
+    "qwen2": fixture_qwen2,
+    "gpt2": fixture_gpt2,
+    "bert": fixture_bert,
+    "llama3": fixture_llama3,
+    "qwen2-window": fixture_qwen2_window,
+    "qwen3": fixture_qwen3,
+    "gemma2": fixture_gemma2,
+    "phi3": fixture_phi3,
+    "gpt_neox": fixture_gpt_neox,
+}
 
 
 def main(argv):
