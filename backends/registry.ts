@@ -44,31 +44,18 @@ export interface CreateOptions extends InstantiateOptions {
   keep?: readonly string[];
 }
 
-/** Low-bit weights on a target without low-bit kernels: what is missing, by name. */
-function refuseLowBit(target: Target, program: Graph): void {
-  if (target !== "webgpu" || !hasLowBit(program)) return;
-  const counts = new Map<string, number>();
-  for (const n of program.nodes) if (n.op === "weight" && n.storage && n.storage !== "f32") counts.set(n.storage, (counts.get(n.storage) ?? 0) + 1);
-  const what = [...counts].map(([d, c]) => `${c} ${d} tensor${c === 1 ? "" : "s"}`).join(", ");
-  throw new BackendUnavailableError(
-    `webgpu backend: weights stored low-bit (${what}) need WGSL kernels this build does not have yet — q8 / q4 / f16 matmul and embedding gathers over u32 words ` +
-      "(f16 arithmetic only with `shader-f16`); use --target wasm or reference, or --dtype f32",
-  );
-}
-
 /**
  * Checked model + native weights → the Model API on `target`. Weights may be low-bit
  * (src/runtime/weights/): the program's weight nodes are marked with their storage and each
- * backend compiles for it (reference and wasm; webgpu refuses with BackendUnavailableError).
+ * backend compiles for it.
  */
 export async function createModel(target: Target, m: ModelInfo, weights: ReadonlyMap<string, StoredWeight>, opts: CreateOptions = {}): Promise<Model> {
   let program = opts.program ?? inferenceGraph(m);
   const store = opts.dtype !== undefined ? convertStore(program, weights, opts.dtype, opts.keep ? { keep: opts.keep } : {}) : weights;
   if (hasLowBit(program) || [...store.values()].some(isLowBit)) program = withStorage(program, store);
-  refuseLowBit(target, program);
   const backend = await backendFor(target);
-  // The Backend interface (src/runtime/executor.ts) still names f32 maps; the reference and
-  // Wasm backends take any StoredWeight, and no low-bit tensor reaches webgpu (refused above).
+  // The Backend interface (src/runtime/executor.ts) still names f32 maps; every backend takes
+  // any StoredWeight.
   const ex = await backend.instantiate(m, program, opts.artifact, store as Map<string, Float32Array>, opts);
   return new CompiledModel(m, program, ex, BUILD_NAMES[target]);
 }

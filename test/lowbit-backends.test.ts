@@ -6,8 +6,8 @@
 //     one row and two rows (the decode path: dequantising in registers), on relaxed SIMD, plain
 //     SIMD and two threads;
 //   - incremental decoding in uneven chunks equals the same model's forward;
-//   - how far each storage moves the logits from the f32 model: printed as measured figures;
-//   - webgpu refuses low-bit weights with a clear BackendUnavailableError.
+//   - how far each storage moves the logits from the f32 model: printed as measured figures.
+// WebGPU's low-bit kernels: test/lowbit-webgpu.test.ts.
 
 import v8 from "node:v8";
 import { readFileSync } from "node:fs";
@@ -19,46 +19,19 @@ import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { bindWeights } from "../src/runtime/bind-weights.ts";
-import { BackendUnavailableError, type Model } from "../src/runtime/model-api.ts";
+import type { Model } from "../src/runtime/model-api.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
 import { mulberry32 } from "../src/runtime/sample.ts";
-import type { StorageDType } from "../src/runtime/weights/format.ts";
 import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
 import { relError, unevenChunks } from "./helpers/conformance.ts";
+import { LOWBIT_CASES, LOWBIT_DTYPES } from "./helpers/lowbit-cases.ts";
 import { loadTiny } from "./helpers/tiny-specs.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
-// Widths that are not multiples of 32, 8 or 4: K = 20 (one partial block), K = 50 (a block and
-// 18), N = 37 (a 5-column tail panel), a 20-wide embedding row.
-const ODD = `model odd_widths {
-  dims { vocab = 37, d = 20, heads = 2, layers = 1, hidden = 50, context = 24 }
-  input tokens: int[batch, seq] where seq <= context
-  embed tokens(vocab, d)
-  position rope(base = 10000)
-  stack layers × decoder {
-    norm rms(eps = 1e-5)
-    attention self(heads = heads, mask = causal)
-    norm rms(eps = 1e-5)
-    mlp(hidden = hidden, act = swiglu)
-  }
-  norm rms(eps = 1e-5)
-  head tied
-}`;
-
-function odd(): ModelInfo {
-  const r = checkSource(ODD, "odd.sf");
-  if (!r.entry) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
-  return r.entry;
-}
-
-const CASES: Array<{ name: string; model: () => ModelInfo }> = [
-  { name: "tiny-gpt2 (tied head, biases, K 32 / 128)", model: () => loadTiny("tiny-gpt2.sf") },
-  { name: "tiny-llama (GQA, SwiGLU, hidden 88, untied head)", model: () => loadTiny("tiny-llama.sf") },
-  { name: "odd widths (K 20 / 50, N 37)", model: odd },
-];
-const DTYPES: StorageDType[] = ["f16", "q8", "q4"];
+const CASES = LOWBIT_CASES;
+const DTYPES = LOWBIT_DTYPES;
 
 const opened: Model[] = [];
 afterAll(() => opened.forEach((m) => m.dispose()));
@@ -168,15 +141,5 @@ describe("how far each storage moves the logits from the f32 model (measured: re
       figures.push(`  demo-fortune       ${dtype}: ${e.toExponential(2)}, top-1 agrees at ${agree}/${t.length} positions`);
       expect(Number.isFinite(e)).toBe(true);
     }
-  });
-});
-
-describe("targets without low-bit kernels", () => {
-  it("webgpu refuses low-bit weights at instantiate, naming what is missing", async () => {
-    const m = loadTiny("tiny-llama.sf");
-    const store = convertStore(inferenceGraph(m), randomWeights(m, 1), "q4");
-    const err = await createModel("webgpu", m, store).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toMatch(/^webgpu backend: weights stored low-bit \(1 q8 tensor, 15 q4 tensors\) need WGSL kernels this build does not have yet — q8 \/ q4 \/ f16 matmul/);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseSafetensors } from "../src/runtime/safetensors.ts";
+import { parseSafetensors, writeSafetensors } from "../src/runtime/safetensors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sf-lowbit-"));
 const ENTRY = `import("./src/cli/main.ts").then((m) => m.main(["node", "specformer", ...process.argv.slice(1)]))`;
@@ -37,15 +37,17 @@ describe("specformer quantize", () => {
     expect(f.metadata["specformer.dtype.embed.tokens.weight"]).toBe("q8");
   });
 
-  it("runs the q4 file on wasm with the tokens the reference backend picks from the same file", () => {
+  it("runs the q4 file on wasm and webgpu with the tokens the reference backend picks from the same file", () => {
     const args = ["run", SPEC, "--weights", Q4, "--tokens", "84,104,101,32", "--max-tokens", "12"];
     const ref = sf(...args, "--target", "reference");
-    const wasm = sf(...args, "--target", "wasm");
     expect(ref.status, ref.stderr).toBe(0);
-    expect(wasm.status, wasm.stderr).toBe(0);
-    expect(wasm.stdout).toBe(ref.stdout);
-    expect(wasm.stderr).toMatch(/; wasm, low-bit weights\)\n$/);
-  }, 180_000);
+    for (const target of ["wasm", "webgpu"]) {
+      const r = sf(...args, "--target", target);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(ref.stdout);
+      expect(r.stderr).toMatch(new RegExp(`; ${target}, low-bit weights\\)\n$`));
+    }
+  }, 240_000);
 
   it("run --dtype q8 quantises an f32 checkpoint at load (reference here; wasm runs the q4 file above)", () => {
     const r = sf("run", SPEC, "--weights", "models/demo-fortune.safetensors", "--target", "reference", "--dtype", "q8", "--tokens", "84,104", "--max-tokens", "4");
@@ -54,7 +56,7 @@ describe("specformer quantize", () => {
     expect(r.stderr).toMatch(/; reference, q8 weights\)\n$/);
   });
 
-  it("errors are one line: a bad --to (2), a --keep that matches nothing (1), a truncated file (1), webgpu (1)", () => {
+  it("errors are one line: a bad --to (2), a --keep that matches nothing (1), a truncated file (1), a missing scale tensor on webgpu (1)", () => {
     const bad = sf("quantize", "models/demo-fortune.safetensors", "--spec", SPEC, "--to", "q3", "--out", join(dir, "x.safetensors"));
     expect(bad.status).toBe(2);
     oneLine(bad.stderr, /--to.*q3/);
@@ -67,8 +69,12 @@ describe("specformer quantize", () => {
     const trunc = sf("run", SPEC, "--weights", cut, "--target", "wasm", "--tokens", "1", "--max-tokens", "1");
     expect(trunc.status).toBe(1);
     oneLine(trunc.stderr, /truncated/);
-    const gpu = sf("run", SPEC, "--weights", Q4, "--target", "webgpu", "--tokens", "1", "--max-tokens", "1", "--verbose");
+    const f = parseSafetensors(whole);
+    const tensors = [...f.tensors.values()].filter((t) => t.name !== "decoder.0.mlp.up.weight.scales").map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], data: f.raw(t.name) }));
+    const noScales = join(dir, "no-scales.safetensors");
+    writeFileSync(noScales, writeSafetensors(tensors, f.metadata));
+    const gpu = sf("run", SPEC, "--weights", noScales, "--target", "webgpu", "--tokens", "1", "--max-tokens", "1");
     expect(gpu.status).toBe(1);
-    oneLine(gpu.stderr, /webgpu backend: weights stored low-bit \(1 q8 tensor, 24 q4 tensors\) need WGSL kernels/);
+    oneLine(gpu.stderr, /decoder\.0\.mlp\.up\.weight\.scales.*missing|missing.*decoder\.0\.mlp\.up\.weight\.scales/);
   }, 120_000);
 });

@@ -13,6 +13,7 @@ import { planInputs } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
 import type { Model } from "../../src/runtime/model-api.ts";
 import { sliceSeq, type Tensor } from "../../src/runtime/tensor.ts";
+import type { StoredWeight } from "../../src/runtime/weights/format.ts";
 import { compileWgsl, type CompiledWgsl } from "./compile.ts";
 import { isCpuAdapter, sharedDevice } from "./device.ts";
 import type { AttentionMode } from "./kernels/attention.ts";
@@ -28,7 +29,10 @@ export interface WebGpuModelOptions {
   matmul?: MatmulVariant;
   /** Attention kernel; default "walk" on a CPU adapter, else "tiles". */
   attention?: AttentionMode;
-  /** Limits tighter than the device's, e.g. to check that a model fits a smaller GPU. */
+  /**
+   * Limits tighter than the device's, e.g. to check that a model fits a smaller GPU;
+   * `shaderF16: false` makes low-bit readers take the f32 path on a device with `shader-f16`.
+   */
   limits?: Partial<WgslLimits>;
 }
 
@@ -164,8 +168,12 @@ function sliceSteps(inputs: Inputs, batch: number, n: number, from: number, len:
   return out;
 }
 
-/** Compiles against the device it gets (its limits decide splits and kernel variants), uploads the weights once. */
-async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WebGpuModelOptions = {}): Promise<WebGpuExecutor> {
+/**
+ * Compiles against the device it gets (its limits decide splits and kernel variants), uploads
+ * the weights once. Low-bit weights (the program's weight nodes carry their storage) go up in
+ * their storage and are dequantised in the kernels.
+ */
+async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: ReadonlyMap<string, StoredWeight>, opts: WebGpuModelOptions = {}): Promise<WebGpuExecutor> {
   // The caller's device, or the process's shared one: neither is the model's to destroy.
   const device = opts.device ?? (await sharedDevice());
   // On a CPU adapter barriers are coroutine switches: the barrier-free kernels win there.
@@ -182,7 +190,7 @@ async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: Map<string
  * A Model running `graph` (lowered from `m`, see inferenceGraph) as WGSL compute pipelines.
  * All pipelines are created and all weights uploaded here, once.
  */
-export async function createWebGpuModel(m: ModelInfo, graph: Graph, weights: Map<string, Float32Array>, opts: WebGpuModelOptions = {}): Promise<Model> {
+export async function createWebGpuModel(m: ModelInfo, graph: Graph, weights: ReadonlyMap<string, StoredWeight>, opts: WebGpuModelOptions = {}): Promise<Model> {
   return new CompiledModel(m, graph, await instantiateWebGpu(m, graph, weights, opts), "WebGPU");
 }
 

@@ -3,6 +3,8 @@
 // lifetimes do not overlap, so a deep model needs a handful of activation buffers, not one per
 // value.
 
+import type { StorageDType } from "../../src/runtime/weights/format.ts";
+import { rowWords } from "./lowbit.ts";
 import type { CapSym, PlanBuffer, WeightPart, WgslLimits } from "./plan.ts";
 
 export interface WeightChunk {
@@ -19,6 +21,8 @@ export class BufferTable {
   constructor(
     private readonly limits: WgslLimits,
     private readonly shapeOf: (weight: string) => number[],
+    /** A weight's storage (low-bit ones are row records of u32 words, lowbit.ts). */
+    private readonly storageOf: (weight: string) => StorageDType = () => "f32",
   ) {}
 
   add(b: Omit<PlanBuffer, "id">): number {
@@ -32,9 +36,20 @@ export class BufferTable {
     return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
   }
 
-  /** Bytes of the named weights concatenated row-wise. */
+  /** Words of one row of a weight in its storage. */
+  private rowWordsOf(name: string): number {
+    const s = this.shapeOf(name);
+    return rowWords(this.storageOf(name), s.length === 1 ? 1 : s.slice(1).reduce((a, b) => a * b, 1));
+  }
+
+  /** Bytes of the named weights concatenated row-wise, in their storage. */
   bytesOf(names: string[]): number {
-    return names.reduce((a, n) => a + this.shapeOf(n).reduce((x, y) => x * y, 1) * 4, 0);
+    return names.reduce((a, n) => a + this.shapeOf(n)[0] * this.rowWordsOf(n) * 4, 0);
+  }
+
+  /** Whether the named weights share one storage (only then can they share a buffer). */
+  sameStorage(names: string[]): boolean {
+    return names.every((n) => this.storageOf(n) === this.storageOf(names[0]));
   }
 
   /**
@@ -51,12 +66,15 @@ export class BufferTable {
     const rowsOf = (s: number[]) => s[0];
     const total = shapes.reduce((a, s) => a + rowsOf(s), 0);
     const bytes = this.bytesOf(names);
+    if (!this.sameStorage(names)) throw new Error(`webgpu: weights ${names.join(" + ")} are stored in different dtypes and cannot share a buffer`);
+    const storage = this.storageOf(names[0]);
+    const rowW = this.rowWordsOf(names[0]);
     let chunkRows = total;
     if (bytes > this.maxBytes) {
       const what = `weight ${names.join(" + ")} (${formatBytes(bytes)})`;
       const limit = `maxStorageBufferBindingSize ${formatBytes(this.limits.maxStorageBufferBindingSize)}, maxBufferSize ${formatBytes(this.limits.maxBufferSize)}`;
       if (!splittable || names.length > 1) throw new Error(`webgpu: ${what} exceeds the device's binding limit (${limit}) and cannot be split`);
-      chunkRows = Math.floor(this.maxBytes / (cols * 4));
+      chunkRows = Math.floor(this.maxBytes / (rowW * 4));
       if (chunkRows >= 64) chunkRows -= chunkRows % 64;
       if (chunkRows < 1) throw new Error(`webgpu: one row of ${what} exceeds the device's binding limit (${limit})`);
     }
@@ -73,7 +91,8 @@ export class BufferTable {
         base += rows;
       });
       const label = chunkRows === total ? names.join(" + ") : `${names[0]}[${r0}:${r1}]`;
-      chunks.push({ buffer: this.add({ name: label, kind: "weight", dtype: "f32", elements: (r1 - r0) * cols, parts }), rows: [r0, r1] });
+      const stored = storage === "f32" ? { dtype: "f32" as const } : { dtype: "u32" as const, storage };
+      chunks.push({ buffer: this.add({ name: label, kind: "weight", ...stored, elements: (r1 - r0) * rowW, parts }), rows: [r0, r1] });
     }
     this.weightKeys.set(key, chunks);
     return chunks;

@@ -7,7 +7,9 @@ import { splitPhases } from "../../src/ir/phases.ts";
 import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { encoderSection, outputSection, type ModelInfo } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
+import { nodeStorage } from "../../src/runtime/weights/store.ts";
 import { BufferTable } from "./buffers.ts";
+import type { LowBitDType } from "./lowbit.ts";
 import { fuse, taskReads, taskWrites, type Dest, type Task } from "./fuse.ts";
 import { flashKernel, flashTiles, type AttentionMode, type AttentionSpec } from "./kernels/attention.ts";
 import { NSPLIT, combineKernel, decodeKernel, partialSize } from "./kernels/decode.ts";
@@ -75,12 +77,24 @@ class Compiler {
     this.encSeq = encoderSection(m)?.seqDim;
     const ip = planInputs(m);
     this.states = planStates(g, { ...(ip.context !== undefined ? { context: ip.context } : {}), ...(ip.sourceContext !== undefined ? { sourceContext: ip.sourceContext } : {}) });
-    this.table = new BufferTable(limits, (w) => {
-      const n = g.nodes.find((x) => x.op === "weight" && x.weight === w);
+    const weightNode = (w: string) => {
+      const n = g.nodes.find((x): x is Extract<Node, { op: "weight" }> => x.op === "weight" && x.weight === w);
       if (!n) throw new Error(`webgpu: no weight ${w} in the graph`);
-      return g.values[n.out].shape as number[];
-    });
+      return n;
+    };
+    this.table = new BufferTable(
+      limits,
+      (w) => g.values[weightNode(w).out].shape as number[],
+      (w) => nodeStorage(weightNode(w)),
+    );
+    this.storage = (w) => {
+      const st = nodeStorage(weightNode(w));
+      return st === "f32" ? undefined : st;
+    };
   }
+
+  /** A weight's low-bit storage (the program's `storage` on its node), undefined for f32. */
+  private readonly storage: (weight: string) => LowBitDType | undefined;
 
   private sym(id: number): SeqSym {
     const v = this.g.values[id];
@@ -104,7 +118,8 @@ class Compiler {
     const dynamic = splitPhases(g, stepInputs).dynamic;
     const tasks = fuse(g, {
       isDecoderSeq: (v) => this.sym(v) === "seq",
-      fits: (ws) => this.table.bytesOf(ws) <= this.table.maxBytes,
+      // Only weights of one storage can share a buffer of row records.
+      fits: (ws) => this.table.sameStorage(ws) && this.table.bytesOf(ws) <= this.table.maxBytes,
     });
     // Everything independent of the decoder's per-step inputs first: in a decode state that
     // part runs once (begin), the rest on every step; a forward runs both in this order.
@@ -244,11 +259,15 @@ class Compiler {
           }
           return { buffer: this.buf(d.value), out: { c0: d.c0, c1: d.c1, stride: this.width(d.value), store: false } };
         });
+        const storage = this.storage(t.w[0]);
+        const storage2 = t.gated ? this.storage(t.gated.w) : undefined;
+        const lowBit = { ...(storage ? { storage } : {}), ...(storage2 ? { storage2 } : {}), ...(storage || storage2 ? { f16: this.limits.shaderF16 } : {}) };
         w.forEach((chunk, i) => {
           const n = chunk.rows[1] - chunk.rows[0];
           const spec = (variant: MatmulSpec["variant"]) => ({
-            // Only the blocked variants have the two-accumulator gated epilogue.
-            variant: t.gated && (variant === "naive" || variant === "tiled") ? ("blocked" as const) : variant,
+            // Only the blocked variants have the two-accumulator gated epilogue and low-bit loaders.
+            variant: (t.gated || storage || storage2) && (variant === "naive" || variant === "tiled") ? ("blocked" as const) : variant,
+            ...lowBit,
             rows,
             K,
             N: n,
@@ -276,11 +295,13 @@ class Compiler {
         const pos = t.position;
         const posBuf = pos?.table !== undefined ? [this.table.whole([pos.table])] : [];
         const chunks = t.table !== undefined ? this.table.weight([t.table], true) : [undefined];
+        const storage = t.table !== undefined ? this.storage(t.table) : undefined;
+        const lowBit = storage ? { storage, f16: this.limits.shaderF16 } : {};
         for (const c of chunks) {
           const k = embedKernel({
             rows,
             D,
-            ...(c ? { gather: { scale: t.scale, lo: c.rows[0], hi: c.rows[1] } } : {}),
+            ...(c ? { gather: { scale: t.scale, lo: c.rows[0], hi: c.rows[1], ...lowBit } } : {}),
             residual: t.residual !== undefined,
             ...(pos ? { position: pos.kind } : {}),
           });
@@ -298,9 +319,12 @@ class Compiler {
         const n = t.node;
         const rows = this.sym(n.x);
         const bias = n.bias === undefined ? [] : [this.table.whole([this.weightName(n.bias)])];
-        const k = normKernel({ kind: n.kind, rows, D: this.width(n.x), eps: n.eps, bias: bias.length > 0 }, this.limits.maxComputeInvocationsPerWorkgroup);
+        // A per-head norm's groups are norm rows of their own, contiguous in the activation row.
+        const groups = n.groups ?? 1;
+        const spec = { kind: n.kind, rows, D: this.width(n.x) / groups, groups, eps: n.eps, bias: bias.length > 0, offset: n.offset ?? 0 };
+        const k = normKernel(spec, this.limits.maxComputeInvocationsPerWorkgroup);
         const bindings = [this.buf(n.x), this.table.whole([this.weightName(n.weight)]), ...bias, this.buf(t.out)];
-        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, 1), one, one], flat: true }, "norm", k);
+        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, groups), one, one], flat: true }, "norm", k);
         return;
       }
       case "elt": {
@@ -352,7 +376,7 @@ class Compiler {
     if (t.which !== "k") add(n.q, n.heads);
     if (t.which !== "q") add(n.k, n.kvHeads);
     const rows = this.sym(t.which === "k" ? n.k : n.q);
-    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, targets };
+    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, ...(rope.scaling ? { scaling: rope.scaling } : {}), targets };
     const grid: PlanDispatch["grid"] = [{ n: ropePairsPerRow(spec), per: rows === "seq" ? "rows" : "srcRows", div: 64 }, { n: 1 }, { n: 1 }];
     this.dispatch({ label: `${label}.rope`, phase, bindings, grid, flat: true }, "rope", ropeKernel(spec));
   }
@@ -373,6 +397,8 @@ class Compiler {
       ...(n.sparse ? { sparse: n.sparse } : {}),
       alibi: n.alibi,
       mask: n.padding !== undefined,
+      ...(n.scale !== undefined ? { scale: n.scale } : {}),
+      ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
     };
     // A ring cache (the state plan's): slots modulo its rows; its mask history may be a ring too.
     const ring = self && q === "seq" ? this.ringOf(n.cache) : undefined;

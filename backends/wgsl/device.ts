@@ -90,11 +90,15 @@ export function sharedDevice(): Promise<GPUDevice> {
   return shared;
 }
 
-/** A device with the adapter's best values for the limits models care about. */
+/**
+ * A device with the adapter's best values for the limits models care about, and `shader-f16`
+ * when the adapter has it (low-bit weight readers then use f16 types).
+ */
 export function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  return adapter.requestDevice({ requiredLimits, label: "specformer" });
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("shader-f16") ? ["shader-f16"] : [];
+  return adapter.requestDevice({ requiredLimits, requiredFeatures, label: "specformer" });
 }
 
 /**

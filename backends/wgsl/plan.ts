@@ -12,7 +12,10 @@ export interface WgslLimits {
   maxComputeInvocationsPerWorkgroup: number;
   maxComputeWorkgroupSizeX: number;
   maxComputeWorkgroupsPerDimension: number;
-  /** The adapter offers `shader-f16`. Recorded; the f32 path is what this compiler emits. */
+  /**
+   * The device has `shader-f16`: low-bit weight readers then use f16 types (`enable f16;`);
+   * without it they unpack f16 with unpack2x16float. Arithmetic is f32 either way.
+   */
   shaderF16: boolean;
 }
 
@@ -73,8 +76,10 @@ export interface PlanBuffer {
   name: string;
   kind: "weight" | "input" | "activation" | "kv" | "state" | "scratch" | "logits";
   dtype: "f32" | "i32" | "u32";
-  /** Elements per capacity row (per buffer when `cap` is absent). */
+  /** Elements per capacity row (per buffer when `cap` is absent); u32 words of a low-bit weight. */
   elements: number;
+  /** A low-bit weight's storage: `parts` are row records (lowbit.ts) in `elements` u32 words. */
+  storage?: "f16" | "q8" | "q4";
   cap?: CapSym;
   /** Weights: the tensors concatenated (row-wise) into this buffer. */
   parts?: WeightPart[];

@@ -7,6 +7,8 @@
 // rows per sequence; every other KV-class buffer grows with the state's cache capacity.
 
 import { WeightsError } from "../../src/runtime/safetensors.ts";
+import type { StoredWeight } from "../../src/runtime/weights/format.ts";
+import { checkStored, writeRows } from "./lowbit.ts";
 import type { CompiledWgsl } from "./compile.ts";
 import { formatBytes } from "./buffers.ts";
 import { extent, type CapSym, type Plan, type PlanBuffer, type RunDims } from "./plan.ts";
@@ -149,7 +151,7 @@ export class WgslProgram {
     readonly plan: Plan,
   ) {}
 
-  static async create(device: GPUDevice, compiled: CompiledWgsl, weights: ReadonlyMap<string, Float32Array>): Promise<WgslProgram> {
+  static async create(device: GPUDevice, compiled: CompiledWgsl, weights: ReadonlyMap<string, StoredWeight>): Promise<WgslProgram> {
     const p = new WgslProgram(device, compiled.plan);
     device.pushErrorScope("validation");
     device.pushErrorScope("out-of-memory");
@@ -184,21 +186,42 @@ export class WgslProgram {
     this.pipelines.set(name, pipeline);
   }
 
-  private uploadWeights(weights: ReadonlyMap<string, Float32Array>): void {
+  /**
+   * Every weight buffer, mapped at creation and filled in place: f32 tensors copied, low-bit
+   * ones written as row records straight from their storage (lowbit.ts).
+   */
+  private uploadWeights(weights: ReadonlyMap<string, StoredWeight>): void {
     for (const b of this.plan.buffers) {
       if (b.kind !== "weight") continue;
       const buf = this.allocate(b, 1, true);
-      const dst = new Float32Array(buf.getMappedRange());
-      let at = 0;
-      for (const part of b.parts ?? []) {
-        const src = weights.get(part.name);
-        if (src === undefined) throw new WeightsError("missing from the weight map", part.name);
-        const [r0, r1] = part.rows;
-        if (src.length % part.cols !== 0 || src.length / part.cols < r1) {
-          throw new WeightsError(`has ${src.length} elements, too few for rows ${r0}..${r1} of ${part.cols} columns`, part.name);
+      try {
+        const range = buf.getMappedRange();
+        const f32 = new Float32Array(range);
+        const words = new Uint32Array(range);
+        let at = 0;
+        for (const part of b.parts ?? []) {
+          const src = weights.get(part.name);
+          if (src === undefined) throw new WeightsError("missing from the weight map", part.name);
+          const [r0, r1] = part.rows;
+          if (b.storage !== undefined) {
+            // Rows as the tensor has them (at least r1, as the f32 path asks), columns as the plan's.
+            const N = src instanceof Float32Array ? Math.floor(src.length / part.cols) : Math.max(src.shape[0], r1);
+            checkStored(part.name, src, N, part.cols, b.storage);
+            at = writeRows(src as Exclude<StoredWeight, Float32Array>, part.cols, r0, r1, words, at);
+            continue;
+          }
+          if (!(src instanceof Float32Array)) throw new WeightsError(`is stored as ${src.dtype}, but the program was compiled for f32 (mark the program with its storage: withStorage)`, part.name);
+          if (src.length % part.cols !== 0 || src.length / part.cols < r1) {
+            throw new WeightsError(`has ${src.length} elements, too few for rows ${r0}..${r1} of ${part.cols} columns`, part.name);
+          }
+          f32.set(src.subarray(r0 * part.cols, r1 * part.cols), at);
+          at += (r1 - r0) * part.cols;
         }
-        dst.set(src.subarray(r0 * part.cols, r1 * part.cols), at);
-        at += (r1 - r0) * part.cols;
+      } catch (e) {
+        buf.unmap();
+        buf.destroy();
+        for (const w of this.weights) w?.destroy();
+        throw e;
       }
       buf.unmap();
       this.weights[b.id] = buf;

@@ -15,6 +15,8 @@
 import type { Activation } from "../../../src/model/model.ts";
 import { Bindings, activationFn, kernel, opaque, seqLen, storeRow, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 import { ringStoreRow } from "./attention.ts";
+import type { LowBitDType } from "../lowbit.ts";
+import { enableF16, lowBitVec4Fn } from "./lowbit.ts";
 
 export type MatmulVariant = "naive" | "tiled" | "blocked" | "register";
 
@@ -48,6 +50,12 @@ export interface MatmulSpec {
   /** Adds residual[m, c] (row width given) after the activation. */
   residual?: number;
   outs: MatmulOut[];
+  /** W's low-bit storage (row records of ../lowbit.ts, dequantised in load_w); absent: f32. */
+  storage?: LowBitDType;
+  /** The same for W2 of a gated unit. */
+  storage2?: LowBitDType;
+  /** Read f16 through f16 types (the device has `shader-f16`); else unpack2x16float. */
+  f16?: boolean;
 }
 
 export interface MatmulKernel extends Kernel {
@@ -70,12 +78,13 @@ export function matmulKernel(s: MatmulSpec): MatmulKernel {
   const blockedLike = s.variant === "blocked" || s.variant === "register" || s.variant === SKINNY;
   if (s.gated && !blockedLike) throw new Error("matmul: the gated epilogue exists in the blocked and register variants only");
   if (s.outs.length === 0) throw new Error("matmul: no output");
+  if ((s.storage || s.storage2) && !blockedLike) throw new Error("matmul: low-bit weights exist in the blocked, register and skinny variants only");
   const vec = blockedLike && s.K % 4 === 0;
   const b = new Bindings();
   const elem = vec ? "array<vec4<f32>>" : "array<f32>";
   b.add("X", "read", elem);
-  b.add("W", "read", elem);
-  if (s.gated) b.add("W2", "read", elem);
+  b.add("W", "read", s.storage ? "array<u32>" : elem);
+  if (s.gated) b.add("W2", "read", s.storage2 ? "array<u32>" : elem);
   if (s.bias) {
     b.add("Bias", "read", "array<f32>");
     if (s.gated) b.add("Bias2", "read", "array<f32>");
@@ -84,17 +93,21 @@ export function matmulKernel(s: MatmulSpec): MatmulKernel {
   s.outs.forEach((_, i) => b.add(`Y${i}`, "rw", "array<f32>"));
 
   const consts = `const K = ${u32(s.K)};\nconst K4 = ${u32(Math.ceil(s.K / 4))};\nconst N = ${u32(s.N)};\nconst NOFF = ${u32(s.nOff)};`;
-  const body = `${consts}\n${blockedLike ? loaders(vec, s.gated !== undefined) : ""}\n${epilogue(s)}\n${VARIANTS[s.variant](s)}`;
+  const body = `${consts}\n${blockedLike ? loaders(s, vec) : ""}\n${epilogue(s)}\n${VARIANTS[s.variant](s)}`;
   if (!blockedLike) {
     return { ...kernel(b, body, 256, s.variant === "tiled" ? 2 * 1024 : 0), tileM: 16, tileN: 16 };
   }
   const { tm, tn, wx, wy } = blocking(s);
   const bytes = s.variant === "blocked" ? (tm * wy + (s.gated ? 2 : 1) * tn * wx) * BK4 * 16 : 0;
-  return { ...kernel(b, body, wx * wy, bytes), tileM: tm * wy, tileN: tn * wx };
+  const f16 = Boolean(s.f16) && [s.storage, s.storage2].some((d) => d !== undefined);
+  return { ...enableF16(kernel(b, body, wx * wy, bytes), f16), tileM: tm * wy, tileN: tn * wx };
 }
 
-/** load_x / load_w(row, k4): elements 4·k4 .. 4·k4 + 3 of a row (rows clamped in range, k zero-padded). */
-function loaders(vec: boolean, gated: boolean): string {
+/**
+ * load_x / load_w(row, k4): elements 4·k4 .. 4·k4 + 3 of a row (rows clamped in range, k
+ * zero-padded); a low-bit weight's loader dequantises its row record (kernels/lowbit.ts).
+ */
+function loaders(s: MatmulSpec, vec: boolean): string {
   const one = (fn: string, buf: string) =>
     vec
       ? `fn ${fn}(r: u32, k4: u32) -> vec4<f32> { return ${buf}[r * K4 + k4]; }`
@@ -103,7 +116,8 @@ function loaders(vec: boolean, gated: boolean): string {
   for (var e = 0u; e < 4u; e++) { let k = k4 * 4u + e; if (k < K) { v[e] = ${buf}[r * K + k]; } }
   return v;
 }`;
-  return [one("load_x", "X"), one("load_w", "W"), gated ? one("load_w2", "W2") : ""].join("\n");
+  const weight = (fn: string, buf: string, storage: LowBitDType | undefined) => (storage ? lowBitVec4Fn(fn, buf, { storage, K: s.K, f16: Boolean(s.f16) }) : one(fn, buf));
+  return [one("load_x", "X"), weight("load_w", "W", s.storage), s.gated ? weight("load_w2", "W2", s.storage2) : ""].join("\n");
 }
 
 function epilogue(s: MatmulSpec): string {

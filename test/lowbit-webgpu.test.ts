@@ -1,0 +1,214 @@
+// Low-bit weights on WebGPU (backends/wgsl/lowbit.ts, kernels/lowbit.ts). As for Wasm, the
+// oracle is the reference backend over the SAME quantised weights, tolerance 1e-4 of max
+// |reference logit|:
+//   - forward over batch 2 × 13 rows (the tiled prefill matmuls), one and two rows (the skinny
+//     matrix-vector kernels), 3 rows; the embedding gather and a tied head reading q8 / f16;
+//   - begin/step in uneven chunks equals the same model's forward and the reference;
+//   - the trained demo model from a quantised file;
+//   - both ways of reading f16: the f32-unpack path (forced with `limits: { shaderF16: false }`)
+//     runs here; the f16-type path runs wherever the adapter has `shader-f16` (llvmpipe has not:
+//     then only its WGSL is checked, and the test says so);
+//   - weights go up in their storage: the plan's weight bytes are the stored bytes (plus row
+//     padding), no f32 buffer for a low-bit tensor;
+//   - a store or file that does not match the spec: one-line WeightsErrors.
+
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { createModel } from "../backends/registry.ts";
+import { createReferenceModel } from "../backends/reference/backend.ts";
+import { createWebGpuModel } from "../backends/wgsl/backend.ts";
+import { compileWgsl } from "../backends/wgsl/compile.ts";
+import { checkFile } from "../src/check/check.ts";
+import { inferenceGraph } from "../src/ir/lower.ts";
+import type { ModelInfo } from "../src/model/model.ts";
+import { bindWeightStore } from "../src/runtime/bind-weights.ts";
+import type { Model } from "../src/runtime/model-api.ts";
+import { randomWeights } from "../src/runtime/random-weights.ts";
+import { WeightsError, parseSafetensors, writeSafetensors, type SafetensorsFile } from "../src/runtime/safetensors.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
+import { encodeStore } from "../src/runtime/weights/file.ts";
+import { bytesByDtype, type Q4Weight, type Q8Weight, type StoredWeight } from "../src/runtime/weights/format.ts";
+import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
+import { weightLayout } from "../src/model/weights-layout.ts";
+import { relError, unevenChunks } from "./helpers/conformance.ts";
+import { gpuDevice } from "./helpers/gpu.ts";
+import { LOWBIT_CASES, LOWBIT_DTYPES } from "./helpers/lowbit-cases.ts";
+import { loadTiny } from "./helpers/tiny-specs.ts";
+
+const device = await gpuDevice();
+const hasF16 = device?.features.has("shader-f16") ?? false;
+
+const opened: Model[] = [];
+afterAll(() => opened.forEach((m) => m.dispose()));
+const keep = (m: Model) => (opened.push(m), m);
+
+function tokens(m: ModelInfo, n: number, seed: number): Int32Array {
+  const rng = mulberry32(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(rng() * m.head.vocab));
+}
+
+let worst = 0;
+function close(got: Float32Array, want: Float32Array, vocab: number, seq: number, what: string): void {
+  const e = relError(got, want, vocab, seq);
+  worst = Math.max(worst, e.err);
+  expect(e.err, `${what}: relative ${e.err.toExponential(3)} at ${e.at}`).toBeLessThanOrEqual(1e-4);
+}
+afterAll(() => console.log(`low-bit webgpu vs reference (same quantised weights): worst relative error ${worst.toExponential(2)}; shader-f16 on this adapter: ${hasF16}`));
+
+/** The ways of reading f16 this device can run: the f32-unpack path always, the f16 one with the feature. */
+const PATHS: Array<[string, { shaderF16?: boolean }]> = [["f32-unpack path", { shaderF16: false }], ...(hasF16 ? [["f16 path", {}] as [string, { shaderF16?: boolean }]] : [])];
+
+describe.skipIf(!device)("low-bit weights on WebGPU against the reference", () => {
+  describe.each(LOWBIT_CASES)("$name", ({ model }) => {
+    const m = model();
+    const graph = inferenceGraph(m);
+    const w = randomWeights(m, 11);
+    const S = Math.min(13, m.sections[0].maxSeq ?? 13);
+
+    describe.each(LOWBIT_DTYPES)("%s", (dtype) => {
+      const store = convertStore(graph, w, dtype);
+      const program = withStorage(graph, store);
+      const ref = keep(createReferenceModel(m, program, store));
+      const all = tokens(m, 2 * S, 3);
+
+      it.each(PATHS)("forward (%s): prefill and decode rows equal the reference's", async (_path, limits) => {
+        const gpu = keep(await createWebGpuModel(m, program, store, { device: device!, limits }));
+        for (const [batch, seq] of [[2, S], [1, 1], [2, 1], [1, 3]] as const) {
+          const t = all.subarray(0, batch * seq);
+          close(await gpu.forward(t, { batch, seq }), await ref.forward(t, { batch, seq }), m.head.vocab, seq, `forward ${batch}×${seq}`);
+        }
+      });
+
+      it("begin/step in uneven chunks equals forward and the reference", async () => {
+        const gpu = keep(await createModel("webgpu", m, store, { device: device! }));
+        const t = all.subarray(0, S);
+        const vocab = m.head.vocab;
+        const forward = await gpu.forward(t, { batch: 1, seq: S });
+        const out = new Float32Array(S * vocab);
+        const state = await gpu.begin({ batch: 1 });
+        let at = 0;
+        for (const n of unevenChunks(S)) {
+          out.set(await gpu.step(state, t.subarray(at, at + n), n), at * vocab);
+          at += n;
+        }
+        state.dispose();
+        close(out, forward, vocab, S, "incremental vs forward");
+        close(out, await ref.forward(t, { batch: 1, seq: S }), vocab, S, "incremental vs reference");
+      });
+    });
+  });
+
+  it.each(["q8", "q4"] as const)("the trained demo model from a %s file equals the reference over the same file", async (dtype) => {
+    const m = checkFile("specs/demo-fortune.sf").entry!;
+    const graph = inferenceGraph(m);
+    const f32 = bindWeightStore(m, parseSafetensors(readFileSync("models/demo-fortune.safetensors")), graph);
+    const bytes = encodeStore(weightLayout(m), convertStore(graph, f32, dtype));
+    const store = bindWeightStore(m, parseSafetensors(bytes), graph);
+    const t = Int32Array.from(new TextEncoder().encode("A penny saved is a penny earned."));
+    const ref = keep(await createModel("reference", m, store));
+    const gpu = keep(await createModel("webgpu", m, store, { device: device! }));
+    close(await gpu.forward(t, { batch: 1, seq: t.length }), await ref.forward(t, { batch: 1, seq: t.length }), m.head.vocab, t.length, `demo ${dtype}`);
+  });
+
+  it("a store that does not match the spec is a one-line WeightsError at load", async () => {
+    const m = loadTiny("tiny-llama.sf");
+    const graph = inferenceGraph(m);
+    const store = convertStore(graph, randomWeights(m, 2), "q4");
+    const name = "decoder.0.mlp.up.weight";
+    const q4 = store.get(name) as Q4Weight;
+    const load = async (w: StoredWeight) => {
+      const bad = new Map(store);
+      bad.set(name, w);
+      return createModel("webgpu", m, bad, { device: device! }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    };
+    const [N, K] = q4.shape;
+    const cases: Array<[StoredWeight, RegExp]> = [
+      [{ ...q4, shape: [N, K + 32] }, new RegExp(`is q4 of shape \\[${N}, ${K + 32}\\], expected \\[${N}, ${K}\\]`)],
+      [{ ...q4, blocks: q4.blocks * 2 }, /is q4 in \d+ blocks per row; K = \d+ needs \d+ blocks of 32/],
+      [{ ...q4, scales: q4.scales.subarray(1) }, /has \d+ scales, expected \d+ for q4/],
+      [{ ...q4, words: q4.words.subarray(4) }, /has \d+ q4 codes, expected \d+ for q4/],
+    ];
+    for (const [w, re] of cases) {
+      const err = await load(w);
+      expect(err).toBeInstanceOf(WeightsError);
+      expect((err as Error).message).toMatch(re);
+      expect((err as Error).message).not.toMatch(/\n/);
+      expect((err as Error).message).toMatch(new RegExp(name.replace(/\./g, "\\.")));
+    }
+  });
+});
+
+describe("a quantised file whose layout does not match the spec, loaded for WebGPU", () => {
+  const m = loadTiny("tiny-llama.sf");
+  const graph = inferenceGraph(m);
+  const file = parseSafetensors(encodeStore(weightLayout(m), convertStore(graph, randomWeights(m, 4), "q8")));
+  const name = "decoder.0.attn.q.weight";
+  /** The file rewritten: its tensors with `edit` applied, and its metadata with `meta` merged (undefined deletes). */
+  const rewrite = (edit: (t: { name: string; dtype: string; shape: number[]; data: Uint8Array }) => typeof t | undefined, meta: Record<string, string | undefined> = {}): SafetensorsFile => {
+    const tensors = [...file.tensors.values()].flatMap((t) => {
+      const e = edit({ name: t.name, dtype: t.dtype, shape: [...t.shape], data: file.raw(t.name) });
+      return e ? [e as Parameters<typeof writeSafetensors>[0][number]] : [];
+    });
+    const md: Record<string, string> = { ...file.metadata };
+    for (const [k, v] of Object.entries(meta)) if (v === undefined) delete md[k];
+    else md[k] = v;
+    return parseSafetensors(writeSafetensors(tensors, md));
+  };
+  const q8 = (file.tensors.get(name)!.shape as number[]).slice();
+  const cases: Array<[string, SafetensorsFile, RegExp]> = [
+    ["block size 64", rewrite((t) => t, { "specformer.block_size": "64" }), /"specformer\.block_size" is "64"; only blocks of 32 are defined/],
+    ["a code tensor of the wrong shape", rewrite((t) => (t.name === name ? { ...t, shape: [q8[0] / 2, q8[1] * 2] } : t)), /expected shape \[\d+, \d+\], found \[\d+, \d+\] \(q8 of shape/],
+    ["a missing scale tensor", rewrite((t) => (t.name === `${name}.scales` ? undefined : t)), /missing; q8 of shape .* scales in "decoder\.0\.attn\.q\.weight\.scales"/],
+  ];
+  it.each(cases)("%s: one line, naming the tensor or the key", async (_what, bad, re) => {
+    let err: unknown;
+    try {
+      const store = bindWeightStore(m, bad, graph);
+      await createModel("webgpu", m, store, device ? { device } : {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WeightsError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).not.toMatch(/\n/);
+  });
+});
+
+describe("WGSL of the low-bit readers (no device needed)", () => {
+  const m = loadTiny("tiny-llama.sf");
+  const graph = inferenceGraph(m);
+  const store = convertStore(graph, randomWeights(m, 5), "q4");
+  const program = withStorage(graph, store);
+
+  it.each([
+    [true, /^enable f16;\n/, /bitcast<vec2<f16>>/],
+    [false, /^(?!enable f16)/, /unpack2x16float/],
+  ] as const)("shaderF16 %s: the low-bit kernels read f16 scales the way the device can", (f16, head, read) => {
+    const { shaders } = compileWgsl(m, program, { shaderF16: f16 });
+    const lowBit = Object.values(shaders).filter((s) => s.includes("array<u32>;") && /load_w_scale|table_at/.test(s));
+    expect(lowBit.length).toBeGreaterThan(0);
+    for (const s of lowBit) {
+      expect(s).toMatch(head);
+      expect(s).toMatch(read);
+      if (!f16) expect(s).not.toMatch(/\bf16\b/);
+    }
+    if (f16 && !hasF16) console.log("shader-f16 path: WGSL generated and checked as text only; this adapter has no shader-f16 to compile it");
+  });
+
+  it("weights go up in their storage: the plan's weight bytes are the stored bytes plus row padding", () => {
+    const { plan } = compileWgsl(m, program);
+    const weights = plan.buffers.filter((b) => b.kind === "weight");
+    for (const b of weights) expect(b.dtype === "u32" && b.storage !== undefined, b.name).toBe(!(b.parts ?? []).every((p) => store.get(p.name) instanceof Float32Array));
+    const onGpu = weights.reduce((a, b) => a + b.elements * 4, 0);
+    const totals = bytesByDtype(store);
+    const stored = totals.f32.bytes + totals.q8.bytes + totals.q4.bytes;
+    // Padding: an odd count of blocks per row pads its last scale word (2 bytes a row at most).
+    const rows = [...store.values()].filter((w): w is Q4Weight | Q8Weight => !(w instanceof Float32Array)).reduce((a, w) => a + w.shape[0], 0);
+    expect(onGpu).toBeGreaterThanOrEqual(stored);
+    expect(onGpu).toBeLessThanOrEqual(stored + 2 * rows);
+    expect(onGpu).toBeLessThan(totals.f32.bytes + 4 * (totals.q8.params + totals.q4.params));
+  });
+});
