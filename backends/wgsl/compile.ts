@@ -319,12 +319,9 @@ class Compiler {
         const n = t.node;
         const rows = this.sym(n.x);
         const bias = n.bias === undefined ? [] : [this.table.whole([this.weightName(n.bias)])];
-        // A per-head norm's groups are norm rows of their own, contiguous in the activation row.
-        const groups = n.groups ?? 1;
-        const spec = { kind: n.kind, rows, D: this.width(n.x) / groups, groups, eps: n.eps, bias: bias.length > 0, offset: n.offset ?? 0 };
-        const k = normKernel(spec, this.limits.maxComputeInvocationsPerWorkgroup);
+        const k = normKernel({ kind: n.kind, rows, D: this.width(n.x), eps: n.eps, bias: bias.length > 0 }, this.limits.maxComputeInvocationsPerWorkgroup);
         const bindings = [this.buf(n.x), this.table.whole([this.weightName(n.weight)]), ...bias, this.buf(t.out)];
-        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, groups), one, one], flat: true }, "norm", k);
+        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, 1), one, one], flat: true }, "norm", k);
         return;
       }
       case "elt": {
@@ -376,7 +373,7 @@ class Compiler {
     if (t.which !== "k") add(n.q, n.heads);
     if (t.which !== "q") add(n.k, n.kvHeads);
     const rows = this.sym(t.which === "k" ? n.k : n.q);
-    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, ...(rope.scaling ? { scaling: rope.scaling } : {}), targets };
+    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, targets };
     const grid: PlanDispatch["grid"] = [{ n: ropePairsPerRow(spec), per: rows === "seq" ? "rows" : "srcRows", div: 64 }, { n: 1 }, { n: 1 }];
     this.dispatch({ label: `${label}.rope`, phase, bindings, grid, flat: true }, "rope", ropeKernel(spec));
   }
@@ -397,8 +394,6 @@ class Compiler {
       ...(n.sparse ? { sparse: n.sparse } : {}),
       alibi: n.alibi,
       mask: n.padding !== undefined,
-      ...(n.scale !== undefined ? { scale: n.scale } : {}),
-      ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
     };
     // A ring cache (the state plan's): slots modulo its rows; its mask history may be a ring too.
     const ring = self && q === "seq" ? this.ringOf(n.cache) : undefined;
