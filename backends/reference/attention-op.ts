@@ -40,12 +40,12 @@ function project(n: AttentionNode | LinearAttentionNode, env: Env, ctx: RunConte
   let qd = q.data;
   let kd = k.data;
   if (n.rope) {
-    const { dim, base } = n.rope;
+    const { dim, base, scaling } = n.rope;
     // Copies: the projections are graph values and must stay as computed.
-    qd = applyRope(qd.slice(), batch, seqQ, heads, headDim, positions(ctx.offset, seqQ), dim, base);
+    qd = applyRope(qd.slice(), batch, seqQ, heads, headDim, positions(ctx.offset, seqQ), dim, base, scaling);
     // Self keys are the same rows as the queries; memory keys sit at source positions 0..seqK-1.
     const kOffset = n.source === "self" ? ctx.offset : 0;
-    kd = applyRope(kd.slice(), batch, seqK, kvHeads, headDim, positions(kOffset, seqK), dim, base);
+    kd = applyRope(kd.slice(), batch, seqK, kvHeads, headDim, positions(kOffset, seqK), dim, base, scaling);
   }
   return { dims: { batch, seqQ, seqK, heads, kvHeads, headDim }, q: qd, k: kd, v: v.data };
 }
@@ -104,6 +104,8 @@ export function runAttention(n: AttentionNode, env: Env, ctx: RunContext, inputO
   const { batch, seqQ, heads, kvHeads, headDim } = p.dims;
   const opts: AttentionOptions = {
     causal: n.causal,
+    ...(n.scale !== undefined ? { scale: n.scale } : {}),
+    ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
     ...(n.window !== undefined ? { window: n.window } : {}),
     ...(n.sparse ? { sparse: n.sparse } : {}),
     ...(n.alibi ? { alibi: alibiSlopes(heads) } : {}),

@@ -12,7 +12,7 @@
 // is the plain contiguous one (no modulo per key). Its mask history wraps the same way when it
 // has the ring's stride. Every other attention's code is unchanged.
 
-import { expV } from "./emit-math.ts";
+import { expV, softcapV } from "./emit-math.ts";
 import { loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";
@@ -33,12 +33,17 @@ export const laneSplat = (x: string, t: number): string => shuffle(get(x), get(x
 /** Keys per online-softmax step in the multi-row path (a multiple of 4). */
 const KEY_BLOCK = 8;
 
+/** A number as the characters a function name may hold. */
+const numberId = (x: number): string => String(x).replace(/[^0-9a-z]/gi, "_");
+
 export function attentionName(op: AttentionOp): string {
   const parts = [`attn_h${op.heads}_kv${op.kvHeads}_d${op.headDim}`, op.source === "memory" ? "mem" : "self"];
   if (op.causal) parts.push("causal");
   if (op.window !== undefined) parts.push(`w${op.window}`);
   if (op.sparse?.kind === "block") parts.push(`blk${op.sparse.block}_${op.sparse.local}_${op.sparse.global}`);
   if (op.sparse?.kind === "strided") parts.push(`str${op.sparse.stride}`);
+  if (op.scale !== 1 / Math.sqrt(op.headDim)) parts.push(`sc${numberId(op.scale)}`);
+  if (op.softcap !== undefined) parts.push(`cap${numberId(op.softcap)}`);
   if (op.alibiKey) parts.push("alibi");
   if (op.ropeKey) parts.push(`rope${op.ropeDim}`);
   if (op.padding) parts.push("pad");
@@ -190,7 +195,8 @@ function ringRebase(padding: boolean, row: number): string {
 /**
  * (func $attn_… (param $q $k $v $out $sd)): q/k/v/out arena rows [g·n, width]; $sd the slot
  * record (cache bases, strides, mask). Self-attention first appends this call's K (after
- * RoPE) and V rows to the cache; queries get RoPE and the 1/√d scale in place.
+ * RoPE) and V rows to the cache; queries get RoPE and the score scale in place, so a score is
+ * q·k as summed, soft-capped (op.softcap) before ALiBi and the masks.
  */
 export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scratch: number, scratchBytes: number, positions: number): string {
   const { heads: H, kvHeads: G, headDim: hd } = op;
@@ -227,7 +233,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
           "append",
         )
       : "";
-  const scale = splat(1 / Math.sqrt(hd));
+  const scale = splat(op.scale);
   const qprep = threadRows(
     f,
     get("rows"),
@@ -238,6 +244,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     "qprep",
   );
 
+  /** Soft-caps the four scores in local x (already scaled: the queries carry the scale). */
+  const cap = (x: string): string => (op.softcap === undefined ? "" : `${softcapV(f, fl, "cv", x, op.softcap)}\n    ${set(x, get("cv"))}`);
   const seg = segments(f, op);
   // Head vectors as C chunks of 4 floats. A head dim that is not a multiple of 4 ends with a
   // partial chunk of `tail` floats: loaded zero-filled (so q·k and p·v see exact zeros in the
@@ -309,12 +317,14 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $a0 (f32x4.add ${shuffle(get("a0"), get("a1"), [0, 4, 1, 5])} ${shuffle(get("a0"), get("a1"), [2, 6, 3, 7])}))
     (local.set $a2 (f32x4.add ${shuffle(get("a2"), get("a3"), [0, 4, 1, 5])} ${shuffle(get("a2"), get("a3"), [2, 6, 3, 7])}))
     (local.set $sv (f32x4.add ${shuffle(get("a0"), get("a2"), [0, 1, 4, 5])} ${shuffle(get("a0"), get("a2"), [2, 3, 6, 7])}))
+    ${cap("sv")}
     ${op.alibiKey ? `(local.set $sv (f32x4.sub ${get("sv")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get("i")}) ${get("jv")}))))))` : ""}
     (local.set $sv (v128.bitselect ${get("sv")} ${splat(-Infinity)} ${get("valid")}))
     (local.set $pv (f32x4.pmax ${get("sv")} ${shuffle(get("sv"), get("sv"), [2, 3, 0, 1])}))
     (local.set $pv (f32x4.pmax ${get("pv")} ${shuffle(get("pv"), get("pv"), [1, 0, 3, 2])}))
     (local.set $gm (f32x4.extract_lane 0 ${get("pv")}))
-    (if (f32.gt ${get("gm")} ${f32(-Infinity)}) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne ${get("gm")} ${f32(-Infinity)}) (then
       (if (f32.gt ${get("gm")} ${get("m")}) (then
         (local.set $pv (f32x4.splat (f32.sub ${get("m")} ${get("gm")})))
         ${expV(f, fl, "ev", "pv")}
@@ -414,6 +424,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       const perHalf = hs
         .map(
           (u) => `
+    ${cap(`bs${r}_${u}`)}
     (local.set $bv${r}_${u} (v128.and ${get(`vd${u}`)} ${op.causal ? `(i32x4.le_s ${get(`jw${u}`)} (i32x4.splat ${get(`bi${r}`)}))` : "(v128.const i32x4 -1 -1 -1 -1)"}))
     ${op.alibiKey ? `(local.set $bs${r}_${u} (f32x4.sub ${get(`bs${r}_${u}`)} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get(`bi${r}`)}) ${get(`jw${u}`)}))))))` : ""}
     (local.set $bs${r}_${u} (v128.bitselect ${get(`bs${r}_${u}`)} ${splat(-Infinity)} ${get(`bv${r}_${u}`)}))`,
@@ -434,7 +445,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $pv (f32x4.pmax ${get("pv")} ${shuffle(get("pv"), get("pv"), [2, 3, 0, 1])}))
     (local.set $pv (f32x4.pmax ${get("pv")} ${shuffle(get("pv"), get("pv"), [1, 0, 3, 2])}))
     (local.set $gm (f32x4.extract_lane 0 ${get("pv")}))
-    (if (f32.gt ${get("gm")} ${f32(-Infinity)}) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne ${get("gm")} ${f32(-Infinity)}) (then
       (if (f32.gt ${get("gm")} ${get(`bm${r}`)}) (then
         (local.set $pv (f32x4.splat (f32.sub ${get(`bm${r}`)} ${get("gm")})))
         ${expV(f, fl, "ev", "pv")}

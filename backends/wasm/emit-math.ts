@@ -41,6 +41,21 @@ export function expV(f: Func, fl: EmitFlags, out: string, x: string): string {
   ].join("\n");
 }
 
+/**
+ * out = cap · tanh(x / cap) = cap − 2·cap / (1 + e^(2x/cap)): saturates to ±cap without
+ * overflow (expV clamps its argument), NaN stays NaN. Soft-capping of logits and of scores.
+ */
+export function softcapV(f: Func, fl: EmitFlags, out: string, x: string, cap: number): string {
+  const u = `${out}_u`;
+  const e = `${out}_e`;
+  f.local("v128", out, u);
+  return [
+    set(u, v("mul", get(x), splat(2 / cap))),
+    expV(f, fl, e, u),
+    set(out, v("sub", splat(cap), v("div", splat(2 * cap), v("add", get(e), splat(1))))),
+  ].join("\n");
+}
+
 // Eigen's generic_fast_erf_float rational approximation on [-4, 4] (outside, erf is ±1 in f32).
 // Measured against the reference erf: max |error| 4.2e-7 over [-6, 6].
 const ERF_NUM = [-1.60960333262415e-2, -2.95459980854025e-3, -7.34990630326855e-4, -5.69250639462346e-5, -2.10102402082508e-6, 2.77068142495902e-8, -2.72614225801306e-10];

@@ -4,7 +4,7 @@
 // vector: loaded whole (buffers carry spare bytes past their end), stored lane by lane.
 
 import { BLOCK } from "../../src/runtime/weights/format.ts";
-import { type Act, activationV, expV } from "./emit-math.ts";
+import { type Act, activationV, expV, softcapV } from "./emit-math.ts";
 import { f16ToF32Scalar, f16x4ToF32 } from "./emit-matmul.ts";
 import { DESC } from "./plan.ts";
 import { type EmitFlags, f32, Func, get, i32, loadV, set, splat, storeV } from "./wat.ts";
@@ -169,16 +169,9 @@ export function emitActivation(fl: EmitFlags, name: string, width: number, act: 
   return elementwise(name, width, ["x"], `${act}, ${width} wide`, (f, l) => `${set(f.local("v128", "xin"), l("x"))}\n${activationV(f, fl, act, "t", "xin")}\n${set("y", get("t"))}`);
 }
 
-/** cap · tanh(x / cap) = cap − 2·cap / (1 + e^(2x/cap)): saturates to ±cap without overflow. */
+/** cap · tanh(x / cap) (softcapV). */
 export function emitSoftcap(fl: EmitFlags, name: string, width: number, cap: number): string {
-  return elementwise(name, width, ["x"], `softcap ${cap}, ${width} wide`, (f, l) => {
-    f.local("v128", "u");
-    return [
-      set("u", `(f32x4.mul ${l("x")} ${splat(2 / cap)})`),
-      expV(f, fl, "e", "u"),
-      set("y", `(f32x4.sub ${splat(cap)} (f32x4.div ${splat(2 * cap)} (f32x4.add ${get("e")} ${splat(1)})))`),
-    ].join("\n");
-  });
+  return elementwise(name, width, ["x"], `softcap ${cap}, ${width} wide`, (f, l) => `${set(f.local("v128", "xin"), l("x"))}\n${softcapV(f, fl, "t", "xin", cap)}\n${set("y", get("t"))}`);
 }
 
 export function emitGated(fl: EmitFlags, name: string, width: number, act: Act): string {

@@ -119,7 +119,7 @@ export function activationModule(relaxed: boolean, act: Act, rows: number): { ru
 export function attentionModule(relaxed: boolean, heads: number, headDim: number, n: number): { run(): void; flops: number; out(): Float32Array; setQKV(q: Float32Array, k: Float32Array, v: Float32Array): void } {
   const fl: EmitFlags = { relaxed, threads: false };
   const width = heads * headDim;
-  const op: Extract<WOp, { op: "attention" }> = { op: "attention", slot: 0, out: 0, q: 0, k: 0, v: 0, heads, kvHeads: heads, headDim, causal: true, source: "self", ropeDim: 0, padding: false, name: "bench" };
+  const op: Extract<WOp, { op: "attention" }> = { op: "attention", slot: 0, out: 0, q: 0, k: 0, v: 0, heads, kvHeads: heads, headDim, scale: 1 / Math.sqrt(headDim), causal: true, source: "self", ropeDim: 0, padding: false, name: "bench" };
   const desc = 0;
   const sd = DESC.slots;
   const scratchBytes = Math.ceil((4 * (4 * headDim + 64) + 256) / 64) * 64;

@@ -6,6 +6,7 @@
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
 import { isLowBit, storageOf, storedElements, type StoredWeight } from "../../src/runtime/weights/format.ts";
 import { alibiSlopes, sinusoidalTable } from "../reference/kernels/index.ts";
+import { ropeInverseFrequencies } from "../../src/model/rope.ts";
 import { fillRawLowBit, packLowBit } from "./lowbit.ts";
 import { NR, type WasmPlan } from "./plan.ts";
 
@@ -68,12 +69,13 @@ export function fillStatic(plan: WasmPlan, buffer: ArrayBufferLike, weights: Rea
     } else if (t.kind === "alibi") {
       mem.set(alibiSlopes(t.heads), at);
     } else {
-      // Same angles as the reference applyRope: positions · base^(-2c / rotaryDim), in f64.
+      // Same angles as the reference applyRope: positions · its inverse frequencies, in f64.
       const half = t.rotaryDim / 2;
       const sinAt = at + t.positions * half;
+      const invFreq = ropeInverseFrequencies(t.rotaryDim, t.base, t.scaling);
       for (let p = 0; p < t.positions; p++) {
         for (let c = 0; c < half; c++) {
-          const theta = p * Math.pow(t.base, (-2 * c) / t.rotaryDim);
+          const theta = p * invFreq[c];
           mem[at + p * half + c] = Math.cos(theta);
           mem[sinAt + p * half + c] = Math.sin(theta);
         }

@@ -7,7 +7,8 @@
 import type { Graph, Node } from "../../src/ir/ir.ts";
 import { operands, unhandledOp } from "../../src/ir/ops.ts";
 import { splitPhases } from "../../src/ir/phases.ts";
-import type { SparsePattern } from "../../src/model/model.ts";
+import type { RopeScaling, SparsePattern } from "../../src/model/model.ts";
+import { ropeKey } from "../../src/model/rope.ts";
 import type { Act } from "./emit-math.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
 import { NR } from "./plan.ts";
@@ -59,7 +60,8 @@ export type WOp =
   | { op: "activation"; out: number; x: number; width: number; act: Act }
   | { op: "gated"; out: number; gate: number; up: number; width: number; act: Act }
   | { op: "softcap"; out: number; x: number; width: number; cap: number }
-  | ({ op: "attention"; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
+  /** `scale` multiplies the queries; `softcap` caps each scaled score before ALiBi and masks. */
+  | ({ op: "attention"; scale: number; softcap?: number; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
   | ({ op: "linear_attention"; featureMap: "elu1" | "relu" } & AttentionCommon)
   /** Copies memory K/V (RoPE applied at source positions) into a cross slot, in encode. */
   | { op: "persist"; slot: number; k: number; v: number; kvHeads: number; headDim: number; ropeKey?: string; ropeDim: number };
@@ -86,6 +88,8 @@ export interface TableRequest {
   section: "encoder" | "decoder";
   dim: number;
   base: number;
+  /** RoPE's frequency scaling (src/model/rope.ts). */
+  scaling?: RopeScaling;
   heads: number;
 }
 
@@ -151,7 +155,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const alias = new Map<number, number>();
   const real = (id: number): number => alias.get(id) ?? id;
   const table = (t: Omit<TableRequest, "key">): string => {
-    const key = `${t.kind}:${t.section}:${t.dim}:${t.base}:${t.heads}`;
+    const key = `${t.kind}:${t.section}:${ropeKey(t.dim, t.base, t.scaling)}:${t.heads}`;
     tables.set(key, { ...t, key });
     return key;
   };
@@ -251,7 +255,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     const keys = n.source === "memory" ? "encoder" : section;
     if (mask) masks.set(mask, stepInputs.has(mask) ? "decoder" : "encoder");
     slots.push({ index, cache: n.cache, kind: n.source === "memory" ? "cross" : n.op === "attention" ? "kv" : "linear", phase, kvHeads: n.kvHeads, headDim: n.headDim, ...(mask ? { mask } : {}), keys });
-    const ropeKey = n.rope ? table({ kind: "rope", section: "decoder" /* one table covers both sections' positions */, dim: n.rope.dim, base: n.rope.base, heads: 0 }) : undefined;
+    const ropeKey = n.rope ? table({ kind: "rope", section: "decoder" /* one table covers both sections' positions */, dim: n.rope.dim, base: n.rope.base, ...(n.rope.scaling ? { scaling: n.rope.scaling } : {}), heads: 0 }) : undefined;
     const common: AttentionCommon = {
       slot: index, out: n.out, q: real(n.q), k: real(n.k), v: real(n.v), heads: n.heads, kvHeads: n.kvHeads, headDim: n.headDim, causal: n.causal,
       source: n.source, ...(ropeKey ? { ropeKey } : {}), ropeDim: n.rope?.dim ?? 0, padding: mask !== undefined, name: n.cache,
@@ -260,7 +264,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     scratchFloats = Math.max(scratchFloats, n.op === "attention" ? 4 * hd + 64 : hd * hd + 8 * hd + 64);
     const op: WOp =
       n.op === "attention"
-        ? { op: "attention", ...common, ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads }) } : {}) }
+        ? { op: "attention", ...common, scale: n.scale ?? 1 / Math.sqrt(hd), ...(n.softcap !== undefined ? { softcap: n.softcap } : {}), ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads }) } : {}) }
         : { op: "linear_attention", ...common, featureMap: n.featureMap };
     if (n.source === "memory") {
       // Memory K/V come from the encode entry; persist them there, right after both exist.

@@ -4,7 +4,7 @@
 // only fills what the plan describes and never decides a layout itself.
 
 import type { Graph } from "../../src/ir/ir.ts";
-import type { ModelInfo } from "../../src/model/model.ts";
+import type { ModelInfo, RopeScaling } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { allocateArena } from "./arena.ts";
@@ -80,7 +80,7 @@ export interface WeightPlacement {
 /** Tables the runtime computes at load time (positions, rotary angles, ALiBi slopes). */
 export type TablePlacement = { offset: number; bytes: number } & (
   | { kind: "sinusoidal"; positions: number; dim: number }
-  | { kind: "rope"; positions: number; rotaryDim: number; base: number }
+  | { kind: "rope"; positions: number; rotaryDim: number; base: number; scaling?: RopeScaling }
   | { kind: "alibi"; heads: number }
 );
 
@@ -183,7 +183,7 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
       placed = { kind: "sinusoidal", positions, dim: t.dim, offset: 0, bytes: 4 * positions * t.dim };
     } else if (t.kind === "rope") {
       // cos then sin, [positions, rotaryDim / 2] each; queries and keys of both sections share it.
-      placed = { kind: "rope", positions: rows, rotaryDim: t.dim, base: t.base, offset: 0, bytes: 8 * rows * (t.dim / 2) };
+      placed = { kind: "rope", positions: rows, rotaryDim: t.dim, base: t.base, ...(t.scaling ? { scaling: t.scaling } : {}), offset: 0, bytes: 8 * rows * (t.dim / 2) };
     } else {
       placed = { kind: "alibi", heads: t.heads, offset: 0, bytes: 4 * t.heads };
     }

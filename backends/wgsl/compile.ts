@@ -373,7 +373,7 @@ class Compiler {
     if (t.which !== "k") add(n.q, n.heads);
     if (t.which !== "q") add(n.k, n.kvHeads);
     const rows = this.sym(t.which === "k" ? n.k : n.q);
-    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, targets };
+    const spec = { rows, headDim: n.headDim, rotary: rope.dim, base: rope.base, ...(rope.scaling ? { scaling: rope.scaling } : {}), targets };
     const grid: PlanDispatch["grid"] = [{ n: ropePairsPerRow(spec), per: rows === "seq" ? "rows" : "srcRows", div: 64 }, { n: 1 }, { n: 1 }];
     this.dispatch({ label: `${label}.rope`, phase, bindings, grid, flat: true }, "rope", ropeKernel(spec));
   }
@@ -394,6 +394,8 @@ class Compiler {
       ...(n.sparse ? { sparse: n.sparse } : {}),
       alibi: n.alibi,
       mask: n.padding !== undefined,
+      ...(n.scale !== undefined ? { scale: n.scale } : {}),
+      ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
     };
     // A ring cache (the state plan's): slots modulo its rows; its mask history may be a ring too.
     const ring = self && q === "seq" ? this.ringOf(n.cache) : undefined;

@@ -15,6 +15,17 @@ export const EMBED: ArgSpec[] = [
   { name: "tie", type: { t: "name" } },
 ];
 
+/** RoPE frequency scalings (`scaling = llama3(...)`), as Hugging Face's rope_scaling types. */
+export const ROPE_SCALING: Record<string, ArgSpec[]> = {
+  linear: [{ name: "factor", type: { t: "real", min: 0, minExclusive: true }, required: true, positional: 0 }],
+  llama3: [
+    { name: "factor", type: { t: "real", min: 0, minExclusive: true }, required: true, positional: 0 },
+    { name: "low_freq_factor", type: { t: "real", min: 0, minExclusive: true }, required: true },
+    { name: "high_freq_factor", type: { t: "real", min: 0, minExclusive: true }, required: true },
+    { name: "original_context", type: { t: "size" }, required: true },
+  ],
+};
+
 export const POSITION_KINDS = ["learned", "sinusoidal", "rope", "alibi", "none"] as const;
 export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
   learned: [{ name: "length", type: { t: "size" }, required: true, positional: 0 }, { name: "dim", type: { t: "size" }, positional: 1 }],
@@ -22,6 +33,7 @@ export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
   rope: [
     { name: "base", type: { t: "real", min: 1, minExclusive: true } },
     { name: "fraction", type: { t: "real", min: 0, max: 1, minExclusive: true } },
+    { name: "scaling", type: { t: "call", of: ROPE_SCALING } },
   ],
   alibi: [],
   none: [],
@@ -58,6 +70,10 @@ export const ATTENTION: ArgSpec[] = [
   { name: "memory", type: { t: "choice", of: ["encoder"] } },
   { name: "memory_dim", type: { t: "size" } },
   { name: "dropout", type: prob },
+  /** Score scale (default head_dim^-0.5; Gemma-2's query_pre_attn_scalar^-0.5). */
+  { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
+  /** Gemma-2's attention logit soft-capping: scores ← cap · tanh(scores / cap). */
+  { name: "softcap", type: { t: "real", min: 0, minExclusive: true } },
 ];
 
 export const MLP: ArgSpec[] = [

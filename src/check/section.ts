@@ -4,7 +4,7 @@ import { readArgs } from "./args.ts";
 import type { DimEnv } from "./dims.ts";
 import { DROPOUT, EMBED, LAYER_STATEMENTS, MODEL_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
 import type { Sink } from "./sink.ts";
-import { num, readAttention, readKind, readMlp, readNorm, type InputRef, type SectionContext } from "./sublayers.ts";
+import { num, readAttention, readRopeScaling, readKind, readMlp, readNorm, type InputRef, type SectionContext } from "./sublayers.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
 
 export interface SectionInput {
@@ -235,7 +235,12 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           }
           position = { kind, length };
         } else if (kind === "rope") {
-          position = { kind, base: num(a.get("base")) ?? 10000, fraction: num(a.get("fraction")) ?? 1 };
+          const scaling = readRopeScaling(a, sink);
+          if (scaling === null) {
+            ok = false;
+            break;
+          }
+          position = { kind, base: num(a.get("base")) ?? 10000, fraction: num(a.get("fraction")) ?? 1, ...(scaling ? { scaling } : {}) };
         } else position = { kind } as PositionInfo;
         steps.push({ op: "position", position, span: item.span });
         break;

@@ -1,6 +1,6 @@
 import type { Statement } from "../syntax/ast.ts";
 import type { Span } from "../syntax/source.ts";
-import type { AttentionInfo, FeatureMap, MlpActivation, MlpInfo, NormInfo, PositionInfo, SparsePattern } from "../model/model.ts";
+import type { AttentionInfo, FeatureMap, MlpActivation, MlpInfo, NormInfo, PositionInfo, RopeScaling, SparsePattern } from "../model/model.ts";
 import { readArgs, type ArgValue, type ArgValues } from "./args.ts";
 import { fmt, type DimEnv } from "./dims.ts";
 import { ATTENTION, ATTENTION_KINDS, MLP, NORM, NORM_KINDS } from "./schemas.ts";
@@ -124,14 +124,18 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
   if (sparseV && typeof sparseV === "object") sparse = readSparse(sparseV.call, sparseV.args);
   if (a.has("sparse") && sparseV === undefined) ok = false;
 
-  const conflicts: Array<[string, boolean]> = [
-    ["window", linear && a.has("window")],
-    ["sparse", linear && a.has("sparse")],
+  const scale = num(a.get("scale")) ?? undefined;
+  const softcap = num(a.get("softcap")) ?? undefined;
+  const conflicts: Array<[string, boolean, string]> = [
+    ["window", linear && a.has("window"), "no score matrix to restrict"],
+    ["sparse", linear && a.has("sparse"), "no score matrix to restrict"],
+    ["scale", linear && a.has("scale"), "no scores to scale: φ(q) · φ(k) is not a softmax logit"],
+    ["softcap", linear && a.has("softcap"), "no scores to cap: φ(q) · φ(k) is not a softmax logit"],
   ];
-  for (const [name, bad] of conflicts) {
+  for (const [name, bad, why] of conflicts) {
     if (bad) {
       sink.report("SF0213", a.span(name)!, `linear attention takes no \`${name}\``, {
-        label: "no score matrix to restrict",
+        label: why,
         secondary: [sink.label(a.span("kind")!, "linear attention chosen here")],
       });
       ok = false;
@@ -252,10 +256,40 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     sourceDim,
     ropeDim,
     ropeBase,
+    ...(ropeDim > 0 && ctx.position?.kind === "rope" && ctx.position.scaling ? { ropeScaling: ctx.position.scaling } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+    ...(softcap !== undefined ? { softcap } : {}),
     alibi: ctx.position?.kind === "alibi" && source === "self",
     dropout: num(a.get("dropout")) ?? 0,
     span: st.span,
   };
+}
+
+/**
+ * `scaling = linear(factor)` or `llama3(factor, low_freq_factor, high_freq_factor,
+ * original_context)` of `position rope`: undefined when absent, null when wrong (reported).
+ */
+export function readRopeScaling(a: ArgValues, sink: Sink): RopeScaling | undefined | null {
+  if (!a.has("scaling")) return undefined;
+  const v = a.get("scaling");
+  if (v === undefined || typeof v !== "object") return null;
+  const factor = num(v.args.get("factor"));
+  if (factor === null) return null;
+  if (v.call === "linear") return { kind: "linear", factor };
+  const low = num(v.args.get("low_freq_factor"));
+  const high = num(v.args.get("high_freq_factor"));
+  const originalContext = num(v.args.get("original_context"));
+  if (low === null || high === null || originalContext === null) return null;
+  // The blend divides by high − low; wavelengths between the bands need low < high.
+  if (low >= high) {
+    sink.report("SF0240", v.args.span("low_freq_factor")!, `low_freq_factor (${fmt(low)}) must be below high_freq_factor (${fmt(high)})`, {
+      label: "the low-frequency band's factor",
+      secondary: [sink.label(v.args.span("high_freq_factor")!, `high_freq_factor = ${fmt(high)}`)],
+      hint: "Llama 3.1 uses low_freq_factor = 1, high_freq_factor = 4",
+    });
+    return null;
+  }
+  return { kind: "llama3", factor, lowFreqFactor: low, highFreqFactor: high, originalContext };
 }
 
 function readSparse(call: string, args: ArgValues): SparsePattern | undefined {

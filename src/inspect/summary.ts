@@ -16,6 +16,7 @@
 import { encoderSection, outputSection, type AttentionInfo, type MlpActivation, type MlpInfo, type ModelInfo, type SectionInfo } from "../model/model.ts";
 import { isGated, layerGroup, numel, sectionPrefix, sublayerNames, weightLayout, type TensorSpec } from "../model/weights-layout.ts";
 import { oneLayerPerStack } from "../check/model-size.ts";
+import { describeRopeScaling } from "../model/rope.ts";
 
 export interface SummaryRow {
   name: string;
@@ -160,7 +161,9 @@ function attentionKind(a: AttentionInfo): string {
   const quals = [a.causal ? "causal" : "", a.window !== undefined ? `window ${a.window}` : ""];
   if (a.sparse) quals.push(a.sparse.kind === "block" ? "block-sparse" : "strided");
   if (a.linear) quals.push(`linear (${a.linear.featureMap})`);
-  return [...quals.filter((q) => q), a.source === "cross" ? "cross-attention" : "self-attention"].join(" ");
+  const kind = [...quals.filter((q) => q), a.source === "cross" ? "cross-attention" : "self-attention"].join(" ");
+  const extras = [a.scale !== undefined ? `scale ${a.scale}` : "", a.softcap !== undefined ? `softcap ${a.softcap}` : ""].filter((q) => q);
+  return extras.length ? `${kind}, ${extras.join(", ")}` : kind;
 }
 
 type Cost = { flops: number; activationBytes: number; note?: string };
@@ -185,7 +188,8 @@ function attentionCost(a: AttentionInfo, width: number, batch: number, seq: numb
   } else {
     const pairs = scoredPairs(a, seq, keys);
     // QKᵀ and the weighted sum of V are 2·hd flops per pair each, plus softmax and ALiBi's add.
-    flops += batch * a.heads * pairs * (4 * hd + SOFTMAX_FLOPS + (a.alibi ? 1 : 0));
+    // Soft-capping costs a divide, a tanh and a multiply per score (counted as 3, like the head's).
+    flops += batch * a.heads * pairs * (4 * hd + SOFTMAX_FLOPS + (a.alibi ? 1 : 0) + (a.softcap !== undefined ? 3 : 0));
     if (a.window === undefined && !a.sparse) {
       activationBytes += batch * a.heads * seq * keys * F32;
       note = `includes naive ${a.heads}×${seq}×${keys} score matrix`;
@@ -234,7 +238,9 @@ function sectionRows(
       case "position": {
         const pos = step.position;
         const added = pos.kind === "learned" || pos.kind === "sinusoidal"; // RoPE/ALiBi act in attention
-        rows.push({ ...base, name: `${p}position`, kind: `${pos.kind} positions`, params: paramsOf(`${p}position`), flops: added ? T * w : 0 });
+        const scaled = pos.kind === "rope" && pos.scaling ? `, ${describeRopeScaling(pos.scaling)} scaling` : "";
+        const partial = pos.kind === "rope" && pos.fraction < 1 ? `, ${pos.fraction} of each head` : "";
+        rows.push({ ...base, name: `${p}position`, kind: `${pos.kind} positions${partial}${scaled}`, params: paramsOf(`${p}position`), flops: added ? T * w : 0 });
         break;
       }
       case "norm": {

@@ -4,7 +4,7 @@
  * are thin: they map each op to a kernel. Each op is defined once, in ops.ts. Passes are
  * functions Graph → Graph, and the verifier runs after every one (see passes.ts).
  */
-import type { Activation, FeatureMap, SparsePattern } from "../model/model.ts";
+import type { Activation, FeatureMap, RopeScaling, SparsePattern } from "../model/model.ts";
 
 export type Dim = number | string;
 export type DType = "f32" | "i32" | "bool";
@@ -18,6 +18,16 @@ export interface Value {
   shape: Dim[];
   /** Readable name for dumps and errors, e.g. "decoder.3.attn.q". */
   name: string;
+}
+
+/**
+ * Rotary embedding of the first `dim` channels of each q/k head (rotate_half pairs c, c + dim/2)
+ * at inverse frequencies ropeInverseFrequencies(dim, base, scaling) (src/model/rope.ts).
+ */
+export interface Rope {
+  dim: number;
+  base: number;
+  scaling?: RopeScaling;
 }
 
 export type Op =
@@ -63,7 +73,11 @@ export type Op =
       window?: number;
       sparse?: SparsePattern;
       alibi: boolean;
-      rope?: { dim: number; base: number };
+      rope?: Rope;
+      /** Score scale, absent: headDim^-0.5. */
+      scale?: number;
+      /** Scores ← softcap · tanh(scores / softcap) after scaling, before ALiBi, masks and softmax. */
+      softcap?: number;
       /** Input value of the key padding mask [b, sk], 1 = real token. */
       padding?: number;
       source: "self" | "memory";
@@ -80,7 +94,7 @@ export type Op =
       headDim: number;
       featureMap: FeatureMap;
       causal: boolean;
-      rope?: { dim: number; base: number };
+      rope?: Rope;
       padding?: number;
       source: "self" | "memory";
       cache: string;

@@ -143,7 +143,7 @@ function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, s
     heads: a.heads,
     kvHeads: a.kvHeads,
     headDim: a.headDim,
-    ...(a.ropeDim > 0 ? { rope: { dim: a.ropeDim, base: a.ropeBase } } : {}),
+    ...(a.ropeDim > 0 ? { rope: { dim: a.ropeDim, base: a.ropeBase, ...(a.ropeScaling ? { scaling: a.ropeScaling } : {}) } } : {}),
     ...(a.padding !== undefined ? { padding: input(a.padding) } : {}),
     source: a.source === "cross" ? ("memory" as const) : ("self" as const),
     cache: name,
@@ -152,7 +152,7 @@ function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, s
   const att = a.linear
     ? b.emit({ op: "linear_attention", ...common, featureMap: a.linear.featureMap, causal: a.causal }, "f32", out, `${name}.scores`)
     : b.emit(
-        { op: "attention", ...common, causal: a.causal, ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi },
+        { op: "attention", ...common, causal: a.causal, ...(a.scale !== undefined ? { scale: a.scale } : {}), ...(a.softcap !== undefined ? { softcap: a.softcap } : {}), ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi },
         "f32",
         out,
         `${name}.scores`,

@@ -3,7 +3,8 @@
 // definition is a type error here; the verifier, the printer, operand walks and rewrites all
 // read this table and never switch over ops themselves.
 
-import type { Dim, Node, Op, Value } from "./ir.ts";
+import { describeRopeScaling } from "../model/rope.ts";
+import type { Dim, Node, Op, Rope, Value } from "./ir.ts";
 
 export type OpName = Op["op"];
 export type OpOf<K extends OpName> = Extract<Op, { op: K }>;
@@ -30,6 +31,8 @@ const opt = (cond: boolean, s: string): string => (cond ? s : "");
 /** The first failing check's reason. */
 const first = (...checks: Array<[boolean, string]>): string | undefined => checks.find(([ok]) => !ok)?.[1];
 
+const ropeText = (r: Rope): string => `rope(dim=${r.dim}, base=${r.base}${r.scaling ? `, scaling=${describeRopeScaling(r.scaling)}` : ""})`;
+
 function verifyAttention(n: OpOf<"attention"> | OpOf<"linear_attention">, v: ValueOf, out: Value): string | undefined {
   return first(
     [n.heads % n.kvHeads === 0, `heads ${n.heads} not a multiple of kvHeads ${n.kvHeads}`],
@@ -38,6 +41,10 @@ function verifyAttention(n: OpOf<"attention"> | OpOf<"linear_attention">, v: Val
     [v(n.k).shape[1] === v(n.v).shape[1], "k and v differ in length"],
     [sameShape(out.shape, v(n.q).shape), "output shape differs from q"],
     [!n.rope || (n.rope.dim % 2 === 0 && n.rope.dim <= n.headDim), "rope dim must be even and ≤ headDim"],
+    [!n.rope?.scaling || (n.rope.scaling.factor > 0 && Number.isFinite(n.rope.scaling.factor)), "rope scaling factor must be a finite positive number"],
+    [!n.rope?.scaling || n.rope.scaling.kind === "linear" || n.rope.scaling.lowFreqFactor < n.rope.scaling.highFreqFactor, "llama3 rope scaling needs low_freq_factor < high_freq_factor"],
+    [n.op === "linear_attention" || n.scale === undefined || (Number.isFinite(n.scale) && n.scale > 0), "scale must be a finite positive number"],
+    [n.op === "linear_attention" || n.softcap === undefined || (Number.isFinite(n.softcap) && n.softcap > 0), "softcap must be a finite positive number"],
     [n.padding === undefined || v(n.padding).dtype === "bool", "padding mask must be bool"],
     [n.padding === undefined || v(n.padding).shape[1] === v(n.k).shape[1], "padding mask length differs from keys"],
   );
@@ -121,7 +128,9 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
         opt(n.window !== undefined, `window=${n.window}`),
         n.sparse ? (n.sparse.kind === "block" ? `block(${n.sparse.block}, local=${n.sparse.local}, global=${n.sparse.global})` : `strided(${n.sparse.stride})`) : "",
         opt(n.alibi, "alibi"),
-        n.rope ? `rope(dim=${n.rope.dim}, base=${n.rope.base})` : "",
+        n.rope ? ropeText(n.rope) : "",
+        opt(n.scale !== undefined, `scale=${n.scale}`),
+        opt(n.softcap !== undefined, `softcap=${n.softcap}`),
         opt(n.padding !== undefined, `padding=%${n.padding}`),
         opt(n.source === "memory", "memory"),
       ].filter(Boolean);

@@ -26,8 +26,18 @@ export type PositionInfo =
   | { kind: "none" }
   | { kind: "learned"; length: number }
   | { kind: "sinusoidal" }
-  | { kind: "rope"; base: number; fraction: number }
+  | { kind: "rope"; base: number; fraction: number; scaling?: RopeScaling }
   | { kind: "alibi" };
+
+/**
+ * RoPE frequency scaling for contexts past the trained one (src/model/rope.ts computes the
+ * frequencies): `linear` divides every frequency by factor (positions / factor); `llama3` is
+ * Hugging Face's _compute_llama3_parameters (high frequencies kept, low ones divided by factor,
+ * a smooth blend between the two wavelength bands).
+ */
+export type RopeScaling =
+  | { kind: "linear"; factor: number }
+  | { kind: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
 
 export interface AttentionInfo {
   kind: "attention";
@@ -50,6 +60,11 @@ export interface AttentionInfo {
   /** Channels per head that RoPE rotates (0 when the section has no RoPE). */
   ropeDim: number;
   ropeBase: number;
+  ropeScaling?: RopeScaling;
+  /** Score scale; absent: headDim^-0.5. */
+  scale?: number;
+  /** Scores soft-capped to (−cap, cap) before masks and softmax: cap · tanh(s / cap) (Gemma-2). */
+  softcap?: number;
   alibi: boolean;
   dropout: number;
   norm?: NormInfo;

@@ -71,6 +71,12 @@ const f64 = (x: Stored): Num => {
   return x;
 };
 
+/** An attention node's score scale and soft-cap, as the training kernels take them. */
+const scoreOptions = (n: Extract<Node, { op: "attention" }>): { scale?: number; softcap?: number } => ({
+  ...(n.scale !== undefined ? { scale: n.scale } : {}),
+  ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
+});
+
 export class TrainingEngine {
   constructor(readonly program: BackwardProgram) {}
 
@@ -110,7 +116,7 @@ export class TrainingEngine {
   /** q and k as the kernels want them: rotated when the op has RoPE (positions from 0). */
   private rotated(n: Extract<Node, { op: "attention" | "linear_attention" }>, q: Num, k: Num, d: AttentionDims): [Num, Num] {
     if (!n.rope) return [q, k];
-    return [rope(q, d.batch, d.seqQ, d.heads, d.headDim, n.rope.dim, n.rope.base), rope(k, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope.dim, n.rope.base)];
+    return [rope(q, d.batch, d.seqQ, d.heads, d.headDim, n.rope), rope(k, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope)];
   }
 
   private evalNode(n: Node, env: Map<number, Stored>, params: Params, batch: Batch, o: ForwardOptions, tape: Tape): Stored {
@@ -180,6 +186,7 @@ export class TrainingEngine {
         const r = attentionForward(q, k, val(n.v), d, {
           causal: n.causal,
           alibi: n.alibi,
+          ...scoreOptions(n),
           ...(n.window !== undefined ? { window: n.window } : {}),
           ...(n.sparse ? { sparse: n.sparse } : {}),
           ...(n.padding !== undefined ? { keyMask: env.get(n.padding) as Uint8Array } : {}),
@@ -341,6 +348,7 @@ export class TrainingEngine {
           attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, {
             causal: n.causal,
             alibi: n.alibi,
+            ...scoreOptions(n),
             ...(n.window !== undefined ? { window: n.window } : {}),
             ...(n.sparse ? { sparse: n.sparse } : {}),
             ...keyMask,
@@ -349,7 +357,7 @@ export class TrainingEngine {
           linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...keyMask }, dqR, dkR, dv);
         }
         // Back through RoPE: the transposed rotation.
-        const unrotate = (g: Float64Array, heads: number, seq: number) => (n.rope ? rope(g, d.batch, seq, heads, d.headDim, n.rope.dim, n.rope.base, true) : g);
+        const unrotate = (g: Float64Array, heads: number, seq: number) => (n.rope ? rope(g, d.batch, seq, heads, d.headDim, n.rope, true) : g);
         if (dqR) accumulate(want("q", n.q)!, unrotate(dqR, d.heads, d.seqQ));
         if (dkR) accumulate(want("k", n.k)!, unrotate(dkR, d.kvHeads, d.seqK));
         if (dv) accumulate(want("v", n.v)!, dv);

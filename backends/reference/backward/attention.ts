@@ -1,12 +1,15 @@
 // Softmax attention for training: the float64 forward and its vector–Jacobian product, with
 // every mask the inference kernel honours (causal, sliding window, block-sparse, strided,
-// key padding), ALiBi, RoPE and grouped-query heads.
+// key padding), ALiBi, RoPE (with its frequency scalings), grouped-query heads, a score scale
+// and logit soft-capping (Gemma-2): s = cap · tanh(u / cap) with u = scale · q·k, whose
+// derivative ds/du = 1 − (s / cap)² needs only the recomputed s.
 //
 // RECOMPUTATION (flash-style, Dao et al. 2022): neither pass stores the n×n score or
 // probability matrix. The backward pass recomputes each query row's scores from q and k: the
 // forward keeps each row's log-sum-exp (O(n) numbers), so one walk over the row's visible keys
 // forms p_ij = exp(s_ij - lse_i), and with D_i = dO_i · O_i (O is the op's saved output)
-//   dv_j += p_ij dO_i,  ds_ij = p_ij (dO_i · v_j - D_i),  dq_i += scale ds_ij k_j,  dk_j += scale ds_ij q_i.
+//   dv_j += p_ij dO_i,  ds_ij = p_ij (dO_i · v_j - D_i),  dq_i += s' ds_ij k_j,  dk_j += s' ds_ij q_i,
+// s' the score's derivative by q·k: the scale, times 1 − (s/cap)² under a softcap.
 // Memory is O(n·d) per layer; the price is a second q·k per visible pair. RoPE is recomputed
 // as well (it is cheap): the backward rotates q and k again, and maps dq, dk back through the
 // transposed rotation (a rotation by -θ).
@@ -18,6 +21,8 @@ import { alibiSlopes } from "../kernels/position.ts";
 import { visibleKeySegments, type AttentionOptions, type SparsePattern } from "../kernels/attention.ts";
 import type { AttentionDims } from "../kernels/shape.ts";
 import type { Num } from "./dense.ts";
+import type { Rope } from "../../../src/ir/ir.ts";
+import { ropeInverseFrequencies } from "../../../src/model/rope.ts";
 
 export interface TrainAttentionOptions {
   causal: boolean;
@@ -26,6 +31,17 @@ export interface TrainAttentionOptions {
   alibi: boolean;
   /** [batch, seqK], 1 = real token. */
   keyMask?: Uint8Array;
+  /** Default headDim^-0.5. */
+  scale?: number;
+  softcap?: number;
+}
+
+/** The score of a pair before ALiBi, and its derivative with respect to q·k. */
+function scorer(o: TrainAttentionOptions, headDim: number): { score: (dot: number) => number; slope: (s: number) => number } {
+  const scale = o.scale ?? 1 / Math.sqrt(headDim);
+  const cap = o.softcap;
+  if (cap === undefined) return { score: (dot) => dot * scale, slope: () => scale };
+  return { score: (dot) => cap * Math.tanh((dot * scale) / cap), slope: (s) => scale * (1 - (s / cap) * (s / cap)) };
 }
 
 /**
@@ -33,13 +49,14 @@ export interface TrainAttentionOptions {
  * of x [batch, seq, heads, headDim] at positions 0..seq-1; `inverse` rotates by -θ (the
  * transpose, used to pull gradients back through the rotation).
  */
-export function rope(x: Num, batch: number, seq: number, heads: number, headDim: number, rotaryDim: number, base: number, inverse = false): Float64Array {
+export function rope(x: Num, batch: number, seq: number, heads: number, headDim: number, r: Rope, inverse = false): Float64Array {
   const out = Float64Array.from(x);
-  const half = rotaryDim / 2;
+  const half = r.dim / 2;
+  const invFreq = ropeInverseFrequencies(r.dim, r.base, r.scaling);
   const sign = inverse ? -1 : 1;
   for (let s = 0; s < seq; s++) {
     for (let c = 0; c < half; c++) {
-      const theta = s * Math.pow(base, (-2 * c) / rotaryDim);
+      const theta = s * invFreq[c];
       const cs = Math.cos(theta);
       const sn = sign * Math.sin(theta);
       for (let b = 0; b < batch; b++) {
@@ -61,14 +78,14 @@ function kernelOptions(o: TrainAttentionOptions): AttentionOptions {
 }
 
 /**
- * softmax(q kᵀ / √d + ALiBi + masks) v over already-rotated q, k; query row r is position r.
+ * softmax(cap(q kᵀ · scale) + ALiBi + masks) v over already-rotated q, k; query row r is position r.
  * Also returns each row's log-sum-exp [batch, seqQ, heads] (-Infinity where no key is
  * visible): O(n) numbers, all the backward pass keeps of the softmax.
  */
 export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
   const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
   const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
+  const { score } = scorer(o, headDim);
   const slopes = o.alibi ? alibiSlopes(heads) : undefined;
   const opts = kernelOptions(o);
   const out = new Float64Array(batch * seqQ * heads * headDim);
@@ -94,7 +111,7 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;
             for (let d = 0; d < headDim; d++) dot += q[qo + d] * k[ko + d];
-            const s = dot * scale - slope * Math.abs(i - j);
+            const s = score(dot) - slope * Math.abs(i - j);
             if (s > m) {
               const c = Math.exp(m - s);
               l *= c;
@@ -135,7 +152,7 @@ export function attentionBackward(
 ): void {
   const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
   const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(headDim);
+  const { score, slope: dScore } = scorer(o, headDim);
   const slopes = o.alibi ? alibiSlopes(heads) : undefined;
   const opts = kernelOptions(o);
   const segs: number[] = [];
@@ -163,9 +180,10 @@ export function attentionBackward(
               dot += q[qo + d] * k[ko + d];
               dp += dOut[qo + d] * v[ko + d];
             }
-            const p = Math.exp(dot * scale - slope * Math.abs(i - j) - row);
+            const sc = score(dot);
+            const p = Math.exp(sc - slope * Math.abs(i - j) - row);
             if (dv !== null) for (let d = 0; d < headDim; d++) dv[ko + d] += p * dOut[qo + d];
-            const ds = p * (dp - D) * scale;
+            const ds = p * (dp - D) * dScore(sc);
             if (dq !== null) for (let d = 0; d < headDim; d++) dq[qo + d] += ds * k[ko + d];
             if (dk !== null) for (let d = 0; d < headDim; d++) dk[ko + d] += ds * q[qo + d];
           }

@@ -22,6 +22,8 @@ export interface AttentionOptions {
   queryOffset?: number;
   /** Default 1 / sqrt(headDim). */
   scale?: number;
+  /** Scaled scores become softcap · tanh(score / softcap) before ALiBi and masks (Gemma-2). */
+  softcap?: number;
   sparse?: SparsePattern;
 }
 
@@ -92,6 +94,9 @@ function checkOptions(opts: AttentionOptions, dims: AttentionDims): void {
   if (opts.scale !== undefined && !Number.isFinite(opts.scale)) {
     throw new Error(`${fn}: scale must be finite, got ${opts.scale}`);
   }
+  if (opts.softcap !== undefined && !(opts.softcap > 0 && Number.isFinite(opts.softcap))) {
+    throw new Error(`${fn}: softcap must be a finite positive number, got ${opts.softcap}`);
+  }
   const sp = opts.sparse;
   if (sp === undefined) return;
   if (sp.kind === "block") {
@@ -106,7 +111,7 @@ function checkOptions(opts: AttentionOptions, dims: AttentionDims): void {
 }
 
 /**
- * softmax(q kᵀ · scale + bias + mask) v for q [batch, seqQ, heads, headDim] and k, v
+ * softmax(cap(q kᵀ · scale) + bias + mask) v (cap: the optional softcap) for q [batch, seqQ, heads, headDim] and k, v
  * [batch, seqK, kvHeads, headDim]; returns [batch, seqQ, heads, headDim]. Query head h reads kv
  * head floor(h / (heads / kvHeads)) (GQA; MQA when kvHeads = 1). Query row r sits at absolute
  * position queryOffset + r, key j at position j. A query with no visible key outputs zeros.
@@ -123,7 +128,7 @@ export function attention(
   const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
   const offset = opts.queryOffset ?? seqK - seqQ;
   const scale = opts.scale ?? 1 / Math.sqrt(headDim);
-  const { alibi, keyMask } = opts;
+  const { alibi, keyMask, softcap } = opts;
   const out = new Float32Array(batch * seqQ * heads * headDim);
   const acc = new Float64Array(headDim);
   const segs: number[] = [];
@@ -150,7 +155,8 @@ export function attention(
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;
             for (let d = 0; d < headDim; d++) dot += q[qo + d] * k[ko + d];
-            const s = dot * scale - slope * Math.abs(i - j);
+            const scaled = dot * scale;
+            const s = (softcap === undefined ? scaled : softcap * Math.tanh(scaled / softcap)) - slope * Math.abs(i - j);
             if (s > m) {
               const c = Math.exp(m - s); // 0 on the first key (m = -Infinity)
               l *= c;

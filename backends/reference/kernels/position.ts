@@ -1,5 +1,7 @@
 // Position encodings: absolute sinusoidal table, rotary embeddings, ALiBi slopes.
 
+import type { RopeScaling } from "../../../src/model/model.ts";
+import { ropeInverseFrequencies } from "../../../src/model/rope.ts";
 import { checkLength, checkSize } from "./shape.ts";
 
 /**
@@ -32,7 +34,8 @@ export function sinusoidalTable(positions: number | ArrayLike<number>, dim: numb
 /**
  * Rotary position embedding in place on x [batch, seq, heads, headDim], HuggingFace LLaMA /
  * GPT-NeoX "rotate_half" convention: within the first rotaryDim channels of each head, channel c
- * pairs with c + rotaryDim/2 and is rotated by positions[s] * base^(-2c/rotaryDim). Channels
+ * pairs with c + rotaryDim/2 and is rotated by positions[s] * base^(-2c/rotaryDim) (as `scaling`
+ * changes it: src/model/rope.ts). Channels
  * past rotaryDim (partial rotary, e.g. GPT-NeoX rotary_pct) are left as they are.
  * (Not the GPT-J / Meta-original layout, which pairs adjacent channels (2c, 2c+1).)
  */
@@ -45,6 +48,7 @@ export function applyRope(
   positions: Int32Array | ArrayLike<number>,
   rotaryDim: number,
   base: number,
+  scaling?: RopeScaling,
 ): Float32Array {
   const fn = "applyRope";
   checkSize(fn, "batch", batch);
@@ -59,12 +63,13 @@ export function applyRope(
   }
   if (!(base > 0)) throw new Error(`${fn}: base must be positive, got ${base}`);
   const half = rotaryDim / 2;
+  const invFreq = ropeInverseFrequencies(rotaryDim, base, scaling);
   // cos/sin depend only on (seq index, channel), so build them once rather than per batch and head.
   const cos = new Float64Array(seq * half);
   const sin = new Float64Array(seq * half);
   for (let s = 0; s < seq; s++) {
     for (let c = 0; c < half; c++) {
-      const theta = positions[s] * Math.pow(base, (-2 * c) / rotaryDim);
+      const theta = positions[s] * invFreq[c];
       cos[s * half + c] = Math.cos(theta);
       sin[s * half + c] = Math.sin(theta);
     }

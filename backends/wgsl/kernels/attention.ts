@@ -30,6 +30,10 @@ export interface AttentionSpec {
   alibi: boolean;
   /** A u32 key padding mask over the key rows, 1 = real. */
   mask: boolean;
+  /** Score scale (the queries carry it); absent: headDim^-0.5. */
+  scale?: number;
+  /** Scores soft-capped, cap · tanh(score / cap), before ALiBi and masks. */
+  softcap?: number;
   /** Self keys in a ring of this many rows per sequence (state plan), in a decode state. */
   ring?: number;
   /** The mask history is a ring of the same rows (else a full history of P.cap rows). */
@@ -79,11 +83,13 @@ export function attentionCommon(s: AttentionSpec): string {
     `const G = ${u32(s.heads / s.kvHeads)};`,
     `const HD = ${u32(s.headDim)};`,
     `const NV = ${u32(vec ? s.headDim / 4 : s.headDim)};`,
-    `const SCALE = ${f32(1 / Math.sqrt(s.headDim))};`,
+    `const SCALE = ${f32(s.scale ?? 1 / Math.sqrt(s.headDim))};`,
     `alias VT = ${vec ? "vec4<f32>" : "f32"};`,
     `fn vdot(a: VT, b: VT) -> f32 { return ${vec ? "dot(a, b)" : "a * b"}; }`,
   ];
   if (s.alibi) lines.push(f32Table("SLOPE", alibiSlopes(s.heads)));
+  // tanh of a large argument may be NaN in some WGSL implementations; tanh(±10) is ±1 in f32.
+  if (s.softcap !== undefined) lines.push(`fn capped(d: f32) -> f32 { return ${f32(s.softcap)} * tanh(clamp(d / ${f32(s.softcap)}, -10.0, 10.0)); }`);
   const w = s.window;
   const range = [
     "fn key_range(i: i32, kvlen: i32) -> vec2<i32> {",
@@ -114,6 +120,9 @@ export function attentionCommon(s: AttentionSpec): string {
   const score = `fn bias_of(h: u32, i: i32, j: i32) -> f32 { return ${s.alibi ? "-SLOPE[h] * f32(abs(i - j))" : "0.0"}; }`;
   return [...lines, ...range.filter((l) => l !== ""), vis, score].join("\n");
 }
+
+/** The score of dot product `d` (the queries carry the scale) before ALiBi: soft-capped if asked. */
+export const scoreOf = (s: AttentionSpec, d: string): string => (s.softcap === undefined ? d : `capped(${d})`);
 
 /** Tile sizes that fit the workgroup-memory budget. */
 export function flashTiles(s: AttentionSpec, maxBytes: number): { bq: number; bk: number } {
@@ -228,7 +237,7 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
         if (j >= kr.x && j < kr.y && visible(i, j)${s.mask ? " && Ms[jj] != 0u" : ""}) {
           var d = 0.0;
           for (var c = 0u; c < NV; c++) { d += vdot(q[c], Ks[jj * NV + c]); }
-          sv = d + bias_of(h, i, j);
+          sv = ${scoreOf(s, "d")} + bias_of(h, i, j);
           tmax = max(tmax, sv);
         }
         sc[jj] = sv;
@@ -284,7 +293,7 @@ fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
   let o = (${kvRow(s, "b", "ks", "j")} * KVH + kvh) * NV;
   var d = 0.0;
   for (var c = 0u; c < NV; c++) { d += vdot(q[c], K[o + c]); }
-  let sv = d + bias_of(h, i, j);
+  let sv = ${scoreOf(s, "d")} + bias_of(h, i, j);
   if (sv > m) {
     let cf = exp(m - sv);
     l = l * cf;

@@ -4,7 +4,7 @@
 // slice leaves a partial (max, sum, accumulator) that a second kernel merges.
 
 import { Bindings, kernel, u32, type Kernel } from "../wgsl.ts";
-import { NEG, attentionCommon, keyGeometry, kvRow, maskAt, type AttentionSpec } from "./attention.ts";
+import { NEG, attentionCommon, keyGeometry, kvRow, maskAt, scoreOf, type AttentionSpec } from "./attention.ts";
 
 export const NSPLIT = 8;
 const WG = 64;
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       let o = (${kvRow(s, "b", "ks", "j")} * KVH + kvh) * HD;
       var d = 0.0;
       for (var c = 0u; c < HD; c++) { d += qs[c] * K[o + c]; }
-      sv = d + bias_of(h, i, j);
+      sv = ${scoreOf(s, "d")} + bias_of(h, i, j);
     }
     ss[t] = sv;
     workgroupBarrier();

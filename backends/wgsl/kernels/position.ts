@@ -4,6 +4,8 @@
 
 import { Bindings, FLAT_ARGS, FLAT_ID, f32, f32Table, kernel, seqLen, seqPos, storeRow, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 import { ringStoreRow } from "./attention.ts";
+import type { RopeScaling } from "../../../src/model/model.ts";
+import { ropeInverseFrequencies } from "../../../src/model/rope.ts";
 import type { LowBitDType } from "../lowbit.ts";
 import { enableF16, lowBitElemFn } from "./lowbit.ts";
 
@@ -85,13 +87,17 @@ export interface RopeSpec {
   headDim: number;
   rotary: number;
   base: number;
+  scaling?: RopeScaling;
   targets: RopeTarget[];
 }
 
 /** Threads per row of a RoPE dispatch (one per rotated channel pair per head). */
 export const ropePairsPerRow = (s: RopeSpec): number => (s.rotary / 2) * s.targets.reduce((a, t) => a + t.heads, 0);
 
-/** HF "rotate_half": channel c pairs with c + rotary/2 and turns by p · base^(-2c/rotary). */
+/**
+ * HF "rotate_half": channel c pairs with c + rotary/2 and turns by p · base^(-2c/rotary), or by
+ * p · the scaled frequency (src/model/rope.ts), always from a table: no closed form in the shader.
+ */
 export function ropeKernel(s: RopeSpec): Kernel {
   if (s.rotary % 2 !== 0 || s.rotary > s.headDim || s.rotary <= 0) throw new Error(`rope: rotary dim ${s.rotary} must be even and in (0, ${s.headDim}]`);
   const half = s.rotary / 2;
@@ -111,11 +117,12 @@ export function ropeKernel(s: RopeSpec): Kernel {
     first += t.heads;
     return code;
   });
-  const freqs = Array.from({ length: half }, (_, c) => Math.pow(s.base, (-2 * c) / s.rotary));
+  const freqs = ropeInverseFrequencies(s.rotary, s.base, s.scaling);
+  const table = half <= TABLE_LIMIT || s.scaling !== undefined;
   const body = `
 const HALF = ${u32(half)};
 const SLOTS = ${u32(slots)};
-${half <= TABLE_LIMIT ? f32Table("INV_FREQ", freqs) : ""}
+${table ? f32Table("INV_FREQ", freqs) : ""}
 @compute @workgroup_size(64)
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let i = ${FLAT_ID} * 64u + t;
@@ -123,7 +130,7 @@ fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let c = i % HALF;
   let h = (i / HALF) % SLOTS;
   let m = i / (HALF * SLOTS);
-  let th = f32(${seqPos(s.rows)} + m % ${seqLen(s.rows)}) * ${half <= TABLE_LIMIT ? "INV_FREQ[c]" : `pow(${f32(s.base)}, -2.0 * f32(c) / ${f32(s.rotary)})`};
+  let th = f32(${seqPos(s.rows)} + m % ${seqLen(s.rows)}) * ${table ? "INV_FREQ[c]" : `pow(${f32(s.base)}, -2.0 * f32(c) / ${f32(s.rotary)})`};
   let cs = cos(th);
   let sn = sin(th);
   ${branches.join(" else ")}
