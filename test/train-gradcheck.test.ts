@@ -1,5 +1,5 @@
 // Finite-difference checks, in float64, of the VJP rules the PyTorch fixtures do not reach:
-// softcap, linear attention (causal elu1 with partial RoPE; bidirectional relu with padding),
+// softcap (of the logits, and of attention scores with a score scale and llama3-scaled RoPE), linear attention (causal elu1 with partial RoPE; bidirectional relu with padding),
 // ALiBi (3 heads: the non-power-of-two slopes), block-sparse and strided attention, a
 // bidirectional sliding window, MQA, exact GELU, ReLU, GeGLU, SiLU, BERT's head transform, a
 // head bias, token-type embeddings, tied encoder–decoder embeddings with cross-attention, and
@@ -104,6 +104,22 @@ model fd_strided {
     attention self(heads = heads, kv_heads = kv_heads, mask = causal, sparse = strided(2))
     norm rms(eps = 1e-5)
     mlp(hidden = 2 * d, act = silu, bias = false)
+  }
+  norm rms(eps = 1e-5)
+  head linear
+}`,
+  "attention scale and logit softcap (cap 0.5: saturating), GQA, causal window with padding, llama3-scaled partial RoPE": `
+model fd_softcap {
+  dims { vocab = 13, d = 16, heads = 4, kv_heads = 2, layers = 1, context = 16 }
+  input tokens: int[batch, seq] where seq <= context
+  input mask: bool[batch, seq]
+  embed tokens(vocab, d)
+  position rope(base = 100, fraction = 0.5, scaling = llama3(factor = 4, low_freq_factor = 1, high_freq_factor = 2, original_context = 8))
+  stack layers × decoder {
+    norm rms(eps = 1e-5)
+    attention self(heads = heads, kv_heads = kv_heads, mask = causal, window = 5, padding = mask, scale = 0.9, softcap = 0.5)
+    norm rms(eps = 1e-5)
+    mlp(hidden = 2 * d, act = swiglu)
   }
   norm rms(eps = 1e-5)
   head linear

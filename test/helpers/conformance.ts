@@ -1,6 +1,7 @@
 // The conformance corpus and its requests: every tiny spec in specs/, plus a few inline specs
 // for what no tiny spec has (a causal decoder with a padding input, a second embedded input,
-// MQA with partial RoPE, GQA linear attention, one 64-wide head). Used by test/conformance.test.ts.
+// MQA with partial RoPE, GQA linear attention, one 64-wide head, attention scale / softcap and
+// scaled RoPE). Used by test/conformance.test.ts.
 
 import { expect } from "vitest";
 import { checkSource } from "../../src/check/check.ts";
@@ -77,6 +78,28 @@ model conf_bert_types {
     "sinusoidal",
     "heads = heads, kv_heads = kv_heads, mask = causal, kind = linear, feature_map = elu1, bias = true",
     "hidden = 4 * d, act = silu",
+    "layer(eps = 1e-5)",
+    "tied",
+  ),
+  // Gemma-2-style scores: scale 0.25 and softcap 1.5 with GQA and padding, no window (so the
+  // Wasm multi-row prefill path caps too), llama3-scaled RoPE.
+  "gemma-attn": decoder(
+    "conf_gemma_attn",
+    "vocab = 97, d = 32, heads = 4, kv_heads = 2, layers = 2, context = 32",
+    "rope(base = 10000, scaling = llama3(factor = 8, low_freq_factor = 1, high_freq_factor = 4, original_context = 16))",
+    "heads = heads, kv_heads = kv_heads, mask = causal, padding = mask, scale = 0.25, softcap = 1.5",
+    "hidden = 64, act = swiglu, bias = false",
+    "rms(eps = 1e-6)",
+    "linear",
+    "\n  input mask: bool[batch, seq]",
+  ),
+  // GPT-NeoX-style partial rotary (4 of 16 channels) with linear scaling, MQA, a softcapped window.
+  "neox-rotary": decoder(
+    "conf_neox_rotary",
+    "vocab = 101, d = 32, heads = 2, kv_heads = 1, layers = 2, window = 5, context = 32",
+    "rope(base = 10000, fraction = 0.25, scaling = linear(factor = 4))",
+    "heads = heads, kv_heads = kv_heads, mask = causal, window = window, softcap = 3, bias = true",
+    "hidden = 64, act = gelu",
     "layer(eps = 1e-5)",
     "tied",
   ),
