@@ -49,6 +49,8 @@ const RULE_TEXT: Record<string, string> = {
   constraint: "a bound",
   compareOp: "a bound",
   stackDecl: "a stack",
+  layerPattern: "a layer pattern",
+  patternRun: "a layer pattern",
 };
 const ruleText = (r: string): string => RULE_TEXT[r] ?? r;
 
@@ -204,14 +206,31 @@ export class SpecParser extends CstParser {
     ]);
   });
 
-  // `stack layers × decoder(norm = post) { ... }`; `x` is accepted for `×`.
+  // `stack layers × decoder(norm = post) { ... }`, or a layer pattern cycled by layer index:
+  // `stack layers × (local, global)(norm = sandwich) { layer local { ... } layer global { ... } }`.
+  // `x` is accepted for `×`.
   stackDecl = this.RULE("stackDecl", () => {
     this.CONSUME(T.Stack);
     this.SUBRULE(this.expr, { LABEL: "count" });
     this.OR([{ ALT: () => this.CONSUME(T.Times) }, { ALT: () => this.CONSUME(T.Identifier, { LABEL: "times" }) }]);
-    this.CONSUME2(T.Identifier, { LABEL: "name" });
+    this.OR2([{ ALT: () => this.CONSUME2(T.Identifier, { LABEL: "name" }) }, { ALT: () => this.SUBRULE(this.layerPattern) }]);
     this.OPTION(() => this.SUBRULE(this.argList));
     this.SUBRULE(this.block);
+  });
+
+  // `(local, global)` or `(full × 21, sliding × 7)`.
+  layerPattern = this.RULE("layerPattern", () => {
+    this.CONSUME(T.LParen);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.patternRun) });
+    this.CONSUME(T.RParen);
+  });
+
+  patternRun = this.RULE("patternRun", () => {
+    this.CONSUME(T.Identifier, { LABEL: "kind" });
+    this.OPTION(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Times) }, { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "times" }) }]);
+      this.SUBRULE(this.expr, { LABEL: "repeat" });
+    });
   });
 
   statement = this.RULE("statement", () => {

@@ -383,7 +383,7 @@ describe("spans", () => {
   it("counts offsets in UTF-16 units, as strings index", () => {
     const t = "# naïve café ×\nmodel m { stack 2 × b {} }";
     const s = file(t).models[0].items[0] as A.StackDecl;
-    expect(t.slice(s.name.span.start, s.name.span.end)).toBe("b");
+    expect(t.slice(s.name!.span.start, s.name!.span.end)).toBe("b");
   });
 });
 

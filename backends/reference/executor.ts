@@ -110,9 +110,12 @@ export class GraphExecutor {
       }
       case "norm": {
         const x = f32(env, n.x);
-        const dim = x.shape[x.shape.length - 1];
+        const weight = f32(env, n.weight).data;
+        // Groups of weight-length channels (per-head q/k norm) are rows of their own.
+        const dim = weight.length;
         const rows = x.data.length / dim;
-        const w = f32(env, n.weight).data;
+        const offset = n.offset ?? 0;
+        const w = offset === 0 ? weight : weight.map((g) => offset + g);
         const data =
           n.kind === "layer"
             ? layerNorm(x.data, rows, dim, w, n.bias === undefined ? null : f32(env, n.bias).data, n.eps)

@@ -86,9 +86,10 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
       return `(call $${name} ${a(op.a)} ${a(op.b)} ${a(op.out)} ${rows})`;
     }
     case "norm": {
-      const name = `norm_${op.kind}_d${op.dim}${op.bias ? "_b" : ""}_eps${tag(op.eps)}`;
-      mt.need(name, () => emitNorm(fl, name, op.kind, op.dim, op.bias !== undefined, op.eps));
-      return `(call $${name} ${a(op.x)} ${w(op.weight)} ${w(op.bias)} ${a(op.out)} ${rows})`;
+      const name = `norm_${op.kind}_d${op.dim}${op.bias ? "_b" : ""}_eps${tag(op.eps)}${op.offset !== 0 ? `_o${tag(op.offset)}` : ""}`;
+      mt.need(name, () => emitNorm(fl, name, op.kind, op.dim, op.bias !== undefined, op.eps, op.offset));
+      // Per-head groups are rows of their own: a value row holds `groups` of them, contiguous.
+      return `(call $${name} ${a(op.x)} ${w(op.weight)} ${w(op.bias)} ${a(op.out)} ${op.groups > 1 ? `(i32.mul ${rows} ${i32(op.groups)})` : rows})`;
     }
     case "linear": {
       const lowBit = op.storage ? { storage: op.storage, scratch: { base: plan.layout.scratch, bytes: plan.layout.scratchBytes } } : {};

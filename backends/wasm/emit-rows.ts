@@ -181,9 +181,9 @@ export function emitGated(fl: EmitFlags, name: string, width: number, act: Act):
   });
 }
 
-/** LayerNorm (two-pass mean / variance) or RMSNorm over rows of `dim`. */
-export function emitNorm(_fl: EmitFlags, name: string, kind: "layer" | "rms", dim: number, bias: boolean, eps: number): string {
-  const f = new Func(name, ["x", "w", "b", "out", "rows"], undefined, `${kind === "layer" ? "LayerNorm" : "RMSNorm"} over ${dim}, eps ${eps}`);
+/** LayerNorm (two-pass mean / variance) or RMSNorm over rows of `dim`, scaled by offset + w. */
+export function emitNorm(_fl: EmitFlags, name: string, kind: "layer" | "rms", dim: number, bias: boolean, eps: number, offset = 0): string {
+  const f = new Func(name, ["x", "w", "b", "out", "rows"], undefined, `${kind === "layer" ? "LayerNorm" : "RMSNorm"} over ${dim}, eps ${eps}${offset !== 0 ? `, weight offset ${offset}` : ""}`);
   f.local("i32", "src", "dst");
   f.local("v128", "acc", "d", "y");
   f.local("f32", "mean", "inv");
@@ -205,7 +205,8 @@ export function emitNorm(_fl: EmitFlags, name: string, kind: "layer" | "rms", di
       `${set("d", `(v128.and ${centred(o)} ${laneMask(lanes)})`)}\n${set("acc", `(f32x4.add ${get("acc")} (f32x4.mul ${get("d")} ${get("d")}))`)}`,
   );
   const scaled = (o: string) => {
-    let e = `(f32x4.mul (f32x4.mul ${centred(o)} (f32x4.splat ${get("inv")})) ${ld("w", o)})`;
+    const gamma = offset === 0 ? ld("w", o) : `(f32x4.add ${ld("w", o)} (f32x4.splat ${f32(offset)}))`;
+    let e = `(f32x4.mul (f32x4.mul ${centred(o)} (f32x4.splat ${get("inv")})) ${gamma})`;
     if (bias) e = `(f32x4.add ${e} ${ld("b", o)})`;
     return set("y", e);
   };

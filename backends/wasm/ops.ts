@@ -40,7 +40,8 @@ export type WOp =
   /** Learned positions read the weight `table`; sinusoidal ones a load-time table by key. */
   | { op: "add_position"; out: number; x: number; dim: number; table?: string; tableKey?: string }
   | { op: "add"; out: number; a: number; b: number; width: number }
-  | { op: "norm"; out: number; x: number; kind: "layer" | "rms"; dim: number; weight: string; bias?: string; eps: number }
+  /** Rows of `dim` (the weight's length), `groups` of them per row of the value; y = x̂ · (offset + w) (+ bias). */
+  | { op: "norm"; out: number; x: number; kind: "layer" | "rms"; dim: number; groups: number; weight: string; bias?: string; eps: number; offset: number }
   | {
       op: "linear";
       out: number;
@@ -195,7 +196,18 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
         case "norm":
           raw.add(weightName(n.weight));
           if (n.bias !== undefined) raw.add(weightName(n.bias));
-          out.push({ op: "norm", out: n.out, x: real(n.x), kind: n.kind, dim: width.get(n.out)!, weight: weightName(n.weight), ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}), eps: n.eps });
+          out.push({
+            op: "norm",
+            out: n.out,
+            x: real(n.x),
+            kind: n.kind,
+            dim: width.get(n.out)! / (n.groups ?? 1),
+            groups: n.groups ?? 1,
+            weight: weightName(n.weight),
+            ...(n.bias !== undefined ? { bias: weightName(n.bias) } : {}),
+            eps: n.eps,
+            offset: n.offset ?? 0,
+          });
           break;
         case "linear": {
           const w = weightName(n.weight);

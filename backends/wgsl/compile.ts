@@ -128,6 +128,9 @@ class Compiler {
       if (t.kind !== "matmul") continue;
       for (const d of t.outs) if ("cache" in d) this.cached.set(d.value, { cache: d.cache, part: d.part });
     }
+    for (const t of ordered) {
+      if (t.kind === "norm" && t.cache) this.cached.set(t.out, { cache: t.cache.cache, part: t.cache.part });
+    }
     this.allocateInputs();
     const logitsNode = g.nodes.find((n): n is Extract<Node, { op: "output" }> => n.op === "output" && n.output === "logits");
     if (!logitsNode) throw new Error(`webgpu: graph ${g.model} has no logits output`);
@@ -319,9 +322,14 @@ class Compiler {
         const n = t.node;
         const rows = this.sym(n.x);
         const bias = n.bias === undefined ? [] : [this.table.whole([this.weightName(n.bias)])];
-        const k = normKernel({ kind: n.kind, rows, D: this.width(n.x), eps: n.eps, bias: bias.length > 0 }, this.limits.maxComputeInvocationsPerWorkgroup);
-        const bindings = [this.buf(n.x), this.table.whole([this.weightName(n.weight)]), ...bias, this.buf(t.out)];
-        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, 1), one, one], flat: true }, "norm", k);
+        // A per-head norm's groups are norm rows of their own, contiguous in the activation row.
+        const groups = n.groups ?? 1;
+        const store = t.cache ? { ...(this.ringOf(t.cache.cache) !== undefined ? { ring: this.ringOf(t.cache.cache)! } : {}) } : undefined;
+        const spec = { kind: n.kind, rows, D: this.width(n.x) / groups, groups, eps: n.eps, bias: bias.length > 0, offset: n.offset ?? 0, ...(store ? { store } : {}) };
+        const k = normKernel(spec, this.limits.maxComputeInvocationsPerWorkgroup);
+        const out = t.cache ? this.cache(t.cache.cache, t.cache.width)[t.cache.part] : this.buf(t.out);
+        const bindings = [this.buf(n.x), this.table.whole([this.weightName(n.weight)]), ...bias, out];
+        this.dispatch({ label, phase, bindings, grid: [rowsExt(rows, groups), one, one], flat: true }, "norm", k);
         return;
       }
       case "elt": {

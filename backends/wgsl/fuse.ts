@@ -21,7 +21,8 @@ export type Dest = { c0: number; c1: number } & ({ value: number } | { cache: st
 export type Task =
   | { kind: "matmul"; x: number; w: string[]; bias?: string[]; gated?: { act: Activation; w: string; bias?: string }; act?: Activation; residual?: number; outs: Dest[]; out: number }
   | { kind: "embed"; ids?: number; table?: string; scale: number; residual?: number; position?: { kind: "learned" | "sinusoidal"; table?: string }; out: number }
-  | { kind: "norm"; node: N<"norm">; out: number }
+  /** `cache`: a per-head key norm (Qwen3's k_norm) writes its rows straight into the KV cache, as a k projection would. */
+  | { kind: "norm"; node: N<"norm">; out: number; cache?: { cache: string; part: "k"; width: number } }
   | { kind: "elt"; op: "add" | "act" | "gated" | "softcap"; ins: number[]; act?: Activation; cap?: number; out: number }
   | { kind: "rope"; attn: AttentionNode | LinearAttentionNode; which: "qk" | "q" | "k"; out: number }
   | { kind: "attention"; node: AttentionNode; out: number }
@@ -163,9 +164,12 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
         tasks.push(t);
         return;
       }
-      case "norm":
-        tasks.push({ kind: "norm", node: n, out: n.out });
+      case "norm": {
+        const r = only(n.out);
+        const keys = r?.op === "attention" && r.source === "self" && opts.isDecoderSeq(r.q) && r.k === n.out;
+        tasks.push({ kind: "norm", node: n, out: n.out, ...(keys ? { cache: { cache: r.cache, part: "k" as const, width: width(n.out) } } : {}) });
         return;
+      }
       case "add":
         tasks.push({ kind: "elt", op: "add", ins: [n.a, n.b], out: n.out });
         return;
@@ -217,6 +221,6 @@ export function taskReads(t: Task): number[] {
 /** Value ids a task writes into value buffers (KV-cache destinations excluded). */
 export function taskWrites(t: Task): number[] {
   if (t.kind === "matmul") return t.outs.filter((d) => !("cache" in d)).map((d) => d.value);
-  if (t.kind === "rope") return [];
+  if (t.kind === "rope" || (t.kind === "norm" && t.cache)) return [];
   return [t.out];
 }

@@ -52,7 +52,7 @@ export function lintModel(m: ModelInfo, sink: Sink, allowed: ReadonlySet<string>
       const hasNorms = st.sublayers.some((s) => s.norm);
       const laterNorm = steps.slice(i + 1).some((s) => s.op === "norm");
       const laterStack = steps.slice(i + 1).some((s) => s.op === "stack");
-      if (st.placement === "pre" && hasNorms && !laterNorm && !laterStack) {
+      if (st.placement !== "post" && hasNorms && !laterNorm && !laterStack) {
         warn("SF2005", st.span, `pre-norm stack \`${st.name}\` is not followed by a final norm`, {
           label: "the residual stream leaves this stack un-normalised",
           hint: "add e.g. `norm layer(eps = 1e-5)` after the stack",

@@ -1,4 +1,4 @@
-import type { ModelInfo, SectionInfo, StackInfo } from "../model/model.ts";
+import { layersPerKind, type ModelInfo, type SectionInfo, type StackInfo } from "../model/model.ts";
 import { layerGroup, numel, weightLayout } from "../model/weights-layout.ts";
 import type { Span } from "../syntax/source.ts";
 import type { Sink } from "./sink.ts";
@@ -20,20 +20,24 @@ export const MAX_WEIGHT_BYTES = 2 ** 44;
 export const MAX_LAYERS = 4096;
 
 /**
- * The model with one layer in each stack. Every layer of a stack has the same tensors, so
- * the weight layout of this model, with each stack's layer 0 counted `count` times, gives
- * the parameters of the whole model in O(distinct layers), not O(layers): `layers = 1e8`
- * must not list 10^9 tensors to count them.
+ * The model with one layer of each kind in each stack: layer j of a stack is then its kind j.
+ * Every layer of a kind has the same tensors, so the weight layout of this model, with layer j
+ * counted as many times as the stack has layers of kind j, gives the parameters of the whole
+ * model in O(distinct layers), not O(layers): `layers = 1e8` must not list 10^9 tensors to count them.
  */
 export function oneLayerPerStack(m: ModelInfo): ModelInfo {
-  return { ...m, sections: m.sections.map((s) => ({ ...s, steps: s.steps.map((st) => (st.op === "stack" ? { ...st, stack: { ...st.stack, count: 1 } } : st)) })) };
+  const one = (st: StackInfo): StackInfo => ({ ...st, count: st.kinds.length, pattern: st.kinds.map((_, kind) => ({ kind, count: 1 })) });
+  return { ...m, sections: m.sections.map((s) => ({ ...s, steps: s.steps.map((st) => (st.op === "stack" ? { ...st, stack: one(st.stack) } : st)) })) };
 }
 
-/** How many times each weight group of oneLayerPerStack(m) stands for a group of m. */
+/** How many times each weight group of oneLayerPerStack(m) stands for a group of m (layers of that kind). */
 export function groupRepeats(m: ModelInfo): Map<string, { count: number; stack: StackInfo; section: SectionInfo }> {
   const out = new Map<string, { count: number; stack: StackInfo; section: SectionInfo }>();
   for (const s of m.sections) {
-    for (const st of s.steps) if (st.op === "stack") out.set(layerGroup(s, st.stack, 0), { count: st.stack.count, stack: st.stack, section: s });
+    for (const st of s.steps) {
+      if (st.op !== "stack") continue;
+      layersPerKind(st.stack).forEach((count, kind) => out.set(layerGroup(s, st.stack, kind), { count, stack: st.stack, section: s }));
+    }
   }
   return out;
 }

@@ -6,7 +6,8 @@ const prob: ArgSpec["type"] = { t: "real", min: 0, max: 1, maxExclusive: true };
 const eps: ArgSpec["type"] = { t: "real", min: 0, minExclusive: true };
 
 export const ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu"] as const;
-export const MLP_ACTIVATIONS = [...ACTIVATIONS, "swiglu", "geglu"] as const;
+/** Gated: swiglu = silu(gate) · up, geglu = gelu(gate) · up, geglu_tanh with gelu's tanh approximation (Gemma). */
+export const MLP_ACTIVATIONS = [...ACTIVATIONS, "swiglu", "geglu", "geglu_tanh"] as const;
 
 export const EMBED: ArgSpec[] = [
   { name: "vocab", type: { t: "size" }, required: true, positional: 0 },
@@ -43,7 +44,12 @@ export const NORM_KINDS = ["layer", "rms"] as const;
 export const NORM: ArgSpec[] = [
   { name: "eps", type: eps },
   { name: "bias", type: { t: "bool" } },
+  /** y = x̂ · (offset + w): Gemma's RMSNorm is offset = 1. */
+  { name: "offset", type: { t: "real" } },
 ];
+
+/** `qk_norm = rms(eps = 1e-6)`: the per-head norm of q and k. */
+export const QK_NORM: Record<string, ArgSpec[]> = { rms: [{ name: "eps", type: eps }] };
 
 export const SPARSE: Record<string, ArgSpec[]> = {
   block: [
@@ -70,6 +76,7 @@ export const ATTENTION: ArgSpec[] = [
   { name: "memory", type: { t: "choice", of: ["encoder"] } },
   { name: "memory_dim", type: { t: "size" } },
   { name: "dropout", type: prob },
+  { name: "qk_norm", type: { t: "call", of: QK_NORM } },
   /** Score scale (default head_dim^-0.5; Gemma-2's query_pre_attn_scalar^-0.5). */
   { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
   /** Gemma-2's attention logit soft-capping: scores ← cap · tanh(scores / cap). */
@@ -85,7 +92,10 @@ export const MLP: ArgSpec[] = [
 
 export const DROPOUT: ArgSpec[] = [{ name: "p", type: prob, required: true, positional: 0 }];
 
-export const STACK: ArgSpec[] = [{ name: "norm", type: { t: "choice", of: ["pre", "post"] } }];
+export const STACK: ArgSpec[] = [
+  { name: "norm", type: { t: "choice", of: ["pre", "post", "sandwich"] } },
+  { name: "residual", type: { t: "choice", of: ["sequential", "parallel"] } },
+];
 
 export const HEAD_KINDS = ["tied", "linear"] as const;
 export const HEAD: ArgSpec[] = [
@@ -108,5 +118,7 @@ export const TRAIN: ArgSpec[] = [
 /** Statements by where they may stand, for SF0108/SF0116 messages. */
 export const SECTION_STATEMENTS = ["embed", "position", "norm", "dropout"] as const;
 export const LAYER_STATEMENTS = ["attention", "mlp", "norm", "dropout"] as const;
+/** What a stack with a layer pattern holds: its layer kinds. */
+export const PATTERN_STACK_STATEMENTS = ["layer"] as const;
 export const MODEL_STATEMENTS = ["encoder", "decoder", "head", "tokenizer", "train", "lint"] as const;
-export const ALL_STATEMENTS = [...new Set([...SECTION_STATEMENTS, ...LAYER_STATEMENTS, ...MODEL_STATEMENTS, "stack"])];
+export const ALL_STATEMENTS = [...new Set([...SECTION_STATEMENTS, ...LAYER_STATEMENTS, ...PATTERN_STACK_STATEMENTS, ...MODEL_STATEMENTS, "stack"])];

@@ -1,11 +1,15 @@
-import type { Item, StackDecl, Statement } from "../syntax/ast.ts";
-import type { NormInfo, PositionInfo, SectionInfo, StackInfo, Step, Sublayer } from "../model/model.ts";
+import type { Item, StackDecl } from "../syntax/ast.ts";
+import type { PositionInfo, SectionInfo, Step } from "../model/model.ts";
 import { readArgs } from "./args.ts";
 import type { DimEnv } from "./dims.ts";
-import { DROPOUT, EMBED, LAYER_STATEMENTS, MODEL_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS, STACK } from "./schemas.ts";
+import { DROPOUT, EMBED, MODEL_STATEMENTS, POSITION, POSITION_KINDS, SECTION_STATEMENTS } from "./schemas.ts";
 import type { Sink } from "./sink.ts";
-import { num, readAttention, readRopeScaling, readKind, readMlp, readNorm, type InputRef, type SectionContext } from "./sublayers.ts";
-import { didYouMean, quoteList } from "./suggest.ts";
+import { num, readRopeScaling, readKind, readNorm, type InputRef, type SectionContext } from "./sublayers.ts";
+import { didYouMean } from "./suggest.ts";
+import { buildStack, stackName } from "./stack.ts";
+import { isKnownStatement, misplaced } from "./statements.ts";
+
+export { misplaced };
 
 export interface SectionInput {
   role: SectionInfo["role"];
@@ -32,7 +36,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
   let widthAt: SectionContext["widthAt"];
   let position: PositionInfo = { kind: "none" };
   let positionSpan: { span: import("../syntax/source.ts").Span; sink: Sink } | undefined;
-  const stacks: Array<{ stack: StackDecl; sink: Sink }> = [];
+  const stacks: Array<{ stack: StackDecl; name: { name: string; span: import("../syntax/source.ts").Span }; sink: Sink }> = [];
   // An `embed` that failed (already reported) or a stack reported for having none: either
   // way, "no embed" and an unknown sequence bound would only repeat that error.
   let embedFailed = false;
@@ -71,19 +75,20 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
       }
       // A stack's name prefixes its weights (`block.0.attn.q.weight`): two stacks of one
       // name in a section would give two tensors each name.
-      const same = stacks.find((s) => s.stack.name.name === item.name.name);
+      const name = stackName(item, sec.role);
+      const same = stacks.find((s) => s.name.name === name.name);
       if (same) {
-        sink.report("SF0119", item.name.span, `two stacks in one section are named \`${item.name.name}\``, {
+        sink.report("SF0119", name.span, `two stacks in one section are named \`${name.name}\``, {
           label: "second stack of this name",
-          secondary: [same.sink.label(same.stack.name.span, "first one here")],
-          hint: "name each stack differently: the name prefixes its weights",
+          secondary: [same.sink.label(same.name.span, "first one here")],
+          hint: item.name ? "name each stack differently: the name prefixes its weights" : `a stack with a layer pattern is named \`${name.name}\`: write the other one as \`stack N × NAME { ... }\``,
         });
         ok = false;
       }
-      const st = buildStack(item, sink, env, ctx());
+      const st = buildStack(item, name.name, sink, env, ctx());
       if (st) steps.push({ op: "stack", stack: st, span: item.span });
       else ok = false;
-      stacks.push({ stack: item, sink });
+      stacks.push({ stack: item, name, sink });
       continue;
     }
     const kw = item.keyword.name;
@@ -285,113 +290,4 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
   }
   if (!ok || width === null) return { info: null, width };
   return { info: { role: sec.role, input, width, seqDim, ...(maxSeq !== undefined ? { maxSeq } : {}), position, steps }, width };
-}
-
-function buildStack(st: StackDecl, sink: Sink, env: DimEnv, ctx: SectionContext): StackInfo | null {
-  const count = env.eval(st.count, sink, "int");
-  if (count !== null) env.checkSize(count, st.count, sink, "the layer count");
-  const a = readArgs(st.args, STACK, "`stack`", st.span, sink, env);
-  const placement = (a.get("norm") as "pre" | "post" | undefined) ?? "pre";
-  let ok = count !== null && count >= 1;
-  const sublayers: Sublayer[] = [];
-  // Norms pair with the sublayer after them (pre-norm) or before them (post-norm).
-  let pending: { norm: NormInfo | null; st: Statement } | undefined;
-  // Post-norm: the latest sublayer statement (null when it failed or was not a sublayer:
-  // already reported, so a norm after it is not an error of its own), and a norm right before.
-  let lastSub: Sublayer | null | undefined;
-  let prevNorm: Statement | undefined;
-  // An unknown statement (`mamba(...)`) was most likely meant as a sublayer: with it reported,
-  // "the stack has no sublayers" would be a second, misleading error about the same line.
-  let unknownStatement = false;
-  const items = st.body;
-  for (const item of items) {
-    if (item.kind !== "statement") {
-      sink.report("SF0116", item.span, item.kind === "stack" ? "stacks cannot nest" : `\`${item.kind}\` cannot appear inside a stack`, { label: "not allowed in a layer" });
-      ok = false;
-      continue;
-    }
-    const kw = item.keyword.name;
-    if (kw === "norm") {
-      const n = readNorm(item, sink, env);
-      if (placement === "pre") {
-        if (pending) {
-          normError(sink, pending.st, { st: item, label: "followed by another norm" }, "two norms in a row: the first has no sublayer");
-          ok = false;
-        }
-        pending = { norm: n, st: item };
-      } else if (lastSub === undefined) {
-        normError(sink, item, undefined, "a post-norm `norm` must follow a sublayer");
-        ok = false;
-      } else if (prevNorm) {
-        normError(sink, item, { st: prevNorm, label: "the sublayer's norm" }, "this sublayer already has a norm");
-        ok = false;
-      } else if (lastSub && n) lastSub.norm = n;
-      prevNorm = item;
-      if (!n) ok = false;
-      continue;
-    }
-    if (kw === "dropout") {
-      readArgs(item.args, DROPOUT, "`dropout`", item.span, sink, env);
-      continue;
-    }
-    if (kw === "attention" || kw === "mlp") {
-      const sub = kw === "attention" ? readAttention(item, ctx, sink, env) : readMlp(item, ctx, sink, env);
-      if (sub) {
-        if (pending?.norm) sub.norm = pending.norm;
-        sublayers.push(sub);
-      } else ok = false;
-      pending = undefined;
-      lastSub = sub;
-      prevNorm = undefined;
-      continue;
-    }
-    misplaced(item, sink, "a layer", LAYER_STATEMENTS);
-    unknownStatement ||= !isKnownStatement(kw);
-    ok = false;
-    // Probably meant as a sublayer (`attnetion`): it takes the norm's pairing with it.
-    pending = undefined;
-    lastSub = null;
-    prevNorm = undefined;
-  }
-  const hasSublayers = items.some((i) => i.kind === "statement" && (i.keyword.name === "attention" || i.keyword.name === "mlp"));
-  if (pending && hasSublayers) {
-    normError(sink, pending.st, undefined, "this pre-norm `norm` has no sublayer after it");
-    ok = false;
-  }
-  if (!hasSublayers && !unknownStatement) {
-    sink.report("SF0117", st.name.span, `stack \`${st.name.name}\` has no sublayers`, { label: "empty layer", hint: "add `attention self(...)` and `mlp(...)`" });
-    ok = false;
-  }
-  if (!ok || count === null) return null;
-  return { name: st.name.name, count, placement, sublayers, span: st.span };
-}
-
-function normError(sink: Sink, st: Statement, other: { st: Statement; label: string } | undefined, message: string): void {
-  sink.report("SF0215", st.span, message, {
-    label: "unpaired norm",
-    ...(other ? { secondary: [sink.label(other.st.span, other.label)] } : {}),
-    notes: ["in a pre-norm stack (the default) each norm precedes its sublayer; with `stack N × name(norm = post)` each norm follows it"],
-  });
-}
-
-const KNOWN_STATEMENTS = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
-const isKnownStatement = (kw: string): boolean => KNOWN_STATEMENTS.includes(kw);
-
-export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[], hint?: string): void {
-  const kw = st.keyword.name;
-  const known = KNOWN_STATEMENTS;
-  if (known.includes(kw)) {
-    sink.report("SF0116", st.keyword.span, `\`${kw}\` cannot appear in ${where}`, {
-      label: "not allowed here",
-      ...(hint ? { hint } : {}),
-      notes: [`${where} may contain: ${quoteList(allowed)}`],
-    });
-  } else {
-    const hint = didYouMean(kw, known);
-    sink.report("SF0108", st.keyword.span, `unknown statement \`${kw}\``, {
-      label: "not a statement of the language",
-      ...(hint ? { hint } : {}),
-      notes: [`${where} may contain: ${quoteList(allowed)}`],
-    });
-  }
 }

@@ -70,7 +70,8 @@ export function readNorm(st: Statement, sink: Sink, env: DimEnv): NormInfo | nul
     sink.report("SF0213", a.span("bias")!, "RMSNorm has no bias", { label: "only `norm layer` takes `bias`" });
   }
   if (kind === null) return null;
-  return { kind, eps, bias: kind === "layer" ? bool(a.get("bias"), true) : false, span: st.span };
+  const offset = num(a.get("offset")) ?? 0;
+  return { kind, eps, bias: kind === "layer" ? bool(a.get("bias"), true) : false, ...(offset !== 0 ? { offset } : {}), span: st.span };
 }
 
 export function readMlp(st: Statement, ctx: SectionContext, sink: Sink, env: DimEnv): MlpInfo | null {
@@ -261,8 +262,16 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     ...(softcap !== undefined ? { softcap } : {}),
     alibi: ctx.position?.kind === "alibi" && source === "self",
     dropout: num(a.get("dropout")) ?? 0,
+    ...readQkNorm(a, st.span),
     span: st.span,
   };
+}
+
+/** `qk_norm = rms(eps = ...)`: RMSNorm of each head of q and of k (the schema allows only rms). */
+function readQkNorm(a: ArgValues, span: Span): { qkNorm?: NormInfo } {
+  const v = a.get("qk_norm");
+  if (!v || typeof v !== "object") return {};
+  return { qkNorm: { kind: "rms", eps: num(v.args.get("eps")) ?? 1e-6, bias: false, span: a.span("qk_norm") ?? span } };
 }
 
 /**

@@ -13,7 +13,7 @@
  * kernel materialises (flagged in the row's note), since that is what dominates memory at
  * long context. Fused kernels (flash attention, our reference kernel) never hold it.
  */
-import { encoderSection, outputSection, type AttentionInfo, type MlpActivation, type MlpInfo, type ModelInfo, type SectionInfo } from "../model/model.ts";
+import { encoderSection, layerKindOf, layersPerKind, outputSection, type AttentionInfo, type MlpActivation, type MlpInfo, type ModelInfo, type SectionInfo, type Sublayer } from "../model/model.ts";
 import { isGated, layerGroup, numel, sectionPrefix, sublayerNames, weightLayout, type TensorSpec } from "../model/weights-layout.ts";
 import { oneLayerPerStack } from "../check/model-size.ts";
 import { describeRopeScaling } from "../model/rope.ts";
@@ -58,7 +58,7 @@ export interface Summary {
 const F32 = 4;
 const NORM_FLOPS = 5;
 const SOFTMAX_FLOPS = 5; // max, subtract, exp, sum, divide
-const ACT_FLOPS: Record<MlpActivation, number> = { relu: 1, silu: 5, gelu: 8, gelu_tanh: 8, swiglu: 6, geglu: 9 };
+const ACT_FLOPS: Record<MlpActivation, number> = { relu: 1, silu: 5, gelu: 8, gelu_tanh: 8, swiglu: 6, geglu: 9, geglu_tanh: 9 };
 
 /** Σ floor(i / s) for i in [0, n): closed form, so the sums below cost O(1), not O(seq). */
 function sumFloorDiv(n: number, s: number): number {
@@ -254,32 +254,56 @@ function sectionRows(
         break;
       case "stack": {
         const stack = step.stack;
-        const names = sublayerNames(stack);
         const decoderLike = s.role === "decoder" || (s.role === "main" && stack.sublayers.some((x) => x.kind === "attention" && x.causal));
-        // The layers of a stack are identical: cost one, then list it per layer or once for all.
-        const group0 = layerGroup(s, stack, 0);
-        const layer = stack.sublayers.map((sub, j) => {
-          const name = names[j];
-          const params = paramsOf(group0, `${group0}.${name}.`) + paramsOf(group0, `${group0}.${name}_norm.`);
-          if (sub.kind === "mlp") return { name, params, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T), activationBytes: streamBytes } as Omit<SummaryRow, "depth" | "outputShape">;
-          const keys = sub.source === "cross" ? srcSeq : seq;
-          const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
-          return { name, params, kind: attentionKind(sub), flops, activationBytes, ...(note ? { note } : {}) } as Omit<SummaryRow, "depth" | "outputShape">;
-        });
-        const kind = `${decoderLike ? "decoder" : "encoder"} layer`;
-        const emit = (group: string, times: number) => {
-          const children: SummaryRow[] = layer.map((c) => ({ ...c, name: `${group}.${c.name}`, depth: 2, outputShape: stream(), params: c.params * times, flops: c.flops * times, activationBytes: c.activationBytes * times, ...(times > 1 ? { repeat: times } : {}) }));
+        const kindRows = stack.kinds.map((_, k) => layerKindRows(s, stack, k, paramsOf, batch, seq, srcSeq));
+        const several = stack.kinds.length > 1;
+        const kindText = (k: number) => `${decoderLike ? "decoder" : "encoder"} layer${several ? ` (${stack.kinds[k].name})` : ""}`;
+        // The layers of a kind are identical: cost one, then list it per layer or once for all.
+        const emit = (group: string, times: number, k: number) => {
+          const children: SummaryRow[] = kindRows[k].rows.map((c) => ({ ...c, name: `${group}.${c.name}`, depth: 2, outputShape: stream(), params: c.params * times, flops: c.flops * times, activationBytes: c.activationBytes * times, ...(times > 1 ? { repeat: times } : {}) }));
           const sum = (f: (r: SummaryRow) => number) => children.reduce((a, r) => a + f(r), 0);
-          rows.push({ ...base, name: group, kind: times > 1 ? `${kind} × ${formatCount(times)}` : kind, params: paramsOf(group0) * times, flops: sum((r) => r.flops), activationBytes: sum((r) => r.activationBytes), ...(times > 1 ? { repeat: times } : {}) });
+          rows.push({ ...base, name: group, kind: times > 1 ? `${kindText(k)} × ${formatCount(times)}` : kindText(k), params: kindRows[k].params * times, flops: sum((r) => r.flops), activationBytes: sum((r) => r.activationBytes), ...(times > 1 ? { repeat: times } : {}) });
           rows.push(...children);
         };
-        if (stack.count <= EXPAND_LAYERS) for (let i = 0; i < stack.count; i++) emit(layerGroup(s, stack, i), 1);
-        else emit(`${group0}-${stack.count - 1}`, stack.count);
+        if (stack.count <= EXPAND_LAYERS) for (let i = 0; i < stack.count; i++) emit(layerGroup(s, stack, i), 1, layerKindOf(stack, i));
+        else if (!several) emit(`${layerGroup(s, stack, 0)}-${stack.count - 1}`, stack.count, 0);
+        // A deep stack of several kinds: one row per kind, for all its layers.
+        else layersPerKind(stack).forEach((times, k) => emit(`${sectionPrefix(s)}${stack.name}[${stack.kinds[k].name}]`, times, k));
         break;
       }
     }
   }
   return rows;
+}
+
+/**
+ * The sublayer rows of one layer of kind k and the layer's parameters. Layer k of
+ * oneLayerPerStack(m) is of kind k, so its group holds that kind's tensors.
+ */
+function layerKindRows(s: SectionInfo, stack: Extract<SectionInfo["steps"][number], { op: "stack" }>["stack"], k: number, paramsOf: ParamsOf, batch: number, seq: number, srcSeq: number): { rows: Array<Omit<SummaryRow, "depth" | "outputShape">>; params: number } {
+  const group = layerGroup(s, stack, k);
+  const T = batch * seq;
+  const w = s.width;
+  const streamBytes = T * w * F32;
+  const kind = stack.kinds[k];
+  const names = sublayerNames(kind);
+  const rows = kind.sublayers.map((sub, j) => {
+    const name = names[j];
+    const params = paramsOf(group, `${group}.${name}.`) + paramsOf(group, `${group}.${name}_norm.`) + paramsOf(group, `${group}.${name}_post_norm.`);
+    const extra = extraNormFlops(sub, T, w);
+    if (sub.kind === "mlp") return { name, params, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T) + extra, activationBytes: streamBytes };
+    const keys = sub.source === "cross" ? srcSeq : seq;
+    const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
+    return { name, params, kind: `${attentionKind(sub)}${sub.qkNorm ? ", q/k norm" : ""}`, flops: flops + extra, activationBytes, ...(note ? { note } : {}) };
+  });
+  return { rows, params: paramsOf(group) };
+}
+
+/** A sandwich's post-norm of the output and the per-head q/k norms. */
+function extraNormFlops(sub: Sublayer, T: number, width: number): number {
+  let flops = sub.postNorm ? NORM_FLOPS * T * width : 0;
+  if (sub.kind === "attention" && sub.qkNorm) flops += NORM_FLOPS * T * (sub.heads + sub.kvHeads) * sub.headDim;
+  return flops;
 }
 
 function headRow(m: ModelInfo, s: SectionInfo, paramsOf: ParamsOf, batch: number, seq: number): SummaryRow {

@@ -45,7 +45,12 @@ export type Op =
   /** x [b, s, d] plus positional encodings of positions offset .. offset+s-1 (offset: tokens already decoded). */
   | { op: "add_position"; x: number; kind: "learned" | "sinusoidal"; table?: number }
   | { op: "add"; a: number; b: number }
-  | { op: "norm"; kind: "layer" | "rms"; x: number; weight: number; bias?: number; eps: number }
+  /**
+   * LayerNorm / RMSNorm over the last axis, y = x̂ · (offset + w) (+ bias); offset absent: 0.
+   * With `groups`, the last axis is that many runs of weight-length channels, each normed on
+   * its own (per-head q/k norm): rows = numel / weight length.
+   */
+  | { op: "norm"; kind: "layer" | "rms"; x: number; weight: number; bias?: number; eps: number; offset?: number; groups?: number }
   /**
    * x [..., in] · Wᵀ (+ bias), W in nn.Linear layout [out, in], then the epilogue the
    * fuse-epilogues pass folds in, in this order: act(y), or y × gateAct(gate); then + residual.

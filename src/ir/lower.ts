@@ -1,5 +1,5 @@
 import type { AttentionInfo, MlpInfo, ModelInfo, NormInfo, SectionInfo, Step } from "../model/model.ts";
-import { outputSection } from "../model/model.ts";
+import { layerSublayers, outputSection } from "../model/model.ts";
 import { embedTableName, sectionPrefix, sublayerNames, tiedEmbeddingName, weightLayout } from "../model/weights-layout.ts";
 import { GraphBuilder } from "./builder.ts";
 import type { Dim, Graph } from "./ir.ts";
@@ -95,21 +95,40 @@ function lowerSection(b: GraphBuilder, m: ModelInfo, sec: SectionInfo, input: In
   return x;
 }
 
-function norm(b: GraphBuilder, x: number, n: NormInfo, name: string, shape: Dim[]): number {
-  return b.emit({ op: "norm", kind: n.kind, x, weight: b.weight(`${name}.weight`), ...(n.bias ? { bias: b.weight(`${name}.bias`) } : {}), eps: n.eps }, "f32", shape, name);
+/** A norm op over `shape`; `groups` > 1 norms each of that many equal runs of the last axis on its own. */
+function norm(b: GraphBuilder, x: number, n: NormInfo, name: string, shape: Dim[], groups = 1): number {
+  const op = {
+    op: "norm" as const,
+    kind: n.kind,
+    x,
+    weight: b.weight(`${name}.weight`),
+    ...(n.bias ? { bias: b.weight(`${name}.bias`) } : {}),
+    eps: n.eps,
+    ...(n.offset !== undefined && n.offset !== 0 ? { offset: n.offset } : {}),
+    ...(groups > 1 ? { groups } : {}),
+  };
+  return b.emit(op, "f32", shape, name);
 }
 
+/**
+ * Pre-norm: x ← x + sub(norm(x)); post-norm: x ← norm(x + sub(x)); sandwich: x ← x + post(sub(pre(x))).
+ * A parallel residual feeds every sublayer the layer's input, so x ← x + Σ sub(norm(input)).
+ */
 function lowerStack(b: GraphBuilder, step: Extract<Step, { op: "stack" }>, sec: SectionInfo, x: number, input: InputFn, memory: { id: number; seq: Dim } | undefined): number {
   const st = step.stack;
-  const names = sublayerNames(st);
   const shape: Dim[] = ["batch", sec.seqDim, sec.width];
   for (let i = 0; i < st.count; i++) {
     const layer = `${sectionPrefix(sec)}${st.name}.${i}`;
-    st.sublayers.forEach((sub, j) => {
+    const sublayers = layerSublayers(st, i);
+    const names = sublayerNames({ sublayers });
+    const layerInput = x;
+    sublayers.forEach((sub, j) => {
       const name = `${layer}.${names[j]}`;
-      const h = st.placement === "pre" && sub.norm ? norm(b, x, sub.norm, `${name}_norm`, shape) : x;
+      const src = st.residual === "parallel" ? layerInput : x;
+      const h = st.placement !== "post" && sub.norm ? norm(b, src, sub.norm, `${name}_norm`, shape) : src;
       let y = sub.kind === "attention" ? attention(b, sub, h, name, sec, input, memory) : mlp(b, sub, h, name, sec);
       if (sub.dropout > 0) y = b.emit({ op: "dropout", x: y, p: sub.dropout }, "f32", shape, `${name}.dropout`);
+      if (sub.postNorm) y = norm(b, y, sub.postNorm, `${name}_post_norm`, shape);
       x = b.emit({ op: "add", a: x, b: y }, "f32", shape, `${name}.residual`);
       if (st.placement === "post" && sub.norm) x = norm(b, x, sub.norm, `${name}_norm`, shape);
     });
@@ -117,23 +136,30 @@ function lowerStack(b: GraphBuilder, step: Extract<Step, { op: "stack" }>, sec: 
   return x;
 }
 
+/** Qwen3's q_norm / k_norm: RMSNorm of each head of a projection, before RoPE (absent: the projection itself). */
+function headNorm(b: GraphBuilder, a: AttentionInfo, x: number, name: string, which: "q" | "k"): number {
+  if (!a.qkNorm) return x;
+  const v = b.shape(x);
+  return norm(b, x, a.qkNorm, `${name}.${which}_norm`, v, (v[v.length - 1] as number) / a.headDim);
+}
+
 function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, sec: SectionInfo, input: InputFn, memory: { id: number; seq: Dim } | undefined): number {
   const qDim = a.heads * a.headDim;
   const kvDim = a.kvHeads * a.headDim;
   const proj = (x: number, w: string, bias: boolean, seq: Dim, out: number) =>
     b.emit({ op: "linear", x, weight: b.weight(`${name}.${w}.weight`), ...(bias ? { bias: b.weight(`${name}.${w}.bias`) } : {}) }, "f32", ["batch", seq, out], `${name}.${w}`);
-  const q = proj(h, "q", a.qkvBias, sec.seqDim, qDim);
+  const q = headNorm(b, a, proj(h, "q", a.qkvBias, sec.seqDim, qDim), name, "q");
   let k: number;
   let v: number;
   if (a.source === "cross") {
     // Keys and values of the encoder's output are computed once per source sequence.
     const phase = b.phase;
     b.phase = "encoder";
-    k = proj(memory!.id, "k", a.qkvBias, memory!.seq, kvDim);
+    k = headNorm(b, a, proj(memory!.id, "k", a.qkvBias, memory!.seq, kvDim), name, "k");
     v = proj(memory!.id, "v", a.qkvBias, memory!.seq, kvDim);
     b.phase = phase;
   } else {
-    k = proj(h, "k", a.qkvBias, sec.seqDim, kvDim);
+    k = headNorm(b, a, proj(h, "k", a.qkvBias, sec.seqDim, kvDim), name, "k");
     v = proj(h, "v", a.qkvBias, sec.seqDim, kvDim);
   }
   const common = {
@@ -160,15 +186,17 @@ function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, s
   return proj(att, "o", a.outBias, sec.seqDim, sec.width);
 }
 
+const GATE_ACT = { swiglu: "silu", geglu: "gelu", geglu_tanh: "gelu_tanh" } as const;
+
 function mlp(b: GraphBuilder, f: MlpInfo, h: number, name: string, sec: SectionInfo): number {
   const hidden: Dim[] = ["batch", sec.seqDim, f.hidden];
   const proj = (x: number, w: string, out: Dim[]) =>
     b.emit({ op: "linear", x, weight: b.weight(`${name}.${w}.weight`), ...(f.bias ? { bias: b.weight(`${name}.${w}.bias`) } : {}) }, "f32", out, `${name}.${w}`);
   let a: number;
-  if (f.act === "swiglu" || f.act === "geglu") {
+  if (f.act === "swiglu" || f.act === "geglu" || f.act === "geglu_tanh") {
     const gate = proj(h, "gate", hidden);
     const up = proj(h, "up", hidden);
-    a = b.emit({ op: "gated", gate, up, act: f.act === "swiglu" ? "silu" : "gelu" }, "f32", hidden, `${name}.act`);
+    a = b.emit({ op: "gated", gate, up, act: GATE_ACT[f.act] }, "f32", hidden, `${name}.act`);
   } else {
     a = b.emit({ op: "activation", x: proj(h, "up", hidden), act: f.act }, "f32", hidden, `${name}.act`);
   }

@@ -87,13 +87,21 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
   },
   norm: {
     operands: ["x", "weight", "bias"],
-    verify: (n, v) =>
-      first(
-        [sameShape(v(n.weight).shape, [last(v(n.x).shape)]), `norm weight ${fmt(v(n.weight).shape)} for width ${last(v(n.x).shape)}`],
-        [n.bias === undefined || sameShape(v(n.bias).shape, [last(v(n.x).shape)]), "norm bias shape"],
+    verify: (n, v, out) => {
+      const groups = n.groups ?? 1;
+      const width = last(v(n.x).shape);
+      const channels = typeof width === "number" ? [width / groups] : [width];
+      return first(
+        [Number.isInteger(groups) && groups >= 1, `groups ${groups} must be a positive integer`],
+        [sameShape(v(n.weight).shape, channels), `norm weight ${fmt(v(n.weight).shape)} for width ${width}${opt(groups > 1, ` in ${groups} groups`)}`],
+        [n.bias === undefined || sameShape(v(n.bias).shape, channels), "norm bias shape"],
         [Number.isFinite(n.eps) && n.eps > 0, `eps ${n.eps} must be a finite positive number`],
-      ),
-    print: (n) => `${n.kind} %${n.x} w=%${n.weight}${opt(n.bias !== undefined, ` b=%${n.bias}`)} eps=${n.eps}`,
+        [n.offset === undefined || Number.isFinite(n.offset), `offset ${n.offset} must be finite`],
+        [sameShape(out.shape, v(n.x).shape), "shape changes"],
+      );
+    },
+    print: (n) =>
+      `${n.kind} %${n.x} w=%${n.weight}${opt(n.offset !== undefined, ` + ${n.offset}`)}${opt(n.bias !== undefined, ` b=%${n.bias}`)} eps=${n.eps}${opt(n.groups !== undefined, ` groups=${n.groups}`)}`,
   },
   linear: {
     operands: ["x", "weight", "bias", "gate", "residual"],

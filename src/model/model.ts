@@ -7,7 +7,7 @@
 import type { Span } from "../syntax/source.ts";
 
 export type Activation = "relu" | "gelu" | "gelu_tanh" | "silu";
-export type MlpActivation = Activation | "swiglu" | "geglu";
+export type MlpActivation = Activation | "swiglu" | "geglu" | "geglu_tanh";
 export type FeatureMap = "elu1" | "relu";
 
 export interface NormInfo {
@@ -15,6 +15,8 @@ export interface NormInfo {
   eps: number;
   /** LayerNorm's additive bias (beta); always false for RMSNorm. */
   bias: boolean;
+  /** y = x̂ · (offset + w): Gemma stores RMSNorm weights as w with 1 + w applied. Absent: 0. */
+  offset?: number;
   span: Span;
 }
 
@@ -67,7 +69,11 @@ export interface AttentionInfo {
   softcap?: number;
   alibi: boolean;
   dropout: number;
+  /** Per-head RMSNorm of q and of k over head_dim, after the projections, before RoPE (Qwen3, OLMo-2). */
+  qkNorm?: NormInfo;
   norm?: NormInfo;
+  /** Sandwich placement: the norm of the sublayer's output, before the residual add. */
+  postNorm?: NormInfo;
   span: Span;
 }
 
@@ -78,17 +84,82 @@ export interface MlpInfo {
   bias: boolean;
   dropout: number;
   norm?: NormInfo;
+  /** Sandwich placement: the norm of the sublayer's output, before the residual add. */
+  postNorm?: NormInfo;
   span: Span;
 }
 
 export type Sublayer = AttentionInfo | MlpInfo;
 
+/** One kind of layer of a stack: its sublayers in order (a later kind may hold other sublayer kinds). */
+export interface LayerKind {
+  name: string;
+  sublayers: Sublayer[];
+}
+
 export interface StackInfo {
   name: string;
   count: number;
-  placement: "pre" | "post";
+  /**
+   * Where a sublayer's norm stands: before it (pre), after the residual add (post), or both
+   * around it, the output normed before the add (sandwich: y = post(sub(pre(x))), x ← x + y).
+   */
+  placement: "pre" | "post" | "sandwich";
+  /** sequential: x ← x + sub(x) per sublayer; parallel (GPT-NeoX, GPT-J): x ← x + Σ sub(x), every sublayer reading the layer's input. */
+  residual: "sequential" | "parallel";
+  /** The layer kinds in declaration order; a stack written `N × name { ... }` has one. */
+  kinds: LayerKind[];
+  /**
+   * The layer pattern as runs of one kind (indices into `kinds`), cycled by layer index: layer
+   * i is the pattern's entry i mod its length (HF `layer_types`). Runs, not one entry per
+   * layer, so a stack costs O(pattern) however deep it is.
+   */
+  pattern: Array<{ kind: number; count: number }>;
+  /** Every sublayer of every kind, kinds in order: for questions about the stack as a whole. */
   sublayers: Sublayer[];
   span: Span;
+}
+
+const patternLength = (st: StackInfo): number => st.pattern.reduce((a, r) => a + r.count, 0);
+
+/** Index into `st.kinds` of layer i. */
+export function layerKindOf(st: StackInfo, i: number): number {
+  let at = i % patternLength(st);
+  for (const r of st.pattern) {
+    if (at < r.count) return r.kind;
+    at -= r.count;
+  }
+  throw new Error(`layer ${i} outside the pattern of stack ${st.name}`);
+}
+
+/** The sublayers layer i of a stack runs. */
+export function layerSublayers(st: StackInfo, i: number): Sublayer[] {
+  return st.kinds[layerKindOf(st, i)].sublayers;
+}
+
+/** How many layers of each kind the stack has, by kind index, in O(pattern). */
+export function layersPerKind(st: StackInfo): number[] {
+  const out = st.kinds.map(() => 0);
+  const len = patternLength(st);
+  const cycles = Math.floor(st.count / len);
+  let rest = st.count - cycles * len;
+  for (const r of st.pattern) {
+    const partial = Math.min(rest, r.count);
+    out[r.kind] += cycles * r.count + partial;
+    rest -= partial;
+  }
+  return out;
+}
+
+/** The first layer of each kind (undefined for a kind no layer has). */
+export function firstLayerOfKind(st: StackInfo): Array<number | undefined> {
+  const out: Array<number | undefined> = st.kinds.map(() => undefined);
+  let at = 0;
+  for (const r of st.pattern) {
+    if (at < st.count) out[r.kind] ??= at;
+    at += r.count;
+  }
+  return out;
 }
 
 export type Step =

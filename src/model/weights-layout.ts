@@ -7,6 +7,7 @@
  * Shapes follow PyTorch's nn.Linear layout, [out, in], so checkpoints map without transposes.
  */
 import {
+  layerSublayers,
   outputSection,
   type AttentionInfo,
   type MlpInfo,
@@ -36,12 +37,13 @@ function baseSublayerName(sub: Sublayer): string {
 }
 
 /**
- * Per-layer names of a stack's sublayers, in order. Repeats get a numeric suffix from the
- * second occurrence on (attn, attn1, attn2) so names stay stable when a spec appends a sublayer.
+ * Names of one layer's sublayers, in order (a layer kind's, or a one-kind stack's). Repeats get
+ * a numeric suffix from the second occurrence on (attn, attn1, attn2) so names stay stable when
+ * a spec appends a sublayer.
  */
-export function sublayerNames(stack: StackInfo): string[] {
+export function sublayerNames(layer: { readonly sublayers: readonly Sublayer[] }): string[] {
   const seen = new Map<string, number>();
-  return stack.sublayers.map((sub) => {
+  return layer.sublayers.map((sub) => {
     const base = baseSublayerName(sub);
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
@@ -82,6 +84,12 @@ function normTensors(emit: Emit, name: string, norm: NormInfo, width: number): v
 }
 
 function attentionTensors(emit: Emit, p: string, a: AttentionInfo, width: number): void {
+  // Qwen3's order: the four projections, then q_norm and k_norm.
+  const qkNorm = () => {
+    if (!a.qkNorm) return;
+    emit(`${p}q_norm.weight`, [a.headDim]);
+    emit(`${p}k_norm.weight`, [a.headDim]);
+  };
   const qDim = a.heads * a.headDim;
   const kvDim = a.kvHeads * a.headDim;
   // Interleave weight and bias per projection, as PyTorch's state_dict orders them.
@@ -93,10 +101,11 @@ function attentionTensors(emit: Emit, p: string, a: AttentionInfo, width: number
   if (a.qkvBias) emit(`${p}v.bias`, [kvDim]);
   emit(`${p}o.weight`, [width, qDim]);
   if (a.outBias) emit(`${p}o.bias`, [width]);
+  qkNorm();
 }
 
 export function isGated(mlp: MlpInfo): boolean {
-  return mlp.act === "swiglu" || mlp.act === "geglu";
+  return mlp.act === "swiglu" || mlp.act === "geglu" || mlp.act === "geglu_tanh";
 }
 
 function mlpTensors(emit: Emit, p: string, mlp: MlpInfo, width: number): void {
@@ -111,16 +120,18 @@ function mlpTensors(emit: Emit, p: string, mlp: MlpInfo, width: number): void {
   if (mlp.bias) emit(`${p}down.bias`, [width]);
 }
 
-function layerTensors(emit: Emit, prefix: string, stack: StackInfo, width: number): void {
-  const names = sublayerNames(stack);
-  stack.sublayers.forEach((sub, j) => {
+function layerTensors(emit: Emit, prefix: string, stack: StackInfo, layer: number, width: number): void {
+  const sublayers = layerSublayers(stack, layer);
+  const names = sublayerNames({ sublayers });
+  sublayers.forEach((sub, j) => {
     const name = names[j];
-    // List the norm where the data meets it: before the sublayer (pre-norm) or after (post).
+    // List each norm where the data meets it: before the sublayer (pre, sandwich) or after (post, sandwich).
     const norm = () => sub.norm && normTensors(emit, `${prefix}${name}_norm`, sub.norm, width);
-    if (stack.placement === "pre") norm();
+    if (stack.placement !== "post") norm();
     if (sub.kind === "attention") attentionTensors(emit, `${prefix}${name}.`, sub, width);
     else mlpTensors(emit, `${prefix}${name}.`, sub, width);
     if (stack.placement === "post") norm();
+    if (sub.postNorm) normTensors(emit, `${prefix}${name}_post_norm`, sub.postNorm, width);
   });
 }
 
@@ -150,7 +161,7 @@ function sectionTensors(out: TensorSpec[], s: SectionInfo): void {
       case "stack":
         for (let i = 0; i < step.stack.count; i++) {
           const group = layerGroup(s, step.stack, i);
-          layerTensors((name, shape) => out.push({ name, shape, group }), `${group}.`, step.stack, s.width);
+          layerTensors((name, shape) => out.push({ name, shape, group }), `${group}.`, step.stack, i, s.width);
         }
         break;
     }

@@ -67,11 +67,24 @@ export interface Statement {
   span: Span;
 }
 
-/** `stack count × name(args) { body }`. */
+/** `name` or `name × repeat` in a layer pattern. */
+export interface PatternRun {
+  kind: Ident;
+  repeat?: Expr;
+  span: Span;
+}
+
+/**
+ * `stack count × name(args) { body }`, or `stack count × (a, b × n)(args) { layer a { ... } ... }`:
+ * exactly one of `name` (one layer kind, the body its sublayers) and `pattern` (layer kinds
+ * declared by `layer` statements in the body, layer i of kind pattern[i mod length]).
+ */
 export interface StackDecl {
   kind: "stack";
   count: Expr;
-  name: Ident;
+  name?: Ident;
+  pattern?: PatternRun[];
+  patternSpan?: Span;
   args: Arg[];
   body: Item[];
   span: Span;

@@ -139,13 +139,42 @@ function buildStack(n: CstNode): A.StackDecl | undefined {
   const countNode = node(n, "count");
   const count = countNode && buildExpr(countNode);
   const name = tok(n, "name");
+  const patternNode = node(n, "layerPattern");
+  const pattern = patternNode && buildPattern(patternNode);
+  const patternSpan = patternNode && nodeSpan(patternNode);
   const span = nodeSpan(n);
-  if (!count || !name || !span) return undefined;
+  if (!count || !(name || (pattern?.length && patternSpan)) || !span) return undefined;
   const times = tok(n, "times");
-  if (times && times.image !== "x") report(tokenSpan(times), `expected \`×\` or \`x\` between the count and the block name, found \`${times.image}\``, "expected `×` here");
+  if (times) checkTimes(times, "between the count and the block name");
   const args = node(n, "argList");
   const block = node(n, "block");
-  return { kind: "stack", count, name: ident(name), args: args ? buildArgs(args) : [], body: block ? buildBlock(block) : [], span };
+  return {
+    kind: "stack",
+    count,
+    ...(name ? { name: ident(name) } : { pattern: pattern!, patternSpan: patternSpan! }),
+    args: args ? buildArgs(args) : [],
+    body: block ? buildBlock(block) : [],
+    span,
+  };
+}
+
+function checkTimes(times: IToken, where: string): void {
+  if (times.image !== "x") report(tokenSpan(times), `expected \`×\` or \`x\` ${where}, found \`${times.image}\``, "expected `×` here");
+}
+
+function buildPattern(n: CstNode): A.PatternRun[] {
+  const out: A.PatternRun[] = [];
+  for (const r of nodes(n, "patternRun")) {
+    const kind = tok(r, "kind");
+    const span = nodeSpan(r);
+    if (!kind || !span) continue;
+    const times = tok(r, "times");
+    if (times) checkTimes(times, "between a layer kind and its repeat count");
+    const rep = node(r, "repeat");
+    const repeat = rep && buildExpr(rep);
+    out.push({ kind: ident(kind), ...(repeat ? { repeat } : {}), span });
+  }
+  return out;
 }
 
 

@@ -153,7 +153,7 @@ export class TrainingEngine {
       case "norm": {
         const x = val(n.x);
         const dim = this.shape(n.weight, dims)[0];
-        return normForward(n.kind, x, x.length / dim, dim, val(n.weight), n.bias === undefined ? null : val(n.bias), n.eps);
+        return normForward(n.kind, x, x.length / dim, dim, val(n.weight), n.bias === undefined ? null : val(n.bias), n.eps, n.offset);
       }
       case "linear": {
         const x = val(n.x);
@@ -301,7 +301,7 @@ export class TrainingEngine {
       case "norm": {
         const dim = this.shape(n.weight, dims)[0];
         const x = val(n.x);
-        normBackward(n.kind, dOut, x, x.length / dim, dim, val(n.weight), n.eps, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+        normBackward(n.kind, dOut, x, x.length / dim, dim, val(n.weight), n.eps, want("x", n.x), want("weight", n.weight), want("bias", n.bias), n.offset);
         return;
       }
       case "linear": {

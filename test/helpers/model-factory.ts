@@ -49,7 +49,7 @@ export function mlp(hidden: number, act: MlpActivation, o: { bias?: boolean; nor
 }
 
 export function stack(name: string, count: number, sublayers: Sublayer[], placement: "pre" | "post" = "pre"): Step {
-  const s: StackInfo = { name, count, placement, sublayers, span };
+  const s: StackInfo = { name, count, placement, residual: "sequential", kinds: [{ name, sublayers }], pattern: [{ kind: 0, count: 1 }], sublayers, span };
   return { op: "stack", stack: s, span };
 }
 

@@ -214,8 +214,8 @@ export function softcapBackward(dy: Float64Array, x: Num, cap: number, dx: Float
 
 // ---- norms ----------------------------------------------------------------------------------
 
-/** LayerNorm (biased variance) or RMSNorm over the last axis of x [rows, dim]. */
-export function normForward(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number): Float64Array {
+/** LayerNorm (biased variance) or RMSNorm over the last axis of x [rows, dim], scaled by offset + w. */
+export function normForward(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset = 0): Float64Array {
   const out = new Float64Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
@@ -230,16 +230,16 @@ export function normForward(kind: "layer" | "rms", x: Num, rows: number, dim: nu
       sq += d * d;
     }
     const inv = 1 / Math.sqrt(sq / dim + eps);
-    for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mean) * inv * w[i] + (b === null ? 0 : b[i]);
+    for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mean) * inv * (offset + w[i]) + (b === null ? 0 : b[i]);
   }
   return out;
 }
 
 /**
  * Backward of a norm, recomputing the row statistics (two numbers a row) rather than storing
- * them. With x̂ = (x - μ) · inv and g = dy ⊙ w:
+ * them. With x̂ = (x - μ) · inv and g = dy ⊙ (offset + w):
  *   layer: dx = inv · (g - mean(g) - x̂ · mean(g ⊙ x̂)),  rms: dx = inv · (g - x̂ · mean(g ⊙ x̂)),
- * dw += Σ_rows dy ⊙ x̂, db += Σ_rows dy.
+ * dw += Σ_rows dy ⊙ x̂ (the offset is a constant), db += Σ_rows dy.
  */
 export function normBackward(
   kind: "layer" | "rms",
@@ -252,6 +252,7 @@ export function normBackward(
   dx: Float64Array | null,
   dw: Float64Array | null,
   db: Float64Array | null,
+  offset = 0,
 ): void {
   const xhat = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {
@@ -271,7 +272,7 @@ export function normBackward(
     let gxMean = 0;
     for (let i = 0; i < dim; i++) {
       xhat[i] = (x[o + i] - mean) * inv;
-      const g = dy[o + i] * w[i];
+      const g = dy[o + i] * (offset + w[i]);
       gMean += g;
       gxMean += g * xhat[i];
       if (dw !== null) dw[i] += dy[o + i] * xhat[i];
@@ -281,7 +282,7 @@ export function normBackward(
     gxMean /= dim;
     if (dx === null) continue;
     const centre = kind === "layer" ? gMean : 0;
-    for (let i = 0; i < dim; i++) dx[o + i] += inv * (dy[o + i] * w[i] - centre - xhat[i] * gxMean);
+    for (let i = 0; i < dim; i++) dx[o + i] += inv * (dy[o + i] * (offset + w[i]) - centre - xhat[i] * gxMean);
   }
 }
 

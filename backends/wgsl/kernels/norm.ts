@@ -2,14 +2,22 @@
 // memory. LayerNorm takes two passes (mean, then squared deviations) like the reference, since
 // E[x²] − E[x]² cancels badly when |mean| ≫ std.
 
-import { Bindings, FLAT_ARGS, FLAT_ID, f32, floorPow2, kernel, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { Bindings, FLAT_ARGS, FLAT_ID, f32, floorPow2, kernel, seqLen, storeRow, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { ringStoreRow } from "./attention.ts";
 
 export interface NormSpec {
   kind: "layer" | "rms";
   rows: SeqSym;
+  /** Channels normed together: the weight's length. */
   D: number;
+  /** Norm rows per activation row (heads, for a per-head q/k norm); absent: 1, a whole-row norm. */
+  groups?: number;
   eps: number;
   bias: boolean;
+  /** y = x̂ · (offset + w); absent: 0. */
+  offset?: number;
+  /** Rows go to their KV-cache slot (a key norm's output), in a ring of that many rows if given. */
+  store?: { ring?: number };
 }
 
 export function normKernel(s: NormSpec, maxThreads: number): Kernel {
@@ -31,8 +39,9 @@ ${reducer("sq", wg)}
 @compute @workgroup_size(${wg})
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let row = ${FLAT_ID};
-  if (row >= P.batch * ${seqLen(s.rows)}) { return; }
+  if (row >= P.batch * ${seqLen(s.rows)}${(s.groups ?? 1) > 1 ? ` * ${u32(s.groups!)}` : ""}) { return; }
   let base = row * D;
+  ${outBase(s)}
   ${
     layer
       ? `var s = 0.0;
@@ -43,9 +52,18 @@ fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   var q = 0.0;
   for (var i = t; i < D; i += WG) { let d = X[base + i] - mean; q += d * d; }
   let inv = 1.0 / sqrt(total_sq(q, t) / f32(D) + EPS);
-  for (var i = t; i < D; i += WG) { Y[base + i] = (X[base + i] - mean) * inv * G[i]${s.bias ? " + Bt[i]" : ""}; }
+  for (var i = t; i < D; i += WG) { Y[out + i] = (X[base + i] - mean) * inv * ${s.offset ? `(${f32(s.offset)} + G[i])` : "G[i]"}${s.bias ? " + Bt[i]" : ""}; }
 }`;
   return kernel(b, body, wg, 2 * wg * 4);
+}
+
+/** `out`: where the norm row's outputs start: its own place, or (a key norm) its activation row's KV-cache slot. */
+function outBase(s: NormSpec): string {
+  if (!s.store) return "let out = base;";
+  const groups = s.groups ?? 1;
+  const m = groups > 1 ? `row / ${u32(groups)}` : "row";
+  const slot = s.store.ring !== undefined ? ringStoreRow(m, s.store.ring) : storeRow(s.rows, m);
+  return `let out = ${slot} * ${u32(groups * s.D)}${groups > 1 ? ` + row % ${u32(groups)} * D` : ""};`;
 }
 
 /**
