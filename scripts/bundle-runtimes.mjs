@@ -25,7 +25,9 @@ const { TARGETS } = await import("../dist/src/runtime/targets.js");
 const missing = TARGETS.filter((t) => !existsSync(`src/emit/runtime/${t}.ts`));
 if (missing.length) throw new Error(`no runtime entry src/emit/runtime/<target>.ts for: ${missing.join(", ")}`);
 const targets = TARGETS;
-for (const t of targets) {
+// tokenizer.js: Hugging Face tokenizers, a bundle of its own that runtime.js imports only when a
+// model has such a tokenizer (README "Generated modules" gives both sizes).
+for (const t of [...targets, "tokenizer"]) {
   await build({
     entryPoints: [`src/emit/runtime/${t}.ts`],
     bundle: true,
@@ -40,4 +42,4 @@ for (const t of targets) {
     logLevel: "warning",
   });
 }
-console.log(`bundled runtimes: ${targets.join(", ")}`);
+console.log(`bundled runtimes: ${targets.join(", ")}; tokenizer`);

@@ -3,7 +3,6 @@ import { checkFile, checkSource } from "../check/check.ts";
 import { renderText } from "../diagnostics/render-text.ts";
 import type { ModelInfo } from "../model/model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
-import type { SafetensorsFile } from "../runtime/safetensors.ts";
 import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
 import { CliError, EXIT_ERRORS, EXIT_USAGE } from "./io.ts";
 
@@ -52,47 +51,7 @@ export function parseTokenIds(value: string, what: string, vocab?: number): Int3
   return Int32Array.from(ids);
 }
 
-export interface LoadWeightsOptions {
-  map?: MapName;
-  allowNonFinite?: boolean;
-  onProgress?: (loaded: number, total: number) => void;
-}
-
-/**
- * Weights for `run` and `forward`: read (a missing or unreadable file is exit 2), validated as
- * safetensors and against the spec's layout (exit 1, naming the tensor), name-mapped, and
- * checked for NaN / ±Inf unless --allow-nonfinite.
- */
-export async function loadWeights(m: ModelInfo, path: string, o: LoadWeightsOptions = {}): Promise<Map<string, Float32Array>> {
-  const [{ readWeights }, { parseSafetensors, WeightsError }, { bindWeights, NonFiniteWeightsError }, { applyNameMap }] = await Promise.all([
-    import("../runtime/weights-source.ts"),
-    import("../runtime/safetensors.ts"),
-    import("../runtime/bind-weights.ts"),
-    import("../runtime/name-maps.ts"),
-  ]);
-  // A Hugging Face checkpoint directory: its shards, joined, under their Hugging Face names.
-  const dir = await readCheckpointDirWeights(path, o);
-  let bytes: Uint8Array | undefined;
-  if (!dir) {
-    try {
-      bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
-    } catch (e) {
-      if (e instanceof WeightsError) throw e;
-      const msg = (e as Error).message;
-      throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
-    }
-  }
-  const map = dir ? (o.map ?? dir.map) : o.map;
-  try {
-    return bindWeights(m, dir ? dir.file : parseSafetensors(bytes!), {
-      ...(map ? { map: (f, mi) => applyNameMap(map, f, mi) } : {}),
-      ...(o.allowNonFinite ? { allowNonFinite: true } : {}),
-    });
-  } catch (e) {
-    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
-    throw e;
-  }
-}
+export { loadWeights, type LoadWeightsOptions } from "./load-weights.ts";
 
 // ---- Hugging Face checkpoint directories (`run DIR`, `forward DIR`, `--weights DIR`) ----------
 
@@ -142,56 +101,31 @@ export function withCheckpointWeights<T extends { weights?: string; map?: MapNam
 }
 
 /**
- * A checkpoint directory's weights (every shard validated, joined into one file) and the name map
- * its tensor names suggest; undefined when `path` is not such a directory (then it is read as a
- * file, and a directory without weights fails as before: exit 2).
- */
-async function readCheckpointDirWeights(path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName } | undefined> {
-  const [{ readCheckpointWeights, holdsCheckpointWeights, CheckpointError }, { guessNameMap }] = await Promise.all([import("../runtime/checkpoint-dir.ts"), import("../runtime/name-maps.ts")]);
-  if (!(await holdsCheckpointWeights(path))) return undefined;
-  let file: SafetensorsFile;
-  try {
-    file = await readCheckpointWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
-  } catch (e) {
-    if (e instanceof CheckpointError && e.io) throw new CliError(e.message, EXIT_USAGE);
-    throw e;
-  }
-  const map = guessNameMap(file);
-  return { file, ...(map ? { map } : {}) };
-}
-
-/**
  * The tokenizer of a checkpoint directory for `run --prompt`: its tokenizer.json (or vocab.json +
  * merges.txt) with tokenizer_config.json and generation_config.json. A file that does not parse
  * is exit 1, one that cannot be read exit 2; a tokenizer with ids past the model's vocabulary is
  * refused (its ids would index past the embedding table). Decoding leaves out special tokens.
  */
 export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<TextTokenizer> {
-  const [{ loadTokenizer }, { TokenizerFileError }] = await Promise.all([import("../runtime/tokenizers/load.ts"), import("../runtime/tokenizers/hf.ts")]);
-  let tok;
+  const [{ loadTokenizer }, { TokenizerFileError }, { bindTokenizer }] = await Promise.all([
+    import("../runtime/tokenizers/load.ts"),
+    import("../runtime/tokenizers/hf.ts"),
+    import("../runtime/tokenizers/model-tokenizer.ts"),
+  ]);
   try {
-    tok = await loadTokenizer(dir);
+    return bindTokenizer(await loadTokenizer(dir), { name: m.name, vocab: m.head.vocab }, dir, { skipSpecial: true });
   } catch (e) {
     if (e instanceof TokenizerFileError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
   }
-  if (tok.vocab > m.head.vocab) {
-    throw new CliError(`${dir}: the tokenizer has ${tok.vocab} ids but model ${m.name} has vocab ${m.head.vocab}; ids past the vocabulary would index past the embedding table`, EXIT_ERRORS);
-  }
-  const t = tok;
-  // A model's vocabulary may be padded past the tokenizer's (Qwen2: 151,936 rows for 151,665
-  // tokens): ids with no token decode to nothing, as Hugging Face's decode skips them.
-  const known = (id: number) => t.idToToken(id) !== undefined;
-  return {
-    kind: t.kind,
-    vocab: t.vocab,
-    stop: t.stop,
-    encode: (text) => t.encode(text),
-    encodePrompt: (text) => t.encodePrompt(text),
-    decode: (ids) => t.decode(Array.from(ids).filter(known), { skipSpecial: true }),
-    decoder: () => {
-      const d = t.decoder({ skipSpecial: true });
-      return { push: (id) => (known(id) ? d.push(id) : ""), flush: () => d.flush() };
-    },
-  };
+}
+
+/** `path` when it is a directory holding tokenizer files (tokenizer.json, or vocab.json + merges.txt); else undefined. */
+export async function tokenizerDir(path: string): Promise<string | undefined> {
+  const { stat } = await import("node:fs/promises");
+  const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() === true;
+  if ((await stat(path).catch(() => undefined))?.isDirectory() !== true) return undefined;
+  const { join } = await import("node:path");
+  if ((await isFile(join(path, "tokenizer.json"))) || ((await isFile(join(path, "vocab.json"))) && (await isFile(join(path, "merges.txt"))))) return path;
+  return undefined;
 }

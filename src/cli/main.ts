@@ -139,10 +139,11 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     });
 
   p.command("build")
-    .description("compile a spec into a self-contained ES module package (index.js, index.d.ts, artifacts)")
-    .argument("<file>", "spec file")
+    .description("compile a spec (or a Hugging Face checkpoint directory's config.json) into a self-contained ES module package (index.js, index.d.ts, artifacts)")
+    .argument("<file>", "spec file, or checkpoint directory")
     .addOption(new Option("--target <target>", "what the module runs on").choices(TARGET_CHOICES).default("wasm"))
     .requiredOption("--out <dir>", "output directory")
+    .option("--weights <dir>", "a checkpoint directory the package is for: its tokenizer is copied in, its name map becomes load()'s default")
     .option("--emit-text", "also write the readable text form of the artifacts (WAT for wasm)")
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
@@ -155,6 +156,8 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .addOption(new Option("--target <target>", "which backend runs it").choices(TARGET_CHOICES).default("reference"))
     .option("--prompt <text>", "prompt text (needs the model's tokenizer)")
     .option("--tokens <ids>", "prompt as comma-separated token ids")
+    .option("--chat <text>", "a user message, through the checkpoint's chat template (tokenizer_config.json); prints the reply")
+    .option("--system <text>", "with --chat: a system message before it")
     .option("--src-prompt <text>", "encoder–decoder models: the encoder's input as text")
     .option("--src-tokens <ids>", "encoder–decoder models: the encoder's input as comma-separated token ids")
     .option("--max-tokens <n>", "how many tokens to generate", "64")

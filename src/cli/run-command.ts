@@ -5,73 +5,23 @@ import type { GenerateOptions } from "../runtime/model-api.ts";
 import { type MapName } from "../runtime/name-maps.ts";
 import { tokenizerFor } from "../runtime/tokenizer.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, stderrIsTTY, useColor } from "./io.ts";
-import { checkpointTokenizer, loadSpecOrCheckpoint, loadWeights, parsePositiveInt, parseTokenIds, withCheckpointWeights } from "./load-model.ts";
+import { checkpointTokenizer, loadSpecOrCheckpoint, parsePositiveInt, parseTokenIds, tokenizerDir, withCheckpointWeights } from "./load-model.ts";
+import { isLowBitPath, loadWeights, loadWeightStore } from "./load-weights.ts";
+import { chatPromptText } from "./chat-prompt.ts";
 import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
 import { progressBar } from "./progress.ts";
 import { openModel } from "./compile-cache.ts";
-import type { StorageDType, WeightStore } from "../runtime/weights/format.ts";
-
-/**
- * Whether a local weights file is a specformer low-bit file (its header's __metadata__ names our
- * storage keys): read from the header alone. Anything unreadable is "no": the ordinary loader
- * then reports the problem as it always does.
- */
-async function isLowBitPath(path: string): Promise<boolean> {
-  const fs = await import("node:fs/promises");
-  let handle;
-  try {
-    handle = await fs.open(path, "r");
-    // Only a regular file: a pipe's bytes must stay for the loader (which refuses it anyway).
-    if (!(await handle.stat()).isFile()) return false;
-    const head = Buffer.alloc(8);
-    if ((await handle.read(head, 0, 8, 0)).bytesRead < 8) return false;
-    const length = Number(head.readBigUInt64LE(0));
-    if (!Number.isSafeInteger(length) || length > 100_000_000) return false;
-    const header = Buffer.alloc(length);
-    if ((await handle.read(header, 0, length, 8)).bytesRead < length) return false;
-    const meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, unknown> }).__metadata__;
-    return meta !== undefined && Object.keys(meta).some((k) => k.startsWith("specformer.quant") || k.startsWith("specformer.dtype."));
-  } catch {
-    return false;
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** Weights in their storage dtypes (src/runtime/weights/), converted to `dtype` at load tensor by tensor. */
-async function loadStore(m: ModelInfo, path: string, o: { dtype?: StorageDType; map?: MapName; allowNonFinite?: boolean; onProgress?: (done: number, total: number) => void }): Promise<WeightStore> {
-  const [{ readWeights }, { parseSafetensors, WeightsError }, { bindWeightStore, NonFiniteWeightsError }, { applyNameMap }, { inferenceGraph }] = await Promise.all([
-    import("../runtime/weights-source.ts"),
-    import("../runtime/safetensors.ts"),
-    import("../runtime/bind-weights.ts"),
-    import("../runtime/name-maps.ts"),
-    import("../ir/lower.ts"),
-  ]);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
-  } catch (e) {
-    if (e instanceof WeightsError) throw e;
-    const msg = (e as Error).message;
-    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
-  }
-  try {
-    return bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), {
-      ...(o.dtype ? { dtype: o.dtype } : {}),
-      ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
-      ...(o.allowNonFinite ? { allowNonFinite: true } : {}),
-    });
-  } catch (e) {
-    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
-    throw e;
-  }
-}
+import type { StorageDType } from "../runtime/weights/format.ts";
 
 export interface RunOptions {
   weights: string;
   target: BackendName;
   prompt?: string;
   tokens?: string;
+  /** A user message, rendered through the checkpoint's chat template. */
+  chat?: string;
+  /** With --chat: a system message before it. */
+  system?: string;
   srcPrompt?: string;
   srcTokens?: string;
   maxTokens: string;
@@ -113,7 +63,8 @@ function sectionVocab(m: ModelInfo, role: "encoder" | "output"): number | undefi
 
 /** `specformer run`: check, load (with a progress bar on a TTY), generate, stream, report tokens/s. */
 export async function runRun(file: string, o: RunOptions): Promise<number> {
-  if ((o.prompt === undefined) === (o.tokens === undefined)) throw new CliError("give exactly one of --prompt TEXT or --tokens 1,2,3");
+  if ([o.prompt, o.tokens, o.chat].filter((x) => x !== undefined).length !== 1) throw new CliError("give exactly one of --prompt TEXT, --chat TEXT or --tokens 1,2,3");
+  if (o.system !== undefined && o.chat === undefined) throw new CliError("--system goes with --chat (a system message before the user's)");
   if (o.srcPrompt !== undefined && o.srcTokens !== undefined) throw new CliError("give at most one of --src-prompt TEXT or --src-tokens 1,2,3");
   // FILE may be a Hugging Face checkpoint directory: its config.json imported, its shards the weights.
   const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
@@ -138,10 +89,16 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   }
   if (!enc && srcGiven) throw new CliError(`model ${m.name} has no encoder: --src-tokens / --src-prompt are for encoder–decoder models`);
 
-  // Token ids need no tokenizer; text does, and a model may name one we do not ship.
+  // Token ids need no tokenizer; text does, and a model may name one we do not ship. A checkpoint
+  // directory (FILE, or --weights DIR beside a spec that declares no byte tokenizer) brings its
+  // own (tokenizer.json), read only when there is text.
   let tok: TextTokenizer | undefined;
-  // A checkpoint directory brings its own tokenizer (tokenizer.json), read only when there is text.
-  if (checkpoint && (o.prompt !== undefined || o.srcPrompt !== undefined)) tok = await checkpointTokenizer(checkpoint.dir, m);
+  const text = o.prompt !== undefined || o.srcPrompt !== undefined || o.chat !== undefined;
+  const tokDir = text && m.tokenizer?.kind !== "byte" ? (checkpoint?.dir ?? (await tokenizerDir(o.weights))) : undefined;
+  if (tokDir !== undefined) tok = await checkpointTokenizer(tokDir, m);
+  if (o.chat !== undefined && tokDir === undefined) {
+    throw new CliError("--chat needs a Hugging Face checkpoint directory (as FILE or --weights DIR) whose tokenizer_config.json has a chat_template; use --prompt");
+  }
   const tokenizer = () => {
     try {
       return (tok ??= tokenizerFor(m));
@@ -149,7 +106,14 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
       throw new CliError((e as Error).message, EXIT_ERRORS);
     }
   };
-  const prompt = o.tokens !== undefined ? parseTokenIds(o.tokens, "--tokens", sectionVocab(m, "output")) : tokenizer().encodePrompt(o.prompt!);
+  // The rendered chat already holds the template's special tokens (transformers tokenizes it with
+  // add_special_tokens=False).
+  const prompt =
+    o.tokens !== undefined
+      ? parseTokenIds(o.tokens, "--tokens", sectionVocab(m, "output"))
+      : o.chat !== undefined
+        ? tok!.encode(await chatPromptText(tokDir!, o.chat, o.system))
+        : tokenizer().encodePrompt(o.prompt!);
   let src: GenerateOptions["src"];
   if (o.srcTokens !== undefined) {
     const ids = parseTokenIds(o.srcTokens, "--src-tokens", sectionVocab(m, "encoder"));
@@ -168,7 +132,7 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   let opened: { model: Awaited<ReturnType<typeof openModel>>["model"]; compiled?: "cached" | "compiled" };
   try {
     if (lowBit) {
-      const store = await loadStore(m, o.weights, { ...loadOpts, ...(o.dtype ? { dtype: o.dtype } : {}) });
+      const store = await loadWeightStore(m, o.weights, { ...loadOpts, ...(o.dtype ? { dtype: o.dtype } : {}) });
       const { createModel } = await import("../../backends/registry.ts");
       opened = { model: await createModel(o.target, m, store, threads !== undefined ? { threads } : {}), ...(o.target === "wasm" ? { compiled: "compiled" as const } : {}) };
     } else {
@@ -185,13 +149,14 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   // the context's end.
   const stop = new Set(tok && o.tokens === undefined ? tok.stop : []);
   const decoder = o.tokens === undefined ? tok?.decoder() : undefined;
+  // A chat prints the reply alone; a prompt is echoed before its continuation.
   let last = "";
   const out = (s: string) => {
     if (s === "") return;
     process.stdout.write(s);
     last = s;
   };
-  if (decoder) out(o.prompt!);
+  if (decoder && o.prompt !== undefined) out(o.prompt);
   let n = 0;
   let first = 0;
   let reason: string | undefined;

@@ -27,7 +27,7 @@ export function modelConfig(m: ModelInfo, target: Target) {
  * index.d.ts for one model: the config's dims as literal types, the inputs' and output's
  * shapes in doc comments, and option types that reject inputs the model does not take.
  */
-export function declarations(m: ModelInfo, target: Target, source: string): string {
+export function declarations(m: ModelInfo, target: Target, source: string, tokenizer: "byte" | "hf" | undefined = m.tokenizer?.kind === "byte" ? "byte" : undefined): string {
   const out = outputSection(m);
   const enc = encoderSection(m);
   const cfg = modelConfig(m, target);
@@ -91,8 +91,31 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     "  dispose(): void;",
     "}",
     "",
+    "/** A streaming decoder: push(id) returns only whole characters, holding back a character split across tokens. */",
+    "export interface StreamDecoder {",
+    "  push(id: number): string;",
+    "  /** Ends the stream: what is held back (an incomplete character as U+FFFD). */",
+    "  flush(): string;",
+    "}",
+    "",
+    "export interface Tokenizer {",
+    '  /** "byte", or the Hugging Face model type: "bpe", "wordpiece". */',
+    "  readonly kind: string;",
+    "  readonly vocab: number;",
+    "  /** Token ids that end generation; pass as generate()'s `stop`. */",
+    "  readonly stop: readonly number[];",
+    "  /** A prompt's ids, with the sequence tokens the tokenizer adds (BOS, end of text) unless `special: false`. */",
+    "  encode(text: string, opts?: { special?: boolean }): Int32Array;",
+    "  /** The ids' text; special tokens are kept unless `skipSpecial`. */",
+    "  decode(ids: ArrayLike<number>, opts?: { skipSpecial?: boolean }): string;",
+    "  decoder(opts?: { skipSpecial?: boolean }): StreamDecoder;",
+    "}",
+    "",
     "export interface Model {",
     "  readonly config: { readonly name: string; readonly vocab: number; readonly context?: number; readonly dims: Readonly<Record<string, number>> };",
+    tokenizer !== undefined
+      ? "  /** The package's tokenizer. */\n  readonly tokenizer: Tokenizer;"
+      : "  /** The tokenizer of the checkpoint directory it was loaded from, where it has one. */\n  readonly tokenizer?: Tokenizer;",
     `  /** Logits Float32Array [batch, seq, ${m.head.vocab}]. */`,
     `  forward(tokens: Int32Array, opts${optsOptional ? "?" : ""}: ForwardOptions): Promise<Float32Array>;`,
     ...(can.decodeProblem === undefined
@@ -116,15 +139,27 @@ export function declarations(m: ModelInfo, target: Target, source: string): stri
     "  allowNonFinite?: boolean;",
     "}",
     "",
-    "/** Weights: safetensors bytes, a file path (Node) or a URL. */",
+    "/**",
+    " * Weights: safetensors bytes, a file path (Node) or a URL, or a Hugging Face checkpoint directory",
+    " * (model.safetensors or the index and its shards; a folder path in Node, a URL ending in / in",
+    " * browsers): onProgress counts the bytes of all its shards.",
+    " */",
     "export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;",
-    ...(m.tokenizer?.kind === "byte"
+    "",
+    tokenizer !== undefined
+      ? "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /); without one, the package's own. */"
+      : "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /). */",
+    `export declare function loadTokenizer(source${tokenizer !== undefined ? "?" : ""}: string | URL): Promise<Tokenizer>;`,
+    ...(tokenizer !== undefined
       ? [
           "",
-          "/** The model's byte-level tokenizer: text → ids (a prompt, led by end-of-text when the vocab has it). */",
-          "export declare function encode(text: string): Int32Array;",
-          "export declare function decode(ids: ArrayLike<number>): string;",
-          "/** Token ids that end generation; pass as generate()'s `stop`. */",
+          tokenizer === "byte"
+            ? "/** The model's byte-level tokenizer: text → ids (a prompt, led by end-of-text when the vocab has it). */"
+            : "/** The package's tokenizer (copied from the checkpoint), usable once load() or loadTokenizer() has resolved. */",
+          "export declare function encode(text: string, opts?: { special?: boolean }): Int32Array;",
+          "export declare function decode(ids: ArrayLike<number>, opts?: { skipSpecial?: boolean }): string;",
+          "export declare function decoder(opts?: { skipSpecial?: boolean }): StreamDecoder;",
+          `/** Token ids that end generation; pass as generate()'s \`stop\`${tokenizer === "hf" ? " (empty until the tokenizer is loaded)" : ""}. */`,
           "export declare const stop: number[];",
         ]
       : []),

@@ -1,15 +1,27 @@
 /**
  * What every generated module's runtime does before a backend takes over: read the weights
- * (bytes, path or URL) with progress, validate them, apply a name map, bind them to the
- * model's layout. Bundled into each target's runtime.js; imports nothing from the compiler.
+ * (bytes, a path or URL, or a Hugging Face checkpoint directory's shards) with progress, validate
+ * them, apply a name map, bind them to the model's layout; and find the model's tokenizer.
+ * Bundled into each target's runtime.js; imports nothing from the compiler.
  */
 import type { ModelInfo } from "../../model/model.ts";
 import { bindWeights } from "../../runtime/bind-weights.ts";
-import { applyNameMap, type MapName } from "../../runtime/name-maps.ts";
-import { parseSafetensors } from "../../runtime/safetensors.ts";
+import { locateWeights, readShards, type CheckpointFiles } from "../../runtime/checkpoint-shards.ts";
+import { checkpointFiles } from "../../runtime/checkpoint-sources.ts";
+import type { Model } from "../../runtime/model-api.ts";
+import { applyNameMap, guessNameMap, type MapName } from "../../runtime/name-maps.ts";
+import { parseSafetensors, type SafetensorsFile } from "../../runtime/safetensors.ts";
 import { modelFromJson } from "../../runtime/serialize.ts";
+import { ByteTokenizer } from "../../runtime/tokenizer.ts";
 import { readWeights, type Progress, type WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";
+import { byteTokenizer, type Tokenizer } from "./tokenizer-api.ts";
+
+export { ModelInputError } from "../../runtime/model-api.ts";
+export { WeightsError } from "../../runtime/safetensors.ts";
+export { CheckpointError } from "../../runtime/checkpoint-shards.ts";
+export { ByteTokenizer } from "../../runtime/tokenizer.ts";
+export { byteTokenizer } from "./tokenizer-api.ts";
 
 export interface LoadOptions {
   onProgress?: (p: Progress) => void;
@@ -20,12 +32,65 @@ export interface LoadOptions {
   allowNonFinite?: boolean;
 }
 
-export async function prepare(manifest: Manifest, source: WeightsSource, opts: LoadOptions): Promise<{ model: ModelInfo; weights: Map<string, Float32Array> }> {
+/** The package's own tokenizer (byte, or the one `build` copied from a checkpoint), loaded once by index.js. */
+export type OwnTokenizer = () => Promise<Tokenizer>;
+
+export interface Prepared {
+  model: ModelInfo;
+  weights: Map<string, Float32Array>;
+  tokenizer: Tokenizer | undefined;
+}
+
+export async function prepare(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions, own?: OwnTokenizer): Promise<Prepared> {
   if (manifest.format !== 1) throw new Error(`this module was built with an unknown manifest format ${String(manifest.format)}`);
   const model = modelFromJson(manifest.model);
-  const bytes = await readWeights(source, opts.onProgress);
-  const file = parseSafetensors(bytes);
-  const weights = bindWeights(model, file, { ...(opts.map ? { map: (f, m) => applyNameMap(opts.map!, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) });
+  const dir = await checkpointFiles(source);
+  const [file, tokenizer] = await Promise.all([readSource(source, dir, opts.onProgress), modelTokenizer(manifest, base, dir, own)]);
+  // A package built for a checkpoint knows its names; a directory's names are recognised.
+  const map = opts.map ?? manifest.checkpoint?.map ?? (dir ? guessNameMap(file) : undefined);
+  const weights = bindWeights(model, file, { ...(map ? { map: (f, m) => applyNameMap(map, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) });
   opts.onProgress?.({ phase: "bind", loaded: weights.size, total: weights.size });
-  return { model, weights };
+  return { model, weights, tokenizer };
+}
+
+async function readSource(source: WeightsSource, dir: CheckpointFiles | undefined, onProgress?: (p: Progress) => void): Promise<SafetensorsFile> {
+  if (dir === undefined) return parseSafetensors(await readWeights(source, onProgress));
+  return readShards(dir, await locateWeights(dir), onProgress ? (p) => onProgress({ phase: "download", loaded: p.loaded, total: p.total }) : undefined);
+}
+
+const hasOwnTokenizer = (manifest: Manifest) => manifest.model.tokenizer?.kind === "byte" || manifest.checkpoint?.tokenizer !== undefined;
+
+/** The package's own tokenizer where it has one, else the directory's where it holds one. */
+async function modelTokenizer(manifest: Manifest, base: URL, dir: CheckpointFiles | undefined, own?: OwnTokenizer): Promise<Tokenizer | undefined> {
+  if (hasOwnTokenizer(manifest)) return own ? own() : openTokenizer(manifest, base);
+  if (dir === undefined) return undefined;
+  return (await hfTokenizers(base)).openTextTokenizer(dir.url, modelOf(manifest), true);
+}
+
+const modelOf = (manifest: Manifest) => ({ name: manifest.model.name, vocab: manifest.model.head.vocab });
+
+/** tokenizer.js beside runtime.js: the Hugging Face tokenizers, imported only when needed. */
+const hfTokenizers = (base: URL): Promise<typeof import("./tokenizer.ts")> => import(new URL("tokenizer.js", base).href);
+
+/**
+ * A tokenizer for this package's model: the package's own without `source`, else the one in the
+ * checkpoint directory `source` names (a folder path in Node, a URL ending in `/`).
+ */
+export async function openTokenizer(manifest: Manifest, base: URL, source?: string | URL): Promise<Tokenizer> {
+  const model = modelOf(manifest);
+  if (source === undefined) {
+    if (manifest.model.tokenizer?.kind === "byte") return byteTokenizer(new ByteTokenizer(model.vocab));
+    const own = manifest.checkpoint?.tokenizer;
+    if (own === undefined) throw new Error(`this package of model ${model.name} has no tokenizer of its own; give loadTokenizer() a checkpoint directory (a folder path, or a URL ending in /)`);
+    return (await (await hfTokenizers(base)).openTextTokenizer(new URL(own, base).href, model, false))!;
+  }
+  const dir = await checkpointFiles(source);
+  if (dir === undefined) throw new Error(`loadTokenizer() takes a checkpoint directory (a folder path, or a URL ending in /), not ${String(source)}`);
+  return (await (await hfTokenizers(base)).openTextTokenizer(dir.url, model, false))!;
+}
+
+/** The backend's model, with the tokenizer that came with it as `model.tokenizer`. */
+export function withTokenizer(model: Model, tokenizer: Tokenizer | undefined): Model {
+  if (tokenizer !== undefined) Object.defineProperty(model, "tokenizer", { value: tokenizer, enumerable: true });
+  return model;
 }

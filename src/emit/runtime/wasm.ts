@@ -6,20 +6,18 @@ import type { WasmPlan } from "../../../backends/wasm/plan.ts";
 import type { Model } from "../../runtime/model-api.ts";
 import { readWeights, type WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";
-import { prepare, type LoadOptions } from "./shared.ts";
+import { prepare, withTokenizer, type LoadOptions, type OwnTokenizer } from "./shared.ts";
 
-export { ModelInputError } from "../../runtime/model-api.ts";
-export { WeightsError } from "../../runtime/safetensors.ts";
-export { ByteTokenizer } from "../../runtime/tokenizer.ts";
+export { ModelInputError, WeightsError, CheckpointError, ByteTokenizer, byteTokenizer, openTokenizer } from "./shared.ts";
 
-export async function createModel(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions = {}): Promise<Model> {
+export async function createModel(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions = {}, own?: OwnTokenizer): Promise<Model> {
   const threads = Math.max(1, Math.floor(opts.threads ?? 1));
   const relaxed = relaxedSimdSupported();
   const key = `wasm:${relaxed ? "relaxed" : "plain"}:${threads > 1 ? "threads" : "single"}`;
   const file = manifest.artifacts[key];
   if (!file) throw new Error(`this module ships no ${key} build`);
-  const [{ model, weights }, binary] = await Promise.all([prepare(manifest, source, opts), readWeights(new URL(file, base))]);
+  const [{ model, weights, tokenizer }, binary] = await Promise.all([prepare(manifest, base, source, opts, own), readWeights(new URL(file, base))]);
   const plan = manifest.plan as WasmPlan;
   const compiled: CompiledWasm = { binary, text: "", plan, variants: [{ relaxed, threads: threads > 1, binary, text: "" }] };
-  return createWasmModel(model, manifest.graph, weights, { threads, relaxed, compiled });
+  return withTokenizer(await createWasmModel(model, manifest.graph, weights, { threads, relaxed, compiled }), tokenizer);
 }

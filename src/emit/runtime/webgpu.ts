@@ -4,13 +4,11 @@ import { createWebGpuModel } from "../../../backends/wgsl/backend.ts";
 import type { Model } from "../../runtime/model-api.ts";
 import type { WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";
-import { prepare, type LoadOptions } from "./shared.ts";
+import { prepare, withTokenizer, type LoadOptions, type OwnTokenizer } from "./shared.ts";
 
-export { ModelInputError } from "../../runtime/model-api.ts";
-export { WeightsError } from "../../runtime/safetensors.ts";
-export { ByteTokenizer } from "../../runtime/tokenizer.ts";
+export { ModelInputError, WeightsError, CheckpointError, ByteTokenizer, byteTokenizer, openTokenizer } from "./shared.ts";
 
-export async function createModel(manifest: Manifest, _base: URL, source: WeightsSource, opts: LoadOptions = {}): Promise<Model> {
-  const { model, weights } = await prepare(manifest, source, opts);
-  return createWebGpuModel(model, manifest.graph, weights, opts.device ? { device: opts.device } : {});
+export async function createModel(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions = {}, own?: OwnTokenizer): Promise<Model> {
+  const { model, weights, tokenizer } = await prepare(manifest, base, source, opts, own);
+  return withTokenizer(await createWebGpuModel(model, manifest.graph, weights, opts.device ? { device: opts.device } : {}), tokenizer);
 }

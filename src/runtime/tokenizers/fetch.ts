@@ -7,9 +7,15 @@
 import { HfTokenizer, TokenizerFileError } from "./hf.ts";
 import { tokenizerJsonFromVocabMerges } from "./vocab-merges.ts";
 
-type Fetch = (url: string) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+export type Fetch = (url: string) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
-export async function fetchTokenizer(baseUrl: string, opts: { fetch?: Fetch } = {}): Promise<HfTokenizer> {
+/**
+ * The tokenizer at `baseUrl`; with `optional`, undefined where the server has neither
+ * tokenizer.json nor vocab.json (a directory without a tokenizer).
+ */
+export async function fetchTokenizer(baseUrl: string, opts?: { fetch?: Fetch; optional?: false }): Promise<HfTokenizer>;
+export async function fetchTokenizer(baseUrl: string, opts: { fetch?: Fetch; optional: true }): Promise<HfTokenizer | undefined>;
+export async function fetchTokenizer(baseUrl: string, opts: { fetch?: Fetch; optional?: boolean } = {}): Promise<HfTokenizer | undefined> {
   const get: Fetch = opts.fetch ?? ((u) => fetch(u));
   const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   const url = (name: string) => new URL(name, base).href;
@@ -41,7 +47,8 @@ export async function fetchTokenizer(baseUrl: string, opts: { fetch?: Fetch } = 
   ]);
   let t = tokenizer;
   if (t === undefined) {
-    const vocab = await json("vocab.json", false);
+    const vocab = await json("vocab.json", opts.optional === true);
+    if (vocab === undefined) return undefined;
     const merges = await text("merges.txt", false);
     t = tokenizerJsonFromVocabMerges(vocab, merges!, { config, specialTokensMap, source: { vocab: url("vocab.json"), merges: url("merges.txt") } });
   }

@@ -4,3 +4,4 @@ export { tokenizerJsonFromVocabMerges, parseMerges } from "./vocab-merges.ts";
 export { fetchTokenizer } from "./fetch.ts";
 export { WindowDecoder } from "./stream.ts";
 export type { StreamDecoder, TextTokenizer } from "./types.ts";
+export { ChatTemplate, type ChatMessage } from "./chat.ts";

@@ -6,6 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { ChatTemplate } from "./chat.ts";
 import { HfTokenizer, TokenizerFileError } from "./hf.ts";
 import { tokenizerJsonFromVocabMerges } from "./vocab-merges.ts";
 
@@ -97,4 +98,18 @@ export async function loadTokenizer(path: string): Promise<HfTokenizer> {
     generationConfig,
     source: { tokenizer: source, config: configFile, generationConfig: genFile },
   });
+}
+
+/**
+ * A checkpoint directory's chat template: chat_template.jinja where present (transformers prefers
+ * it), else tokenizer_config.json's chat_template. The special tokens come from
+ * tokenizer_config.json (and special_tokens_map.json) either way.
+ */
+export async function loadChatTemplate(dir: string): Promise<ChatTemplate> {
+  const configFile = join(dir, "tokenizer_config.json");
+  const jinjaFile = join(dir, "chat_template.jinja");
+  const [config, specialTokensMap, jinja] = await Promise.all([readJson(configFile, true), readJson(join(dir, "special_tokens_map.json"), true), readText(jinjaFile, true)]);
+  if (config === undefined && jinja === undefined) throw new TokenizerFileError(configFile, "no such file, so the directory has no chat template; use --prompt");
+  const merged = { ...(specialTokensMap !== null && typeof specialTokensMap === "object" ? specialTokensMap : {}), ...(config !== null && typeof config === "object" ? config : {}) };
+  return ChatTemplate.fromConfig(merged, { configFile, ...(jinja !== undefined ? { jinja: { text: jinja, file: jinjaFile } } : {}) });
 }

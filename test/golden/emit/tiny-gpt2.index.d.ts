@@ -42,8 +42,30 @@ export interface DecodeState {
   dispose(): void;
 }
 
+/** A streaming decoder: push(id) returns only whole characters, holding back a character split across tokens. */
+export interface StreamDecoder {
+  push(id: number): string;
+  /** Ends the stream: what is held back (an incomplete character as U+FFFD). */
+  flush(): string;
+}
+
+export interface Tokenizer {
+  /** "byte", or the Hugging Face model type: "bpe", "wordpiece". */
+  readonly kind: string;
+  readonly vocab: number;
+  /** Token ids that end generation; pass as generate()'s `stop`. */
+  readonly stop: readonly number[];
+  /** A prompt's ids, with the sequence tokens the tokenizer adds (BOS, end of text) unless `special: false`. */
+  encode(text: string, opts?: { special?: boolean }): Int32Array;
+  /** The ids' text; special tokens are kept unless `skipSpecial`. */
+  decode(ids: ArrayLike<number>, opts?: { skipSpecial?: boolean }): string;
+  decoder(opts?: { skipSpecial?: boolean }): StreamDecoder;
+}
+
 export interface Model {
   readonly config: { readonly name: string; readonly vocab: number; readonly context?: number; readonly dims: Readonly<Record<string, number>> };
+  /** The tokenizer of the checkpoint directory it was loaded from, where it has one. */
+  readonly tokenizer?: Tokenizer;
   /** Logits Float32Array [batch, seq, 101]. */
   forward(tokens: Int32Array, opts?: ForwardOptions): Promise<Float32Array>;
   begin(opts: { batch: number }): Promise<DecodeState>;
@@ -56,10 +78,17 @@ export interface Model {
 export interface LoadOptions {
   onProgress?: (p: { phase: "download" | "bind"; loaded: number; total: number }) => void;
   /** Load a checkpoint named the PyTorch way. */
-  map?: "gpt2" | "llama" | "torch" | "bert";
+  map?: "gpt2" | "llama" | "torch" | "bert" | "gpt_neox";
   /** Load weights holding NaN or ±Inf instead of refusing them. */
   allowNonFinite?: boolean;
 }
 
-/** Weights: safetensors bytes, a file path (Node) or a URL. */
+/**
+ * Weights: safetensors bytes, a file path (Node) or a URL, or a Hugging Face checkpoint directory
+ * (model.safetensors or the index and its shards; a folder path in Node, a URL ending in / in
+ * browsers): onProgress counts the bytes of all its shards.
+ */
 export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;
+
+/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /). */
+export declare function loadTokenizer(source: string | URL): Promise<Tokenizer>;

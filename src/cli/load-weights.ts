@@ -1,0 +1,113 @@
+/**
+ * Weights for `run`, `forward` and `train`: read (a missing or unreadable file is exit 2), a
+ * Hugging Face checkpoint directory's shards joined, validated as safetensors and against the
+ * spec's layout (exit 1, naming the tensor), name-mapped, and checked for NaN / ±Inf unless
+ * --allow-nonfinite — as f32 tensors (loadWeights) or in their storage dtypes (loadWeightStore).
+ */
+import type { ModelInfo } from "../model/model.ts";
+import type { MapName } from "../runtime/name-maps.ts";
+import type { SafetensorsFile } from "../runtime/safetensors.ts";
+import type { BindOptions } from "../runtime/bind-weights.ts";
+import type { StorageDType, WeightStore } from "../runtime/weights/format.ts";
+import { CliError, EXIT_ERRORS, EXIT_USAGE } from "./io.ts";
+
+export interface LoadWeightsOptions {
+  map?: MapName;
+  allowNonFinite?: boolean;
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+/**
+ * A weights file, or a checkpoint directory's shards as one file with the name map its tensor
+ * names suggest (--map wins over the guess).
+ */
+async function readWeightFile(path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName }> {
+  const [{ readWeights }, { parseSafetensors, WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
+  const dir = await readCheckpointDirWeights(path, o);
+  if (dir) {
+    const map = o.map ?? dir.map;
+    return { file: dir.file, ...(map ? { map } : {}) };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
+  } catch (e) {
+    if (e instanceof WeightsError) throw e;
+    const msg = (e as Error).message;
+    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
+  }
+  return { file: parseSafetensors(bytes), ...(o.map ? { map: o.map } : {}) };
+}
+
+/**
+ * A checkpoint directory's weights (every shard validated, joined into one file) and the name map
+ * its tensor names suggest; undefined when `path` is not such a directory (then it is read as a
+ * file, and a directory without weights fails as before: exit 2).
+ */
+async function readCheckpointDirWeights(path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName } | undefined> {
+  const [{ readCheckpointWeights, holdsCheckpointWeights, CheckpointError }, { guessNameMap }] = await Promise.all([import("../runtime/checkpoint-dir.ts"), import("../runtime/name-maps.ts")]);
+  if (!(await holdsCheckpointWeights(path))) return undefined;
+  let file: SafetensorsFile;
+  try {
+    file = await readCheckpointWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
+  } catch (e) {
+    if (e instanceof CheckpointError && e.io) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const map = guessNameMap(file);
+  return { file, ...(map ? { map } : {}) };
+}
+
+/** Binds with the name map and the finiteness check; a non-finite weight is exit 1 with the way out. */
+async function bind<T>(path: string, o: LoadWeightsOptions, run: (file: SafetensorsFile, opts: BindOptions) => T): Promise<T> {
+  const [{ NonFiniteWeightsError }, { applyNameMap }] = await Promise.all([import("../runtime/bind-weights.ts"), import("../runtime/name-maps.ts")]);
+  const { file, map } = await readWeightFile(path, o);
+  try {
+    return run(file, {
+      ...(map ? { map: (f, mi) => applyNameMap(map, f, mi) } : {}),
+      ...(o.allowNonFinite ? { allowNonFinite: true } : {}),
+    });
+  } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
+    throw e;
+  }
+}
+
+/** The weights as f32 tensors by native name. */
+export async function loadWeights(m: ModelInfo, path: string, o: LoadWeightsOptions = {}): Promise<Map<string, Float32Array>> {
+  const { bindWeights } = await import("../runtime/bind-weights.ts");
+  return bind(path, o, (file, opts) => bindWeights(m, file, opts));
+}
+
+/** The weights in their storage dtypes (src/runtime/weights/), converted to `dtype` at load tensor by tensor. */
+export async function loadWeightStore(m: ModelInfo, path: string, o: LoadWeightsOptions & { dtype?: StorageDType }): Promise<WeightStore> {
+  const [{ bindWeightStore }, { inferenceGraph }] = await Promise.all([import("../runtime/bind-weights.ts"), import("../ir/lower.ts")]);
+  return bind(path, o, (file, opts) => bindWeightStore(m, file, inferenceGraph(m), { ...opts, ...(o.dtype ? { dtype: o.dtype } : {}) }));
+}
+
+/**
+ * Whether a local weights file is a specformer low-bit file (its header's __metadata__ names our
+ * storage keys): read from the header alone. Anything unreadable is "no": the ordinary loader
+ * then reports the problem as it always does.
+ */
+export async function isLowBitPath(path: string): Promise<boolean> {
+  const fs = await import("node:fs/promises");
+  let handle;
+  try {
+    handle = await fs.open(path, "r");
+    // Only a regular file: a pipe's bytes must stay for the loader (which refuses it anyway).
+    if (!(await handle.stat()).isFile()) return false;
+    const head = Buffer.alloc(8);
+    if ((await handle.read(head, 0, 8, 0)).bytesRead < 8) return false;
+    const length = Number(head.readBigUInt64LE(0));
+    if (!Number.isSafeInteger(length) || length > 100_000_000) return false;
+    const header = Buffer.alloc(length);
+    if ((await handle.read(header, 0, length, 8)).bytesRead < length) return false;
+    const meta = (JSON.parse(header.toString("utf8")) as { __metadata__?: Record<string, unknown> }).__metadata__;
+    return meta !== undefined && Object.keys(meta).some((k) => k.startsWith("specformer.quant") || k.startsWith("specformer.dtype."));
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
