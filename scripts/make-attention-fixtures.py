@@ -35,10 +35,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from importlib import import_module
 
-fx = import_module("make-fixtures")  # safetensors writer, randomize, RMSNorm, rotate_half, repeat_kv
+fx = import_module("make-fixtures")  # randomize, norms, rotate_half, repeat_kv, NativeMLP, write_fixtures
 
-ROOT = fx.ROOT
-OUT_DIR = fx.OUT_DIR
 MAX_BYTES = 300_000
 
 
@@ -78,64 +76,22 @@ def apply_rotary(x, cos, sin):
 # ---- attention modules ------------------------------------------------------------------------
 
 
-class Gemma2StyleAttention(nn.Module):
-    """Gemma2Attention.forward with eager attention: scaling = query_pre_attn_scalar ** -0.5,
-    soft-capping before the (causal + sliding + padding) mask, softmax in float32."""
+class RotaryAttention(nn.Module):
+    """What LlamaAttention and Gemma2Attention share: q/k/v/o projections (no biases), full
+    rotate_half RoPE at `inv_freq`, repeat_kv for GQA, eager softmax in float32 over the scores
+    `score(q, k)` outside `allowed` [b|1, 1, t, t] set to -inf."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, head_dim, inv_freq):
         super().__init__()
-        d, h, kv, hd = cfg["d"], cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
-        self.cfg, self.heads, self.kv_heads, self.hd = cfg, h, kv, hd
-        self.scaling = cfg["query_pre_attn_scalar"] ** -0.5
-        self.q = nn.Linear(d, h * hd, bias=False)
-        self.k = nn.Linear(d, kv * hd, bias=False)
-        self.v = nn.Linear(d, kv * hd, bias=False)
-        self.o = nn.Linear(h * hd, d, bias=False)
+        d, h, kv = cfg["d"], cfg["heads"], cfg["kv_heads"]
+        self.cfg, self.heads, self.kv_heads, self.hd = cfg, h, kv, head_dim
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.q = nn.Linear(d, h * head_dim, bias=False)
+        self.k = nn.Linear(d, kv * head_dim, bias=False)
+        self.v = nn.Linear(d, kv * head_dim, bias=False)
+        self.o = nn.Linear(h * head_dim, d, bias=False)
 
     def forward(self, x, key_mask):
-        cfg = self.cfg
-        b, t, _ = x.shape
-        q = self.q(x).view(b, t, self.heads, self.hd).transpose(1, 2)
-        k = self.k(x).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
-        v = self.v(x).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
-        cos, sin = rotary_cos_sin(default_inv_freq(cfg["rope_theta"], self.hd), t, x.dtype)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        k = fx.repeat_kv(k, self.heads // self.kv_heads)
-        v = fx.repeat_kv(v, self.heads // self.kv_heads)
-        w = torch.matmul(q, k.transpose(2, 3)) * self.scaling
-        cap = cfg["attn_logit_softcapping"]
-        w = w / cap
-        w = torch.tanh(w)
-        w = w * cap
-        i = torch.arange(t)[:, None]
-        j = torch.arange(t)[None, :]
-        allowed = (j <= i) & (i - j < cfg["sliding_window"])
-        allowed = allowed[None, None] & key_mask[:, None, None, :]
-        w = w.masked_fill(~allowed, float("-inf"))
-        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
-        a = torch.matmul(w, v)
-        return self.o(a.transpose(1, 2).reshape(b, t, -1))
-
-
-class Llama3Attention(nn.Module):
-    """LlamaAttention with the llama3 rotary embedding (scores / √head_dim, causal)."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        d, h, kv, hd = cfg["d"], cfg["heads"], cfg["kv_heads"], cfg["d"] // cfg["heads"]
-        self.cfg, self.heads, self.kv_heads, self.hd = cfg, h, kv, hd
-        s = cfg["rope_scaling"]
-        self.register_buffer(
-            "inv_freq",
-            llama3_inv_freq(cfg["rope_theta"], hd, s["factor"], s["low_freq_factor"], s["high_freq_factor"], s["original_max_position_embeddings"]),
-            persistent=False,
-        )
-        self.q = nn.Linear(d, h * hd, bias=False)
-        self.k = nn.Linear(d, kv * hd, bias=False)
-        self.v = nn.Linear(d, kv * hd, bias=False)
-        self.o = nn.Linear(h * hd, d, bias=False)
-
-    def forward(self, x, key_mask=None):
         b, t, _ = x.shape
         q = self.q(x).view(b, t, self.heads, self.hd).transpose(1, 2)
         k = self.k(x).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
@@ -144,12 +100,48 @@ class Llama3Attention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         k = fx.repeat_kv(k, self.heads // self.kv_heads)
         v = fx.repeat_kv(v, self.heads // self.kv_heads)
-        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
-        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        w = w.masked_fill(causal, float("-inf"))
+        w = self.score(q, k)
+        i = torch.arange(t)[:, None]
+        j = torch.arange(t)[None, :]
+        w = w.masked_fill(~self.allowed(i, j, key_mask), float("-inf"))
         w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
-        a = torch.matmul(w, v)
-        return self.o(a.transpose(1, 2).reshape(b, t, -1))
+        return self.o(torch.matmul(w, v).transpose(1, 2).reshape(b, t, -1))
+
+
+class Gemma2StyleAttention(RotaryAttention):
+    """Gemma2Attention.forward with eager attention: scaling = query_pre_attn_scalar ** -0.5,
+    soft-capping before the (causal + sliding + padding) mask."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg, cfg["head_dim"], default_inv_freq(cfg["rope_theta"], cfg["head_dim"]))
+        self.scaling = cfg["query_pre_attn_scalar"] ** -0.5
+
+    def score(self, q, k):
+        w = torch.matmul(q, k.transpose(2, 3)) * self.scaling
+        cap = self.cfg["attn_logit_softcapping"]
+        w = w / cap
+        w = torch.tanh(w)
+        return w * cap
+
+    def allowed(self, i, j, key_mask):
+        window = (j <= i) & (i - j < self.cfg["sliding_window"])
+        return window[None, None] & key_mask[:, None, None, :]
+
+
+class Llama3Attention(RotaryAttention):
+    """LlamaAttention (scores / √head_dim, causal) with the llama3 rotary embedding."""
+
+    def __init__(self, cfg):
+        hd = cfg["d"] // cfg["heads"]
+        s = cfg["rope_scaling"]
+        inv_freq = llama3_inv_freq(cfg["rope_theta"], hd, s["factor"], s["low_freq_factor"], s["high_freq_factor"], s["original_max_position_embeddings"])
+        super().__init__(cfg, hd, inv_freq)
+
+    def score(self, q, k):
+        return torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
+
+    def allowed(self, i, j, key_mask):
+        return (j <= i)[None, None]
 
 
 class NeoXPartialRotaryAttention(nn.Module):
@@ -194,24 +186,8 @@ class NeoXPartialRotaryAttention(nn.Module):
 # ---- the decoder around them (native names) ---------------------------------------------------
 
 
-class MLP(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        d, hidden, bias = cfg["d"], cfg["hidden"], cfg.get("mlp_bias", False)
-        self.act = cfg["act"]
-        if self.act == "swiglu":
-            self.gate = nn.Linear(d, hidden, bias=bias)
-        self.up = nn.Linear(d, hidden, bias=bias)
-        self.down = nn.Linear(hidden, d, bias=bias)
-
-    def forward(self, x):
-        if self.act == "swiglu":
-            return self.down(F.silu(self.gate(x)) * self.up(x))
-        return self.down(F.gelu(self.up(x)))
-
-
 def make_norm(cfg):
-    return nn.LayerNorm(cfg["d"], eps=cfg["eps"]) if cfg["norm"] == "layer" else fx.RMSNorm(cfg["d"], cfg["eps"])
+    return fx.make_norm(cfg["norm"], cfg["d"], cfg["eps"])
 
 
 class Layer(nn.Module):
@@ -220,7 +196,7 @@ class Layer(nn.Module):
         self.attn_norm = make_norm(cfg)
         self.attn = attention(cfg)
         self.mlp_norm = make_norm(cfg)
-        self.mlp = MLP(cfg)
+        self.mlp = fx.NativeMLP(cfg)
 
     def forward(self, x, key_mask):
         x = x + self.attn(self.attn_norm(x), key_mask)
@@ -292,31 +268,8 @@ FIXTURES = {"attn-softcap": fixture_softcap, "attn-llama3": fixture_llama3, "att
 
 
 def main(argv):
-    check_only = "--check" in argv
-    torch.set_num_threads(1)
-    failed = False
-    for name, make in FIXTURES.items():
-        tensors, checks = make()
-        data = fx.safetensors_bytes(tensors, {"generator": "scripts/make-attention-fixtures.py", "torch": torch.__version__.split("+")[0]})
-        path = os.path.join(OUT_DIR, f"{name}.safetensors")
-        if len(data) >= MAX_BYTES:
-            print(f"{name}: {len(data)} bytes, over the {MAX_BYTES}-byte budget", file=sys.stderr)
-            failed = True
-        ratio = checks["f32_vs_f64"] / max(1.0, checks["max_abs"])
-        if ratio > 1e-5:
-            print(f"{name}: float32 logits are {ratio:.1e} (relative) from float64; too ill-conditioned", file=sys.stderr)
-            failed = True
-        summary = ", ".join(f"{k} {v:.2e}" for k, v in checks.items())
-        if check_only:
-            with open(path, "rb") as f:
-                same = f.read() == data
-            print(f"{name}: {'identical' if same else 'DIFFERS'} ({len(data)} bytes; {summary})")
-            failed |= not same
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-            print(f"{name}: wrote {os.path.relpath(path, ROOT)} ({len(data)} bytes; {summary})")
-    return 1 if failed else 0
+    torch_version = torch.__version__.split("+")[0]
+    return fx.write_fixtures(FIXTURES, lambda name: {"generator": "scripts/make-attention-fixtures.py", "torch": torch_version}, argv, MAX_BYTES)
 
 
 if __name__ == "__main__":

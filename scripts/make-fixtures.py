@@ -709,22 +709,21 @@ FIXTURES = {
 }
 
 
-def main(argv):
+def write_fixtures(fixtures, metadata, argv, max_bytes=MAX_BYTES):
+    """Builds each fixture (name -> () -> (tensors, checks)) and writes test/fixtures/NAME.safetensors,
+    or with --check in argv compares with the file. Fails (returns 1) on a file over max_bytes,
+    logits more than 1e-5 (relative) from float64, or a `fast_path*` check over 1e-4.
+    `metadata(name)` is the header's __metadata__."""
     check_only = "--check" in argv
     torch.set_num_threads(1)  # one thread: reductions in a fixed order, so reruns are bit-identical
     os.makedirs(OUT_DIR, exist_ok=True)
     failed = False
-    for name, build in FIXTURES.items():
+    for name, build in fixtures.items():
         tensors, checks = build()
-        metadata = {
-            "generator": "scripts/make-fixtures.py",
-            "spec": f"specs/{name}.sf",
-            "torch": torch.__version__.split("+")[0],
-        }
-        data = safetensors_bytes(tensors, metadata)
+        data = safetensors_bytes(tensors, metadata(name))
         path = os.path.join(OUT_DIR, f"{name}.safetensors")
-        if len(data) >= MAX_BYTES:
-            print(f"{name}: {len(data)} bytes, over the {MAX_BYTES}-byte budget", file=sys.stderr)
+        if len(data) >= max_bytes:
+            print(f"{name}: {len(data)} bytes, over the {max_bytes}-byte budget", file=sys.stderr)
             failed = True
         ratio = checks["f32_vs_f64"] / max(1.0, checks["max_abs"])
         if ratio > 1e-5:
@@ -745,6 +744,11 @@ def main(argv):
                 f.write(data)
             print(f"{name}: wrote {os.path.relpath(path, ROOT)} ({len(data)} bytes; {summary})")
     return 1 if failed else 0
+
+
+def main(argv):
+    torch_version = torch.__version__.split("+")[0]
+    return write_fixtures(FIXTURES, lambda name: {"generator": "scripts/make-fixtures.py", "spec": f"specs/{name}.sf", "torch": torch_version}, argv)
 
 
 if __name__ == "__main__":
