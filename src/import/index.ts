@@ -4,8 +4,8 @@
  *   importConfig(config, opts)   the spec text for a parsed config (browser-safe, no I/O)
  *   readConfig(path)             (Node) config.json from a checkpoint directory or the file itself
  *
- * Supported families (one importer each): llama, mistral, qwen2 (llama.ts), gpt2 (gpt2.ts), bert
- * (bert.ts). Every other model_type is refused with what the language lacks for it (REFUSED);
+ * Supported families (one importer each): llama, mistral, qwen2, qwen3 (llama.ts), phi3
+ * (phi3.ts), gemma2 (gemma2.ts), gpt2 (gpt2.ts), gpt_neox (gpt-neox.ts), bert (bert.ts). Every other model_type is refused with what the language lacks for it (REFUSED);
  * within a family, every config key is honoured, ignored as inference-neutral, or refused by
  * name (config.ts). The spec is checked before it is returned; warnings it draws that are the
  * published design (full attention at a long context) are acknowledged with `lint(allow)`.
@@ -16,8 +16,11 @@ import type { MapName } from "../runtime/name-maps.ts";
 import { importBert } from "./bert.ts";
 import { ImportError, parseConfig, type Config } from "./config.ts";
 import type { FamilyImporter } from "./family.ts";
+import { importGemma2 } from "./gemma2.ts";
 import { importGpt2 } from "./gpt2.ts";
+import { importGptNeox } from "./gpt-neox.ts";
 import { importLlama } from "./llama.ts";
+import { importPhi3 } from "./phi3.ts";
 import { SpecWriter, identifier } from "./spec-text.ts";
 
 export { ImportError, parseConfig, Config } from "./config.ts";
@@ -27,7 +30,11 @@ export const IMPORTERS: Record<string, FamilyImporter> = {
   llama: importLlama,
   mistral: importLlama,
   qwen2: importLlama,
+  qwen3: importLlama,
+  phi3: importPhi3,
+  gemma2: importGemma2,
   gpt2: importGpt2,
+  gpt_neox: importGptNeox,
   bert: importBert,
 };
 
@@ -36,20 +43,15 @@ export const IMPORTERS: Record<string, FamilyImporter> = {
  * them instead of building a near miss.
  */
 export const REFUSED: Record<string, string> = {
-  gemma: "Gemma's (1 + w) RMSNorm and √d embedding scale with a tied head are not written by the importer yet",
-  gemma2:
-    "Gemma-2 alternates sliding-window and global layers (the language has no per-layer attention kinds yet), uses a (1 + w) RMSNorm, extra pre/post feed-forward norms, query_pre_attn_scalar and attention-logit soft-capping",
-  gemma3: "Gemma-3 interleaves sliding and global layers (no per-layer attention kinds in the language yet) and normalises q and k per head",
-  qwen3: "Qwen3 normalises q and k per head (q_norm / k_norm RMSNorm), which the language has no statement for yet",
-  qwen3_moe: "Qwen3-MoE has q/k norms and mixture-of-experts MLPs, neither of which the language has",
+  gemma: "Gemma (1)'s (1 + w) RMSNorm, √d embedding scale and GeGLU are in the language, but its importer is not written yet (gemma2 is)",
+  gemma3:
+    "Gemma-3 rotates its sliding and global layers at different RoPE bases (rope_local_base_freq), and RoPE is one per section in the language; its importer is not written",
+  qwen3_moe: "Qwen3-MoE's MLPs are mixtures of experts, which the language has no statement for",
   qwen2_moe: "Qwen2-MoE has mixture-of-experts MLPs with a shared expert, which the language has no statement for",
   mixtral: "Mixtral's MLPs are mixtures of experts (a router over 8 SwiGLU experts), which the language has no statement for",
-  phi3: "Phi-3 stores fused qkv_proj and gate_up_proj weights (no name map splits them yet) and uses longrope RoPE scaling, which the language lacks",
-  phi: "Phi-1/2 run attention and the MLP in parallel off one norm (a parallel residual) with partial rotary embeddings; the language has no parallel residual",
-  gpt_neox:
-    "GPT-NeoX runs attention and the MLP in parallel (use_parallel_residual), rotates only rotary_pct of each head, and fuses q/k/v per head in query_key_value; the language has no parallel residual yet",
-  gptj: "GPT-J runs attention and the MLP in parallel off one norm and uses interleaved (rotate-every-two) RoPE; the language has neither",
-  falcon: "Falcon runs attention and the MLP in parallel off one norm and fuses q/k/v; the language has no parallel residual",
+  phi: "Phi-1/2 run attention and the MLP in parallel off one shared LayerNorm, with a dense head bias; its importer is not written (gpt_neox's parallel residual has a norm per branch)",
+  gptj: "GPT-J runs attention and the MLP in parallel off one norm and uses interleaved (rotate-every-two) RoPE; the language has no interleaved RoPE",
+  falcon: "Falcon runs attention and the MLP in parallel off one (or two) norms and fuses q/k/v in its own multi-query layout; its importer is not written",
   mamba: "Mamba is a state-space model (selective scan, no attention), which the language has no statement for",
   roberta: "RoBERTa offsets positions by padding_idx + 1 (position ids depend on the padding), which the bert importer does not express",
   distilbert: "DistilBERT's layout (no token types, sinusoidal or learned positions, its own names) is not imported yet",
