@@ -7,8 +7,13 @@ import { checkFile } from "../check/check.ts";
 import { hasErrors } from "../diagnostics/diagnostic.ts";
 import { renderText } from "../diagnostics/render-text.ts";
 import type { ModelInfo } from "../model/model.ts";
-import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, useColor, write } from "./io.ts";
+import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, ioProblem, useColor, write } from "./io.ts";
 import { parsePositiveInt } from "./load-model.ts";
+import { readFileSync } from "node:fs";
+import { plannedTotals, renderStorageTable, type StorageTotals } from "../inspect/storage.ts";
+import { bindWeightStore } from "../runtime/bind-weights.ts";
+import { parseSafetensors } from "../runtime/safetensors.ts";
+import { bytesByDtype, type StorageDType } from "../runtime/weights/format.ts";
 
 export interface InspectOptions {
   seq?: string;
@@ -19,6 +24,10 @@ export interface InspectOptions {
   ir?: boolean;
   lowered?: boolean;
   weights?: boolean;
+  /** Weight bytes by storage dtype as quantising to this would store them. */
+  dtype?: StorageDType;
+  /** Weight bytes by storage dtype as this file holds them (with dtype: converted to it). */
+  weightsFile?: string;
 }
 
 export function runInspect(file: string, opts: InspectOptions): number {
@@ -38,8 +47,23 @@ export function runInspect(file: string, opts: InspectOptions): number {
   }
   const enc = encoderSection(m);
   const s = summarize(m, { seq, batch, ...(enc ? { srcSeq: Math.min(seq, enc.maxSeq ?? seq) } : {}) });
-  write(opts.format === "json" ? JSON.stringify(summaryJson(s), null, 2) : renderSummaryText(s));
+  const storage = storageTotals(m, opts);
+  if (opts.format === "json") write(JSON.stringify({ ...summaryJson(s), ...(storage ? { storage: storage.totals } : {}) }, null, 2));
+  else write(renderSummaryText(s) + (storage ? `\n\nWeights by storage dtype (${storage.what}):\n${renderStorageTable(storage.totals)}` : ""));
   return EXIT_OK;
+}
+
+/** Bytes by dtype for --dtype (planned from the spec) or --weights-file (the tensors as loaded), if asked for. */
+function storageTotals(m: ModelInfo, opts: InspectOptions): { what: string; totals: StorageTotals } | undefined {
+  if (opts.weightsFile === undefined) return opts.dtype === undefined ? undefined : { what: `quantised to ${opts.dtype}`, totals: plannedTotals(m, opts.dtype) };
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(opts.weightsFile);
+  } catch (e) {
+    throw new CliError(`cannot read weights ${opts.weightsFile}: ${ioProblem(e)}`);
+  }
+  const store = bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), opts.dtype ? { dtype: opts.dtype } : {});
+  return { what: `${opts.weightsFile}${opts.dtype ? ` converted to ${opts.dtype}` : ", as stored"}`, totals: bytesByDtype(store) };
 }
 
 /**

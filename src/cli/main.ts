@@ -91,6 +91,8 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--ir", "print the tensor-graph IR instead of the summary")
     .option("--lowered", "with --ir: the graph as lowered, before the inference passes")
     .option("--weights", "with --ir: list the weight nodes too")
+    .addOption(new Option("--dtype <dtype>", "also print weight bytes by storage dtype when quantised to this (embedding tables q8 for q4)").choices(["f32", "f16", "q8", "q4"]))
+    .option("--weights-file <file>", "also print weight bytes by storage dtype of this safetensors file as it loads (with --dtype: converted)")
     .addOption(format(["text", "json"]))
     .addOption(color)
     .action(async (file: string, o) => setExit((await import("./inspect-command.ts")).runInspect(file, o)));

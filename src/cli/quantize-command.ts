@@ -9,7 +9,8 @@ import { basename } from "node:path";
 import { inferenceGraph } from "../ir/lower.ts";
 import { weightLayout } from "../model/weights-layout.ts";
 import type { MapName } from "../runtime/name-maps.ts";
-import { STORAGE_DTYPES, bytesByDtype, type StorageDType, type WeightStore } from "../runtime/weights/format.ts";
+import { renderStorageTable } from "../inspect/storage.ts";
+import { bytesByDtype, type StorageDType, type WeightStore } from "../runtime/weights/format.ts";
 import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { loadModel } from "./load-model.ts";
 
@@ -26,17 +27,7 @@ export interface QuantizeOptions {
 const n = (x: number) => x.toLocaleString("en-US");
 
 /** The table `quantize` prints: tensors, parameters and bytes per storage dtype, and the total. */
-export function bytesTable(store: WeightStore): string {
-  const totals = bytesByDtype(store);
-  const rows = STORAGE_DTYPES.filter((d) => totals[d].tensors > 0).map((d) => [d, n(totals[d].tensors), n(totals[d].params), n(totals[d].bytes)]);
-  const all = STORAGE_DTYPES.reduce((a, d) => ({ tensors: a.tensors + totals[d].tensors, params: a.params + totals[d].params, bytes: a.bytes + totals[d].bytes }), { tensors: 0, params: 0, bytes: 0 });
-  rows.push(["total", n(all.tensors), n(all.params), n(all.bytes)]);
-  const head = ["dtype", "tensors", "params", "bytes"];
-  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
-  const f32 = 4 * all.params;
-  return [line(head), ...rows.map(line), `(${n(f32)} bytes in f32: ${(f32 / Math.max(1, all.bytes)).toFixed(2)}× smaller)`].join("\n");
-}
+export const bytesTable = (store: WeightStore): string => renderStorageTable(bytesByDtype(store));
 
 export async function runQuantize(weights: string, o: QuantizeOptions): Promise<number> {
   const m = loadModel(o.spec, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
