@@ -2,9 +2,9 @@
 // Every spec it writes is meant to check clean (warnings allowed): it draws over every
 // statement and argument of the language (src/check/schemas.ts) — the three model shapes
 // (decoder-only, encoder-only, encoder–decoder), attention kinds (full, causal, sliding window,
-// block-sparse with and without global blocks, strided, linear with elu1 / relu), cross-attention
-// with and without memory_dim, heads / kv_heads (MHA, GQA, MQA) / head_dim (explicit, odd, 1),
-// every position kind with RoPE's base and fraction, layer / rms norms with eps and bias, pre /
+// block-sparse with and without global blocks, strided, linear with elu1 / relu; score scale
+// and softcap), cross-attention with and without memory_dim, heads / kv_heads (MHA, GQA, MQA) / head_dim (explicit, odd, 1),
+// every position kind with RoPE's base, fraction and scaling (llama3, linear), layer / rms norms with eps and bias, pre /
 // post placement, every MLP activation with and without bias, padding inputs (self, cross,
 // causal), token-type inputs, tied / linear heads with bias / transform / eps / softcap / vocab,
 // tokenizers, dropout statements and arguments, train, lint, families (`extends`), one or two
@@ -28,10 +28,10 @@ export interface RandomSpec {
 export const FEATURES = [
   "model:decoder", "model:encoder", "model:encdec",
   "attn:causal", "attn:bidirectional", "attn:full", "attn:window", "attn:window=1", "attn:block", "attn:block-global", "attn:strided",
-  "attn:linear-elu1", "attn:linear-relu", "attn:linear-default", "attn:kind=softmax", "attn:bias", "attn:out_bias", "attn:dropout",
+  "attn:linear-elu1", "attn:linear-relu", "attn:linear-default", "attn:kind=softmax", "attn:bias", "attn:out_bias", "attn:dropout", "attn:scale", "attn:softcap",
   "heads:mha", "heads:gqa", "heads:mqa", "head_dim:explicit", "head_dim:odd", "head_dim:1",
   "cross", "cross:memory", "cross:memory_dim", "cross:width-differs", "cross:linear", "cross:window", "cross:sparse", "cross:padding",
-  "pos:learned", "pos:learned-dim", "pos:sinusoidal", "pos:rope", "pos:rope-base", "pos:rope-fraction", "pos:alibi", "pos:none", "pos:absent",
+  "pos:learned", "pos:learned-dim", "pos:sinusoidal", "pos:rope", "pos:rope-base", "pos:rope-fraction", "pos:rope-llama3", "pos:rope-linear", "pos:alibi", "pos:none", "pos:absent",
   "norm:layer", "norm:rms", "norm:layer-nobias", "norm:eps", "norm:embedding", "norm:final", "norm:missing",
   "stack:pre", "stack:post", "stack:pre-explicit", "stack:two", "stack:layers=2", "stack:x", "stack:mlp-first", "stack:attention-only", "stack:two-attention",
   "mlp:relu", "mlp:gelu", "mlp:gelu_tanh", "mlp:silu", "mlp:swiglu", "mlp:geglu", "mlp:bias", "mlp:nobias", "mlp:dropout",
@@ -374,6 +374,11 @@ function sectionBody(g: Gen, dims: Dims, plan: Plan, s: Section, hp: { heads: nu
         args.push(`fraction = ${s.ropeFraction}`);
         g.tag("pos:rope-fraction");
       }
+      if (g.chance(0.25)) {
+        const llama3 = g.chance(0.5);
+        args.push(llama3 ? `scaling = llama3(factor = ${g.pick(["8", "32"])}, low_freq_factor = 1, high_freq_factor = ${g.pick(["2", "4"])}, original_context = ${g.int(4, 64)})` : `scaling = linear(${g.pick(["factor = 4", "0.5"])})`);
+        g.tag(llama3 ? "pos:rope-llama3" : "pos:rope-linear");
+      }
       pre.push(`position rope${args.length ? `(${args.join(", ")})` : ""}`);
       break;
     }
@@ -592,6 +597,17 @@ function attentionText(g: Gen, dims: Dims, plan: Plan, s: Section, hp: { heads: 
     }
   }
 
+  // Score scale and soft-cap: softmax attention only.
+  if (!args.some((a) => a.startsWith("kind = linear"))) {
+    if (g.chance(0.15)) {
+      args.push(`scale = ${g.pick(["0.125", "0.5", "1"])}`);
+      g.tag("attn:scale");
+    }
+    if (g.chance(0.15)) {
+      args.push(`softcap = ${g.pick(["1.5", "30", "50.0"])}`);
+      g.tag("attn:softcap");
+    }
+  }
   if (g.chance(0.5)) {
     const b = g.chance(0.6);
     args.push(`bias = ${b}`);
