@@ -249,31 +249,8 @@ FIXTURES = {
 
 
 def main(argv):
-    check_only = "--check" in argv
-    torch.set_num_threads(1)
-    failed = False
-    for name, make in FIXTURES.items():
-        tensors, checks = make()
-        data = fx.safetensors_bytes(tensors, {"generator": "scripts/make-structure-fixtures.py", "torch": torch.__version__.split("+")[0]})
-        path = os.path.join(OUT_DIR, f"{name}.safetensors")
-        if len(data) >= MAX_BYTES:
-            print(f"{name}: {len(data)} bytes, over the {MAX_BYTES}-byte budget", file=sys.stderr)
-            failed = True
-        ratio = checks["f32_vs_f64"] / max(1.0, checks["max_abs"])
-        if ratio > 1e-5:
-            print(f"{name}: float32 logits are {ratio:.1e} (relative) from float64; too ill-conditioned", file=sys.stderr)
-            failed = True
-        summary = ", ".join(f"{k} {v:.2e}" for k, v in checks.items())
-        if check_only:
-            with open(path, "rb") as f:
-                same = f.read() == data
-            print(f"{name}: {'identical' if same else 'DIFFERS'} ({len(data)} bytes; {summary})")
-            failed |= not same
-        else:
-            with open(path, "wb") as f:
-                f.write(data)
-            print(f"{name}: wrote {os.path.relpath(path, ROOT)} ({len(data)} bytes; {summary})")
-    return 1 if failed else 0
+    torch_version = torch.__version__.split("+")[0]
+    return fx.write_fixtures(FIXTURES, lambda name: {"generator": "scripts/make-structure-fixtures.py", "torch": torch_version}, argv, max_bytes=MAX_BYTES)
 
 
 if __name__ == "__main__":

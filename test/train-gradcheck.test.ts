@@ -20,6 +20,7 @@ import { bindBatch } from "../src/train/data.ts";
 import { TrainingEngine, type Batch } from "../src/train/engine.ts";
 import { trainingGraph } from "../src/train/graph.ts";
 import { streamRng, normals } from "../src/train/rng.ts";
+import { directionalErrors } from "./helpers/gradcheck.ts";
 
 function spec(text: string): ModelInfo {
   const r = checkSource(text, "fd.sf");
@@ -234,28 +235,7 @@ function randomParams(m: ModelInfo, seed: number): Map<string, Float64Array> {
 }
 
 function check(m: ModelInfo, g: Graph, seed: number): Array<[string, number]> {
-  const engine = new TrainingEngine(differentiate(g));
-  const batch = randomBatch(m, seed);
-  const params = randomParams(m, seed);
-  const o = { train: true, seed: 7, step: 3, smoothing: 0.1 };
-  const loss = (p: Map<string, Float64Array>) => engine.loss(engine.forward(p, batch, o), batch, o.smoothing, false).loss;
-  const { grads } = engine.lossAndGrads(params, batch, o);
-  const h = 1e-4;
-  const errors: Array<[string, number]> = [];
-  const dir = normals(streamRng(seed, 3));
-  for (const [name, p] of params) {
-    const u = Float64Array.from(p, () => dir());
-    const shifted = (s: number) => new Map([...params].map(([k, v]) => [k, k === name ? v.map((x, i) => x + s * h * u[i]) : v]));
-    // Richardson extrapolation of two central differences: truncation error O(h⁴).
-    const central = (k: number) => (loss(shifted(k)) - loss(shifted(-k))) / (2 * k * h);
-    const fd = (4 * central(0.5) - central(1)) / 3;
-    const g = grads.get(name)!;
-    let an = 0;
-    for (let i = 0; i < g.length; i++) an += g[i] * u[i];
-    // Floor 1e-3: a key bias has an exactly zero gradient (softmax is shift-invariant).
-    errors.push([name, Math.abs(fd - an) / Math.max(Math.abs(fd), 1e-3)]);
-  }
-  return errors.sort((a, b) => b[1] - a[1]);
+  return directionalErrors(new TrainingEngine(differentiate(g)), randomParams(m, seed), randomBatch(m, seed), seed);
 }
 
 describe("finite differences (float64) of the VJP rules", () => {

@@ -40,8 +40,8 @@ ${reducer("sq", wg)}
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let row = ${FLAT_ID};
   if (row >= P.batch * ${seqLen(s.rows)}${(s.groups ?? 1) > 1 ? ` * ${u32(s.groups!)}` : ""}) { return; }
-  let base = row * D;
-  ${outBase(s)}
+  let base = row * D;${s.store ? `
+  ${storeBase(s, s.store)}` : ""}
   ${
     layer
       ? `var s = 0.0;
@@ -52,17 +52,16 @@ fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   var q = 0.0;
   for (var i = t; i < D; i += WG) { let d = X[base + i] - mean; q += d * d; }
   let inv = 1.0 / sqrt(total_sq(q, t) / f32(D) + EPS);
-  for (var i = t; i < D; i += WG) { Y[out + i] = (X[base + i] - mean) * inv * ${s.offset ? `(${f32(s.offset)} + G[i])` : "G[i]"}${s.bias ? " + Bt[i]" : ""}; }
+  for (var i = t; i < D; i += WG) { Y[${s.store ? "out" : "base"} + i] = (X[base + i] - mean) * inv * ${s.offset ? `(${f32(s.offset)} + G[i])` : "G[i]"}${s.bias ? " + Bt[i]" : ""}; }
 }`;
   return kernel(b, body, wg, 2 * wg * 4);
 }
 
-/** `out`: where the norm row's outputs start: its own place, or (a key norm) its activation row's KV-cache slot. */
-function outBase(s: NormSpec): string {
-  if (!s.store) return "let out = base;";
+/** `out`: where a key norm's row goes, in its activation row's KV-cache slot. */
+function storeBase(s: NormSpec, store: { ring?: number }): string {
   const groups = s.groups ?? 1;
   const m = groups > 1 ? `row / ${u32(groups)}` : "row";
-  const slot = s.store.ring !== undefined ? ringStoreRow(m, s.store.ring) : storeRow(s.rows, m);
+  const slot = store.ring !== undefined ? ringStoreRow(m, store.ring) : storeRow(s.rows, m);
   return `let out = ${slot} * ${u32(groups * s.D)}${groups > 1 ? ` + row % ${u32(groups)} * D` : ""};`;
 }
 
