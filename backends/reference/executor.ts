@@ -8,6 +8,7 @@ import { splitPhases } from "../../src/ir/phases.ts";
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
 import { isLowBit, storedElements, type LowBitWeight, type StoredWeight } from "../../src/runtime/weights/format.ts";
 import { dequantizeRow } from "../../src/runtime/weights/quantize.ts";
+import { linearQuantized } from "./kernels/lowbit-linear.ts";
 import { runAttention, runLinearAttention } from "./attention-op.ts";
 import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
 import { activate, gatedActivate, layerNorm, linear, rmsNorm, sinusoidalTable } from "./kernels/index.ts";
@@ -192,10 +193,13 @@ function embedStored(table: LowBitWeight, ids: Tensor, scale: number): Tensor {
 }
 
 /**
- * linear() over a low-bit W [outDim, inDim]: each weight row dequantised on read (exact in f32),
- * then the same f64 dot products as the f32 kernel: the oracle of every low-bit kernel.
+ * linear() over a low-bit W [outDim, inDim]: f16 rows dequantised on read (exact in f32), then
+ * the same f64 dot products as the f32 kernel; q8 / q4 as linearQuantized. The oracle of every
+ * low-bit kernel.
  */
 function linearStored(x: Float32Array, rows: number, inDim: number, w: LowBitWeight, bias: Float32Array | null, outDim: number): Float32Array {
+  // q8 / q4: the input quantised to int8 per block, integer block dots (weights/activations.ts).
+  if (w.dtype !== "f16") return linearQuantized(x, rows, inDim, w, bias, outDim);
   const out = new Float32Array(rows * outDim);
   const row = new Float32Array(inDim);
   for (let o = 0; o < outDim; o++) {

@@ -5,9 +5,8 @@
 // stays in L1/L2 while every row tile of A passes over it; threads split the panels, which
 // also parallelises one-row decode steps. K and N are baked in; rows come at run time.
 
-import { BLOCK } from "../../src/runtime/weights/format.ts";
 import { activationV, type Act } from "./emit-math.ts";
-import { Q4_REC, Q8_REC, panelBytes } from "./lowbit.ts";
+import { emitMatmulLowBit } from "./emit-lowbit.ts";
 import { NR } from "./plan.ts";
 import { type EmitFlags, f32 as f32c, Func, get, i32, loadV, madd, set, splat, splatLoad, storeV } from "./wat.ts";
 
@@ -21,6 +20,8 @@ export interface MatmulSpec {
   /** Weight storage (absent: f32 panels); low-bit kernels need the per-thread scratch. */
   storage?: LowBitStorage;
   scratch?: { base: number; bytes: number };
+  /** q8 / q4 prefill: the shared f32 [rows][K] region the quantised activations go to. */
+  actq?: number;
 }
 
 export type LowBitStorage = "f16" | "q8" | "q4";
@@ -38,7 +39,7 @@ export function matmulName(s: MatmulSpec): string {
  * smaller tail tile; the last panel, when N is not a multiple of NR, stores only its real columns.
  */
 /** Every row of A over the panel at $wp (f32, [K][NR]): MR-row tiles, then one smaller tail tile. */
-function rowTilesOf(f: Func, fl: EmitFlags, s: MatmulSpec, mode: "full" | "tail", mrFull: number): string {
+export function rowTilesOf(f: Func, fl: EmitFlags, s: MatmulSpec, mode: "full" | "tail", mrFull: number): string {
   const cases: string[] = [];
   for (let mr = 1; mr < mrFull; mr++) cases.push(`(if (i32.eq ${get("rem")} ${i32(mr)}) (then ${tile(f, fl, s, mr, mode, mrFull)}))`);
   return `
@@ -126,7 +127,7 @@ function tile(f: Func, fl: EmitFlags, s: MatmulSpec, mr: number, mode: "full" | 
 }
 
 /** acc (+ bias) → act → × act(gate) → + residual, stored to C; a tail panel stores only `cols` lanes. */
-function epilogue(f: Func, fl: EmitFlags, s: MatmulSpec, mr: number, cols: number): string {
+export function epilogue(f: Func, fl: EmitFlags, s: MatmulSpec, mr: number, cols: number): string {
   const out: string[] = [];
   f.local("i32", "eoff");
   f.local("v128", "y", "g");
@@ -174,161 +175,4 @@ export function f16x4ToF32(h: string): string {
 /** Scalar version of f16x4ToF32 for the i32 `h` (sign-extended f16 bits). */
 export function f16ToF32Scalar(h: string): string {
   return `(f32.mul (f32.reinterpret_i32 (i32.and (i32.shl ${h} (i32.const 13)) (i32.const -1879056384))) ${f32c(2 ** 112)})`;
-}
-
-const recBytes = (st: LowBitStorage): number => (st === "q8" ? Q8_REC : st === "q4" ? Q4_REC : BLOCK * NR * 2);
-
-/**
- * The weights of step kk (0..31) of the current block for vectors v < nv, as f32x4 values
- * (codes, not yet scaled; f16 values exact), reading the record at $rec. For q4 the group's
- * words are loaded at its first k into locals $w0, $w1; for q8 the k's eight codes into $h.
- */
-function weightVectors(f: Func, st: LowBitStorage, kk: number, nv: number): { pre: string; vec: (v: number) => string } {
-  if (st === "f16") {
-    return { pre: "", vec: (v) => f16x4ToF32(`(v128.load16x4_s offset=${kk * NR * 2 + v * 8} ${get("rec")})`) };
-  }
-  if (st === "q8") {
-    f.local("v128", "h");
-    return {
-      pre: set("h", `(v128.load8x8_s offset=${16 + kk * NR} ${get("rec")})`),
-      vec: (v) => `(f32x4.convert_i32x4_s (i32x4.extend_${v === 0 ? "low" : "high"}_i16x8_s ${get("h")}))`,
-    };
-  }
-  f.local("v128", "w0", "w1");
-  const g = kk >> 3;
-  const i = kk & 7;
-  const pre = i === 0 ? Array.from({ length: nv }, (_, v) => set(`w${v}`, loadV(get("rec"), 16 + g * 4 * NR + v * 16))).join("\n") : "";
-  const nib = (v: number) => (i === 7 ? get(`w${v}`) : `(i32x4.shl ${get(`w${v}`)} (i32.const ${28 - 4 * i}))`);
-  return { pre, vec: (v) => `(f32x4.convert_i32x4_s (i32x4.shr_s ${nib(v)} (i32.const 28)))` };
-}
-
-/** The block's scales of the panel's columns 4v..4v+3 as f32x4 (q8 / q4). */
-const scalesV = (v: number): string => f16x4ToF32(`(v128.load16x4_s offset=${v * 8} ${get("rec")})`);
-
-/** Blocks of a row: a loop over the whole ones, then the partial one (K % 32 steps), each by `block(steps)`. */
-function overBlocks(s: MatmulSpec, label: string, block: (steps: number) => string, advance: string): string {
-  const whole = Math.floor(s.K / BLOCK);
-  const rest = s.K % BLOCK;
-  const loop =
-    whole === 0
-      ? ""
-      : `(local.set $blk (i32.const 0))
-      (loop $L_${label}
-        ${block(BLOCK)}
-        ${advance}
-        (br_if $L_${label} (i32.lt_s (local.tee $blk (i32.add ${get("blk")} (i32.const 1))) ${i32(whole)})))`;
-  return `${loop}\n${rest ? block(rest) : ""}`;
-}
-
-/**
- * Matrix–vector for one row $i over the panel at $qp: the weights dequantised in registers,
- * four partial sums per vector (independent FMA chains), the block's scale applied once per
- * block to their sum, f32 throughout.
- */
-function mvRow(f: Func, fl: EmitFlags, s: MatmulSpec, mode: "full" | "tail"): string {
-  const st = s.storage!;
-  const cols = mode === "full" ? NR : s.N % NR;
-  const nv = Math.ceil(cols / 4);
-  const U = 4;
-  const t = (u: number, v: number) => `t${u}_${v}`;
-  for (let v = 0; v < nv; v++) f.local("v128", `c0_0_${v}`, ...Array.from({ length: U }, (_, u) => t(u, v)));
-  f.local("v128", "x", "ts");
-  f.local("i32", "blk", "rec");
-  const block = (steps: number): string => {
-    const out: string[] = [];
-    for (let u = 0; u < U; u++) for (let v = 0; v < nv; v++) out.push(set(t(u, v), "(v128.const i32x4 0 0 0 0)"));
-    for (let kk = 0; kk < steps; kk++) {
-      const w = weightVectors(f, st, kk, nv);
-      if (w.pre) out.push(w.pre);
-      out.push(set("x", splatLoad(get("ap"), kk * 4)));
-      for (let v = 0; v < nv; v++) out.push(set(t(kk % U, v), madd(fl, get("x"), w.vec(v), get(t(kk % U, v)))));
-    }
-    for (let v = 0; v < nv; v++) {
-      out.push(set("ts", `(f32x4.add (f32x4.add ${get(t(0, v))} ${get(t(1, v))}) (f32x4.add ${get(t(2, v))} ${get(t(3, v))}))`));
-      out.push(set(`c0_0_${v}`, st === "f16" ? `(f32x4.add ${get(`c0_0_${v}`)} ${get("ts")})` : madd(fl, get("ts"), scalesV(v), get(`c0_0_${v}`))));
-    }
-    return out.join("\n");
-  };
-  const advance = `(local.set $ap (i32.add ${get("ap")} ${i32(BLOCK * 4)}))\n(local.set $rec (i32.add ${get("rec")} ${i32(recBytes(st))}))`;
-  return `
-        (local.set $ap (i32.add ${get("a")} (i32.mul ${get("i")} ${i32(s.K * 4)})))
-        (local.set $cp (i32.add ${get("c")} (i32.shl (i32.add (i32.mul ${get("i")} ${i32(s.N)}) ${get("col")}) (i32.const 2))))
-        (local.set $rec ${get("qp")})
-        ${Array.from({ length: nv }, (_, v) => set(`c0_0_${v}`, "(v128.const i32x4 0 0 0 0)")).join("\n")}
-        ${overBlocks(s, `mv_${mode}`, block, advance)}
-        ${epilogue(f, fl, s, 1, cols)}`;
-}
-
-/** The panel at $qp dequantised into f32 [K][NR] at $scr (exact: a code times an f16 scale). */
-function dequantPanel(f: Func, s: MatmulSpec, mode: "full" | "tail"): string {
-  const st = s.storage!;
-  const cols = mode === "full" ? NR : s.N % NR;
-  const nv = Math.ceil(cols / 4);
-  f.local("i32", "blk", "rec");
-  f.local("v128", "s0", "s1");
-  const block = (steps: number): string => {
-    const out: string[] = [];
-    if (st !== "f16") for (let v = 0; v < nv; v++) out.push(set(`s${v}`, scalesV(v)));
-    for (let kk = 0; kk < steps; kk++) {
-      const w = weightVectors(f, st, kk, nv);
-      if (w.pre) out.push(w.pre);
-      for (let v = 0; v < nv; v++) out.push(storeV(get("bp"), st === "f16" ? w.vec(v) : `(f32x4.mul ${w.vec(v)} ${get(`s${v}`)})`, (kk * NR + v * 4) * 4));
-    }
-    return out.join("\n");
-  };
-  const advance = `(local.set $bp (i32.add ${get("bp")} ${i32(BLOCK * NR * 4)}))\n(local.set $rec (i32.add ${get("rec")} ${i32(recBytes(st))}))`;
-  return `
-      (local.set $rec ${get("qp")})
-      (local.set $bp ${get("scr")})
-      ${overBlocks(s, `dq_${mode}`, block, advance)}`;
-}
-
-/**
- * (func $mm_<storage>_… (param $a $w $bias $c $gate $res $rows)): the matmul over low-bit
- * panels. Fewer than MR rows (decode steps): matrix–vector, dequantising inside the register
- * tile, so each weight byte is read once per row from memory. MR rows or more (prefill): each
- * panel is dequantised once into the thread's scratch, then the f32 register tiles run over it,
- * so the conversion is paid once per panel, not once per row tile. Accumulation is f32.
- */
-function emitMatmulLowBit(fl: EmitFlags, s: MatmulSpec): string {
-  const st = s.storage!;
-  if (!s.scratch) throw new Error(`wasm emit: ${matmulName(s)} needs the per-thread scratch`);
-  const mrFull = fl.relaxed ? MR.relaxed : MR.simd;
-  const f = new Func(
-    matmulName(s),
-    ["a", "w", "bias", "c", "gate", "res", "rows"],
-    undefined,
-    `C[rows, ${s.N}] = A[rows, ${s.K}] · W[${s.N}, ${s.K}]ᵀ, W stored ${st} in ${NR}-column panels (blocks of ${BLOCK} along K), f32 accumulation`,
-  );
-  f.local("i32", "p", "p1", "i", "ap", "bp", "cp", "wp", "col", "rem", "k", "qp", "scr");
-  const panels = Math.ceil(s.N / NR);
-  const full = Math.floor(s.N / NR);
-  const tail = s.N % NR;
-  const pb = panelBytes(st, s.K);
-  const perPanel = (label: string, one: (mode: "full" | "tail") => string): string => `
-  (local.set $p (i32.div_u (i32.mul ${i32(panels)} (global.get $tid)) (global.get $nth)))
-  (local.set $p1 (i32.div_u (i32.mul ${i32(panels)} (i32.add (global.get $tid) (i32.const 1))) (global.get $nth)))
-  (block $B_${label} (loop $L_${label}
-    (br_if $B_${label} (i32.ge_s ${get("p")} ${get("p1")}))
-    (local.set $qp (i32.add ${get("w")} (i32.mul ${get("p")} ${i32(pb)})))
-    (local.set $col (i32.mul ${get("p")} ${i32(NR)}))
-    ${tail === 0 ? one("full") : `(if (i32.lt_s ${get("p")} ${i32(full)}) (then ${one("full")}) (else ${one("tail")}))`}
-    (local.set $p (i32.add ${get("p")} (i32.const 1)))
-    (br $L_${label})))`;
-  const mv = (mode: "full" | "tail") => `
-    (local.set $i (i32.const 0))
-    (block $B_mvr_${mode} (loop $L_mvr_${mode}
-      (br_if $B_mvr_${mode} (i32.ge_s ${get("i")} ${get("rows")}))
-      ${mvRow(f, fl, s, mode)}
-      (local.set $i (i32.add ${get("i")} (i32.const 1)))
-      (br $L_mvr_${mode})))`;
-  const mm = (mode: "full" | "tail") => `${dequantPanel(f, s, mode)}
-    (local.set $wp ${get("scr")})
-    ${rowTilesOf(f, fl, s, mode, mrFull)}`;
-  const body = `
-  (local.set $scr (i32.add ${i32(s.scratch.base)} (i32.mul (global.get $tid) ${i32(s.scratch.bytes)})))
-  (if (i32.lt_s ${get("rows")} ${i32(mrFull)})
-    (then ${perPanel("pv", mv)})
-    (else ${perPanel("pm", mm)}))`;
-  return f.text(body);
 }

@@ -92,7 +92,7 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
       return `(call $${name} ${a(op.x)} ${w(op.weight)} ${w(op.bias)} ${a(op.out)} ${op.groups > 1 ? `(i32.mul ${rows} ${i32(op.groups)})` : rows})`;
     }
     case "linear": {
-      const lowBit = op.storage ? { storage: op.storage, scratch: { base: plan.layout.scratch, bytes: plan.layout.scratchBytes } } : {};
+      const lowBit = op.storage ? { storage: op.storage, scratch: { base: plan.layout.scratch, bytes: plan.layout.scratchBytes }, ...(plan.layout.actq !== undefined ? { actq: plan.layout.actq } : {}) } : {};
       const spec = { K: op.K, N: op.N, bias: op.bias !== undefined, ...(op.act ? { act: op.act } : {}), ...(op.gate ? { gateAct: op.gate.act } : {}), residual: op.residual !== undefined, ...lowBit };
       const name = mt.need(matmulName(spec), () => emitMatmul(fl, spec));
       const gate = op.gate ? a(op.gate.id) : i32(0);

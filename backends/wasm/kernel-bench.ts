@@ -10,6 +10,9 @@ import { DESC, NR, SLOT } from "./plan.ts";
 import { attentionName, emitAttention } from "./emit-attention.ts";
 import type { WOp } from "./ops.ts";
 import { packPanels } from "./load.ts";
+import { actRowBytes } from "./emit-quant.ts";
+import { packLowBit, packedBytes } from "./lowbit.ts";
+import { BLOCK, blocksOf, type LowBitWeight } from "../../src/runtime/weights/format.ts";
 import { type EmitFlags, madd } from "./wat.ts";
 
 /**
@@ -83,6 +86,46 @@ export function loadMatmul(mm: MatmulModule, A: Float32Array, W: Float32Array, b
   if (bias) f.set(bias, mm.bias / 4);
   const run = inst.exports.mm as (rows: number) => void;
   return { run, c: () => new Float32Array(memory.buffer, mm.c, (A.length / K) * N) };
+}
+
+export interface LowBitMatmul {
+  run(rows: number): void;
+  c(rows: number): Float32Array;
+  /** Bytes of the packed weights (what one decode row streams). */
+  weightBytes: number;
+}
+
+/**
+ * The backend's low-bit matmul for one shape over fixed buffers (A [M, K] f32, W packed from its
+ * storage, C [M, N]); `rows` < MR takes the decode path, more the prefill one. Single-threaded.
+ */
+export function lowBitMatmulModule(relaxed: boolean, w: LowBitWeight, A: Float32Array, M: number): LowBitMatmul {
+  const fl: EmitFlags = { relaxed, threads: false };
+  const [N, K] = w.shape;
+  const storage = w.dtype;
+  const scratchBytes = Math.ceil((Math.max(3 * actRowBytes(K), 4 * blocksOf(K) * BLOCK * NR) + 256) / 64) * 64;
+  const scratch = 1024;
+  const a = scratch + scratchBytes;
+  const actq = a + Math.ceil((4 * M * K + 64) / 64) * 64;
+  const wAt = actq + Math.ceil((4 * M * K + 64) / 64) * 64;
+  const weightBytes = packedBytes(storage, N, K);
+  const c = wAt + Math.ceil(weightBytes / 64) * 64;
+  const pages = Math.ceil((c + 4 * M * N + 1024) / 65536);
+  const s: MatmulSpec = { K, N, bias: false, residual: false, storage, scratch: { base: scratch, bytes: scratchBytes }, actq };
+  const text = `(module
+  (import "env" "memory" (memory ${pages}))
+  (global $tid (mut i32) (i32.const 0))
+  (global $nth (mut i32) (i32.const 1))
+  (func $barrier)
+  ${emitHelpers()}
+  ${emitMatmul(fl, s)}
+  (func (export "mm") (param $rows i32)
+    (call $${matmulName(s)} (i32.const ${a}) (i32.const ${wAt}) (i32.const 0) (i32.const ${c}) (i32.const 0) (i32.const 0) (local.get $rows))))`;
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
+  new Float32Array(memory.buffer).set(A, a / 4);
+  packLowBit(w, new Uint8Array(memory.buffer, wAt, weightBytes));
+  return { run: inst.exports.mm as (rows: number) => void, c: (rows) => new Float32Array(memory.buffer, c, rows * N).slice(), weightBytes };
 }
 
 /** A module exporting `act(rows)`: the backend's activation kernel over [rows, 256] at fixed buffers. */

@@ -3,16 +3,17 @@
 // src/runtime/weights/format.ts. Held once, in their storage size (plus the f16 scales); no f32
 // copy of a low-bit weight exists in Wasm memory or the JS heap after load.
 //
-// Matmul operands (W [N, K], K the input dim) are packed in NR = 8-column panels, like the f32
-// ones, so a panel's weights for one k are adjacent and one k-step feeds NR/4 accumulators:
+// Matmul operands (W [N, K], K the input dim) are packed in NR = 8-row panels, like the f32
+// ones. f16 keeps the f32 panels' [K][NR] order (one k's NR columns adjacent); q8 and q4 are
+// row records, so a row's block of codes is one or two v128 loads for the integer dot products
+// of the decode path (emit-lowbit-int.ts):
 //   f16  panel = [K][NR] u16 (16 bytes per k).
-//   q8   panel = [nb] records of Q8_REC = 272 bytes: the NR columns' f16 scales of the block
-//        (16 bytes), then [32][NR] int8 codes (8 bytes per k: one v128.load8x8_s).
-//   q4   panel = [nb] records of Q4_REC = 144 bytes: the NR scales (16 bytes), then for each
-//        group g of 8 k's, NR u32 words (32 bytes: two v128 loads), word c holding column c's
-//        codes of k = 32b + 8g + i in bits [4i, 4i + 4) — the storage word as it is, except
-//        that each nibble is XORed with 8, turning the code q + 8 into q's own 4-bit two's
-//        complement, which a shift left and an arithmetic shift right extract.
+//   q8   panel = [nb] records of Q8_REC = 272 bytes: the NR rows' f16 scales of the block
+//        (16 bytes), then for each row c its 32 int8 codes (bytes 16 + 32c …).
+//   q4   panel = [nb] records of Q4_REC = 144 bytes: the NR scales (16 bytes), then for each row
+//        c its 16 bytes of nibbles (bytes 16 + 16c …) in ggml's Q4_0 order — byte j holds
+//        element j in its low nibble and element j + 16 in its high one — as the unsigned code
+//        q + 8, so an AND gives elements 0–15 and a 16-bit shift and an AND elements 16–31.
 // Columns past N and k past K are zero (scale 0, code 0).
 //
 // Raw tensors (embedding gathers read rows): f16 as [N][K] u16; q8 as the codes [N][nb · 32]
@@ -81,15 +82,23 @@ export function packLowBit(w: LowBitWeight, out: Uint8Array): void {
         dv.setUint16(at + 2 * c, w.scales[n * nb + b], true);
         const kt = Math.min(BLOCK, K - b * BLOCK);
         if (w.dtype === "q8") {
-          for (let j = 0; j < kt; j++) dv.setInt8(at + 16 + j * NR + c, w.q[(n * nb + b) * BLOCK + j]);
+          for (let j = 0; j < kt; j++) dv.setInt8(at + 16 + BLOCK * c + j, w.q[(n * nb + b) * BLOCK + j]);
         } else {
-          for (let g = 0; g < 4; g++) {
-            let word = (w.words[(n * nb + b) * 4 + g] ^ 0x88888888) >>> 0;
-            // k past K: code 0 (the storage pads with code 8, which the XOR made 0 already,
-            // but a foreign file's padding is not trusted).
-            const valid = Math.max(0, Math.min(8, kt - 8 * g));
-            if (valid < 8) word = valid === 0 ? 0 : (word & ((1 << (4 * valid)) - 1)) >>> 0;
-            dv.setUint32(at + 16 + g * 4 * NR + 4 * c, word, true);
+          // Codes past K: 8 (value 0); the storage pads so too, but a foreign file's padding is
+          // not trusted (the decode path multiplies it by a zero activation, the prefill path
+          // would read it).
+          const wi = (n * nb + b) * 4;
+          const o = at + 16 + 16 * c;
+          if (kt === BLOCK) {
+            // Word g holds elements 8g … 8g + 7: byte j pairs word j >> 3 with word 2 + (j >> 3).
+            for (let h = 0; h < 2; h++) {
+              const lo = w.words[wi + h];
+              const hi = w.words[wi + 2 + h];
+              for (let i = 0; i < 8; i++) out[o + 8 * h + i] = ((lo >>> (4 * i)) & 15) | (((hi >>> (4 * i)) & 15) << 4);
+            }
+          } else {
+            const code = (j: number) => (j < kt ? (w.words[wi + (j >> 3)] >>> (4 * (j & 7))) & 15 : 8);
+            for (let j = 0; j < 16; j++) out[o + j] = code(j) | (code(j + 16) << 4);
           }
         }
       }

@@ -10,6 +10,9 @@ import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { allocateArena } from "./arena.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
 import { packedBytes, rawBytes } from "./lowbit.ts";
+import { MR } from "./emit-matmul.ts";
+import { actRowBytes } from "./emit-quant.ts";
+import { BLOCK, blocksOf } from "../../src/runtime/weights/format.ts";
 import { type WOp, buildOps, type Slot } from "./ops.ts";
 
 export type { WOp, Slot } from "./ops.ts";
@@ -96,6 +99,8 @@ export interface WasmPlan {
     /** Per-thread scratch (online-softmax accumulators, linear-attention state of memory keys). */
     scratch: number;
     scratchBytes: number;
+    /** q8 / q4 matmuls' shared f32 [rows][K] region of quantised input rows (absent without them). */
+    actq?: number;
     weights: WeightPlacement[];
     tables: TablePlacement[];
     /** i32 [rows] buffers of the int inputs that are embedded. */
@@ -135,6 +140,21 @@ function sectionCap(declared: number | undefined, opts: WasmPlanOptions): number
 
 export const MAX_THREADS = 16;
 
+/**
+ * What q8 / q4 matmuls need beyond the ops' own scratch: a decode step's quantised rows (fewer
+ * than MR of them) and a whole-block dequantised panel per thread, and the widest K.
+ */
+function lowBitNeeds(ops: readonly WOp[]): { scratchBytes: number; maxK: number } {
+  let scratchBytes = 0;
+  let maxK = 0;
+  for (const op of ops) {
+    if (op.op !== "linear" || (op.storage !== "q8" && op.storage !== "q4")) continue;
+    maxK = Math.max(maxK, op.K);
+    scratchBytes = Math.max(scratchBytes, (Math.max(MR.simd, MR.relaxed) - 1) * actRowBytes(op.K), 4 * blocksOf(op.K) * BLOCK * NR);
+  }
+  return { scratchBytes, maxK };
+}
+
 /** Plans a graph; throws for graphs this backend cannot run, naming the node. */
 export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {}): WasmPlan {
   const inputs = planInputs(m);
@@ -151,7 +171,8 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
   };
   take(1024); // address 0 stays unused so a zero pointer is always a bug
   const desc = take(DESC.slots + SLOT_BYTES * built.slots.length);
-  const scratchBytes = align(4 * built.scratchFloats + 256);
+  const lowBit = lowBitNeeds([...built.encode, ...built.decode]);
+  const scratchBytes = align(Math.max(4 * built.scratchFloats, lowBit.scratchBytes) + 256);
   const scratch = take(scratchBytes * MAX_THREADS);
 
   const weights: WeightPlacement[] = [];
@@ -192,6 +213,9 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
     tableAddr[t.key] = placed.offset;
   }
 
+  // q8 / q4 prefill: the quantised input rows of a matmul, shared by the threads (emit-quant.ts).
+  const actq = lowBit.maxK > 0 ? take(4 * rows * lowBit.maxK + 64) : undefined;
+
   // Keyed by user-chosen input names: no prototype, so `__proto__` is a key like any other.
   const inputOffsets: Record<string, number> = Object.create(null);
   for (const name of built.intInputs) inputOffsets[name] = take(4 * rows + 16);
@@ -210,7 +234,7 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
     rows,
     context,
     ...(sourceContext !== undefined ? { sourceContext } : {}),
-    layout: { desc, scratch, scratchBytes, weights, tables, inputs: inputOffsets, arena: { offset: arenaBase, bytes: arenaBytes }, staticBytes: align(at, WASM_PAGE) },
+    layout: { desc, scratch, scratchBytes, ...(actq !== undefined ? { actq } : {}), weights, tables, inputs: inputOffsets, arena: { offset: arenaBase, bytes: arenaBytes }, staticBytes: align(at, WASM_PAGE) },
     slots: built.slots.map((s, i) => ({ ...s, desc: desc + DESC.slots + SLOT_BYTES * i })),
     encode: built.encode,
     decode: built.decode,
