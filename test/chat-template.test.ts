@@ -119,6 +119,16 @@ describe("run --chat", () => {
     expect(chat.stdout).toBe(prompt.stdout.slice(rendered.length));
   });
 
+  it("a spec with --weights DIR takes the directory's tokenizer and template too", async () => {
+    const spec = join(tmp, "gpt2.sf");
+    expect((await cli("import", dir, "--out", spec)).code).toBe(0);
+    for (const args of [["--chat", "the cat"], ["--prompt", "the cat"]]) {
+      const own = await cli("run", spec, "--weights", dir, ...args, "--max-tokens", "5");
+      expect(own.code).toBe(0);
+      expect(own.stdout).toBe((await cli("run", dir, ...args, "--max-tokens", "5")).stdout);
+    }
+  });
+
   it("a directory without a template, a template that fails: one line naming the file, exit 1", async () => {
     const none = await cli("run", "test/fixtures/hf/gpt2", "--chat", "hi");
     expect(none).toMatchObject({ code: 1, stdout: "" });

@@ -5,7 +5,7 @@
  * Bundled into each target's runtime.js; imports nothing from the compiler.
  */
 import type { ModelInfo } from "../../model/model.ts";
-import { bindWeights } from "../../runtime/bind-weights.ts";
+import type { Graph } from "../../ir/ir.ts";
 import { locateWeights, readShards, type CheckpointFiles } from "../../runtime/checkpoint-shards.ts";
 import { checkpointFiles } from "../../runtime/checkpoint-sources.ts";
 import type { Model } from "../../runtime/model-api.ts";
@@ -16,6 +16,8 @@ import { ByteTokenizer } from "../../runtime/tokenizer.ts";
 import { readWeights, type Progress, type WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";
 import { byteTokenizer, type Tokenizer } from "./tokenizer-api.ts";
+import type { WeightStore } from "../../runtime/weights/format.ts";
+import { bindForProgram } from "./weights.ts";
 
 export { ModelInputError } from "../../runtime/model-api.ts";
 export { WeightsError } from "../../runtime/safetensors.ts";
@@ -37,20 +39,24 @@ export type OwnTokenizer = () => Promise<Tokenizer>;
 
 export interface Prepared {
   model: ModelInfo;
-  weights: Map<string, Float32Array>;
+  /** In the storage the program runs them in (./weights.ts). */
+  weights: WeightStore;
+  /** The manifest's program, its weight nodes marked with a low-bit file's storage where the backend compiles at load. */
+  graph: Graph;
   tokenizer: Tokenizer | undefined;
 }
 
-export async function prepare(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions, own?: OwnTokenizer): Promise<Prepared> {
+export async function prepare(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions, own?: OwnTokenizer, compilesAtLoad = false): Promise<Prepared> {
   if (manifest.format !== 1) throw new Error(`this module was built with an unknown manifest format ${String(manifest.format)}`);
   const model = modelFromJson(manifest.model);
   const dir = await checkpointFiles(source);
   const [file, tokenizer] = await Promise.all([readSource(source, dir, opts.onProgress), modelTokenizer(manifest, base, dir, own)]);
   // A package built for a checkpoint knows its names; a directory's names are recognised.
   const map = opts.map ?? manifest.checkpoint?.map ?? (dir ? guessNameMap(file) : undefined);
-  const weights = bindWeights(model, file, { ...(map ? { map: (f, m) => applyNameMap(map, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) });
+  const bind = { ...(map ? { map: (f: SafetensorsFile, m: ModelInfo) => applyNameMap(map, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) };
+  const { weights, graph } = bindForProgram(model, file, manifest.graph, bind, compilesAtLoad);
   opts.onProgress?.({ phase: "bind", loaded: weights.size, total: weights.size });
-  return { model, weights, tokenizer };
+  return { model, weights, graph, tokenizer };
 }
 
 async function readSource(source: WeightsSource, dir: CheckpointFiles | undefined, onProgress?: (p: Progress) => void): Promise<SafetensorsFile> {
@@ -63,14 +69,23 @@ const hasOwnTokenizer = (manifest: Manifest) => manifest.model.tokenizer?.kind =
 /** The package's own tokenizer where it has one, else the directory's where it holds one. */
 async function modelTokenizer(manifest: Manifest, base: URL, dir: CheckpointFiles | undefined, own?: OwnTokenizer): Promise<Tokenizer | undefined> {
   if (hasOwnTokenizer(manifest)) return own ? own() : openTokenizer(manifest, base);
-  if (dir === undefined) return undefined;
-  return (await hfTokenizers(base)).openTextTokenizer(dir.url, modelOf(manifest), true);
+  return dir === undefined ? undefined : tokenizerIn(dir, base, modelOf(manifest), true);
 }
 
 const modelOf = (manifest: Manifest) => ({ name: manifest.model.name, vocab: manifest.model.head.vocab });
 
-/** tokenizer.js beside runtime.js: the Hugging Face tokenizers, imported only when needed. */
-const hfTokenizers = (base: URL): Promise<typeof import("./tokenizer.ts")> => import(new URL("tokenizer.js", base).href);
+/**
+ * The tokenizer in a directory. Its files are read here (each once), and tokenizer.js — the
+ * Hugging Face tokenizers beside runtime.js — is imported only when there is one; with `optional`,
+ * a directory without tokenizer.json or vocab.json has none.
+ */
+async function tokenizerIn(dir: CheckpointFiles, base: URL, model: { name: string; vocab: number }, optional: boolean): Promise<Tokenizer | undefined> {
+  const read = new Map<string, Promise<string | undefined>>();
+  const text = (name: string) => read.get(name) ?? (read.set(name, dir.text(name)), read.get(name)!);
+  if (optional && (await text("tokenizer.json")) === undefined && (await text("vocab.json")) === undefined) return undefined;
+  const hf: typeof import("./tokenizer.ts") = await import(new URL("tokenizer.js", base).href);
+  return hf.openTextTokenizer({ text, locate: (n) => dir.locate(n) }, dir.where, model);
+}
 
 /**
  * A tokenizer for this package's model: the package's own without `source`, else the one in the
@@ -82,11 +97,11 @@ export async function openTokenizer(manifest: Manifest, base: URL, source?: stri
     if (manifest.model.tokenizer?.kind === "byte") return byteTokenizer(new ByteTokenizer(model.vocab));
     const own = manifest.checkpoint?.tokenizer;
     if (own === undefined) throw new Error(`this package of model ${model.name} has no tokenizer of its own; give loadTokenizer() a checkpoint directory (a folder path, or a URL ending in /)`);
-    return (await (await hfTokenizers(base)).openTextTokenizer(new URL(own, base).href, model, false))!;
+    source = new URL(own, base);
   }
   const dir = await checkpointFiles(source);
   if (dir === undefined) throw new Error(`loadTokenizer() takes a checkpoint directory (a folder path, or a URL ending in /), not ${String(source)}`);
-  return (await (await hfTokenizers(base)).openTextTokenizer(dir.url, model, false))!;
+  return (await tokenizerIn(dir, base, model, false))!;
 }
 
 /** The backend's model, with the tokenizer that came with it as `model.tokenizer`. */
