@@ -24,29 +24,20 @@ Masks follow transformers: causal, and for a sliding layer key j visible from qu
 i - window < j <= i; masked scores take finfo(float32).min before a float32 softmax.
 """
 
+import importlib.util
 import math
+import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def rotate_half(x):
-    x1 = x[..., : x.shape[-1] // 2]
-    x2 = x[..., x.shape[-1] // 2 :]
-    return torch.cat((-x2, x1), dim=-1)
-
-
-def repeat_kv(x, n_rep):
-    if n_rep == 1:
-        return x
-    b, kv, t, hd = x.shape
-    return x[:, :, None, :, :].expand(b, kv, n_rep, t, hd).reshape(b, kv * n_rep, t, hd)
-
-
-def gelu_tanh(x):
-    """PytorchGELUTanh (gelu_pytorch_tanh): the tanh approximation."""
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+_spec = importlib.util.spec_from_file_location("make_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-fixtures.py"))
+_mf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mf)
+# LlamaRMSNorm (x · rsqrt(mean(x²) + eps) · w), rotate_half, repeat_kv and gelu_new (the tanh
+# approximation, = PytorchGELUTanh) as scripts/make-fixtures.py writes them.
+RMSNorm, rotate_half, repeat_kv, gelu_tanh = _mf.RMSNorm, _mf.rotate_half, _mf.repeat_kv, _mf.gelu_new
 
 
 ACT = {"silu": F.silu, "gelu": F.gelu, "gelu_pytorch_tanh": gelu_tanh, "gelu_new": gelu_tanh}
@@ -104,18 +95,6 @@ def attend(q, k, v, scaling, window=None, softcap=None):
     return a.transpose(1, 2).reshape(b, t, -1)
 
 
-class RMSNorm(nn.Module):
-    """LlamaRMSNorm / Qwen3RMSNorm / Phi3RMSNorm: x · rsqrt(mean(x²) + eps) · w."""
-
-    def __init__(self, d, eps):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(d))
-        self.eps = eps
-
-    def forward(self, x):
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
-
-
 def layer_windows(cfg):
     """Per-layer sliding window (None = full attention) from layer_types, as transformers reads it."""
     return [cfg.get("sliding_window") if t == "sliding_attention" else None for t in cfg["layer_types"]]
@@ -125,6 +104,57 @@ def qwen_layer_types(n, use_sliding_window, sliding_window, max_window_layers):
     """Qwen2Config / Qwen3Config: sliding on layers i >= max_window_layers when use_sliding_window."""
     sliding = sliding_window if use_sliding_window else None
     return ["sliding_attention" if sliding is not None and i >= max_window_layers else "full_attention" for i in range(n)]
+
+
+class PreNormLayer(nn.Module):
+    """LlamaDecoderLayer's shape (also Qwen3's and Phi-3's): x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, cfg, self_attn, mlp):
+        super().__init__()
+        d, eps = cfg["hidden_size"], cfg["rms_norm_eps"]
+        self.self_attn = self_attn
+        self.mlp = mlp
+        self.input_layernorm = RMSNorm(d, eps)
+        self.post_attention_layernorm = RMSNorm(d, eps)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x))
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class DecoderModel(nn.Module):
+    """LlamaModel's layout (embed_tokens, layers, norm), as Qwen3Model, Phi3Model and Gemma2Model
+    have it; Gemma2Model multiplies the embeddings by `embed_scale` and norms with its own RMSNorm."""
+
+    def __init__(self, cfg, layers, norm=RMSNorm, embed_scale=None):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
+        self.layers = nn.ModuleList(layers)
+        self.norm = norm(cfg["hidden_size"], cfg["rms_norm_eps"])
+        self.embed_scale = embed_scale
+
+    def forward(self, tokens):
+        x = self.embed_tokens(tokens)
+        if self.embed_scale is not None:
+            x = x * torch.tensor(self.embed_scale, dtype=torch.float32)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+
+class CausalLM(nn.Module):
+    """*ForCausalLM: model.* and lm_head, which a tied checkpoint does not save."""
+
+    def __init__(self, cfg, layers, **model):
+        super().__init__()
+        self.tied = cfg.get("tie_word_embeddings", False)
+        self.model = DecoderModel(cfg, layers, **model)
+        if not self.tied:
+            self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
+
+    def forward(self, tokens):
+        h = self.model(tokens)
+        return h @ self.model.embed_tokens.weight.T if self.tied else self.lm_head(h)
 
 
 # ---- Qwen3 --------------------------------------------------------------------------------------
@@ -168,46 +198,11 @@ class GatedMLP(nn.Module):
         return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
 
 
-class Qwen3DecoderLayer(nn.Module):
-    def __init__(self, cfg, window):
-        super().__init__()
-        d, eps = cfg["hidden_size"], cfg["rms_norm_eps"]
-        self.self_attn = Qwen3Attention(cfg, window)
-        self.mlp = GatedMLP(d, cfg["intermediate_size"], cfg["hidden_act"])
-        self.input_layernorm = RMSNorm(d, eps)
-        self.post_attention_layernorm = RMSNorm(d, eps)
-
-    def forward(self, x):
-        x = x + self.self_attn(self.input_layernorm(x))
-        return x + self.mlp(self.post_attention_layernorm(x))
-
-
-class Qwen3Model(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        windows = layer_windows(dict(cfg, layer_types=qwen_layer_types(cfg["num_hidden_layers"], cfg["use_sliding_window"], cfg["sliding_window"], cfg["max_window_layers"])))
-        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
-        self.layers = nn.ModuleList([Qwen3DecoderLayer(cfg, w) for w in windows])
-        self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
-
-    def forward(self, tokens):
-        x = self.embed_tokens(tokens)
-        for layer in self.layers:
-            x = layer(x)
-        return self.norm(x)
-
-
-class Qwen3ForCausalLM(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.tied = cfg["tie_word_embeddings"]
-        self.model = Qwen3Model(cfg)
-        if not self.tied:
-            self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
-
-    def forward(self, tokens):
-        h = self.model(tokens)
-        return h @ self.model.embed_tokens.weight.T if self.tied else self.lm_head(h)
+def Qwen3ForCausalLM(cfg):
+    types = qwen_layer_types(cfg["num_hidden_layers"], cfg["use_sliding_window"], cfg["sliding_window"], cfg["max_window_layers"])
+    windows = layer_windows(dict(cfg, layer_types=types))
+    d = cfg["hidden_size"]
+    return CausalLM(cfg, [PreNormLayer(cfg, Qwen3Attention(cfg, w), GatedMLP(d, cfg["intermediate_size"], cfg["hidden_act"])) for w in windows])
 
 
 # ---- Gemma-2 ------------------------------------------------------------------------------------
@@ -267,31 +262,17 @@ class Gemma2DecoderLayer(nn.Module):
         return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x)))
 
 
-class Gemma2Model(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.d = cfg["hidden_size"]
-        self.embed_tokens = nn.Embedding(cfg["vocab_size"], self.d)
-        self.layers = nn.ModuleList([Gemma2DecoderLayer(cfg, i) for i in range(cfg["num_hidden_layers"])])
-        self.norm = Gemma2RMSNorm(self.d, cfg["rms_norm_eps"])
-
-    def forward(self, tokens):
-        x = self.embed_tokens(tokens) * torch.tensor(self.d**0.5, dtype=torch.float32)
-        for layer in self.layers:
-            x = layer(x)
-        return self.norm(x)
-
-
-class Gemma2ForCausalLM(nn.Module):
-    """state_dict: model.*; lm_head tied to embed_tokens (not saved)."""
+class Gemma2ForCausalLM(CausalLM):
+    """state_dict: model.*; lm_head tied to embed_tokens (not saved); logits soft-capped."""
 
     def __init__(self, cfg):
-        super().__init__()
-        self.model = Gemma2Model(cfg)
+        layers = [Gemma2DecoderLayer(cfg, i) for i in range(cfg["num_hidden_layers"])]
+        # Gemma2Model: normalizer = hidden_size ** 0.5.
+        super().__init__(dict(cfg, tie_word_embeddings=True), layers, norm=Gemma2RMSNorm, embed_scale=cfg["hidden_size"] ** 0.5)
         self.final_softcap = cfg["final_logit_softcapping"]
 
     def forward(self, tokens):
-        logits = self.model(tokens) @ self.model.embed_tokens.weight.T
+        logits = super().forward(tokens)
         if self.final_softcap is not None:
             logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
         return logits
@@ -340,42 +321,8 @@ class Phi3MLP(nn.Module):
         return self.down_proj(up * self.act(gate))
 
 
-class Phi3DecoderLayer(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        d, eps = cfg["hidden_size"], cfg["rms_norm_eps"]
-        self.self_attn = Phi3Attention(cfg)
-        self.mlp = Phi3MLP(cfg)
-        self.input_layernorm = RMSNorm(d, eps)
-        self.post_attention_layernorm = RMSNorm(d, eps)
-
-    def forward(self, x):
-        x = x + self.self_attn(self.input_layernorm(x))
-        return x + self.mlp(self.post_attention_layernorm(x))
-
-
-class Phi3Model(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
-        self.layers = nn.ModuleList([Phi3DecoderLayer(cfg) for _ in range(cfg["num_hidden_layers"])])
-        self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
-
-    def forward(self, tokens):
-        x = self.embed_tokens(tokens)
-        for layer in self.layers:
-            x = layer(x)
-        return self.norm(x)
-
-
-class Phi3ForCausalLM(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.model = Phi3Model(cfg)
-        self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
-
-    def forward(self, tokens):
-        return self.lm_head(self.model(tokens))
+def Phi3ForCausalLM(cfg):
+    return CausalLM(cfg, [PreNormLayer(cfg, Phi3Attention(cfg), Phi3MLP(cfg)) for _ in range(cfg["num_hidden_layers"])])
 
 
 # ---- GPT-NeoX -----------------------------------------------------------------------------------

@@ -180,48 +180,12 @@ class HFMLP(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
-class HFDecoderLayer(nn.Module):
-    def __init__(self, cfg, qkv_bias, o_bias, mlp_bias):
-        super().__init__()
-        self.self_attn = HFAttention(cfg, qkv_bias, o_bias)
-        self.mlp = HFMLP(cfg, mlp_bias)
-        self.input_layernorm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
-        self.post_attention_layernorm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
-
-    def forward(self, x):
-        x = x + self.self_attn(self.input_layernorm(x))
-        return x + self.mlp(self.post_attention_layernorm(x))
-
-
-class HFModel(nn.Module):
-    def __init__(self, cfg, **bias):
-        super().__init__()
-        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
-        # "_windows": one window (or None) per layer, for the qwen2 layers max_window_layers.. on.
-        windows = cfg.get("_windows") or [cfg.get("_window")] * cfg["num_hidden_layers"]
-        self.layers = nn.ModuleList([HFDecoderLayer(dict(cfg, _window=w), **bias) for w in windows])
-        self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
-
-    def forward(self, tokens):
-        x = self.embed_tokens(tokens)
-        for layer in self.layers:
-            x = layer(x)
-        return self.norm(x)
-
-
-class HFForCausalLM(nn.Module):
+def HFForCausalLM(cfg, qkv_bias=False, o_bias=False, mlp_bias=False):
     """LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM: model.* + lm_head (tied or not)."""
-
-    def __init__(self, cfg, qkv_bias=False, o_bias=False, mlp_bias=False):
-        super().__init__()
-        self.tied = cfg["tie_word_embeddings"]
-        self.model = HFModel(cfg, qkv_bias=qkv_bias, o_bias=o_bias, mlp_bias=mlp_bias)
-        if not self.tied:
-            self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
-
-    def forward(self, tokens):
-        h = self.model(tokens)
-        return h @ self.model.embed_tokens.weight.T if self.tied else self.lm_head(h)
+    # "_windows": one window (or None) per layer, for the qwen2 layers max_window_layers.. on.
+    windows = cfg.get("_windows") or [cfg.get("_window")] * cfg["num_hidden_layers"]
+    layers = [fam.PreNormLayer(cfg, HFAttention(dict(cfg, _window=w), qkv_bias, o_bias), HFMLP(cfg, mlp_bias)) for w in windows]
+    return fam.CausalLM(cfg, layers)
 
 
 # ---- GPT-2 (GPT2LMHeadModel) -------------------------------------------------------------------

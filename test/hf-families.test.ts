@@ -13,26 +13,21 @@
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createModel } from "../backends/registry.ts";
 import { checkFile, checkSource } from "../src/check/check.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
 import { importConfig, parseConfig } from "../src/import/index.ts";
 import { paramCount } from "../src/model/weights-layout.ts";
 import { applyNameMap } from "../src/runtime/name-maps.ts";
-import type { Model } from "../src/runtime/model-api.ts";
 import { parseSafetensors, writeSafetensors } from "../src/runtime/safetensors.ts";
 import { readCheckpointWeights } from "../src/runtime/checkpoint-dir.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
-import { HF, cli, loadDir, parity, relError } from "./helpers/hf.ts";
+import { HF, cli, describeParity, loadDir, parity, relError } from "./helpers/hf.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "sf-hf-families-"));
 process.env.SPECFORMER_CACHE = join(tmp, "cache");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = 0;
-});
 const device = await gpuDevice();
 afterAll(() => device?.destroy());
 
@@ -70,34 +65,7 @@ describe("import → check", () => {
 
 // ---- forward DIR and generation: PyTorch's logits and greedy continuation on every target -------
 
-const TARGETS = ["reference", "wasm", "webgpu"] as const;
-const measured: string[] = [];
-afterAll(() => {
-  if (measured.length) console.log(`hf-families parity (max |Δ| / max |logit|):\n  ${measured.join("\n  ")}`);
-});
-
-describe.each(DIRS)("%s directory", (dir) => {
-  const p = parity(dir);
-  const models: Model[] = [];
-  afterAll(() => models.forEach((m) => m.dispose()));
-
-  it.each(TARGETS)(
-    "forward on %s matches PyTorch within 1e-4; greedy decoding reproduces its continuation",
-    async (target) => {
-      if (target === "webgpu" && !device) return;
-      const { m, w } = await loadDir(`${HF}/${dir}`);
-      const model = await createModel(target, m, w, target === "webgpu" ? { device: device! } : {});
-      models.push(model);
-      const e = relError(await model.forward(p.tokens, p.opts), p.logits);
-      measured.push(`${dir} ${target}: ${e.toExponential(2)}`);
-      expect(e).toBeLessThan(1e-4);
-      const ids: number[] = [];
-      for await (const id of model.generate(p.prompt!, { maxTokens: p.greedy!.length, temperature: 0 })) ids.push(id);
-      expect(ids).toEqual(Array.from(p.greedy!));
-    },
-    600_000,
-  );
-});
+describeParity("hf-families", DIRS, device);
 
 // The parity checks above can fail: the same weights under a spec missing one of the family's
 // features are far outside the tolerance.

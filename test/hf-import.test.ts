@@ -14,16 +14,14 @@
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { createModel } from "../backends/registry.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkSource } from "../src/check/check.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
 import { ImportError, importConfig, parseConfig } from "../src/import/index.ts";
 import { paramCount } from "../src/model/weights-layout.ts";
-import type { Model } from "../src/runtime/model-api.ts";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
-import { HF, cli, loadDir, parity, relError } from "./helpers/hf.ts";
+import { HF, cli, describeParity, parity, relError } from "./helpers/hf.ts";
 
 const FAMILIES = ["llama", "mistral", "qwen2", "gpt2", "bert"] as const;
 type Family = (typeof FAMILIES)[number];
@@ -35,10 +33,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const device = await gpuDevice();
 afterAll(() => device?.destroy());
 
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = 0;
-});
 
 // ---- import → check ----------------------------------------------------------------------------
 
@@ -173,38 +167,7 @@ describe("published parameter counts", () => {
 
 // ---- forward DIR: PyTorch's logits on every target ----------------------------------------------
 
-const TARGETS = ["reference", "wasm", "webgpu"] as const;
-const measured: string[] = [];
-afterAll(() => {
-  if (measured.length) console.log(`hf-import parity (max |Δ| / max |logit|):\n  ${measured.join("\n  ")}`);
-});
-
-describe.each(FAMILIES)("%s directory", (f) => {
-  const p = parity(f);
-  const models = new Map<string, Model>();
-  afterAll(() => {
-    for (const m of models.values()) m.dispose();
-  });
-
-  it.each(TARGETS)(
-    "forward on %s matches PyTorch within 1e-4; greedy decoding reproduces its continuation",
-    async (target) => {
-      if (target === "webgpu" && !device) return;
-      const { m, w } = await loadDir(`${HF}/${f}`);
-      const model = await createModel(target, m, w, target === "webgpu" ? { device: device! } : {});
-      models.set(target, model);
-      const e = relError(await model.forward(p.tokens, p.opts), p.logits);
-      measured.push(`${f} ${target}: ${e.toExponential(2)}`);
-      expect(e).toBeLessThan(1e-4);
-      if (p.prompt && p.greedy) {
-        const ids: number[] = [];
-        for await (const id of model.generate(p.prompt, { maxTokens: p.greedy.length, temperature: 0 })) ids.push(id);
-        expect(ids).toEqual(Array.from(p.greedy));
-      }
-    },
-    600_000,
-  );
-});
+describeParity("hf-import", FAMILIES, device);
 
 describe("the CLI on directories", () => {
   it.each(FAMILIES)("forward %s: the directory's logits match PyTorch (reference)", async (f) => {

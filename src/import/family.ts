@@ -1,6 +1,7 @@
 /** What a family importer returns, and the pieces every family shares. */
 import type { MapName } from "../runtime/name-maps.ts";
 import type { Config } from "./config.ts";
+import type { RopeText } from "./rope.ts";
 import type { SpecWriter } from "./spec-text.ts";
 import { num } from "./spec-text.ts";
 
@@ -60,4 +61,25 @@ export function gatedActivation(name: string): "swiglu" | "geglu" | "geglu_tanh"
     default:
       return undefined;
   }
+}
+
+export interface DecoderPreamble {
+  /** The dims before window and context, each with its config key. */
+  dims: [name: string, value: number, comment: string][];
+  /** The sliding window dim, where some layer has one. */
+  window?: [value: number, comment: string];
+  context: number;
+  /** The embed statement and the tensor it reads. */
+  embed: [code: string, comment: string];
+  rope: RopeText;
+}
+
+/** A decoder spec up to its stack: dims (window and context last), input_ids, the embedding, RoPE. */
+export function decoderPreamble(w: SpecWriter, p: DecoderPreamble): void {
+  dims(w, [...p.dims, ...(p.window ? [["window", ...p.window] as [string, number, string]] : []), ["context", p.context, "max_position_embeddings"]]);
+  w.line("input tokens: int[batch, seq] where seq <= context", "input_ids");
+  w.blank();
+  w.line(...p.embed);
+  w.line(p.rope.code, p.rope.comment);
+  w.blank();
 }

@@ -13,7 +13,7 @@
  *     (final_logit_softcapping)                                         head tied(softcap = …)
  */
 import type { Config } from "./config.ts";
-import { dims, gatedActivation, type FamilyImport } from "./family.ts";
+import { decoderPreamble, gatedActivation, type FamilyImport } from "./family.ts";
 import { configLayerTypes, writeStack, type LayerType } from "./layer-pattern.ts";
 import { ropeText } from "./rope.ts";
 import { num, type SpecWriter } from "./spec-text.ts";
@@ -72,23 +72,21 @@ export function importGemma2(c: Config): FamilyImport {
   if (window !== undefined && !useWindow) about.push(`sliding_window ${window} is at least the context (${context}), so every layer attends to every earlier token.`);
   const norm = `norm rms(eps = ${num(eps)}, offset = 1)`;
   const body = (w: SpecWriter) => {
-    const entries: [string, number, string][] = [
-      ["vocab", vocab, "vocab_size"],
-      ["d", d, "hidden_size"],
-      ["heads", heads, "num_attention_heads"],
-      ["kv_heads", kvHeads, "num_key_value_heads"],
-      ["head_dim", headDim, "head_dim"],
-      ["layers", layers, "num_hidden_layers"],
-      ["hidden", hidden, "intermediate_size"],
-    ];
-    if (useWindow) entries.push(["window", window!, "sliding_window"]);
-    entries.push(["context", context, "max_position_embeddings"]);
-    dims(w, entries);
-    w.line("input tokens: int[batch, seq] where seq <= context", "input_ids");
-    w.blank();
-    w.line("embed tokens(vocab, d, scale = sqrt(d))", "model.embed_tokens, × √hidden_size (Gemma2Model's normalizer)");
-    w.line(rope.code, rope.comment);
-    w.blank();
+    decoderPreamble(w, {
+      dims: [
+        ["vocab", vocab, "vocab_size"],
+        ["d", d, "hidden_size"],
+        ["heads", heads, "num_attention_heads"],
+        ["kv_heads", kvHeads, "num_key_value_heads"],
+        ["head_dim", headDim, "head_dim"],
+        ["layers", layers, "num_hidden_layers"],
+        ["hidden", hidden, "intermediate_size"],
+      ],
+      ...(useWindow ? { window: [window!, "sliding_window"] } : {}),
+      context,
+      embed: ["embed tokens(vocab, d, scale = sqrt(d))", "model.embed_tokens, × √hidden_size (Gemma2Model's normalizer)"],
+      rope,
+    });
     writeStack(w, {
       types,
       args: "(norm = sandwich)",

@@ -7,7 +7,7 @@
  * projection, a final LayerNorm and an untied `embed_out`.
  */
 import type { Config } from "./config.ts";
-import { activation, dims, type FamilyImport } from "./family.ts";
+import { activation, decoderPreamble, type FamilyImport } from "./family.ts";
 import { ropeText } from "./rope.ts";
 import { num, type SpecWriter } from "./spec-text.ts";
 
@@ -54,19 +54,18 @@ export function importGptNeox(c: Config): FamilyImport {
     `Hugging Face ${architecture} (model_type gpt_neox): pre-norm LayerNorm layers with ${parallel ? "attention and the MLP in parallel off the layer input (use_parallel_residual)" : "attention then the MLP (use_parallel_residual false)"}, q/k/v fused per head (query_key_value, split on load), RoPE on ${fraction.rotated} of ${headDim} channels per head, a ${actName} MLP, ${tied ? "the head tied to embed_in" : "an untied embed_out"}.`,
   ];
   const body = (w: SpecWriter) => {
-    dims(w, [
-      ["vocab", vocab, "vocab_size"],
-      ["d", d, "hidden_size"],
-      ["heads", heads, "num_attention_heads"],
-      ["layers", layers, "num_hidden_layers"],
-      ["hidden", hidden, "intermediate_size"],
-      ["context", context, "max_position_embeddings"],
-    ]);
-    w.line("input tokens: int[batch, seq] where seq <= context", "input_ids");
-    w.blank();
-    w.line("embed tokens(vocab, d)", "gpt_neox.embed_in");
-    w.line(rope.code, rope.comment);
-    w.blank();
+    decoderPreamble(w, {
+      dims: [
+        ["vocab", vocab, "vocab_size"],
+        ["d", d, "hidden_size"],
+        ["heads", heads, "num_attention_heads"],
+        ["layers", layers, "num_hidden_layers"],
+        ["hidden", hidden, "intermediate_size"],
+      ],
+      context,
+      embed: ["embed tokens(vocab, d)", "gpt_neox.embed_in"],
+      rope,
+    });
     w.open(`stack layers × decoder${parallel ? "(residual = parallel)" : ""}`, `gpt_neox.layers.N${parallel ? "; x + attn(ln1(x)) + mlp(ln2(x))" : ""}`);
     w.line(`norm layer(eps = ${num(eps)})`, "input_layernorm (layer_norm_eps)");
     w.line(`attention self(heads = heads, mask = causal, bias = ${bias})`, `attention.query_key_value (per head [q, k, v]), attention.dense${bias ? "" : "; attention_bias false"}`);

@@ -14,7 +14,7 @@
  *            over each head's head_dim channels of q and k, before RoPE), head_dim default 128
  */
 import type { Config } from "./config.ts";
-import { dims, gatedActivation, type FamilyImport } from "./family.ts";
+import { decoderPreamble, gatedActivation, type FamilyImport } from "./family.ts";
 import { configLayerTypes, writeStack, type LayerType } from "./layer-pattern.ts";
 import { ropeText } from "./rope.ts";
 import { num, type SpecWriter } from "./spec-text.ts";
@@ -119,14 +119,7 @@ export function importLlama(c: Config): FamilyImport {
     ];
     if (headDim !== implied) entries.push(["head_dim", headDim, c.has("head_dim") ? "head_dim (not hidden_size / heads)" : "head_dim (absent: Qwen3Config's 128)"]);
     entries.push(["layers", layers, "num_hidden_layers"], ["hidden", hidden, "intermediate_size"]);
-    if (nSliding > 0) entries.push(["window", window!, windowComment!]);
-    entries.push(["context", context, "max_position_embeddings"]);
-    dims(w, entries);
-    w.line("input tokens: int[batch, seq] where seq <= context", "input_ids");
-    w.blank();
-    w.line("embed tokens(vocab, d)", "model.embed_tokens");
-    w.line(rope.code, rope.comment);
-    w.blank();
+    decoderPreamble(w, { dims: entries, ...(nSliding > 0 ? { window: [window!, windowComment!] } : {}), context, embed: ["embed tokens(vocab, d)", "model.embed_tokens"], rope });
     writeStack(w, {
       types,
       args: "",

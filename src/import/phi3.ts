@@ -7,7 +7,7 @@
  */
 import type { Config } from "./config.ts";
 import { isObject } from "./config.ts";
-import { dims, gatedActivation, type FamilyImport } from "./family.ts";
+import { decoderPreamble, gatedActivation, type FamilyImport } from "./family.ts";
 import { writeStack } from "./layer-pattern.ts";
 import { ropeText } from "./rope.ts";
 import { num, type SpecWriter } from "./spec-text.ts";
@@ -55,22 +55,20 @@ export function importPhi3(c: Config): FamilyImport {
   ];
   if (autoMap !== undefined) about.push("auto_map names the repository's modeling_phi3.py, the code transformers ships as its own Phi3; the spec follows transformers' Phi3.");
   const body = (w: SpecWriter) => {
-    const entries: [string, number, string][] = [
-      ["vocab", vocab, "vocab_size"],
-      ["d", d, "hidden_size"],
-      ["heads", heads, "num_attention_heads"],
-      ["kv_heads", kvHeads, c.has("num_key_value_heads") ? "num_key_value_heads" : "num_key_value_heads (absent: = heads)"],
-      ["layers", layers, "num_hidden_layers"],
-      ["hidden", hidden, "intermediate_size"],
-    ];
-    if (useWindow) entries.push(["window", window!, "sliding_window"]);
-    entries.push(["context", context, "max_position_embeddings"]);
-    dims(w, entries);
-    w.line("input tokens: int[batch, seq] where seq <= context", "input_ids");
-    w.blank();
-    w.line("embed tokens(vocab, d)", "model.embed_tokens");
-    w.line(rope.code, rope.comment);
-    w.blank();
+    decoderPreamble(w, {
+      dims: [
+        ["vocab", vocab, "vocab_size"],
+        ["d", d, "hidden_size"],
+        ["heads", heads, "num_attention_heads"],
+        ["kv_heads", kvHeads, c.has("num_key_value_heads") ? "num_key_value_heads" : "num_key_value_heads (absent: = heads)"],
+        ["layers", layers, "num_hidden_layers"],
+        ["hidden", hidden, "intermediate_size"],
+      ],
+      ...(useWindow ? { window: [window!, "sliding_window"] } : {}),
+      context,
+      embed: ["embed tokens(vocab, d)", "model.embed_tokens"],
+      rope,
+    });
     writeStack(w, {
       types: new Array(layers).fill(useWindow ? "sliding" : "full"),
       args: "",

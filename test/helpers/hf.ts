@@ -1,14 +1,17 @@
 // What the Hugging Face checkpoint tests share (test/hf-import.test.ts, test/hf-families.test.ts):
 // the parity files scripts/make-hf-fixtures.py writes, the relative error every parity check
-// uses, loading a directory as `forward DIR` / `run DIR` do, and the CLI in process.
+// uses, loading a directory as `forward DIR` / `run DIR` do, one target's parity check, and the
+// CLI in process (test/helpers/cli-in-process.ts).
 
 import { readFileSync } from "node:fs";
-import { expect, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { createModel } from "../../backends/registry.ts";
 import { loadSpecOrCheckpoint, loadWeights } from "../../src/cli/load-model.ts";
-import { main } from "../../src/cli/main.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
-import type { ForwardOptions } from "../../src/runtime/model-api.ts";
+import type { ForwardOptions, Model } from "../../src/runtime/model-api.ts";
 import { parseSafetensors, type SafetensorsFile } from "../../src/runtime/safetensors.ts";
+
+export { cli } from "./cli-in-process.ts";
 
 export const HF = "test/fixtures/hf";
 
@@ -58,20 +61,48 @@ export async function loadDir(dir: string): Promise<{ m: ModelInfo; w: Map<strin
   return { m, w: await loadWeights(m, checkpoint!.dir, { map: checkpoint!.map }) };
 }
 
-/** main() with stdout / stderr captured; returns the exit code. */
-export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  const before = new Set([...process.stdout.listeners("error"), ...process.stderr.listeners("error")]);
-  try {
-    await main(["node", "specformer", ...args]);
-  } finally {
-    for (const s of [process.stdout, process.stderr]) for (const l of s.listeners("error")) if (!before.has(l)) s.off("error", l as (e: Error) => void);
-    vi.restoreAllMocks();
+/**
+ * The directory on one target: forward's relative error against PyTorch's logits (asserted below
+ * 1e-4), and for a causal fixture greedy decoding equal to PyTorch's continuation. The model is
+ * handed to `keep` for the caller to dispose.
+ */
+export async function checkParity(fixture: string, target: "reference" | "wasm" | "webgpu", device: GPUDevice | undefined, keep: (m: Model) => void): Promise<number> {
+  const p = parity(fixture);
+  const { m, w } = await loadDir(`${HF}/${fixture}`);
+  const model = await createModel(target, m, w, target === "webgpu" ? { device: device! } : {});
+  keep(model);
+  const e = relError(await model.forward(p.tokens, p.opts), p.logits);
+  expect(e).toBeLessThan(1e-4);
+  if (p.prompt && p.greedy) {
+    const ids: number[] = [];
+    for await (const id of model.generate(p.prompt, { maxTokens: p.greedy.length, temperature: 0 })) ids.push(id);
+    expect(ids).toEqual(Array.from(p.greedy));
   }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, stdout: out.join(""), stderr: err.join("") };
+  return e;
+}
+
+const TARGETS = ["reference", "wasm", "webgpu"] as const;
+
+/**
+ * For each fixture and target, forward and greedy decoding against PyTorch (checkParity); the
+ * measured errors are printed after the file, under `label`. Without a device webgpu is skipped.
+ */
+export function describeParity(label: string, fixtures: readonly string[], device: GPUDevice | undefined): void {
+  const measured: string[] = [];
+  afterAll(() => {
+    if (measured.length) console.log(`${label} parity (max |Δ| / max |logit|):\n  ${measured.join("\n  ")}`);
+  });
+  describe.each(fixtures)("%s directory", (fixture) => {
+    const models: Model[] = [];
+    afterAll(() => models.forEach((m) => m.dispose()));
+    it.each(TARGETS)(
+      "forward on %s matches PyTorch within 1e-4; greedy decoding reproduces its continuation",
+      async (target) => {
+        if (target === "webgpu" && !device) return;
+        const e = await checkParity(fixture, target, device, (m) => models.push(m));
+        measured.push(`${fixture} ${target}: ${e.toExponential(2)}`);
+      },
+      600_000,
+    );
+  });
 }
