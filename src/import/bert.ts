@@ -25,8 +25,7 @@ export function importBert(c: Config): FamilyImport {
   const actName = c.str("hidden_act", "gelu");
   const act = activation(actName);
   if (!act) c.refuse("hidden_act", "not an activation the language has (relu, gelu, gelu_new / gelu_pytorch_tanh, silu)");
-  const eps = c.num("layer_norm_eps", 1e-12);
-  if (!(eps > 0)) c.refuse("layer_norm_eps", "must be above 0");
+  const eps = c.positive("layer_norm_eps", 1e-12);
   c.only("position_embedding_type", (v) => v === "absolute", 'relative position embeddings (relative_key, relative_key_query) are not in the language; only "absolute"');
   c.only("tie_word_embeddings", (v) => v === true, "an untied MLM decoder (cls.predictions.decoder) is not imported; BERT ties it to the word embeddings");
   c.finish();

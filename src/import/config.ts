@@ -119,6 +119,13 @@ export class Config {
     return v;
   }
 
+  /** A number above 0 (an epsilon, a scalar); `fallback` where absent or null. */
+  positive(key: string, fallback?: number): number {
+    const v = this.num(key, fallback);
+    if (!(v > 0)) this.refuse(key, "must be above 0");
+    return v;
+  }
+
   bool(key: string, fallback: boolean): boolean {
     const v = this.value(key);
     if (v === undefined || v === null) return fallback;

@@ -44,8 +44,7 @@ export function importGemma2(c: Config): FamilyImport {
   const act = gatedActivation(actName);
   if (!act) c.refuse("hidden_activation", "Gemma2MLP is act(gate(x)) · up(x); the language has that gate for gelu_pytorch_tanh / gelu_new (geglu_tanh), gelu (geglu) and silu (swiglu)");
   c.ignore("hidden_act");
-  const eps = c.num("rms_norm_eps", 1e-6);
-  if (!(eps > 0)) c.refuse("rms_norm_eps", "must be above 0");
+  const eps = c.positive("rms_norm_eps", 1e-6);
   const rope = ropeText(c);
   const bias = c.bool("attention_bias", false);
   const scalar = c.num("query_pre_attn_scalar", 256);

@@ -37,8 +37,7 @@ export function importGptNeox(c: Config): FamilyImport {
   const actName = c.str("hidden_act", "gelu");
   const act = activation(actName);
   if (!act) c.refuse("hidden_act", "not an activation the language has (relu, gelu, gelu_new / gelu_pytorch_tanh, silu)");
-  const eps = c.num("layer_norm_eps", 1e-5);
-  if (!(eps > 0)) c.refuse("layer_norm_eps", "must be above 0");
+  const eps = c.positive("layer_norm_eps", 1e-5);
   const fraction = rotaryFraction(c, headDim);
   // The base is rotary_emb_base in GPTNeoXConfig; newer transformers spell it rope_theta.
   const baseKey = c.has("rotary_emb_base") || !c.has("rope_theta") ? "rotary_emb_base" : "rope_theta";

@@ -20,8 +20,7 @@ export function importGpt2(c: Config): FamilyImport {
   const actName = c.str("activation_function", "gelu_new");
   const act = activation(actName);
   if (!act) c.refuse("activation_function", "not an activation the language has (relu, gelu, gelu_new / gelu_pytorch_tanh, silu)");
-  const eps = c.num("layer_norm_epsilon", 1e-5);
-  if (!(eps > 0)) c.refuse("layer_norm_epsilon", "must be above 0");
+  const eps = c.positive("layer_norm_epsilon", 1e-5);
   const tied = c.bool("tie_word_embeddings", true);
   c.only("scale_attn_weights", (v) => v === true, "unscaled attention scores (no 1/√head_dim) are not in the language");
   c.only("scale_attn_by_inverse_layer_idx", (v) => v === false, "scores scaled by 1/(layer + 1) differ per layer, which the language cannot express");

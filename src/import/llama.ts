@@ -84,8 +84,7 @@ export function importLlama(c: Config): FamilyImport {
   const actName = c.str("hidden_act", "silu");
   const act = gatedActivation(actName);
   if (!act) c.refuse("hidden_act", `the ${LABEL[type]} MLP is act(gate(x)) · up(x); the language has that gate for silu (swiglu), gelu (geglu) and gelu_pytorch_tanh / gelu_new (geglu_tanh)`);
-  const eps = c.num("rms_norm_eps", 1e-6);
-  if (!(eps > 0)) c.refuse("rms_norm_eps", "must be above 0");
+  const eps = c.positive("rms_norm_eps", 1e-6);
   const rope = ropeText(c);
   const tied = c.bool("tie_word_embeddings", false);
   const { window, types: rawTypes, comment: windowComment } = slidingWindows(c, type, layers);

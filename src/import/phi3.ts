@@ -31,8 +31,7 @@ export function importPhi3(c: Config): FamilyImport {
   const actName = c.str("hidden_act", "silu");
   const act = gatedActivation(actName);
   if (!act) c.refuse("hidden_act", "Phi3MLP is up · act(gate) from gate_up_proj; the language has that gate for silu, gelu and gelu_pytorch_tanh / gelu_new");
-  const eps = c.num("rms_norm_eps", 1e-5);
-  if (!(eps > 0)) c.refuse("rms_norm_eps", "must be above 0");
+  const eps = c.positive("rms_norm_eps", 1e-5);
   const prf = c.num("partial_rotary_factor", 1);
   const rotated = Math.floor(headDim * prf);
   if (!(prf > 0 && prf <= 1) || rotated < 2 || rotated % 2 !== 0) c.refuse("partial_rotary_factor", `must rotate an even number of the ${headDim} channels of a head (int(head_dim · factor) = ${rotated})`);
