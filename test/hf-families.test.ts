@@ -19,7 +19,7 @@ import { checkFile, checkSource } from "../src/check/check.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
 import { importConfig, parseConfig } from "../src/import/index.ts";
 import { paramCount } from "../src/model/weights-layout.ts";
-import { applyNameMap } from "../src/runtime/name-maps.ts";
+import { applyNameMap, guessNameMap } from "../src/runtime/name-maps.ts";
 import { parseSafetensors, writeSafetensors } from "../src/runtime/safetensors.ts";
 import { readCheckpointWeights } from "../src/runtime/checkpoint-dir.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
@@ -247,6 +247,17 @@ describe("the name maps on the new layouts", () => {
     const r = await cli("run", d, "--tokens", "1", "--max-tokens", "1");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/missing LLaMA tensor "model\.layers\.1\.self_attn\.q_proj\.weight" \(also tried "layers\.1\.self_attn\.q_proj\.weight", "model\.layers\.1\.self_attn\.qkv_proj\.weight", "layers\.1\.self_attn\.qkv_proj\.weight"\), needed for native tensor "decoder\.1\.attn\.q\.weight"/);
+  });
+
+  it("guessNameMap: Phi-3's fused names read as llama, GPT-NeoX's as gpt_neox", async () => {
+    expect(guessNameMap(await readCheckpointWeights(`${HF}/phi3`))).toBe("llama");
+    expect(guessNameMap(await readCheckpointWeights(`${HF}/gpt_neox`))).toBe("gpt_neox");
+    expect(guessNameMap(await readCheckpointWeights(`${HF}/gemma2`))).toBe("llama");
+  });
+
+  it("a GPT-NeoX checkpoint under the llama map names what it lacks", async () => {
+    const { m } = await loadDir(`${HF}/gpt_neox`);
+    expect(() => applyNameMap("llama", parseSafetensors(readFileSync(`${HF}/gpt_neox/model.safetensors`)), m)).toThrow(/missing LLaMA tensor "model\.embed_tokens\.weight"/);
   });
 
   it("gpt_neox: q, k and v come from each head's third of query_key_value", async () => {
