@@ -88,6 +88,22 @@ export function loadMatmul(mm: MatmulModule, A: Float32Array, W: Float32Array, b
   return { run, c: () => new Float32Array(memory.buffer, mm.c, (A.length / K) * N) };
 }
 
+/**
+ * `read(p, n)`: sums n bytes from p as i32x4 over four independent accumulators (64 bytes per
+ * iteration) — the streaming-read bandwidth a matrix–vector kernel can at best reach.
+ */
+export function streamReadModule(shared: boolean): Uint8Array {
+  const acc = [0, 1, 2, 3];
+  const text = `(module (import "env" "memory" (memory 1 65536${shared ? " shared" : ""}))
+ (func (export "read") (param $p i32) (param $n i32) (result i32) (local $e i32) ${acc.map((i) => `(local $a${i} v128)`).join(" ")}
+  (local.set $e (i32.add (local.get $p) (local.get $n)))
+  (loop $l
+    ${acc.map((i) => `(local.set $a${i} (i32x4.add (local.get $a${i}) (v128.load offset=${16 * i} (local.get $p))))`).join("\n")}
+    (br_if $l (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 64))) (local.get $e))))
+  (i32x4.extract_lane 0 (i32x4.add (i32x4.add (local.get $a0) (local.get $a1)) (i32x4.add (local.get $a2) (local.get $a3))))))`;
+  return assemble(text, { relaxed: false, threads: shared });
+}
+
 export interface LowBitMatmul {
   run(rows: number): void;
   c(rows: number): Float32Array;
