@@ -6,6 +6,7 @@ import type { Graph } from "../../src/ir/ir.ts";
 import type { Backend, Call, Executor, Inputs } from "../../src/runtime/executor.ts";
 import { GraphExecutor } from "./executor.ts";
 import { linearAttentionState } from "./kernels/index.ts";
+import { recurrentStates } from "./ssm-op.ts";
 import { f32, type DecodeCaches, type Env } from "./values.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { CompiledModel } from "../../src/runtime/model.ts";
@@ -36,7 +37,7 @@ class ReferenceExecutor implements Executor<ReferenceState> {
   async begin(inputs: Inputs, call: Call): Promise<ReferenceState> {
     const env = this.ex.weightsEnv();
     this.ex.run(this.ex.staticNodes, env, { offset: 0, inputs });
-    const caches: DecodeCaches = { batch: call.batch, kv: new Map(), linear: new Map(), masks: new Map() };
+    const caches: DecodeCaches = { batch: call.batch, kv: new Map(), linear: new Map(), recurrent: recurrentStates(this.ex.stepNodes, env, call.batch), masks: new Map() };
     for (const n of this.ex.stepNodes) {
       if (n.op === "attention" && n.source === "self") {
         caches.kv.set(n.cache, { k: new Float32Array(0), v: new Float32Array(0), start: 0, length: 0 });
@@ -58,6 +59,7 @@ class ReferenceExecutor implements Executor<ReferenceState> {
     state.env.clear();
     state.caches.kv.clear();
     state.caches.linear.clear();
+    state.caches.recurrent.clear();
   }
 
   dispose(): void {}

@@ -10,6 +10,7 @@ import { isLowBit, storedElements, type LowBitWeight, type StoredWeight } from "
 import { dequantizeRow } from "../../src/runtime/weights/quantize.ts";
 import { linearQuantized } from "./kernels/lowbit-linear.ts";
 import { runAttention, runLinearAttention } from "./attention-op.ts";
+import { runSsmConv, runSsmScan } from "./ssm-op.ts";
 import { f32, get, size, type Env, type F32Tensor, type RunContext, type Tensor } from "./values.ts";
 import { activate, gatedActivate, layerNorm, linear, rmsNorm, sinusoidalTable } from "./kernels/index.ts";
 
@@ -153,6 +154,10 @@ export class GraphExecutor {
         return runAttention(n, env, ctx, this.inputOf);
       case "linear_attention":
         return runLinearAttention(n, env, ctx);
+      case "ssm_conv":
+        return runSsmConv(n, env, ctx);
+      case "ssm_scan":
+        return runSsmScan(n, env, ctx);
       case "softcap": {
         const x = f32(env, n.x);
         return { data: x.data.map((t) => n.cap * Math.tanh(t / n.cap)), shape: x.shape };

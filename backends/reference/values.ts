@@ -27,6 +27,8 @@ export interface DecodeCaches {
   /** By attention node `cache` name. */
   kv: Map<string, KVCache>;
   linear: Map<string, LinearAttentionState>;
+  /** By ssm_conv / ssm_scan `cache` name: [batch, floats per sequence] (the state plan's "recurrent"). */
+  recurrent: Map<string, Float32Array>;
   /** Per step-fed bool input: the mask of every position decoded so far, [batch, position]. */
   masks: ReadonlyMap<string, Uint8Array>;
 }

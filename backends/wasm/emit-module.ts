@@ -6,6 +6,7 @@
 import { emitAttention, attentionName, copyRow, emitRope, ropeName } from "./emit-attention.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitMatmul, matmulName } from "./emit-matmul.ts";
+import { emitSsmConv, emitSsmScan, ssmConvName, ssmScanName } from "./emit-ssm.ts";
 import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitEmbedLowBit, emitGated, emitHelpers, emitNorm, emitSoftcap, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, MAX_PAGES, SLOT, type WasmPlan } from "./plan.ts";
@@ -124,6 +125,15 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
       }
       const name = mt.need(linearAttentionName(op), () => emitLinearAttention(fl, op, desc, scratch, scratchBytes, positions));
       return `;; ${op.name}\n(call $${name} ${a(op.q)} ${kv} ${a(op.out)} ${sd} ${t(op.ropeKey)})`;
+    }
+    case "ssm_conv": {
+      const name = mt.need(ssmConvName(op), () => emitSsmConv(fl, op, desc, plan.weightAddr[op.weight], op.bias === undefined ? undefined : plan.weightAddr[op.bias]));
+      return `;; ${op.name}\n(call $${name} ${a(op.x)} ${a(op.out)} ${i32(plan.slots[op.slot].desc)})`;
+    }
+    case "ssm_scan": {
+      const addrs = { dtWeight: plan.weightAddr[op.dtWeight], dtBias: plan.weightAddr[op.dtBias], aLog: plan.weightAddr[op.aLog], d: plan.weightAddr[op.d] };
+      const name = mt.need(ssmScanName(op), () => emitSsmScan(fl, op, desc, plan.layout.scratch, plan.layout.scratchBytes, addrs));
+      return `;; ${op.name}\n(call $${name} ${a(op.u)} ${a(op.proj)} ${a(op.z)} ${a(op.out)} ${i32(plan.slots[op.slot].desc)})`;
     }
     case "persist": {
       if (op.ropeKey) mt.need(ropeName(op.ropeDim, positions), () => emitRope(ropeName(op.ropeDim, positions), op.ropeDim, positions));

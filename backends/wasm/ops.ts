@@ -12,6 +12,7 @@ import { ropeKey } from "../../src/model/rope.ts";
 import type { Act } from "./emit-math.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
 import { NR } from "./plan.ts";
+import { paddedChannels } from "./emit-ssm.ts";
 
 type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
 
@@ -64,14 +65,19 @@ export type WOp =
   /** `scale` multiplies the queries; `softcap` caps each scaled score before ALiBi and masks. */
   | ({ op: "attention"; scale: number; softcap?: number; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
   | ({ op: "linear_attention"; featureMap: "elu1" | "relu" } & AttentionCommon)
+  /** Mamba's conv (emit-ssm.ts): channels [0, channels) of rows of rowWidth; its window in slot `slot`. */
+  | { op: "ssm_conv"; out: number; x: number; rowWidth: number; channels: number; width: number; weight: string; bias?: string; slot: number; name: string }
+  /** Mamba's selective scan (emit-ssm.ts); h in slot `slot`. */
+  | { op: "ssm_scan"; out: number; u: number; proj: number; z: number; inner: number; stateSize: number; dtRank: number; dtWeight: string; dtBias: string; aLog: string; d: string; slot: number; name: string }
   /** Copies memory K/V (RoPE applied at source positions) into a cross slot, in encode. */
   | { op: "persist"; slot: number; k: number; v: number; kvHeads: number; headDim: number; ropeKey?: string; ropeDim: number };
 
 export interface Slot {
   index: number;
   cache: string;
-  /** kv: self-attention K/V cache; linear: (S, z) state; cross: memory K/V written by encode. */
-  kind: "kv" | "linear" | "cross";
+  /** kv: self-attention K/V cache; linear: (S, z) state; cross: memory K/V written by encode; recurrent: an ssm op's state of `floats` per sequence. */
+  kind: "kv" | "linear" | "cross" | "recurrent";
+  floats?: number;
   /** The entry point that reads it: encode-phase self slots live only for one call. */
   phase: "encode" | "decode";
   kvHeads: number;
@@ -247,6 +253,10 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
         case "linear_attention":
           out.push(...attention(n, phase, section));
           break;
+        case "ssm_conv":
+        case "ssm_scan":
+          out.push(ssm(n, phase));
+          break;
         case "dropout":
           alias.set(n.out, real(n.x));
           break;
@@ -285,6 +295,29 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     return [op];
   };
   const persists: Array<WOp & { op: "persist" }> = [];
+
+  /** A state-space op and its recurrent slot (states rows padded to whole vectors, emit-ssm.ts). */
+  const ssm = (n: NodeOf<"ssm_conv"> | NodeOf<"ssm_scan">, phase: "encode" | "decode"): WOp => {
+    const slot = slots.length;
+    const rawName = (id: number) => {
+      const w = weightName(id);
+      raw.add(w);
+      return w;
+    };
+    const name = vals[n.out].name;
+    if (n.op === "ssm_conv") {
+      slots.push({ index: slot, cache: n.cache, kind: "recurrent", phase, kvHeads: 0, headDim: 0, floats: (n.width - 1) * paddedChannels(n.channels), keys: "decoder" });
+      return { op: "ssm_conv", out: n.out, x: real(n.x), rowWidth: width.get(n.x)!, channels: n.channels, width: n.width, weight: rawName(n.weight), ...(n.bias !== undefined ? { bias: rawName(n.bias) } : {}), slot, name };
+    }
+    const inner = width.get(n.u)!;
+    slots.push({ index: slot, cache: n.cache, kind: "recurrent", phase, kvHeads: 0, headDim: 0, floats: n.stateSize * paddedChannels(inner), keys: "decoder" });
+    // Per thread: the channel group's dt_proj columns and A, one vector each.
+    scratchFloats = Math.max(scratchFloats, 4 * (n.dtRank + n.stateSize));
+    return {
+      op: "ssm_scan", out: n.out, u: real(n.u), proj: real(n.proj), z: real(n.z), inner, stateSize: n.stateSize, dtRank: n.dtRank,
+      dtWeight: rawName(n.dtWeight), dtBias: rawName(n.dtBias), aLog: rawName(n.aLog), d: rawName(n.d), slot, name,
+    };
+  };
 
   // Lower decode first: it discovers the cross slots whose K/V encode must persist.
   const decode = lower(step, "decode");
@@ -340,6 +373,10 @@ export function opReads(op: WOp): number[] {
       return op.source === "memory" ? [op.q] : [op.q, op.k, op.v];
     case "persist":
       return [op.k, op.v];
+    case "ssm_conv":
+      return [op.x];
+    case "ssm_scan":
+      return [op.u, op.proj, op.z];
   }
 }
 

@@ -33,6 +33,12 @@ export function stateLayout(plan: WasmPlan, batch: number, decCap: number, encCa
   const zero: StateLayout["zero"] = [];
   const slots = plan.slots.map((s) => {
     const kvDim = s.kvHeads * s.headDim;
+    if (s.kind === "recurrent") {
+      const kPerSeq = 4 * s.floats!;
+      const k = take(batch * kPerSeq);
+      zero.push({ offset: k, bytes: batch * kPerSeq });
+      return { k, v: k, kPerSeq, vPerSeq: 0, stride: 0 };
+    }
     if (s.kind === "linear") {
       const kPerSeq = 4 * s.kvHeads * s.headDim * s.headDim;
       const vPerSeq = 4 * kvDim;

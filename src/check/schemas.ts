@@ -27,7 +27,7 @@ export const ROPE_SCALING: Record<string, ArgSpec[]> = {
   ],
 };
 
-export const POSITION_KINDS = ["learned", "sinusoidal", "rope", "alibi", "none"] as const;
+export const POSITION_KINDS = ["learned", "sinusoidal", "rope", "alibi", "hard_alibi", "none"] as const;
 export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
   learned: [{ name: "length", type: { t: "size" }, required: true, positional: 0 }, { name: "dim", type: { t: "size" }, positional: 1 }],
   sinusoidal: [],
@@ -37,6 +37,11 @@ export const POSITION: Record<(typeof POSITION_KINDS)[number], ArgSpec[]> = {
     { name: "scaling", type: { t: "call", of: ROPE_SCALING } },
   ],
   alibi: [],
+  /** Jelassi et al. 2024: head h < local_heads sees only the last h + 1 tokens; the rest ALiBi or NoPE. */
+  hard_alibi: [
+    { name: "local_heads", type: { t: "size" }, required: true, positional: 0 },
+    { name: "rest", type: { t: "choice", of: ["alibi", "none"] } },
+  ],
   none: [],
 };
 
@@ -90,6 +95,18 @@ export const MLP: ArgSpec[] = [
   { name: "dropout", type: prob },
 ];
 
+export const SSM_KINDS = ["mamba"] as const;
+/** Mamba-1 (HF MambaConfig): state_size, conv_kernel, expand, time_step_rank, use_bias, use_conv_bias. */
+export const SSM: ArgSpec[] = [
+  { name: "state", type: { t: "size" } },
+  { name: "conv", type: { t: "size" } },
+  { name: "expand", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "dt_rank", type: { t: "size" } },
+  { name: "bias", type: { t: "bool" } },
+  { name: "conv_bias", type: { t: "bool" } },
+  { name: "dropout", type: prob },
+];
+
 export const DROPOUT: ArgSpec[] = [{ name: "p", type: prob, required: true, positional: 0 }];
 
 export const STACK: ArgSpec[] = [
@@ -117,7 +134,7 @@ export const TRAIN: ArgSpec[] = [
 
 /** Statements by where they may stand, for SF0108/SF0116 messages. */
 export const SECTION_STATEMENTS = ["embed", "position", "norm", "dropout"] as const;
-export const LAYER_STATEMENTS = ["attention", "mlp", "norm", "dropout"] as const;
+export const LAYER_STATEMENTS = ["attention", "mlp", "ssm", "norm", "dropout"] as const;
 /** What a stack with a layer pattern holds: its layer kinds. */
 export const PATTERN_STACK_STATEMENTS = ["layer"] as const;
 export const MODEL_STATEMENTS = ["encoder", "decoder", "head", "tokenizer", "train", "lint"] as const;

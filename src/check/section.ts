@@ -246,6 +246,13 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
             break;
           }
           position = { kind, base: num(a.get("base")) ?? 10000, fraction: num(a.get("fraction")) ?? 1, ...(scaling ? { scaling } : {}) };
+        } else if (kind === "hard_alibi") {
+          const localHeads = num(a.get("local_heads"));
+          if (localHeads === null) {
+            ok = false;
+            break;
+          }
+          position = { kind, localHeads, rest: a.get("rest") === "none" ? "none" : "alibi" };
         } else position = { kind } as PositionInfo;
         steps.push({ op: "position", position, span: item.span });
         break;
@@ -271,7 +278,7 @@ export function buildSection(sec: SectionInput, env: DimEnv, at: { span: import(
           sink,
           sec.role === "main" ? "the model body" : `the ${sec.role}`,
           sec.role === "main" ? [...SECTION_STATEMENTS, "stack", ...MODEL_STATEMENTS] : [...SECTION_STATEMENTS, "stack"],
-          kw === "attention" || kw === "mlp" ? "`attention` and `mlp` are layers: put them inside a `stack N × name { ... }`" : undefined,
+          kw === "attention" || kw === "mlp" || kw === "ssm" ? "`attention`, `mlp` and `ssm` are layers: put them inside a `stack N × name { ... }`" : undefined,
         );
         ok = false;
     }

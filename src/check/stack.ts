@@ -9,6 +9,7 @@ import type { DimEnv } from "./dims.ts";
 import { DROPOUT, LAYER_STATEMENTS, STACK } from "./schemas.ts";
 import type { Sink } from "./sink.ts";
 import { readAttention, readMlp, readNorm, type SectionContext } from "./sublayers.ts";
+import { readSsm } from "./ssm.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
 import { isKnownStatement, misplaced } from "./statements.ts";
 
@@ -218,9 +219,9 @@ function readSublayers(items: readonly Item[], owner: { span: Span; what: string
       readArgs(item.args, DROPOUT, "`dropout`", item.span, sink, env);
       continue;
     }
-    if (kw === "attention" || kw === "mlp") {
+    if (isSublayer(kw)) {
       missingPost();
-      const sub = kw === "attention" ? readAttention(item, ctx, sink, env) : readMlp(item, ctx, sink, env);
+      const sub = kw === "attention" ? readAttention(item, ctx, sink, env) : kw === "ssm" ? readSsm(item, ctx, sink, env) : readMlp(item, ctx, sink, env);
       if (placement === "sandwich" && !pending) {
         // The norm right after the previous sublayer was taken as that one's post-norm.
         const taken = prevNorm && lastSub ? { st: prevNorm, label: `the \`${lastSub.st.keyword.name}\`'s post-norm` } : undefined;
@@ -245,7 +246,7 @@ function readSublayers(items: readonly Item[], owner: { span: Span; what: string
     prevNorm = undefined;
   }
   missingPost();
-  const hasSublayers = items.some((i) => i.kind === "statement" && (i.keyword.name === "attention" || i.keyword.name === "mlp"));
+  const hasSublayers = items.some((i) => i.kind === "statement" && isSublayer(i.keyword.name));
   if (pending && hasSublayers) {
     normError(sink, pending.st, undefined, "this pre-norm `norm` has no sublayer after it");
     ok = false;
@@ -256,6 +257,8 @@ function readSublayers(items: readonly Item[], owner: { span: Span; what: string
   }
   return ok ? sublayers : null;
 }
+
+const isSublayer = (kw: string): boolean => kw === "attention" || kw === "mlp" || kw === "ssm";
 
 function normError(sink: Sink, st: Statement, other: { st: Statement; label: string } | undefined, message: string, label = "unpaired norm"): void {
   sink.report("SF0215", st.span, message, {

@@ -4,7 +4,7 @@ import type { Statement } from "../syntax/ast.ts";
 import type { Sink } from "./sink.ts";
 import { didYouMean, quoteList } from "./suggest.ts";
 
-const KNOWN_STATEMENTS = ["embed", "position", "norm", "dropout", "attention", "mlp", "stack", "layer", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
+const KNOWN_STATEMENTS = ["embed", "position", "norm", "dropout", "attention", "mlp", "ssm", "stack", "layer", "encoder", "decoder", "head", "tokenizer", "train", "lint"];
 export const isKnownStatement = (kw: string): boolean => KNOWN_STATEMENTS.includes(kw);
 
 export function misplaced(st: Statement, sink: Sink, where: string, allowed: readonly string[], hint?: string): void {

@@ -17,6 +17,7 @@ import { encoderSection, layerKindOf, layersPerKind, outputSection, type Attenti
 import { isGated, layerGroup, numel, sectionPrefix, sublayerNames, weightLayout, type TensorSpec } from "../model/weights-layout.ts";
 import { oneLayerPerStack } from "../check/model-size.ts";
 import { describeRopeScaling } from "../model/rope.ts";
+import { ssmCost } from "./ssm-cost.ts";
 
 export interface SummaryRow {
   name: string;
@@ -254,7 +255,7 @@ function sectionRows(
         break;
       case "stack": {
         const stack = step.stack;
-        const decoderLike = s.role === "decoder" || (s.role === "main" && stack.sublayers.some((x) => x.kind === "attention" && x.causal));
+        const decoderLike = s.role === "decoder" || (s.role === "main" && stack.sublayers.some((x) => x.kind === "ssm" || (x.kind === "attention" && x.causal)));
         const kindRows = stack.kinds.map((_, k) => layerKindRows(s, stack, k, paramsOf, batch, seq, srcSeq));
         const several = stack.kinds.length > 1;
         const kindText = (k: number) => `${decoderLike ? "decoder" : "encoder"} layer${several ? ` (${stack.kinds[k].name})` : ""}`;
@@ -292,6 +293,10 @@ function layerKindRows(s: SectionInfo, stack: Extract<SectionInfo["steps"][numbe
     const params = paramsOf(group, `${group}.${name}.`) + paramsOf(group, `${group}.${name}_norm.`) + paramsOf(group, `${group}.${name}_post_norm.`);
     const extra = extraNormFlops(sub, T, w);
     if (sub.kind === "mlp") return { name, params, kind: `${sub.act} mlp`, flops: mlpFlops(sub, w, T) + extra, activationBytes: streamBytes };
+    if (sub.kind === "ssm") {
+      const c = ssmCost(sub, w, T);
+      return { name, params, kind: c.kind, flops: c.flops + extra, activationBytes: c.activationBytes };
+    }
     const keys = sub.source === "cross" ? srcSeq : seq;
     const { flops, activationBytes, note } = attentionCost(sub, w, batch, seq, keys);
     return { name, params, kind: `${attentionKind(sub)}${sub.qkNorm ? ", q/k norm" : ""}`, flops: flops + extra, activationBytes, ...(note ? { note } : {}) };

@@ -78,6 +78,8 @@ export type Op =
       window?: number;
       sparse?: SparsePattern;
       alibi: boolean;
+      /** Per query head, causal: head h sees keys i - w_h < j <= i only (w_h = 0: no limit; Hard-ALiBi). With alibi, only the w_h = 0 heads get slopes, computed for their count. */
+      headWindows?: readonly number[];
       rope?: Rope;
       /** Score scale, absent: headDim^-0.5. */
       scale?: number;
@@ -104,6 +106,19 @@ export type Op =
       source: "self" | "memory";
       cache: string;
     }
+  /**
+   * Mamba's causal depthwise conv of width `width` over channels [0, channels) of x [b, s, ≥ channels]
+   * (the x half of in_proj's output), plus bias, then silu: out [b, s, channels]. `cache` holds
+   * the last width − 1 inputs of each channel between decode steps (zeros before the first token).
+   */
+  | { op: "ssm_conv"; x: number; weight: number; bias?: number; channels: number; width: number; cache: string }
+  /**
+   * Mamba-1's selective scan over u [b, s, E] (the conv's output): proj [b, s, dtRank + 2N] is
+   * x_proj's (dt, B, C), dt = softplus(dt_proj(dt) + dtBias) [E], A = −exp(aLog) [E, N];
+   * h ← exp(dt·A)·h + dt·B·u, y = C·h + d·u, out = y · silu(z) with z the channels [E, 2E) of
+   * z's rows (in_proj's z half). `cache` holds h [E, N] between decode steps.
+   */
+  | { op: "ssm_scan"; u: number; proj: number; z: number; dtWeight: number; dtBias: number; aLog: number; d: number; dtRank: number; stateSize: number; cache: string }
   /** Training only: carried from the spec, removed by the inference pass. */
   | { op: "dropout"; x: number; p: number }
   /** Marks a graph result: "logits" [b, s, vocab], "memory" (the encoder's output). */

@@ -1,4 +1,4 @@
-import type { AttentionInfo, MlpInfo, ModelInfo, NormInfo, SectionInfo, Step } from "../model/model.ts";
+import type { AttentionInfo, MlpInfo, ModelInfo, NormInfo, SectionInfo, SsmInfo, Step } from "../model/model.ts";
 import { layerSublayers, outputSection } from "../model/model.ts";
 import { embedTableName, sectionPrefix, sublayerNames, tiedEmbeddingName, weightLayout } from "../model/weights-layout.ts";
 import { GraphBuilder } from "./builder.ts";
@@ -126,7 +126,7 @@ function lowerStack(b: GraphBuilder, step: Extract<Step, { op: "stack" }>, sec: 
       const name = `${layer}.${names[j]}`;
       const src = st.residual === "parallel" ? layerInput : x;
       const h = st.placement !== "post" && sub.norm ? norm(b, src, sub.norm, `${name}_norm`, shape) : src;
-      let y = sub.kind === "attention" ? attention(b, sub, h, name, sec, input, memory) : mlp(b, sub, h, name, sec);
+      let y = sub.kind === "attention" ? attention(b, sub, h, name, sec, input, memory) : sub.kind === "ssm" ? ssm(b, sub, h, name, sec) : mlp(b, sub, h, name, sec);
       if (sub.dropout > 0) y = b.emit({ op: "dropout", x: y, p: sub.dropout }, "f32", shape, `${name}.dropout`);
       if (sub.postNorm) y = norm(b, y, sub.postNorm, `${name}_post_norm`, shape);
       x = b.emit({ op: "add", a: x, b: y }, "f32", shape, `${name}.residual`);
@@ -178,7 +178,7 @@ function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, s
   const att = a.linear
     ? b.emit({ op: "linear_attention", ...common, featureMap: a.linear.featureMap, causal: a.causal }, "f32", out, `${name}.scores`)
     : b.emit(
-        { op: "attention", ...common, causal: a.causal, ...(a.scale !== undefined ? { scale: a.scale } : {}), ...(a.softcap !== undefined ? { softcap: a.softcap } : {}), ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi },
+        { op: "attention", ...common, causal: a.causal, ...(a.scale !== undefined ? { scale: a.scale } : {}), ...(a.softcap !== undefined ? { softcap: a.softcap } : {}), ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi, ...(a.headWindows ? { headWindows: a.headWindows } : {}) },
         "f32",
         out,
         `${name}.scores`,
@@ -201,4 +201,39 @@ function mlp(b: GraphBuilder, f: MlpInfo, h: number, name: string, sec: SectionI
     a = b.emit({ op: "activation", x: proj(h, "up", hidden), act: f.act }, "f32", hidden, `${name}.act`);
   }
   return proj(a, "down", ["batch", sec.seqDim, sec.width]);
+}
+
+/** Mamba-1's mixer: in_proj → (conv → silu → x_proj) → selective scan gated by silu(z) → out_proj. */
+function ssm(b: GraphBuilder, s: SsmInfo, h: number, name: string, sec: SectionInfo): number {
+  const e = s.inner;
+  const row = (w: number): Dim[] => ["batch", sec.seqDim, w];
+  const proj = (x: number, w: string, bias: boolean, out: number) =>
+    b.emit({ op: "linear", x, weight: b.weight(`${name}.${w}.weight`), ...(bias ? { bias: b.weight(`${name}.${w}.bias`) } : {}) }, "f32", row(out), `${name}.${w}`);
+  const xz = proj(h, "in_proj", s.bias, 2 * e);
+  const conv = b.emit(
+    { op: "ssm_conv", x: xz, weight: b.weight(`${name}.conv1d.weight`), ...(s.convBias ? { bias: b.weight(`${name}.conv1d.bias`) } : {}), channels: e, width: s.convWidth, cache: `${name}.conv` },
+    "f32",
+    row(e),
+    `${name}.conv1d`,
+  );
+  const dtBC = proj(conv, "x_proj", false, s.dtRank + 2 * s.stateSize);
+  const y = b.emit(
+    {
+      op: "ssm_scan",
+      u: conv,
+      proj: dtBC,
+      z: xz,
+      dtWeight: b.weight(`${name}.dt_proj.weight`),
+      dtBias: b.weight(`${name}.dt_proj.bias`),
+      aLog: b.weight(`${name}.A_log`),
+      d: b.weight(`${name}.D`),
+      dtRank: s.dtRank,
+      stateSize: s.stateSize,
+      cache: `${name}.scan`,
+    },
+    "f32",
+    row(e),
+    `${name}.scan`,
+  );
+  return proj(y, "out_proj", s.bias, sec.width);
 }

@@ -47,6 +47,7 @@ function verifyAttention(n: OpOf<"attention"> | OpOf<"linear_attention">, v: Val
     [n.op === "linear_attention" || n.softcap === undefined || (Number.isFinite(n.softcap) && n.softcap > 0), "softcap must be a finite positive number"],
     [n.padding === undefined || v(n.padding).dtype === "bool", "padding mask must be bool"],
     [n.padding === undefined || v(n.padding).shape[1] === v(n.k).shape[1], "padding mask length differs from keys"],
+    [n.op === "linear_attention" || n.headWindows === undefined || (n.causal && n.headWindows.length === n.heads && n.headWindows.every((w) => Number.isInteger(w) && w >= 0)), "head windows need causal attention and one integer >= 0 per head"],
   );
 }
 
@@ -136,6 +137,7 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
         opt(n.window !== undefined, `window=${n.window}`),
         n.sparse ? (n.sparse.kind === "block" ? `block(${n.sparse.block}, local=${n.sparse.local}, global=${n.sparse.global})` : `strided(${n.sparse.stride})`) : "",
         opt(n.alibi, "alibi"),
+        opt(n.headWindows !== undefined, `head_windows=[${n.headWindows?.join(",")}]`),
         n.rope ? ropeText(n.rope) : "",
         opt(n.scale !== undefined, `scale=${n.scale}`),
         opt(n.softcap !== undefined, `softcap=${n.softcap}`),
@@ -149,6 +151,33 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
     operands: ["q", "k", "v", "padding"],
     verify: verifyAttention,
     print: (n) => `q=%${n.q} k=%${n.k} v=%${n.v} heads=${n.heads} head_dim=${n.headDim} ${n.featureMap}${opt(n.causal, " causal prefix-scan")}`,
+  },
+  ssm_conv: {
+    operands: ["x", "weight", "bias"],
+    verify: (n, v, out) =>
+      first(
+        [typeof last(v(n.x).shape) !== "number" || (last(v(n.x).shape) as number) >= n.channels, `x width ${last(v(n.x).shape)} has fewer than ${n.channels} channels`],
+        [sameShape(v(n.weight).shape, [n.channels, 1, n.width]), `conv weight ${fmt(v(n.weight).shape)} is not [${n.channels}, 1, ${n.width}]`],
+        [n.bias === undefined || sameShape(v(n.bias).shape, [n.channels]), "conv bias shape"],
+        [Number.isInteger(n.width) && n.width >= 1, `conv width ${n.width} must be a positive integer`],
+        [sameShape(out.shape, [...v(n.x).shape.slice(0, -1), n.channels]), "output is not [..., channels]"],
+      ),
+    print: (n) => `silu(conv1d(%${n.x}[..., :${n.channels}], %${n.weight}${opt(n.bias !== undefined, ` + %${n.bias}`)}, width=${n.width}, causal))`,
+  },
+  ssm_scan: {
+    operands: ["u", "proj", "z", "dtWeight", "dtBias", "aLog", "d"],
+    verify: (n, v, out) => {
+      const e = last(v(n.u).shape);
+      return first(
+        [last(v(n.proj).shape) === n.dtRank + 2 * n.stateSize, `proj width ${last(v(n.proj).shape)} != dtRank + 2 × stateSize`],
+        [typeof e !== "number" || last(v(n.z).shape) === 2 * e, `z width ${last(v(n.z).shape)} is not 2 × ${e}`],
+        [sameShape(v(n.dtWeight).shape, [e, n.dtRank]), `dt_proj weight ${fmt(v(n.dtWeight).shape)} is not [${e}, ${n.dtRank}]`],
+        [sameShape(v(n.dtBias).shape, [e]) && sameShape(v(n.d).shape, [e]), "dt bias / D shape"],
+        [sameShape(v(n.aLog).shape, [e, n.stateSize]), `A_log ${fmt(v(n.aLog).shape)} is not [${e}, ${n.stateSize}]`],
+        [sameShape(out.shape, v(n.u).shape), "output shape differs from u"],
+      );
+    },
+    print: (n) => `u=%${n.u} dtBC=%${n.proj} z=%${n.z}[..., E:] dt_proj=%${n.dtWeight} + %${n.dtBias} A_log=%${n.aLog} D=%${n.d} state=${n.stateSize} dt_rank=${n.dtRank}`,
   },
   softcap: {
     operands: ["x"],

@@ -16,7 +16,8 @@
 //     cache is planned as a full one: positions then never wrap, and no chunking is needed.
 //   - Any other self-attention cache of the decoder is "full": up to the context, `rows`
 //     (absent when the context is unbounded; a backend then grows it on demand or caps it).
-//   - Linear-attention states (S, z) are fixed-size: `floats` per sequence.
+//   - Linear-attention states (S, z) are fixed-size: `floats` per sequence; so are a
+//     state-space layer's conv window ((width − 1) × channels) and scan state (E × N).
 //   - Cross-attention K/V ("cross") and encoder self-attention ("encoder") are sized by the
 //     source length of the state (its sourceContext at most).
 //   - A padding mask fed on every step keeps a history of the key positions its readers may
@@ -43,6 +44,8 @@ export type CachePlan =
     }
   | { kind: "full"; cache: string; rows?: number; width: number }
   | { kind: "linear"; cache: string; floats: number }
+  /** A state-space layer's fixed-size state per sequence: the conv window or the scan's h. */
+  | { kind: "recurrent"; cache: string; floats: number }
   | { kind: "cross" | "encoder"; cache: string; rows?: number; width: number };
 
 export type MaskPlan = { input: string; kind: "ring"; rows: number } | { input: string; kind: "full"; rows?: number };
@@ -123,6 +126,10 @@ export function planStates(g: Graph, limits: StateLimits = {}): StatePlan {
         caches[n.cache] = { kind: "full", cache: n.cache, width, ...opt(limits.context) };
       }
     }
+  }
+  for (const n of g.nodes) {
+    if (n.op === "ssm_conv") caches[n.cache] = { kind: "recurrent", cache: n.cache, floats: (n.width - 1) * n.channels };
+    else if (n.op === "ssm_scan") caches[n.cache] = { kind: "recurrent", cache: n.cache, floats: (g.values[n.d].shape[0] as number) * n.stateSize };
   }
   const rings = Object.values(caches).filter((c) => c.kind === "ring");
   const chunk = rings.length > 0 ? candidate : undefined;

@@ -29,7 +29,9 @@ export type PositionInfo =
   | { kind: "learned"; length: number }
   | { kind: "sinusoidal" }
   | { kind: "rope"; base: number; fraction: number; scaling?: RopeScaling }
-  | { kind: "alibi" };
+  | { kind: "alibi" }
+  /** Hard-ALiBi (Jelassi et al. 2024): head h < localHeads attends to the last h + 1 tokens only; the other heads use ALiBi (`rest: "alibi"`, slopes for their count) or nothing. */
+  | { kind: "hard_alibi"; localHeads: number; rest: "alibi" | "none" };
 
 /**
  * RoPE frequency scaling for contexts past the trained one (src/model/rope.ts computes the
@@ -68,6 +70,8 @@ export interface AttentionInfo {
   /** Scores soft-capped to (−cap, cap) before masks and softmax: cap · tanh(s / cap) (Gemma-2). */
   softcap?: number;
   alibi: boolean;
+  /** Per query head: the head sees only its last w keys (w = 0: no per-head limit); Hard-ALiBi's local heads. With alibi, the slopes go to the w = 0 heads. */
+  headWindows?: number[];
   dropout: number;
   /** Per-head RMSNorm of q and of k over head_dim, after the projections, before RoPE (Qwen3, OLMo-2). */
   qkNorm?: NormInfo;
@@ -89,7 +93,31 @@ export interface MlpInfo {
   span: Span;
 }
 
-export type Sublayer = AttentionInfo | MlpInfo;
+/**
+ * Mamba-1's selective state-space mixer (Gu & Dao 2023; Hugging Face MambaMixer): in_proj to
+ * x and z halves of `inner` channels each, a causal depthwise conv of width `convWidth` on x
+ * then silu, x_proj to (dt, B, C) = (dtRank, stateSize, stateSize), dt = softplus(dt_proj(dt)),
+ * the scan h ← exp(dt·A)·h + dt·B·x with A = −exp(A_log), y = C·h + D·x, y · silu(z), out_proj.
+ */
+export interface SsmInfo {
+  kind: "ssm";
+  variant: "mamba";
+  /** d_inner = expand · d. */
+  inner: number;
+  stateSize: number;
+  convWidth: number;
+  dtRank: number;
+  /** in_proj / out_proj biases (HF `use_bias`). */
+  bias: boolean;
+  /** conv1d bias (HF `use_conv_bias`). */
+  convBias: boolean;
+  dropout: number;
+  norm?: NormInfo;
+  postNorm?: NormInfo;
+  span: Span;
+}
+
+export type Sublayer = AttentionInfo | MlpInfo | SsmInfo;
 
 /** One kind of layer of a stack: its sublayers in order (a later kind may hold other sublayer kinds). */
 export interface LayerKind {

@@ -14,6 +14,7 @@ import {
   type ModelInfo,
   type NormInfo,
   type SectionInfo,
+  type SsmInfo,
   type StackInfo,
   type Sublayer,
   type Step,
@@ -33,6 +34,7 @@ export function sectionPrefix(s: SectionInfo): string {
 
 function baseSublayerName(sub: Sublayer): string {
   if (sub.kind === "mlp") return "mlp";
+  if (sub.kind === "ssm") return "ssm";
   return sub.source === "cross" ? "cross_attn" : "attn";
 }
 
@@ -120,6 +122,22 @@ function mlpTensors(emit: Emit, p: string, mlp: MlpInfo, width: number): void {
   if (mlp.bias) emit(`${p}down.bias`, [width]);
 }
 
+/** Mamba-1's mixer under Hugging Face MambaMixer's names (conv1d keeps nn.Conv1d's [channels, 1, width]). */
+function ssmTensors(emit: Emit, p: string, s: SsmInfo, width: number): void {
+  const e = s.inner;
+  emit(`${p}in_proj.weight`, [2 * e, width]);
+  if (s.bias) emit(`${p}in_proj.bias`, [2 * e]);
+  emit(`${p}conv1d.weight`, [e, 1, s.convWidth]);
+  if (s.convBias) emit(`${p}conv1d.bias`, [e]);
+  emit(`${p}x_proj.weight`, [s.dtRank + 2 * s.stateSize, e]);
+  emit(`${p}dt_proj.weight`, [e, s.dtRank]);
+  emit(`${p}dt_proj.bias`, [e]);
+  emit(`${p}A_log`, [e, s.stateSize]);
+  emit(`${p}D`, [e]);
+  emit(`${p}out_proj.weight`, [width, e]);
+  if (s.bias) emit(`${p}out_proj.bias`, [width]);
+}
+
 function layerTensors(emit: Emit, prefix: string, stack: StackInfo, layer: number, width: number): void {
   const sublayers = layerSublayers(stack, layer);
   const names = sublayerNames({ sublayers });
@@ -129,6 +147,7 @@ function layerTensors(emit: Emit, prefix: string, stack: StackInfo, layer: numbe
     const norm = () => sub.norm && normTensors(emit, `${prefix}${name}_norm`, sub.norm, width);
     if (stack.placement !== "post") norm();
     if (sub.kind === "attention") attentionTensors(emit, `${prefix}${name}.`, sub, width);
+    else if (sub.kind === "ssm") ssmTensors(emit, `${prefix}${name}.`, sub, width);
     else mlpTensors(emit, `${prefix}${name}.`, sub, width);
     if (stack.placement === "post") norm();
     if (sub.postNorm) normTensors(emit, `${prefix}${name}_post_norm`, sub.postNorm, width);

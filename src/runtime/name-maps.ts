@@ -68,7 +68,7 @@ function slots(m: ModelInfo): Map<string, Slot> {
                 if (sub.kind === "attention") {
                   for (const proj of ["q", "k", "v", "o"] as const) out.set(`${lp}${sn}.${proj}.${param}`, { kind: "attn", sec, layer, sub: sn, a: sub, proj, param });
                   for (const which of ["q", "k"] as const) out.set(`${lp}${sn}.${which}_norm.${param}`, { kind: "qk_norm", sec, layer, sub: sn, which, param });
-                } else {
+                } else if (sub.kind === "mlp") {
                   for (const proj of ["gate", "up", "down"] as const) out.set(`${lp}${sn}.${proj}.${param}`, { kind: "mlp", sec, layer, sub: sn, f: sub, proj, param });
                 }
               }

@@ -59,6 +59,12 @@ export const VJP_RULES: { [K in OpName]: VjpRule<K> } = {
     readsOut: true,
     memory: "q, k, v and the output; the prefix states S_i, z_i recomputed by a forward and a reverse scan",
   },
+  ssm_conv: { wrt: ["x", "weight", "bias"], reads: (n) => ops(n.x, n.weight, n.bias), memory: "the input; the pre-activations recomputed" },
+  ssm_scan: {
+    wrt: ["u", "proj", "z", "dtWeight", "dtBias", "aLog", "d"],
+    reads: (n) => [n.u, n.proj, n.z, n.dtWeight, n.dtBias, n.aLog, n.d],
+    memory: "the inputs; the states h_t rerun per (sequence, channel) in the backward, O(seq · state) at a time",
+  },
   dropout: { wrt: ["x"], reads: () => [], memory: "the keep-mask (one byte per element)" },
   output: { wrt: ["x"], reads: () => [], memory: "nothing" },
 };

@@ -23,6 +23,10 @@ import {
   rope,
   softcapBackward,
   softcapForward,
+  ssmConvBackward,
+  ssmConvForward,
+  ssmScanBackward,
+  ssmScanForward,
   accumulate,
   activationGrad,
   type Num,
@@ -107,6 +111,16 @@ export class TrainingEngine {
     return tape;
   }
 
+  private convDims(n: Extract<Node, { op: "ssm_conv" }>, dims: Readonly<Record<string, number>>) {
+    const [batch, seq, rowWidth] = this.shape(n.x, dims);
+    return { batch, seq, rowWidth, channels: n.channels, width: n.width };
+  }
+
+  private scanDims(n: Extract<Node, { op: "ssm_scan" }>, dims: Readonly<Record<string, number>>) {
+    const [batch, seq, inner] = this.shape(n.u, dims);
+    return { batch, seq, inner, stateSize: n.stateSize, dtRank: n.dtRank };
+  }
+
   private attentionDims(n: Extract<Node, { op: "attention" | "linear_attention" }>, dims: Readonly<Record<string, number>>): AttentionDims {
     const [batch, seqQ] = this.shape(n.q, dims);
     const seqK = this.shape(n.k, dims)[1];
@@ -186,6 +200,7 @@ export class TrainingEngine {
         const r = attentionForward(q, k, val(n.v), d, {
           causal: n.causal,
           alibi: n.alibi,
+          ...(n.headWindows ? { headWindows: n.headWindows } : {}),
           ...scoreOptions(n),
           ...(n.window !== undefined ? { window: n.window } : {}),
           ...(n.sparse ? { sparse: n.sparse } : {}),
@@ -203,6 +218,10 @@ export class TrainingEngine {
           ...(n.padding !== undefined ? { keyMask: env.get(n.padding) as Uint8Array } : {}),
         });
       }
+      case "ssm_conv":
+        return ssmConvForward(val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias));
+      case "ssm_scan":
+        return ssmScanForward(val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) });
       case "dropout": {
         const x = val(n.x);
         if (!o.train || !(n.p > 0)) return x;
@@ -348,6 +367,7 @@ export class TrainingEngine {
           attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, {
             causal: n.causal,
             alibi: n.alibi,
+            ...(n.headWindows ? { headWindows: n.headWindows } : {}),
             ...scoreOptions(n),
             ...(n.window !== undefined ? { window: n.window } : {}),
             ...(n.sparse ? { sparse: n.sparse } : {}),
@@ -361,6 +381,15 @@ export class TrainingEngine {
         if (dqR) accumulate(want("q", n.q)!, unrotate(dqR, d.heads, d.seqQ));
         if (dkR) accumulate(want("k", n.k)!, unrotate(dkR, d.kvHeads, d.seqK));
         if (dv) accumulate(want("v", n.v)!, dv);
+        return;
+      }
+      case "ssm_conv":
+        ssmConvBackward(dOut, val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias), want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+        return;
+      case "ssm_scan": {
+        const w = { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) };
+        const grads = { u: want("u", n.u), proj: want("proj", n.proj), z: want("z", n.z), dtWeight: want("dtWeight", n.dtWeight), dtBias: want("dtBias", n.dtBias), aLog: want("aLog", n.aLog), d: want("d", n.d) };
+        ssmScanBackward(dOut, val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), w, grads);
         return;
       }
       case "dropout": {

@@ -5,3 +5,4 @@
 export * from "./dense.ts";
 export * from "./attention.ts";
 export * from "./linear-attention.ts";
+export * from "./ssm.ts";
