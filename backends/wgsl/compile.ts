@@ -10,11 +10,13 @@ import { planInputs } from "../../src/runtime/inputs.ts";
 import { nodeStorage } from "../../src/runtime/weights/store.ts";
 import { BufferTable } from "./buffers.ts";
 import type { LowBitDType } from "./lowbit.ts";
+import { quantizeRowsKernel, quantizeThreadsPerRow } from "./kernels/lowbit.ts";
 import { fuse, taskReads, taskWrites, type Dest, type Task } from "./fuse.ts";
 import { flashKernel, flashTiles, type AttentionMode, type AttentionSpec } from "./kernels/attention.ts";
 import { NSPLIT, combineKernel, decodeKernel, partialSize } from "./kernels/decode.ts";
 import { eltGroupsPerRow, eltKernel } from "./kernels/elementwise.ts";
 import { linearAttentionKernel } from "./kernels/linear-attention.ts";
+import { SSM_GROUP, ssmConvKernel, ssmScanKernel } from "./kernels/ssm.ts";
 import { SKINNY, matmulKernel, type MatmulSpec, type MatmulVariant } from "./kernels/matmul.ts";
 import { normKernel } from "./kernels/norm.ts";
 import { embedKernel, ropeKernel, ropePairsPerRow, type RopeTarget } from "./kernels/position.ts";
@@ -265,6 +267,7 @@ class Compiler {
         const storage = this.storage(t.w[0]);
         const storage2 = t.gated ? this.storage(t.gated.w) : undefined;
         const lowBit = { ...(storage ? { storage } : {}), ...(storage2 ? { storage2 } : {}), ...(storage || storage2 ? { f16: this.limits.shaderF16 } : {}) };
+        const x = this.matmulInput(t, label, phase, rows, K, storage, storage2);
         w.forEach((chunk, i) => {
           const n = chunk.rows[1] - chunk.rows[0];
           const spec = (variant: MatmulSpec["variant"]) => ({
@@ -281,7 +284,7 @@ class Compiler {
             ...(t.residual !== undefined ? { residual: N } : {}),
             outs: outs.map((o) => o.out),
           });
-          const bindings = [this.buf(t.x), chunk.buffer, ...(w2 ? [w2[i].buffer] : []), ...(bias !== undefined ? [bias] : []), ...(bias2 !== undefined ? [bias2] : [])];
+          const bindings = [x.buffer, chunk.buffer, ...(w2 ? [w2[i].buffer] : []), ...(bias !== undefined ? [bias] : []), ...(bias2 !== undefined ? [bias2] : [])];
           if (t.residual !== undefined) bindings.push(this.buf(t.residual));
           bindings.push(...outs.map((o) => o.buffer));
           const main = matmulKernel(spec(this.variant));
@@ -290,6 +293,7 @@ class Compiler {
           const skinny = matmulKernel(spec(SKINNY));
           this.dispatch({ label, phase, bindings, grid: [{ n: Math.ceil(n / skinny.tileN) }, rowsExt(rows, 1), one], when: { sym: rows, one: true } }, "matmul", skinny);
         });
+        x.done();
         return;
       }
       case "embed": {
@@ -358,7 +362,46 @@ class Compiler {
         this.dispatch({ label, phase, bindings, grid: [{ n: n.kvHeads }, { n: 1, per: "batch" }, one] }, "linear_attention", k);
         return;
       }
+      case "ssm_conv":
+      case "ssm_scan":
+        return this.ssm(t, label, phase);
     }
+  }
+
+  /**
+   * The rows a matmul reads: its input, or for q8 / q4 weights the input quantised per block
+   * (kernels/lowbit.ts quantizeRowsKernel) into a slot of its own, freed after the matmul.
+   */
+  private matmulInput(t: Extract<Task, { kind: "matmul" }>, label: string, phase: "static" | "step", rows: SeqSym, K: number, storage?: LowBitDType, storage2?: LowBitDType): { buffer: number; done: () => void } {
+    const quantised = (d?: LowBitDType) => d === "q8" || d === "q4";
+    if (t.gated && quantised(storage) !== quantised(storage2)) {
+      throw new Error(`webgpu: ${label}: a gated unit with one weight in q8 / q4 and the other not (${storage ?? "f32"}, ${storage2 ?? "f32"}) has no kernel; store both alike`);
+    }
+    if (!quantised(storage)) return { buffer: this.buf(t.x), done: () => {} };
+    const xq = this.table.acquire(`${label}.xq`, rows === "seq" ? "R" : "S", K);
+    const grid: PlanDispatch["grid"] = [{ n: quantizeThreadsPerRow(K), per: rows === "seq" ? "rows" : "srcRows", div: 64 }, { n: 1 }, { n: 1 }];
+    this.dispatch({ label: `${label}.xq`, phase, bindings: [this.buf(t.x), xq], grid, flat: true }, "quantize", quantizeRowsKernel({ rows, K }));
+    return { buffer: xq, done: () => this.table.release(xq) };
+  }
+
+  /** A state-space op: one invocation per (sequence, channel); its state a buffer per sequence. */
+  private ssm(t: Extract<Task, { kind: "ssm_conv" | "ssm_scan" }>, label: string, phase: "static" | "step"): void {
+    const state = (cache: string, elements: number) => this.table.add({ name: cache, kind: "state", dtype: "f32", elements, cap: "B", clearOnForward: true });
+    const w = (id: number) => this.table.whole([this.weightName(id)]);
+    if (t.kind === "ssm_conv") {
+      const n = t.node;
+      const k = ssmConvKernel({ channels: n.channels, rowWidth: this.width(n.x), width: n.width, bias: n.bias !== undefined });
+      const bindings = [this.buf(n.x), w(n.weight), ...(n.bias !== undefined ? [w(n.bias)] : []), state(n.cache, Math.max(1, (n.width - 1) * n.channels)), this.buf(t.out)];
+      this.dispatch({ label, phase, bindings, grid: [{ n: Math.ceil(n.channels / SSM_GROUP) }, { n: 1, per: "batch" }, { n: 1 }] }, "ssm_conv", k);
+      return;
+    }
+    const n = t.node;
+    const inner = this.width(n.u);
+    const k = ssmScanKernel({ inner, stateSize: n.stateSize, dtRank: n.dtRank });
+    // dt_proj's bias and D share one binding ([E] each): the scan is at the 8-buffer limit.
+    const biasAndD = this.table.whole([this.weightName(n.dtBias), this.weightName(n.d)]);
+    const bindings = [this.buf(n.u), this.buf(n.proj), this.buf(n.z), w(n.dtWeight), w(n.aLog), biasAndD, state(n.cache, inner * n.stateSize), this.buf(t.out)];
+    this.dispatch({ label, phase, bindings, grid: [{ n: Math.ceil(inner / SSM_GROUP) }, { n: 1, per: "batch" }, { n: 1 }] }, "ssm_scan", k);
   }
 
   private weightName(id: number): string {

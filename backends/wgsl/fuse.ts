@@ -26,7 +26,9 @@ export type Task =
   | { kind: "elt"; op: "add" | "act" | "gated" | "softcap"; ins: number[]; act?: Activation; cap?: number; out: number }
   | { kind: "rope"; attn: AttentionNode | LinearAttentionNode; which: "qk" | "q" | "k"; out: number }
   | { kind: "attention"; node: AttentionNode; out: number }
-  | { kind: "linear_attention"; node: LinearAttentionNode; out: number };
+  | { kind: "linear_attention"; node: LinearAttentionNode; out: number }
+  | { kind: "ssm_conv"; node: N<"ssm_conv">; out: number }
+  | { kind: "ssm_scan"; node: N<"ssm_scan">; out: number };
 
 export interface FusionOptions {
   /** Value ids whose shape's seq axis is the decoder's (vs the encoder's source). */
@@ -190,6 +192,12 @@ export function fuse(g: Graph, opts: FusionOptions): Task[] {
         }
         tasks.push(n.op === "attention" ? { kind: "attention", node: n, out: n.out } : { kind: "linear_attention", node: n, out: n.out });
         return;
+      case "ssm_conv":
+        tasks.push({ kind: "ssm_conv", node: n, out: n.out });
+        return;
+      case "ssm_scan":
+        tasks.push({ kind: "ssm_scan", node: n, out: n.out });
+        return;
       default:
         unhandledOp(n, "webgpu");
     }
@@ -215,6 +223,10 @@ export function taskReads(t: Task): number[] {
       const n = t.node;
       return [n.q, n.k, n.v, ...(n.padding !== undefined ? [n.padding] : [])];
     }
+    case "ssm_conv":
+      return [t.node.x];
+    case "ssm_scan":
+      return [t.node.u, t.node.proj, t.node.z];
   }
 }
 
