@@ -4,7 +4,7 @@
  * source names a directory at all: a path or file: URL of a folder, or an http(s) URL ending in `/`.
  */
 import { CheckpointError, type CheckpointFiles } from "./checkpoint-shards.ts";
-import type { WeightsSource } from "./weights-source.ts";
+import { concat, readWeights, type WeightsSource } from "./weights-source.ts";
 
 const errno = (e: unknown) => (e as { code?: string }).code;
 const ioWhy = (e: unknown) => (errno(e) === "ENOENT" ? "no such file or directory" : errno(e) === "EACCES" ? "permission denied" : (e as Error).message);
@@ -12,7 +12,7 @@ const inNode = () => typeof process !== "undefined" && process.versions?.node !=
 
 /** A folder on disk. */
 export async function folderFiles(dir: string): Promise<CheckpointFiles> {
-  const [fs, path, { pathToFileURL }, { readWeights }] = await Promise.all([import("node:fs/promises"), import("node:path"), import("node:url"), import("./weights-source.ts")]);
+  const [fs, path, { pathToFileURL }] = await Promise.all([import("node:fs/promises"), import("node:path"), import("node:url")]);
   const locate = (name: string) => path.join(dir, name);
   return {
     where: dir,
@@ -98,13 +98,7 @@ async function readBody(r: Response, url: string, onBytes?: (loaded: number) => 
   } catch (e) {
     throw new CheckpointError(url, `download failed (${(e as Error).message})`, true);
   }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concat(chunks, loaded);
 }
 
 /**

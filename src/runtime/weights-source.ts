@@ -78,7 +78,8 @@ async function readFileWithProgress(path: string, onProgress?: (p: Progress) => 
   }
 }
 
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
+/** The chunks of a stream as one array of `length` bytes. */
+export function concat(chunks: Uint8Array[], length: number): Uint8Array {
   const out = new Uint8Array(length);
   let at = 0;
   for (const c of chunks) {
