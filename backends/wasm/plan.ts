@@ -6,6 +6,7 @@
 import type { Graph } from "../../src/ir/ir.ts";
 import type { ModelInfo, RopeScaling } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
+import { UNBOUNDED_CONTEXT } from "../../src/runtime/model.ts";
 import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
 import { allocateArena } from "./arena.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
@@ -132,9 +133,9 @@ export interface WasmPlan {
   states?: StatePlan;
 }
 
-/** A section's positions cap: its declared bound (lowered by maxSeq if given), else maxSeq or 2048. */
+/** A section's positions cap: its declared bound (lowered by maxSeq if given), else maxSeq or the one context rule's UNBOUNDED_CONTEXT. */
 function sectionCap(declared: number | undefined, opts: WasmPlanOptions): number {
-  if (declared === undefined) return Math.max(1, opts.maxSeq ?? 2048);
+  if (declared === undefined) return Math.max(1, opts.maxSeq ?? UNBOUNDED_CONTEXT);
   return opts.maxSeq === undefined ? declared : Math.max(1, Math.min(declared, opts.maxSeq));
 }
 

@@ -52,6 +52,15 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
   return out;
 }
 
+/**
+ * The context rule for a section whose spec declares no bound (no `where seq <= …`, no learned
+ * position table): every backend takes this many positions, generation stops there and a longer
+ * call is refused with the same message everywhere (the Wasm arena is sized for it; WebGPU's
+ * buffers and the reference's arrays would grow further, and then the backends would differ).
+ * A build may cap lower (a Wasm `maxSeq`), never higher; declaring a bound sets another.
+ */
+export const UNBOUNDED_CONTEXT = 2048;
+
 /** What a model's API accepts, decided by its spec and program: the runtime and the generated `.d.ts` both read this. */
 export interface Capabilities {
   /** A padding input over the decoder's tokens exists: `mask` is accepted. */
@@ -97,7 +106,7 @@ export class CompiledModel implements Model {
     const caps = capabilities(m, program);
     this.decodeProblem = caps.decodeProblem;
     this.stepMasks = caps.stepMasks;
-    const context = minDefined(this.plan.context, ex.caps.context);
+    const context = minDefined(this.plan.context ?? UNBOUNDED_CONTEXT, ex.caps.context);
     this.config = { name: m.name, vocab: m.head.vocab, ...(context !== undefined ? { context } : {}), dims: Object.fromEntries(m.dims) };
   }
 
@@ -105,8 +114,19 @@ export class CompiledModel implements Model {
     if (this.disposed) throw new ModelInputError(`model ${this.m.name} is disposed`);
   }
 
-  /** The build's own caps, past the spec's bounds that bindInputs checks. */
+  /** The context rule for unbounded specs, then the build's own caps, past the spec's bounds that bindInputs checks. */
   private checkCaps(seq: number, position: number, src: number | undefined): void {
+    const unbounded = (what: string, dim: string | number | undefined) =>
+      `${what} the context of ${UNBOUNDED_CONTEXT} that every backend gives a spec without a bound (declare \`where ${typeof dim === "string" ? dim : "seq"} <= N\` for another)`;
+    if (this.plan.context === undefined && position + seq > UNBOUNDED_CONTEXT) {
+      const name = this.plan.tokens.name;
+      throw new ModelInputError(
+        unbounded(position === 0 ? `input "${name}": seq ${seq} exceeds` : `input "${name}": ${seq} more token(s) at position ${position} would exceed`, this.plan.tokens.shape[1]),
+      );
+    }
+    if (src !== undefined && this.plan.source && this.plan.sourceContext === undefined && src > UNBOUNDED_CONTEXT) {
+      throw new ModelInputError(unbounded(`input "${this.plan.source.name}": src.seq ${src} exceeds`, this.plan.source.shape[1]));
+    }
     const cap = this.ex.caps.context;
     if (cap !== undefined && position + seq > cap) {
       throw new ModelInputError(
