@@ -16,6 +16,7 @@ import { summarize } from "../src/inspect/summary.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { paramCount, weightLayout } from "../src/model/weights-layout.ts";
 import { bindWeights } from "../src/runtime/bind-weights.ts";
+import { applyNameMap, guessNameMap } from "../src/runtime/name-maps.ts";
 import type { Model } from "../src/runtime/model-api.ts";
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from "../src/runtime/safetensors.ts";
 import { TARGETS } from "../src/runtime/targets.ts";
@@ -280,3 +281,32 @@ function ssmGradErrors(m: ModelInfo, seed: number): Array<[string, number]> {
   }
   return directionalErrors(new TrainingEngine(differentiate(trainingGraph(m))), params, batch, seed);
 }
+
+describe("the mamba name map (Hugging Face MambaForCausalLM)", () => {
+  /** The fixture under HF names: backbone.embeddings, backbone.layers.N.{norm, mixer.*}, backbone.norm_f. */
+  const hfNamed = (file: SafetensorsFile, prefix: string) => {
+    const rename = (n: string) =>
+      n === "embed.tokens.weight" ? `${prefix}embeddings.weight` : n === "norm.0.weight" ? `${prefix}norm_f.weight` : n.replace(/^decoder\.(\d+)\.ssm_norm\./, `${prefix}layers.$1.norm.`).replace(/^decoder\.(\d+)\.ssm\./, `${prefix}layers.$1.mixer.`);
+    const keep = [...file.tensors.values()].filter((t) => !t.name.startsWith("input.") && !t.name.startsWith("expected."));
+    return parseSafetensors(writeSafetensors(keep.map((t) => ({ name: rename(t.name), dtype: t.dtype, shape: t.shape, data: file.raw(t.name) }))));
+  };
+
+  it.each(["backbone.", ""])("loads the fixture under HF names (prefix %j) and matches PyTorch", async (prefix) => {
+    const m = checked(CASES["ssm-mamba"].text);
+    const file = loadFixture("ssm-mamba");
+    const hf = hfNamed(file, prefix);
+    expect(guessNameMap(hf)).toBe("mamba");
+    const model = await createModel("reference", m, applyNameMap("mamba", hf, m));
+    try {
+      const [batch, seq] = file.get("input.tokens").shape;
+      expect(relError(await model.forward(file.i32("input.tokens"), { batch, seq }), file.f32("expected.logits"))).toBeLessThanOrEqual(1e-4);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("refuses a hybrid (attention layers are not Mamba's) and names the layer", () => {
+    const m = checked(CASES["ssm-hybrid"].text);
+    expect(() => applyNameMap("mamba", hfNamed(loadFixture("ssm-hybrid"), "backbone."), m)).toThrow(/layer attn .*expects \[ssm\]/);
+  });
+});

@@ -118,11 +118,11 @@
 import type { AttentionInfo, LayerKind, MlpInfo, SectionInfo, StackInfo } from "../model/model.ts";
 import { sublayerNames } from "../model/weights-layout.ts";
 
-export type MapName = "gpt2" | "llama" | "torch" | "bert" | "gpt_neox";
+export type MapName = "gpt2" | "llama" | "torch" | "bert" | "gpt_neox" | "mamba";
 
-export const MAP_NAMES: readonly MapName[] = Object.freeze(["gpt2", "llama", "torch", "bert", "gpt_neox"]);
+export const MAP_NAMES: readonly MapName[] = Object.freeze(["gpt2", "llama", "torch", "bert", "gpt_neox", "mamba"]);
 
-export const LABEL: Record<MapName, string> = { gpt2: "GPT-2", llama: "LLaMA", torch: "torch.nn", bert: "BERT", gpt_neox: "GPT-NeoX" };
+export const LABEL: Record<MapName, string> = { gpt2: "GPT-2", llama: "LLaMA", torch: "torch.nn", bert: "BERT", gpt_neox: "GPT-NeoX", mamba: "Mamba" };
 
 /**
  * Rows of a fused tensor that make a native one (along the output axis): blocks of `block` rows
@@ -160,15 +160,17 @@ export type Slot =
   | { kind: "attn"; sec: SectionInfo; layer: number; sub: string; a: AttentionInfo; proj: "q" | "k" | "v" | "o"; param: string }
   | { kind: "qk_norm"; sec: SectionInfo; layer: number; sub: string; which: "q" | "k"; param: string }
   | { kind: "mlp"; sec: SectionInfo; layer: number; sub: string; f: MlpInfo; proj: "gate" | "up" | "down"; param: string }
+  /** A state-space sublayer's tensor: `tensor` is its name under the sublayer (in_proj.weight, A_log, …). */
+  | { kind: "ssm"; sec: SectionInfo; layer: number; sub: string; tensor: string }
   | { kind: "head"; param: string };
 
 /** What a map cannot read in one layer kind of a stack; undefined when it fits. */
 function kindProblem(kind: MapName, st: StackInfo, layer: LayerKind): string | undefined {
   const where = st.kinds.length > 1 ? `layer ${layer.name} of stack "${st.name}"` : `stack "${st.name}"`;
   const names = sublayerNames(layer).join(", ");
-  const ok = kind === "torch" ? names === "attn, mlp" || names === "attn, cross_attn, mlp" : names === "attn, mlp";
+  const ok = kind === "torch" ? names === "attn, mlp" || names === "attn, cross_attn, mlp" : kind === "mamba" ? names === "ssm" : names === "attn, mlp";
   if (!ok) {
-    const want = kind === "torch" ? "[attn, mlp] or [attn, cross_attn, mlp]" : "[attn, mlp]";
+    const want = kind === "torch" ? "[attn, mlp] or [attn, cross_attn, mlp]" : kind === "mamba" ? "[ssm]" : "[attn, mlp]";
     return `${where} has sublayers [${names}]; the ${kind} map expects ${want}`;
   }
   const f = layer.sublayers.find((s): s is MlpInfo => s.kind === "mlp");
@@ -388,4 +390,30 @@ function gptNeoxSource(s: Slot): Source | undefined {
   }
 }
 
-export const SOURCES: Record<MapName, (s: Slot) => Source | undefined> = { gpt2: gpt2Source, llama: llamaSource, torch: torchSource, bert: bertSource, gpt_neox: gptNeoxSource };
+/**
+ * mamba — Hugging Face MambaForCausalLM (`backbone.` prefix optional):
+ *   embed.<tokens>.weight        backbone.embeddings.weight
+ *   <stack>.L.ssm_norm.weight    backbone.layers.L.norm.weight
+ *   <stack>.L.ssm.<tensor>       backbone.layers.L.mixer.<tensor> (in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj)
+ *   norm.K (after the stack)     backbone.norm_f.weight
+ *   head.weight (untied)         lm_head.weight
+ */
+function mambaSource(s: Slot): Source | undefined {
+  const pre = (name: string) => withPrefixes(name, ["backbone."], {}, true);
+  switch (s.kind) {
+    case "embed":
+      return s.sec.role === "main" && s.first ? pre("embeddings.weight") : undefined;
+    case "norm":
+      return s.final && s.sec.role === "main" ? pre(`norm_f.${s.param}`) : undefined;
+    case "sub_norm":
+      return s.sub === "ssm" && !s.post ? pre(`layers.${s.layer}.norm.${s.param}`) : undefined;
+    case "ssm":
+      return pre(`layers.${s.layer}.mixer.${s.tensor}`);
+    case "head":
+      return s.param === "weight" ? [{ name: "lm_head.weight" }] : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export const SOURCES: Record<MapName, (s: Slot) => Source | undefined> = { gpt2: gpt2Source, llama: llamaSource, torch: torchSource, bert: bertSource, gpt_neox: gptNeoxSource, mamba: mambaSource };

@@ -62,6 +62,11 @@ function slots(m: ModelInfo): Map<string, Slot> {
             const names = sublayerNames({ sublayers });
             sublayers.forEach((sub, j) => {
               const sn = names[j];
+              if (sub.kind === "ssm") {
+                for (const tensor of ["in_proj.weight", "in_proj.bias", "conv1d.weight", "conv1d.bias", "x_proj.weight", "dt_proj.weight", "dt_proj.bias", "A_log", "D", "out_proj.weight", "out_proj.bias"]) {
+                  out.set(`${lp}${sn}.${tensor}`, { kind: "ssm", sec, layer, sub: sn, tensor });
+                }
+              }
               for (const param of ["weight", "bias"]) {
                 out.set(`${lp}${sn}_norm.${param}`, { kind: "sub_norm", sec, layer, sub: sn, stack: st, post: false, param });
                 out.set(`${lp}${sn}_post_norm.${param}`, { kind: "sub_norm", sec, layer, sub: sn, stack: st, post: true, param });
@@ -203,6 +208,7 @@ export function guessNameMap(file: SafetensorsFile): MapName | undefined {
   if (names.some((n) => /(^|\.)h\.\d+\.attn\.c_attn\.weight$/.test(n))) return "gpt2";
   if (names.some((n) => /(^|\.)layers\.\d+\.self_attn\.(q_proj|qkv_proj)\.weight$/.test(n))) return "llama";
   if (names.some((n) => /(^|\.)layers\.\d+\.attention\.query_key_value\.weight$/.test(n))) return "gpt_neox";
+  if (names.some((n) => /(^|\.)layers\.\d+\.mixer\.A_log$/.test(n))) return "mamba";
   if (names.some((n) => /(^|\.)layers\.\d+\.self_attn\.(in_proj_weight|q_proj_weight)$/.test(n))) return "torch";
   if (names.some((n) => /(^|\.)encoder\.layer\.\d+\.attention\.self\.query\.weight$/.test(n))) return "bert";
   return undefined;
