@@ -5,7 +5,7 @@
 
 import type { Node } from "../../src/ir/ir.ts";
 import {
-  alibiSlopes,
+  headSlopes,
   applyRope,
   attention,
   linearAttention,
@@ -108,7 +108,8 @@ export function runAttention(n: AttentionNode, env: Env, ctx: RunContext, inputO
     ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
     ...(n.window !== undefined ? { window: n.window } : {}),
     ...(n.sparse ? { sparse: n.sparse } : {}),
-    ...(n.alibi ? { alibi: alibiSlopes(heads) } : {}),
+    ...(n.alibi ? { alibi: headSlopes(heads, true, n.headWindows) } : {}),
+    ...(n.headWindows ? { headWindows: n.headWindows } : {}),
   };
   const shape = [batch, seqQ, heads * headDim];
 

@@ -272,6 +272,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const attention = (n: NodeOf<"attention"> | NodeOf<"linear_attention">, phase: "encode" | "decode", section: "encoder" | "decoder"): WOp[] => {
     const where = `${n.op} ${n.cache}`;
     if (n.heads % n.kvHeads !== 0) throw new Error(`wasm backend: ${where}: heads ${n.heads} not a multiple of kv heads ${n.kvHeads}`);
+    if (n.op === "attention" && n.headWindows) throw new Error(`wasm backend: ${where}: Hard-ALiBi (per-head windows) has no Wasm kernel yet; run it on the reference backend`);
     const index = slots.length;
     const mask = n.padding === undefined ? undefined : inputName(n.padding);
     const keys = n.source === "memory" ? "encoder" : section;

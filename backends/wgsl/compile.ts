@@ -434,6 +434,7 @@ class Compiler {
     const q = this.sym(n.q);
     const self = n.source === "self";
     if (self && q === "seq" && !this.cached.has(n.k)) throw new Error(`webgpu: keys of ${label} are not projections the compiler can route into the KV cache`);
+    if (n.headWindows) throw new Error(`webgpu: ${label}: Hard-ALiBi (per-head windows) has no WGSL kernel yet; run it on the reference backend`);
     const spec: AttentionSpec = {
       q,
       self,

@@ -157,10 +157,12 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     ok = false;
   }
   // ALiBi biases self-attention only; a linear cross-attention next to it is fine.
-  if (linear && ctx.position?.kind === "alibi" && source === "self") {
-    sink.report("SF0213", a.span("kind")!, "linear attention cannot use ALiBi positions", { label: "ALiBi biases a score matrix linear attention never forms" });
+  if (linear && (ctx.position?.kind === "alibi" || ctx.position?.kind === "hard_alibi") && source === "self") {
+    sink.report("SF0213", a.span("kind")!, `linear attention cannot use ${ctx.position.kind === "alibi" ? "ALiBi" : "Hard-ALiBi"} positions`, { label: "ALiBi biases a score matrix linear attention never forms" });
     ok = false;
   }
+  const headWindows = hardAlibiWindows(ctx.position, source === "self" && !linear ? heads : null, causal, a, sink);
+  if (headWindows === null) ok = false;
 
   if (window !== undefined && ctx.maxSeq !== undefined && window > ctx.maxSeq) {
     sink.report("SF0207", a.expr("window")!.span, `window (${window}) is larger than context (${ctx.maxSeq})`, {
@@ -260,11 +262,39 @@ export function readAttention(st: Statement, ctx: SectionContext, sink: Sink, en
     ...(ropeDim > 0 && ctx.position?.kind === "rope" && ctx.position.scaling ? { ropeScaling: ctx.position.scaling } : {}),
     ...(scale !== undefined ? { scale } : {}),
     ...(softcap !== undefined ? { softcap } : {}),
-    alibi: ctx.position?.kind === "alibi" && source === "self",
+    alibi: source === "self" && (ctx.position?.kind === "alibi" || (ctx.position?.kind === "hard_alibi" && ctx.position.rest === "alibi")),
+    ...(headWindows ? { headWindows } : {}),
     dropout: num(a.get("dropout")) ?? 0,
     ...readQkNorm(a, st.span),
     span: st.span,
   };
+}
+
+/**
+ * Hard-ALiBi's per-head windows for a softmax self-attention with `heads` query heads: head
+ * h < local_heads sees its last h + 1 keys, the others 0 (no limit). Undefined when the
+ * position is not Hard-ALiBi (or the attention is not softmax self-attention); null when wrong
+ * (reported: more local heads than heads, or a bidirectional attention, whose "last h + 1
+ * tokens" would see the future).
+ */
+function hardAlibiWindows(position: PositionInfo | null, heads: number | null, causal: boolean, a: ArgValues, sink: Sink): number[] | undefined | null {
+  if (position?.kind !== "hard_alibi" || heads === null) return undefined;
+  const at = a.span("heads")!;
+  if (position.localHeads > heads) {
+    sink.report("SF0243", at, `Hard-ALiBi masks ${position.localHeads} heads, but this attention has ${heads}`, {
+      label: `${heads} heads`,
+      hint: `set \`position hard_alibi(local_heads = ${heads})\` or fewer, or give the attention more heads`,
+    });
+    return null;
+  }
+  if (!causal) {
+    sink.report("SF0243", a.span("mask") ?? at, "Hard-ALiBi needs causal attention: its heads see the last h + 1 tokens", {
+      label: "bidirectional attention",
+      hint: "add `mask = causal`, or use `position alibi` for an encoder",
+    });
+    return null;
+  }
+  return Array.from({ length: heads }, (_, h) => (h < position.localHeads ? h + 1 : 0));
 }
 
 /** `qk_norm = rms(eps = ...)`: RMSNorm of each head of q and of k (the schema allows only rms). */

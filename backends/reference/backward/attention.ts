@@ -17,7 +17,7 @@
 // Visibility comes from the inference kernel's own visibleKeySegments, so training sees exactly
 // the keys inference does.
 
-import { alibiSlopes } from "../kernels/position.ts";
+import { headSlopes } from "../kernels/position.ts";
 import { visibleKeySegments, type AttentionOptions, type SparsePattern } from "../kernels/attention.ts";
 import type { AttentionDims } from "../kernels/shape.ts";
 import type { Num } from "./dense.ts";
@@ -29,6 +29,8 @@ export interface TrainAttentionOptions {
   window?: number;
   sparse?: SparsePattern;
   alibi: boolean;
+  /** Per query head causal window (Hard-ALiBi): head h sees keys j > i - w_h; 0 = no limit. */
+  headWindows?: readonly number[];
   /** [batch, seqK], 1 = real token. */
   keyMask?: Uint8Array;
   /** Default headDim^-0.5. */
@@ -86,7 +88,7 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
   const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
   const group = heads / kvHeads;
   const { score } = scorer(o, headDim);
-  const slopes = o.alibi ? alibiSlopes(heads) : undefined;
+  const slopes = headSlopes(heads, o.alibi, o.headWindows);
   const opts = kernelOptions(o);
   const out = new Float64Array(batch * seqQ * heads * headDim);
   const lse = new Float64Array(batch * seqQ * heads).fill(-Infinity);
@@ -99,6 +101,7 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
         const kvh = Math.floor(h / group);
         const qo = ((b * seqQ + i) * heads + h) * headDim;
         const slope = slopes === undefined ? 0 : slopes[h];
+        const first = o.headWindows?.[h] ? i - o.headWindows[h] + 1 : 0;
         // Online softmax: running max m, denominator l, acc = Σ exp(s_j - m) v_j.
         let m = -Infinity;
         let l = 0;
@@ -107,6 +110,7 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
           const end = segs[t + 1];
           const step = segs[t + 2];
           for (let j = segs[t]; j < end; j += step) {
+            if (j < first) continue;
             if (o.keyMask !== undefined && o.keyMask[b * seqK + j] === 0) continue;
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;
@@ -153,7 +157,7 @@ export function attentionBackward(
   const { batch, seqQ, seqK, heads, kvHeads, headDim } = dims;
   const group = heads / kvHeads;
   const { score, slope: dScore } = scorer(o, headDim);
-  const slopes = o.alibi ? alibiSlopes(heads) : undefined;
+  const slopes = headSlopes(heads, o.alibi, o.headWindows);
   const opts = kernelOptions(o);
   const segs: number[] = [];
   const keyMask = o.keyMask;
@@ -166,12 +170,14 @@ export function attentionBackward(
         const kvh = Math.floor(h / group);
         const qo = ((b * seqQ + i) * heads + h) * headDim;
         const slope = slopes === undefined ? 0 : slopes[h];
+        const first = o.headWindows?.[h] ? i - o.headWindows[h] + 1 : 0;
         let D = 0;
         for (let d = 0; d < headDim; d++) D += dOut[qo + d] * out[qo + d];
         for (let t = 0; t < segs.length; t += 3) {
           const end = segs[t + 1];
           const step = segs[t + 2];
           for (let j = segs[t]; j < end; j += step) {
+            if (j < first) continue;
             if (keyMask !== undefined && keyMask[b * seqK + j] === 0) continue;
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;

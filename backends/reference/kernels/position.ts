@@ -112,3 +112,21 @@ export function alibiSlopes(heads: number): Float32Array {
   }
   return Float32Array.from(slopes);
 }
+
+/**
+ * The per-head ALiBi slopes of an attention op: alibiSlopes(heads) for plain ALiBi; with
+ * Hard-ALiBi's per-head windows, the heads with no window (w = 0) take alibiSlopes of their
+ * own count, in order, and the windowed heads 0 (no bias: their window is their position).
+ * Undefined when the op has no ALiBi.
+ */
+export function headSlopes(heads: number, alibi: boolean, headWindows?: readonly number[]): Float32Array | undefined {
+  if (!alibi) return undefined;
+  if (headWindows === undefined) return alibiSlopes(heads);
+  const free = headWindows.filter((w) => w === 0).length;
+  const out = new Float32Array(heads);
+  if (free === 0) return out;
+  const slopes = alibiSlopes(free);
+  let k = 0;
+  for (let h = 0; h < heads; h++) if (headWindows[h] === 0) out[h] = slopes[k++];
+  return out;
+}

@@ -1,0 +1,202 @@
+// The copying experiment of Jelassi et al. 2024 ("Repeat After Me"), scaled to a shared 2-core
+// machine: tiny transformers (RoPE, NoPE, Hard-ALiBi) and a Mamba of about the same parameter
+// count, trained from their specs by specformer's reference trainer on the copy task with strings
+// of at most L letters, then tested by greedy decoding on strings up to 10 × L.
+//
+//   npx tsx scripts/copy-experiment.ts [--quick] [--task copy|ngram-lookup] [--steps N]
+//        [--max-length L] [--models rope,nope,hard-alibi,mamba] [--out docs/copying]
+//
+// Writes OUT.json (configuration, per model: parameters, training loss and accuracy at L per
+// evaluation, final accuracy per length), OUT-length.svg and OUT-steps.svg, and prints the
+// table. --quick trains a few steps of a smaller setup: a smoke test, not a result.
+
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createModel } from "../backends/registry.ts";
+import { checkSource } from "../src/check/check.ts";
+import type { ModelInfo } from "../src/model/model.ts";
+import { paramCount } from "../src/model/weights-layout.ts";
+import { copyAccuracy } from "../src/train/copy-eval.ts";
+import { COPY_TASKS, copyBatch, type CopyTask, type CopyTaskKind, minStringLength } from "../src/train/copy-task.ts";
+import { bindBatch } from "../src/train/data.ts";
+import { initialWeights } from "../src/train/init.ts";
+import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
+import { accuracyPlot } from "./copy-plot.ts";
+
+// ---- the models -------------------------------------------------------------------------------
+
+const D = 64;
+const CONTEXT = 512;
+const transformer = (name: string, position: string) => `model ${name} {
+  dims { vocab = 29, d = ${D}, heads = 8, layers = 2, context = ${CONTEXT} }
+  input tokens: int[batch, seq] where seq <= context
+  embed tokens(vocab, d)
+  ${position}
+  stack layers × decoder {
+    norm layer(eps = 1e-5)
+    attention self(heads = heads, mask = causal)
+    norm layer(eps = 1e-5)
+    mlp(hidden = 4 * d, act = gelu)
+  }
+  norm layer(eps = 1e-5)
+  head tied
+}
+`;
+// Three Mamba-1 blocks of width 64 (expand 2, state 16) hold about the parameters of two
+// transformer layers of width 64 with 4× MLPs.
+const mamba = `model copy_mamba {
+  dims { vocab = 29, d = ${D}, layers = 3 }
+  input tokens: int[batch, seq]
+  embed tokens(vocab, d)
+  stack layers × decoder {
+    norm rms(eps = 1e-5)
+    ssm mamba(state = 16, conv = 4, expand = 2)
+  }
+  norm rms(eps = 1e-5)
+  head tied
+}
+`;
+export const MODEL_SPECS: Record<string, { label: string; spec: string }> = {
+  rope: { label: "Transformer, RoPE", spec: transformer("copy_rope", "position rope") },
+  nope: { label: "Transformer, NoPE", spec: transformer("copy_nope", "position none") },
+  "hard-alibi": { label: "Transformer, Hard-ALiBi", spec: transformer("copy_hard_alibi", "position hard_alibi(local_heads = 4, rest = none)") },
+  mamba: { label: "Mamba", spec: mamba },
+};
+
+// ---- options ----------------------------------------------------------------------------------
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const quick = process.argv.includes("--quick");
+const kind = (option("task") ?? "copy") as CopyTaskKind;
+if (!(COPY_TASKS as readonly string[]).includes(kind)) throw new Error(`--task must be one of ${COPY_TASKS.join(", ")}`);
+const L = Number(option("max-length") ?? (quick ? 6 : 8));
+const steps = Number(option("steps") ?? (quick ? 4 : 400));
+const evalEvery = Number(option("eval-every") ?? (quick ? 2 : 50));
+const evalCount = Number(option("eval-count") ?? (quick ? 4 : 50));
+const out = option("out") ?? (quick ? "out/copy-quick" : kind === "copy" ? "docs/copying" : "docs/copying-lookup");
+const names = (option("models") ?? Object.keys(MODEL_SPECS).join(",")).split(",");
+const target = (option("target") ?? "reference") as "reference" | "wasm";
+const task: CopyTask = { kind, minLength: minStringLength({ kind, ngram: 3, answerLength: 3 }), maxLength: L, ngram: 3, answerLength: 3 };
+// Training windows hold about four of the longest examples; test lengths reach 10 × L.
+const seq = quick ? 32 : 8 * L;
+const batch = quick ? 2 : 8;
+const lengths = quick ? [L, 2 * L] : [...new Set([Math.max(task.minLength, L / 2), L, 2 * L, 3 * L, 4 * L, 6 * L, 8 * L, 10 * L].map(Math.round))];
+const config: TrainConfig = {
+  steps,
+  batch,
+  seq,
+  schedule: "cosine",
+  lr: 3e-3,
+  warmup: Math.max(1, Math.round(steps / 20)),
+  minLrRatio: 0.1,
+  optimizer: "adamw",
+  betas: [0.9, 0.98],
+  eps: 1e-8,
+  weightDecay: 0.01,
+  clip: 1,
+  labelSmoothing: 0,
+  dropout: 0,
+  seed: 1,
+};
+
+// ---- the run ----------------------------------------------------------------------------------
+
+interface ModelResult {
+  name: string;
+  label: string;
+  params: number;
+  seconds: number;
+  losses: Array<{ step: number; loss: number }>;
+  /** Accuracy at length L on held-out strings, per evaluation. */
+  curve: Array<{ step: number; accuracy: number }>;
+  final: Array<{ length: number; accuracy: number; correct: number; total: number }>;
+}
+
+function checked(text: string): ModelInfo | string {
+  const r = checkSource(text, "copy-experiment.sf");
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (!r.entry || errors.length) return errors.map((d) => `${d.code} ${d.message}`).join("; ") || "no model";
+  return r.entry;
+}
+
+async function accuracyAt(m: ModelInfo, params: Map<string, Float32Array>, ls: number[], count: number, seed: number) {
+  const model = await createModel(target, m, params);
+  try {
+    return await copyAccuracy(model, task, ls, count, seed);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function runModel(name: string): Promise<ModelResult | { name: string; skipped: string }> {
+  const { label, spec } = MODEL_SPECS[name] ?? (() => { throw new Error(`unknown model ${name}; known: ${Object.keys(MODEL_SPECS).join(", ")}`); })();
+  const m = checked(spec);
+  if (typeof m === "string") return { name, skipped: `does not check here: ${m}` };
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(m, config, initialWeights(m, config.seed));
+  } catch (e) {
+    return { name, skipped: `cannot be trained here: ${(e as Error).message}` };
+  }
+  const t0 = performance.now();
+  const res: ModelResult = { name, label, params: paramCount(m), seconds: 0, losses: [], curve: [], final: [] };
+  process.stderr.write(`${label}: ${res.params.toLocaleString("en-US")} parameters, ${steps} steps of ${batch}×${seq}\n`);
+  for (let t = 1; t <= steps; t++) {
+    const { tokens, targets } = copyBatch(task, batch, seq, config.seed, t);
+    const b = bindBatch(m, new Map([[m.inputs[0].name, { data: tokens, shape: [batch, seq] }]]), targets);
+    const r = trainer.update(b);
+    res.losses.push({ step: t, loss: r.loss });
+    if (t % evalEvery === 0 || t === steps) {
+      const [acc] = await accuracyAt(m, trainer.params, [L], evalCount, 7);
+      res.curve.push({ step: t, accuracy: acc.accuracy });
+      const secs = (performance.now() - t0) / 1000;
+      process.stderr.write(`  step ${t}/${steps}: loss ${r.loss.toFixed(4)}, exact match at length ${L}: ${(100 * acc.accuracy).toFixed(0)}%, ${secs.toFixed(0)} s\n`);
+    }
+  }
+  res.final = (await accuracyAt(m, trainer.params, lengths, evalCount, 11)).map(({ length, accuracy, correct, total }) => ({ length, accuracy, correct, total }));
+  res.seconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`  by length: ${res.final.map((f) => `${f.length}: ${(100 * f.accuracy).toFixed(0)}%`).join(", ")} (${res.seconds.toFixed(0)} s)\n`);
+  return res;
+}
+
+function table(results: ModelResult[]): string {
+  const head = `| model | params | ${lengths.map((l) => `L=${l}`).join(" | ")} |`;
+  const rule = `|---|---:|${lengths.map(() => "---:").join("|")}|`;
+  const rows = results.map((r) => `| ${r.label} | ${r.params.toLocaleString("en-US")} | ${r.final.map((f) => `${(100 * f.accuracy).toFixed(0)}%`).join(" | ")} |`);
+  return [head, rule, ...rows].join("\n");
+}
+
+const results: ModelResult[] = [];
+const skipped: Array<{ name: string; skipped: string }> = [];
+// --combine A.json,B.json: the models of earlier runs (e.g. two halves run side by side) in one
+// table and one pair of plots; their configurations must agree.
+const combine = option("combine");
+const parts = combine ? combine.split(",").map((f) => JSON.parse(readFileSync(f, "utf8")) as { task: CopyTask; lengths: number[]; train: unknown; models: ModelResult[]; skipped: typeof skipped }) : [];
+for (const p of parts) {
+  if (JSON.stringify([p.task, p.lengths, p.train]) !== JSON.stringify([parts[0].task, parts[0].lengths, parts[0].train])) throw new Error("--combine: the runs were configured differently");
+  results.push(...p.models);
+  skipped.push(...p.skipped);
+}
+if (parts.length > 0) lengths.splice(0, lengths.length, ...parts[0].lengths);
+for (const name of parts.length > 0 ? [""] : names) {
+  if (name !== "") {
+    const r = await runModel(name);
+    if ("skipped" in r) {
+      skipped.push(r);
+      process.stderr.write(`${name}: skipped, ${r.skipped}\n`);
+    } else results.push(r);
+  }
+  // Written after every model, so a long run's finished models survive an interruption.
+  mkdirSync(dirname(out), { recursive: true });
+  const json = parts.length > 0 ? { ...parts[0], models: results, skipped } : { format: "specformer-copy-experiment/1", task, train: { ...config, evalEvery, evalCount, target }, lengths, models: results, skipped };
+  writeFileSync(`${out}.json`, JSON.stringify(json, null, 1) + "\n");
+  const what = kind === "copy" ? "copy" : "n-gram lookup";
+  writeFileSync(`${out}-length.svg`, accuracyPlot(`${what}: exact match by string length (trained on ≤ ${L})`, "string length", results.map((x) => ({ name: x.label, points: x.final.map((f) => ({ x: f.length, y: f.accuracy })) })), { marks: [{ x: L, label: "train L" }] }));
+  writeFileSync(`${out}-steps.svg`, accuracyPlot(`${what}: exact match at length ${L} during training`, "training step", results.map((x) => ({ name: x.label, points: x.curve.map((c) => ({ x: c.step, y: c.accuracy })) }))));
+}
+process.stdout.write(`${table(results)}\n`);
+for (const s of skipped) process.stdout.write(`${s.name}: skipped (${s.skipped})\n`);
+process.stdout.write(`wrote ${out}.json, ${out}-length.svg, ${out}-steps.svg\n`);
