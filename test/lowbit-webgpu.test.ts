@@ -4,7 +4,10 @@
 //   - forward over batch 2 × 13 rows (the tiled prefill matmuls), one and two rows (the skinny
 //     matrix-vector kernels), 3 rows; the embedding gather and a tied head reading q8 / f16;
 //   - begin/step in uneven chunks equals the same model's forward and the reference;
-//   - the trained demo model from a quantised file;
+//   - the q8 / q4 matmuls quantise their input rows per block first (activations.ts), exactly
+//     as the reference does: WGSL's division is 2.5 ULP, so the scales come from integer
+//     arithmetic (kernels/lowbit.ts quantizeRowsKernel);
+//   - the trained demo model from an f16 file;
 //   - both ways of reading f16: the f32-unpack path (forced with `limits: { shaderF16: false }`)
 //     runs here; the f16-type path runs wherever the adapter has `shader-f16` (llvmpipe has not:
 //     then only its WGSL is checked, and the test says so);
@@ -18,6 +21,9 @@ import { createModel } from "../backends/registry.ts";
 import { createReferenceModel } from "../backends/reference/backend.ts";
 import { createWebGpuModel } from "../backends/wgsl/backend.ts";
 import { compileWgsl } from "../backends/wgsl/compile.ts";
+import { KernelHarness } from "../backends/wgsl/harness.ts";
+import { quantizeRowsKernel } from "../backends/wgsl/kernels/lowbit.ts";
+import { quantizeActivationRow } from "../src/runtime/weights/activations.ts";
 import { checkFile } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
@@ -98,16 +104,49 @@ describe.skipIf(!device)("low-bit weights on WebGPU against the reference", () =
     });
   });
 
-  it.each(["q8", "q4"] as const)("the trained demo model from a %s file equals the reference over the same file", async (dtype) => {
+  // q8 / q4 are left out here: their arithmetic quantises each matmul's input rows to int8
+  // (src/runtime/weights/activations.ts), so a 1-ulp difference upstream can move one code by
+  // one step, and on the trained model that shows at single positions as ~1e-4 .. 1e-3 on Wasm
+  // and WebGPU alike. The figures are printed by bench/lowbit.ts, not bounded.
+  it("the trained demo model from an f16 file equals the reference over the same file", async () => {
     const m = checkFile("specs/demo-fortune.sf").entry!;
     const graph = inferenceGraph(m);
     const f32 = bindWeightStore(m, parseSafetensors(readFileSync("models/demo-fortune.safetensors")), graph);
-    const bytes = encodeStore(weightLayout(m), convertStore(graph, f32, dtype));
+    const bytes = encodeStore(weightLayout(m), convertStore(graph, f32, "f16"));
     const store = bindWeightStore(m, parseSafetensors(bytes), graph);
     const t = Int32Array.from(new TextEncoder().encode("A penny saved is a penny earned."));
     const ref = keep(await createModel("reference", m, store));
     const gpu = keep(await createModel("webgpu", m, store, { device: device! }));
-    close(await gpu.forward(t, { batch: 1, seq: t.length }), await ref.forward(t, { batch: 1, seq: t.length }), m.head.vocab, t.length, `demo ${dtype}`);
+    close(await gpu.forward(t, { batch: 1, seq: t.length }), await ref.forward(t, { batch: 1, seq: t.length }), m.head.vocab, t.length, "demo f16");
+  });
+
+  it("the input rows of a q8 / q4 matmul are quantised bit for bit as activations.ts defines", async () => {
+    // Rows that stress the exact scale arithmetic: random magnitudes over 60 binades, powers of
+    // two (amax = 2^k, d = 2^k / 127), amax at the top of its binade (the m ≥ 2^24 · 127/128
+    // branch), ties x · id = n + 0.5, and a row of zeros; K = 50 leaves a partial block.
+    const K = 50;
+    const rows = 64;
+    const rng = mulberry32(9);
+    const x = new Float32Array(rows * K);
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < K; k++) x[r * K + k] = (rng() - 0.5) * 2 ** Math.floor(rng() * 60 - 30);
+      if (r % 4 === 1) x[r * K + (r % K)] = 2 ** (r - 32);
+      if (r % 4 === 2) x[r * K + (r % K)] = Math.fround((2 - 2 ** -20) * 2 ** (r % 9));
+      if (r % 4 === 3) for (let k = 0; k < K; k++) x[r * K + k] = k % 32 === 0 ? 127 : (k % 127) + 0.5;
+      if (r === 0) x.fill(0, 0, K);
+    }
+    const { outputs } = await new KernelHarness(device!).run(quantizeRowsKernel({ rows: "seq", K }), {
+      params: { batch: 1, seq: rows },
+      buffers: [x, new Float32Array(rows * K)],
+      grid: [Math.ceil((rows * Math.ceil(K / 32)) / 64), 1, 1],
+    });
+    const got = outputs[0] as Float32Array;
+    let bad = 0;
+    for (let r = 0; r < rows; r++) {
+      const { q, d } = quantizeActivationRow(x, r * K, K);
+      for (let k = 0; k < K; k++) if (got[r * K + k] !== Math.fround(q[k] * d[k >> 5])) bad++;
+    }
+    expect(bad).toBe(0);
   });
 
   it("a store that does not match the spec is a one-line WeightsError at load", async () => {

@@ -5,6 +5,7 @@ import type { Target } from "../emit/manifest.ts";
 import { writePackage, type CheckpointPart } from "../emit/package.ts";
 import type { ModelInfo } from "../model/model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
+import type { StorageDType } from "../runtime/weights/format.ts";
 import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { checkpointTokenizer, loadSpecOrCheckpoint, tokenizerDir } from "./load-model.ts";
 import { VERSION } from "./version.ts";
@@ -17,6 +18,8 @@ export interface BuildOptions {
   color?: string;
   /** A checkpoint directory the package is for (FILE itself when it is one). */
   weights?: string;
+  /** Weight storage the package runs in: load() converts any checkpoint to it. */
+  dtype?: StorageDType;
 }
 
 /** Files beside tokenizer.json (or vocab.json + merges.txt) that the tokenizer reads where present. */
@@ -38,14 +41,14 @@ export async function runBuild(file: string, o: BuildOptions): Promise<number> {
     }
   }
   const part = dir !== undefined ? await checkpointPart(dir, m, checkpoint?.map) : undefined;
-  const built = await buildArtifacts(m, o.target, { emitText: Boolean(o.emitText) });
+  const built = await buildArtifacts(m, o.target, { emitText: Boolean(o.emitText), ...(o.dtype ? { dtype: o.dtype } : {}) });
   let files: string[];
   try {
     files = writePackage(o.out, m, o.target, relative(process.cwd(), file) || file, built, `specformer ${VERSION}`, part);
   } catch (e) {
     throw new CliError(`cannot write ${o.out}: ${ioProblem(e)}`);
   }
-  write(`built ${m.name} (${o.target}) into ${o.out}: ${files.join(", ")}`);
+  write(`built ${m.name} (${o.target}${o.dtype && o.dtype !== "f32" ? `, ${o.dtype} weights` : ""}) into ${o.out}: ${files.join(", ")}`);
   return EXIT_OK;
 }
 

@@ -1,12 +1,14 @@
 // WGSL readers of low-bit weight records (layouts: ../lowbit.ts): a vec4 of four consecutive k
-// for the matmuls, one element for the embedding gather, dequantised to f32 in the kernel. The
+// for the matmuls, one element for the embedding gather, dequantised to f32 in the kernel; and
+// the quantisation of a q8 / q4 matmul's input rows that every backend's arithmetic shares. The
 // products are always f32 (a code times an f16 scale is exact in f32; in f16 it would round,
 // and f16 accumulation is what gives other runtimes NaN), so the two paths differ only in how
 // an f16 becomes an f32: with `shader-f16` a bitcast to f16 and a widening conversion, without
 // it unpack2x16float (core WGSL, exact for every f16 including subnormals).
 
+import { blocksOf } from "../../../src/runtime/weights/format.ts";
 import { rowWords, scaleOffset, type LowBitDType } from "../lowbit.ts";
-import { u32, type Kernel } from "../wgsl.ts";
+import { Bindings, FLAT_ARGS, FLAT_ID, kernel, opaque, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
 export interface LowBitRead {
   storage: LowBitDType;
@@ -79,3 +81,67 @@ fn ${fn}(r: u32, c: u32) -> f32 { return (f32(extractBits(${buf}[${at} + c / 8u]
 export function enableF16(k: Kernel, f16: boolean): Kernel {
   return f16 ? { ...k, wgsl: `enable f16;\n${k.wgsl}` } : k;
 }
+
+/**
+ * The input rows of a q8 / q4 matmul quantised as src/runtime/weights/activations.ts defines
+ * (the arithmetic the reference and Wasm follow): per block of 32 along K, d = f32(amax / 127),
+ * id = f32(1 / d), a = nearest-even(x · id); XQ holds a · d, the value the matmul then
+ * multiplies by the dequantised weights. WGSL's f32 division is not correctly rounded (2.5 ULP),
+ * so d and id are computed exactly from the operands' 24-bit significands in integer
+ * arithmetic; the product x · id is correctly rounded, and round() is ties-to-even.
+ */
+export function quantizeRowsKernel(s: { rows: SeqSym; K: number }): Kernel {
+  const b = new Bindings();
+  b.add("X", "read", "array<f32>");
+  b.add("XQ", "rw", "array<f32>");
+  const body = `
+const K = ${u32(s.K)};
+const NB = ${u32(blocksOf(s.K))};
+// RN(a / 127) for finite a > 0: a = m · 2^(e − 24) with m a 24-bit integer; m · 2^sh / 127 has
+// 24 significant bits for sh = 7 (6 for the largest m); 127 is odd, so there are no ties.
+fn div127(a: f32) -> f32 {
+  let fe = frexp(a);
+  let m = u32(fe.fract * 16777216.0);
+  let sh = select(7u, 6u, m >= 16646144u);
+  let num = m << sh;
+  let q = num / 127u + select(0u, 1u, num % 127u >= 64u);
+  return ldexp(f32(q), fe.exp - 24 - i32(sh));
+}
+// RN(1 / d) for finite d > 0: d = m · 2^(e − 24); 2^47 / m by long division (m < 2^24, so the
+// remainder stays below 2^25), rounded to nearest (a tie needs m a power of two: exact then).
+fn recip(d: f32) -> f32 {
+  let fe = frexp(d);
+  let m = u32(fe.fract * 16777216.0);
+  if (m == 8388608u) { return ldexp(1.0, 1 - fe.exp); }
+  var rem = 1u;
+  var q = 0u;
+  for (var i = 0u; i < ${opaque("47u")}; i++) {
+    rem = rem << 1u;
+    q = q << 1u;
+    if (rem >= m) { rem = rem - m; q = q | 1u; }
+  }
+  q = q + select(0u, 1u, 2u * rem > m);
+  return ldexp(f32(q), -23 - fe.exp);
+}
+@compute @workgroup_size(64)
+fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
+  let i = ${FLAT_ID} * 64u + t;
+  if (i >= P.batch * ${seqLen(s.rows)} * NB) { return; }
+  let r = i / NB;
+  let k0 = (i % NB) * 32u;
+  let k1 = min(K, k0 + 32u);
+  var amax = 0.0;
+  for (var k = k0; k < k1; k++) { amax = max(amax, abs(X[r * K + k])); }
+  var d = 0.0;
+  var id = 0.0;
+  if (amax > 0.0) {
+    d = div127(amax);
+    id = recip(d);
+  }
+  for (var k = k0; k < k1; k++) { XQ[r * K + k] = round(X[r * K + k] * id) * d; }
+}`;
+  return kernel(b, body, 64, 0);
+}
+
+/** Threads per row of quantizeRowsKernel: one per block. */
+export const quantizeThreadsPerRow = (K: number): number => blocksOf(K);

@@ -9,6 +9,7 @@ import { prepare, withTokenizer, type LoadOptions, type OwnTokenizer } from "./s
 export { ModelInputError, WeightsError, CheckpointError, ByteTokenizer, byteTokenizer, openTokenizer } from "./shared.ts";
 
 export async function createModel(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions = {}, own?: OwnTokenizer): Promise<Model> {
-  const { model, weights, tokenizer } = await prepare(manifest, base, source, opts, own);
-  return withTokenizer(new CompiledModel(model, manifest.graph, await referenceBackend.instantiate(model, manifest.graph, undefined, weights), "reference"), tokenizer);
+  const { model, weights, graph, tokenizer } = await prepare(manifest, base, source, opts, own, true);
+  // The Backend interface names f32 maps; the reference backend reads any stored weight.
+  return withTokenizer(new CompiledModel(model, graph, await referenceBackend.instantiate(model, graph, undefined, weights as Map<string, Float32Array>), "reference"), tokenizer);
 }

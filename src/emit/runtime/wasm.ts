@@ -16,8 +16,8 @@ export async function createModel(manifest: Manifest, base: URL, source: Weights
   const key = `wasm:${relaxed ? "relaxed" : "plain"}:${threads > 1 ? "threads" : "single"}`;
   const file = manifest.artifacts[key];
   if (!file) throw new Error(`this module ships no ${key} build`);
-  const [{ model, weights, tokenizer }, binary] = await Promise.all([prepare(manifest, base, source, opts, own), readWeights(new URL(file, base))]);
+  const [{ model, weights, graph, tokenizer }, binary] = await Promise.all([prepare(manifest, base, source, opts, own), readWeights(new URL(file, base))]);
   const plan = manifest.plan as WasmPlan;
   const compiled: CompiledWasm = { binary, text: "", plan, variants: [{ relaxed, threads: threads > 1, binary, text: "" }] };
-  return withTokenizer(await createWasmModel(model, manifest.graph, weights, { threads, relaxed, compiled }), tokenizer);
+  return withTokenizer(await createWasmModel(model, graph, weights, { threads, relaxed, compiled }), tokenizer);
 }

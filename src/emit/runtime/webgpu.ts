@@ -9,6 +9,7 @@ import { prepare, withTokenizer, type LoadOptions, type OwnTokenizer } from "./s
 export { ModelInputError, WeightsError, CheckpointError, ByteTokenizer, byteTokenizer, openTokenizer } from "./shared.ts";
 
 export async function createModel(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions = {}, own?: OwnTokenizer): Promise<Model> {
-  const { model, weights, tokenizer } = await prepare(manifest, base, source, opts, own);
-  return withTokenizer(await createWebGpuModel(model, manifest.graph, weights, opts.device ? { device: opts.device } : {}), tokenizer);
+  // Shaders are compiled at load against the device: a low-bit file runs in its storage.
+  const { model, weights, graph, tokenizer } = await prepare(manifest, base, source, opts, own, true);
+  return withTokenizer(await createWebGpuModel(model, graph, weights, opts.device ? { device: opts.device } : {}), tokenizer);
 }

@@ -120,6 +120,24 @@ export function withStorage(graph: Graph, store: ReadonlyMap<string, StoredWeigh
   return out;
 }
 
+/**
+ * The program with each weight node's `storage` set as planStorage decides for `to` (what
+ * `build --dtype` compiles for, before any weights exist), verified again.
+ */
+export function withPlannedStorage(graph: Graph, to: StorageDType, opts: StoragePlanOptions = {}): Graph {
+  if (to === "f32") return graph;
+  const plan = planStorage(graph, to, opts);
+  const nodes = graph.nodes.map((n): Node => {
+    if (n.op !== "weight") return n;
+    const { storage: _old, ...rest } = n;
+    const dtype = plan.get(n.weight) ?? "f32";
+    return dtype === "f32" ? rest : { ...rest, storage: dtype };
+  });
+  const out: Graph = { ...graph, nodes };
+  verify(out);
+  return out;
+}
+
 /** Storage by weight name, as the program records it. */
 export function programStorage(graph: Graph): Map<string, StorageDType> {
   const out = new Map<string, StorageDType>();
