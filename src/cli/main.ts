@@ -147,6 +147,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .requiredOption("--out <dir>", "output directory")
     .option("--weights <dir>", "a checkpoint directory the package is for: its tokenizer is copied in, its name map becomes load()'s default")
     .option("--emit-text", "also write the readable text form of the artifacts (WAT for wasm)")
+    .addOption(new Option("--dtype <dtype>", "weight storage of the package: f16 / q8 / q4 (linear weights; embedding tables q8 for q4); load() converts any checkpoint to it").choices(["f32", "f16", "q8", "q4"]))
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./build-command.ts")).runBuild(file, o)));
