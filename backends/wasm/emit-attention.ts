@@ -206,6 +206,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   f.local("i32", "g", "n", "pos0", "rows", "kb", "vb", "stride", "mb", "mstride", "t", "s", "pos", "src", "dst", "hh", "w", "items", "h", "i", "seqK", "kvh", "qp", "kbase", "vbase", "mrow", "seg", "cs", "ce", "cp", "j", "o", "scr");
   f.local("i32", "j1", "j2", "j3", "kp0", "kp1", "kp2", "kp3", "vp0", "vp1", "vp2", "vp3");
   f.local("v128", "a0", "a1", "a2", "a3", "qc", "sv", "valid", "pv", "lvec", "ov", "jv");
+  // Whether the row has a visible key: visible keys that all score -inf give NaN (IEEE softmax), no visible key gives 0.
+  f.local("i32", "seen");
   f.local("f32", "m", "gm", "l", "slope", "corr");
   const rope = op.ropeKey ? ropeName(op.ropeDim, positions) : "";
 
@@ -320,6 +322,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     ${cap("sv")}
     ${op.alibiKey ? `(local.set $sv (f32x4.sub ${get("sv")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get("i")}) ${get("jv")}))))))` : ""}
     (local.set $sv (v128.bitselect ${get("sv")} ${splat(-Infinity)} ${get("valid")}))
+    (local.set $seen (i32.or ${get("seen")} (v128.any_true ${get("valid")})))
     (local.set $pv (f32x4.pmax ${get("sv")} ${shuffle(get("sv"), get("sv"), [2, 3, 0, 1])}))
     (local.set $pv (f32x4.pmax ${get("pv")} ${shuffle(get("pv"), get("pv"), [1, 0, 3, 2])}))
     (local.set $gm (f32x4.extract_lane 0 ${get("pv")}))
@@ -335,7 +338,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       (local.set $pv (f32x4.sub ${get("sv")} (f32x4.splat ${get("m")})))
       ${expV(f, fl, "ev", "pv")}
       ;; exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
-      (local.set $pv (v128.and ${get("ev")} ${get("valid")}))
+      (local.set $pv (v128.and ${get("ev")} (f32x4.ne ${get("sv")} ${splat(-Infinity)})))
       (local.set $lvec (f32x4.add ${get("lvec")} ${get("pv")}))
       ${pvUpdate.join("\n")}))
     (local.set $j (i32.add ${get("j")} (i32.shl ${get("cp")} (i32.const 2))))`;
@@ -352,7 +355,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     ${op.padding ? `(local.set $mrow (i32.add ${get("mb")} (i32.mul (i32.mul ${get("s")} ${get("mstride")}) (i32.const 4))))` : ""}
     ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
     ${seg.code}${ring ? `\n    (local.set $kb0 ${get("kbase")}) (local.set $vb0 ${get("vbase")})${op.padding ? ` (local.set $mr0 ${get("mrow")})` : ""}` : ""}
-    (local.set $m ${f32(-Infinity)})
+    (local.set $m ${f32(-Infinity)}) (local.set $seen (i32.const 0))
     (local.set $lvec (v128.const i32x4 0 0 0 0))
     ${Array.from({ length: C }, (_, c) => accSet(c, "(v128.const i32x4 0 0 0 0)")).join("\n")}
     (local.set $seg (i32.const 0))
@@ -368,8 +371,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       (br_if $L_seg (i32.lt_s (local.tee $seg (i32.add ${get("seg")} (i32.const 1))) ${i32(seg.count)})))
     (local.set $l (call $hsum ${get("lvec")}))
     (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul ${get("r")} ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
-    ;; no visible key (all padding): zeros, like the reference
-    (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
+    ;; no visible key (all padding): zeros, like the reference; visible keys all at -inf: NaN
+    (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) (select ${f32(NaN)} ${f32(0)} ${get("seen")}) (f32.ne ${get("l")} ${f32(0)}))))
     ${Array.from({ length: C }, (_, c) => storeChunk(get("o"), `(f32x4.mul ${accGet(c)} ${get("ov")})`, c * 16, c)).join("\n")}`;
 
   // Multi-row path (prefill, no window/sparse pattern): R consecutive query rows of one head
@@ -389,6 +392,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     f.local("v128", ...rs.flatMap((r) => [`bl${r}`, ...hs.flatMap((u) => [`bs${r}_${u}`, `bv${r}_${u}`, `bp${r}_${u}`])]), "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "kc0", "kc1", "kc2", "kc3", "q0", "q1", "acc", ...hs.flatMap((u) => [`jw${u}`, `vd${u}`]));
     f.local("v128", ...Array.from({ length: KB }, (_, t) => `ps${t}`));
     f.local("f32", "bm0", "bm1", "bm2", "bm3");
+    f.local("i32", ...rs.map((r) => `seen${r}`));
     const accOf = (r: number, c: number) => loadV(get("scr"), (r * C + c) * 16);
     const accTo = (r: number, c: number, e: string) => storeV(get("scr"), e, (r * C + c) * 16);
     /** Dot products of rows r0, r0+1 with keys 4u..4u+3 of the group (chunk loads `key(t, c)`), into bs*_u. */
@@ -427,7 +431,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     ${cap(`bs${r}_${u}`)}
     (local.set $bv${r}_${u} (v128.and ${get(`vd${u}`)} ${op.causal ? `(i32x4.le_s ${get(`jw${u}`)} (i32x4.splat ${get(`bi${r}`)}))` : "(v128.const i32x4 -1 -1 -1 -1)"}))
     ${op.alibiKey ? `(local.set $bs${r}_${u} (f32x4.sub ${get(`bs${r}_${u}`)} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get(`bi${r}`)}) ${get(`jw${u}`)}))))))` : ""}
-    (local.set $bs${r}_${u} (v128.bitselect ${get(`bs${r}_${u}`)} ${splat(-Infinity)} ${get(`bv${r}_${u}`)}))`,
+    (local.set $bs${r}_${u} (v128.bitselect ${get(`bs${r}_${u}`)} ${splat(-Infinity)} ${get(`bv${r}_${u}`)}))
+    (local.set $seen${r} (i32.or ${get(`seen${r}`)} (v128.any_true ${get(`bv${r}_${u}`)})))`,
         )
         .join("\n");
       const probs = hs
@@ -435,7 +440,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
           (u) => `
       (local.set $pv (f32x4.sub ${get(`bs${r}_${u}`)} (f32x4.splat ${get(`bm${r}`)})))
       ${expV(f, fl, "ev", "pv")}
-      (local.set $bp${r}_${u} (v128.and ${get("ev")} ${get(`bv${r}_${u}`)}))
+      (local.set $bp${r}_${u} (v128.and ${get("ev")} (f32x4.ne ${get(`bs${r}_${u}`)} ${splat(-Infinity)})))
       (local.set $bl${r} (f32x4.add ${get(`bl${r}`)} ${get(`bp${r}_${u}`)}))`,
         )
         .join("\n");
@@ -485,7 +490,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
         (r) => `
     (local.set $l (call $hsum ${get(`bl${r}`)}))
     (local.set $o (i32.add ${get("out")} (i32.mul (i32.add (i32.mul (i32.add ${get("bo")} (call $imin ${i32(r)} (i32.sub (i32.sub ${get("n")} ${get("t0")}) (i32.const 1)))) ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
-    (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) ${f32(0)} (f32.ne ${get("l")} ${f32(0)}))))
+    (local.set $ov (f32x4.splat (select (f32.div ${f32(1)} ${get("l")}) (select ${f32(NaN)} ${f32(0)} ${get(`seen${r}`)}) (f32.ne ${get("l")} ${f32(0)}))))
     ${Array.from({ length: C }, (_, c) => storeChunk(get("o"), `(f32x4.mul ${accOf(r, c)} ${get("ov")})`, c * 16, c)).join("\n")}`,
       )
       .join("\n");
@@ -505,7 +510,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
       .map(
         (r) => `(local.set $bq${r} (i32.add ${get("q")} (i32.mul (i32.add (i32.mul (i32.add ${get("bo")} (call $imin ${i32(r)} (i32.sub (i32.sub ${get("n")} ${get("t0")}) (i32.const 1)))) ${i32(H)}) ${get("h")}) ${i32(hd * 4)})))
     (local.set $bi${r} (i32.add ${get("pos0")} (i32.add ${get("t0")} (call $imin ${i32(r)} (i32.sub (i32.sub ${get("n")} ${get("t0")}) (i32.const 1))))))
-    (local.set $bm${r} ${f32(-Infinity)}) (local.set $bl${r} (v128.const i32x4 0 0 0 0))`,
+    (local.set $bm${r} ${f32(-Infinity)}) (local.set $bl${r} (v128.const i32x4 0 0 0 0)) (local.set $seen${r} (i32.const 0))`,
       )
       .join("\n")}
     (local.set $kvh (i32.div_u ${get("h")} ${i32(group)}))

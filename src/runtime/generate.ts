@@ -21,6 +21,17 @@ function checkOptions(prompt: Int32Array, opts: GenerateOptions): void {
 }
 
 /**
+ * NaN logits (every backend propagates a NaN from the weights or inputs the same way, IEEE's
+ * rule) leave no token to pick: one input error naming the position, not a sampler's throw.
+ */
+function checkFinite(logits: Float32Array, position: number): void {
+  const at = logits.findIndex(Number.isNaN);
+  if (at >= 0) {
+    throw new ModelInputError(`generate: the logits after ${position} token(s) are NaN (first at vocabulary index ${at}); the weights or inputs hold NaN or ±Inf`);
+  }
+}
+
+/**
  * Feeds the prompt in one step, then one token at a time. Ends after maxTokens tokens, at a
  * stop token (not yielded), or when the next token would not fit in the context.
  */
@@ -43,6 +54,7 @@ export async function* generate(
     let logits = await model.step(state, prompt, prompt.length);
     let last = logits.subarray((prompt.length - 1) * vocab, prompt.length * vocab);
     for (let produced = 0; ; ) {
+      checkFinite(last, state.position);
       const token = sample(last, { temperature, topK: opts.topK ?? 0, rng });
       if (stop.has(token)) return;
       yield token;

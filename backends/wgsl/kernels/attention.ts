@@ -63,6 +63,17 @@ export function maskAt(s: AttentionSpec, b: string, ks: string, j: string): stri
 /** Below any real score: "no key yet" without relying on infinities, which WGSL need not keep. */
 export const NEG = "-3.0e38f";
 
+/**
+ * The IEEE rule for a row (as the reference and Wasm have it): a visible key scoring NaN or +inf
+ * (inf - inf) makes the row NaN, and so do visible keys that all score -inf; no visible key gives
+ * 0. Tested on the bits, since WGSL may fold float NaN tests away, and the NaN is made at run
+ * time (a constant NaN is a shader-creation error).
+ */
+export const IEEE_ROWS = `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn poisons(x: f32) -> bool { return is_nan(x) || bitcast<u32>(x) == 0x7f800000u; }
+fn nan_of(u: u32) -> f32 { return bitcast<f32>(u); }
+fn row_scale(l: f32, seen: bool, poison: bool) -> f32 { return select(select(0.0, 1.0 / l, l > 0.0), nan_of(0x7fc00000u), poison || (seen && !(l > 0.0))); }`;
+
 /** Key geometry of a spec: length, row stride of the store (and mask), position of query row 0. */
 export function keyGeometry(s: AttentionSpec): { kvlen: string; stride: string; q0: string } {
   if (s.self) return { kvlen: `(${seqPos(s.q)} + ${seqLen(s.q)})`, stride: s.ring !== undefined ? ringRows(s.ring) : seqCap(s.q), q0: seqPos(s.q) };
@@ -118,7 +129,7 @@ export function attentionCommon(s: AttentionSpec): string {
     vis = `fn visible(i: i32, j: i32) -> bool { let d = i - j; return abs(d) < ${sp.stride} || d % ${sp.stride} == 0; }`;
   }
   const score = `fn bias_of(h: u32, i: i32, j: i32) -> f32 { return ${s.alibi ? "-SLOPE[h] * f32(abs(i - j))" : "0.0"}; }`;
-  return [...lines, ...range.filter((l) => l !== ""), vis, score].join("\n");
+  return [...lines, ...range.filter((l) => l !== ""), vis, score, IEEE_ROWS].join("\n");
 }
 
 /** The score of dot product `d` (the queries carry the scale) before ALiBi: soft-capped if asked. */
@@ -159,6 +170,8 @@ var<private> q: array<VT, NV>;
 var<private> acc: array<VT, NV>;
 var<private> m: f32;
 var<private> l: f32;
+var<private> seen: bool;
+var<private> poison: bool;
 ${walking ? walk(s) : tiles(s, bk)}
 @compute @workgroup_size(${bq})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -175,6 +188,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let qo = ((b * qlen + r) * H + h) * NV;
   m = ${NEG};
   l = 0.0;
+  seen = false;
+  poison = false;
   for (var c = 0u; c < NV; c++) {
     acc[c] = VT(0.0);
     if (valid) { q[c] = Q[qo + c] * SCALE; }
@@ -187,7 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   run_tiles(t, valid, b, h, kvh, i, first, last, kvlen, ks);`
   }
   if (valid) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let inv = row_scale(l, seen, poison);
     for (var c = 0u; c < NV; c++) { O[qo + c] = acc[c] * inv; }
   }
 }`;
@@ -238,6 +253,8 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
           var d = 0.0;
           for (var c = 0u; c < NV; c++) { d += vdot(q[c], Ks[jj * NV + c]); }
           sv = ${scoreOf(s, "d")} + bias_of(h, i, j);
+          seen = true;
+          poison = poison || poisons(sv);
           tmax = max(tmax, sv);
         }
         sc[jj] = sv;
@@ -294,6 +311,8 @@ fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
   var d = 0.0;
   for (var c = 0u; c < NV; c++) { d += vdot(q[c], K[o + c]); }
   let sv = ${scoreOf(s, "d")} + bias_of(h, i, j);
+  seen = true;
+  poison = poison || poisons(sv);
   if (sv > m) {
     let cf = exp(m - sv);
     l = l * cf;

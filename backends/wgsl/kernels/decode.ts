@@ -4,7 +4,7 @@
 // slice leaves a partial (max, sum, accumulator) that a second kernel merges.
 
 import { Bindings, kernel, u32, type Kernel } from "../wgsl.ts";
-import { NEG, attentionCommon, keyGeometry, kvRow, maskAt, scoreOf, type AttentionSpec } from "./attention.ts";
+import { IEEE_ROWS, NEG, attentionCommon, keyGeometry, kvRow, maskAt, scoreOf, type AttentionSpec } from "./attention.ts";
 
 export const NSPLIT = 8;
 const WG = 64;
@@ -44,6 +44,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let je = min(kr.y, js + chunk);
   var m = ${NEG};
   var l = 0.0;
+  var seen = false;
+  var poison = false;
   var acc: array<f32, ${cpt}>;
   workgroupBarrier();
   for (var j0 = js; j0 < je; j0 += i32(WG)) {
@@ -58,7 +60,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     ss[t] = sv;
     workgroupBarrier();
     var tmax = ${NEG};
-    for (var e = 0u; e < WG; e++) { tmax = max(tmax, ss[e]); }
+    for (var e = 0u; e < WG; e++) {
+      tmax = max(tmax, ss[e]);
+      seen = seen || bitcast<u32>(ss[e]) != bitcast<u32>(${NEG});
+      poison = poison || poisons(ss[e]);
+    }
     let mn = max(m, tmax);
     ps[t] = select(0.0, exp(sv - mn), sv > ${NEG});
     workgroupBarrier();
@@ -82,7 +88,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let base = ((b * H + h) * NSPLIT + split) * (HD + 2u);
   if (t == 0u) {
     Part[base] = m;
-    Part[base + 1u] = l;
+    // The partial's sum carries the IEEE rule to the merge: NaN poisons, -1 means visible keys all at -inf.
+    Part[base + 1u] = select(select(l, -1.0, seen && !(l > 0.0)), nan_of(0x7fc00000u), poison);
   }
   for (var k = 0u; k < CPT; k++) {
     let c = t + k * WG;
@@ -101,14 +108,19 @@ export function combineKernel(s: AttentionSpec): Kernel {
 const H = ${u32(s.heads)};
 const HD = ${u32(s.headDim)};
 const NSPLIT = ${u32(NSPLIT)};
+${IEEE_ROWS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let bh = wg.x;
   let base = bh * NSPLIT * (HD + 2u);
   var mx = ${NEG};
+  var seen = false;
+  var poison = false;
   for (var s = 0u; s < NSPLIT; s++) {
     let o = base + s * (HD + 2u);
     if (Part[o + 1u] > 0.0) { mx = max(mx, Part[o]); }
+    seen = seen || Part[o + 1u] == -1.0;
+    poison = poison || is_nan(Part[o + 1u]);
   }
   var den = 0.0;
   for (var s = 0u; s < NSPLIT; s++) {
@@ -121,7 +133,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       let o = base + s * (HD + 2u);
       if (Part[o + 1u] > 0.0) { num += exp(Part[o] - mx) * Part[o + 2u + c]; }
     }
-    O[bh * HD + c] = select(0.0, num / den, den > 0.0);
+    O[bh * HD + c] = num * row_scale(den, seen, poison);
   }
 }`;
   return kernel(b, body, WG, 0);
