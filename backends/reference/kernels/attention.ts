@@ -16,6 +16,8 @@ export interface AttentionOptions {
   window?: number;
   /** Per query head slope; adds -slope * |i - j| to the score. */
   alibi?: Float32Array;
+  /** Per query head window (Hard-ALiBi), causal only: head h sees keys j > i - w_h; 0 = no limit. */
+  headWindows?: readonly number[];
   /** [batch, seqK], 1 = real token, 0 = padding. */
   keyMask?: Uint8Array;
   /** Absolute position of query row 0; default seqK - seqQ (queries are the newest positions). */
@@ -85,6 +87,11 @@ function checkOptions(opts: AttentionOptions, dims: AttentionDims): void {
   const fn = "attention";
   if (opts.window !== undefined) checkSize(fn, "window", opts.window, 1);
   if (opts.alibi !== undefined) checkLength(fn, "alibi", opts.alibi.length, { heads: dims.heads });
+  if (opts.headWindows !== undefined) {
+    checkLength(fn, "headWindows", opts.headWindows.length, { heads: dims.heads });
+    if (!opts.causal) throw new Error(`${fn}: headWindows need causal attention`);
+    opts.headWindows.forEach((w, h) => checkSize(fn, `headWindows[${h}]`, w));
+  }
   if (opts.keyMask !== undefined) {
     checkLength(fn, "keyMask", opts.keyMask.length, { batch: dims.batch, seqK: dims.seqK });
   }
@@ -141,6 +148,8 @@ export function attention(
         const kvh = Math.floor(h / group);
         const qo = ((b * seqQ + r) * heads + h) * headDim;
         const slope = alibi === undefined ? 0 : alibi[h];
+        const hw = opts.headWindows?.[h] ?? 0;
+        const first = hw > 0 ? i - hw + 1 : 0; // the head's own window, inside the row's keys
         // Online softmax (Milakov & Gimelshein 2018): running max m, running denominator l, and
         // acc = Σ exp(s_j - m) v_j, all rescaled whenever m grows. One pass, exact result.
         let m = -Infinity;
@@ -152,6 +161,7 @@ export function attention(
           const step = segs[t + 2];
           for (let j = segs[t]; j < end; j += step) {
             // Skip padding before reading k/v: padded slots may hold garbage (even NaN).
+            if (j < first) continue;
             if (keyMask !== undefined && keyMask[b * seqK + j] === 0) continue;
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;
