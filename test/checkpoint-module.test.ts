@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
 import { cli } from "./helpers/cli-in-process.ts";
 import { corpus } from "./helpers/text-corpus.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 const HF = "test/fixtures/hf";
 const tmp = mkdtempSync(join(tmpdir(), "sf-ckpt-module-"));
@@ -34,16 +35,6 @@ function parity(name: string) {
   const f = parseSafetensors(readFileSync(`${HF}/parity/${name}.safetensors`));
   return { tokens: f.i32("input.tokens"), shape: f.get("input.tokens")!.shape, logits: f.f32("expected.logits"), prompt: f.i32("greedy.prompt"), greedy: Array.from(f.i32("greedy.tokens")) };
 }
-
-const maxRel = (a: Float32Array, b: Float32Array) => {
-  let e = 0;
-  let s = 1e-9;
-  for (let i = 0; i < a.length; i++) {
-    e = Math.max(e, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return e / s;
-};
 
 type Progress = { phase: string; loaded: number; total: number };
 
@@ -73,7 +64,7 @@ describe.each(["reference", "wasm"] as const)("build DIR (gpt2 fixture, %s): the
     const model = await mod.load(`${HF}/gpt2`, { onProgress: (p: Progress) => events.push({ ...p }) });
     expectWholeDownload(events, statSync(`${HF}/gpt2/model.safetensors`).size);
     const p = parity("gpt2");
-    expect(maxRel(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits)).toBeLessThan(1e-4);
+    expect(maxRelError(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits, 1e-9)).toBeLessThan(1e-4);
     expect(await greedy(model, p.prompt, p.greedy.length)).toEqual(p.greedy);
     // The prompt of the parity fixture is "the cat" under the directory's tokenizer.
     expect(Array.from(mod.encode("the cat"))).toEqual(Array.from(p.prompt));
@@ -162,7 +153,7 @@ describe("build SPEC --weights DIR, sharded directories, refusals", () => {
     expect(readdirSync(join(out, "tokenizer")).sort()).toEqual(["generation_config.json", "tokenizer.json", "tokenizer_config.json"]);
     const model = await mod.load(pathToFileURL(resolve(`${HF}/gpt2`) + "/"));
     const p = parity("gpt2");
-    expect(maxRel(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits)).toBeLessThan(1e-4);
+    expect(maxRelError(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits, 1e-9)).toBeLessThan(1e-4);
     expect(Array.from(model.tokenizer.encode("the cat"))).toEqual(Array.from(p.prompt));
     model.dispose();
   });
@@ -180,7 +171,7 @@ describe("build SPEC --weights DIR, sharded directories, refusals", () => {
     expect(events.some((e) => e.phase === "download" && e.loaded > shards[0])).toBe(true);
     expect(model.tokenizer).toBeUndefined();
     const p = parity("llama");
-    expect(maxRel(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits)).toBeLessThan(1e-4);
+    expect(maxRelError(await model.forward(p.tokens, { batch: p.shape[0], seq: p.shape[1] }), p.logits, 1e-9)).toBeLessThan(1e-4);
     model.dispose();
   });
 

@@ -10,6 +10,7 @@ import type { Target } from "../src/emit/manifest.ts";
 import { writePackage } from "../src/emit/package.ts";
 import { installPeers } from "./helpers/packages.ts";
 import { parseSafetensors, writeSafetensors, type DType } from "../src/runtime/safetensors.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 // Set UPDATE_GOLDEN=1 to rewrite test/golden/emit/ after an intended change to the emitter.
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
@@ -38,16 +39,6 @@ function fixtureWeights(name: string): { bytes: Uint8Array; tokens: Int32Array; 
   };
 }
 
-const maxRel = (a: Float32Array, b: Float32Array) => {
-  let e = 0;
-  let s = 1;
-  for (let i = 0; i < a.length; i++) {
-    e = Math.max(e, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return e / s;
-};
-
 describe.each(["reference", "wasm", "webgpu"] as const)("generated module (%s target)", (target) => {
   it("imports and runs in Node: tiny-gpt2 matches PyTorch, weights given as bytes", async () => {
     const dir = await build("specs/tiny-gpt2.sf", target);
@@ -56,7 +47,7 @@ describe.each(["reference", "wasm", "webgpu"] as const)("generated module (%s ta
     const fx = fixtureWeights("tiny-gpt2");
     const model = await mod.load(fx.bytes, { map: "gpt2" });
     const logits = await model.forward(fx.tokens, { batch: fx.shape[0], seq: fx.shape[1] });
-    expect(maxRel(logits, fx.expected)).toBeLessThan(1e-4);
+    expect(maxRelError(logits, fx.expected)).toBeLessThan(1e-4);
     const ids: number[] = [];
     for await (const id of model.generate(Int32Array.from([1, 2, 3]), { maxTokens: 5 })) ids.push(id);
     expect(ids).toHaveLength(5);
@@ -73,7 +64,7 @@ describe.each(["reference", "wasm", "webgpu"] as const)("generated module (%s ta
     for (const src of [path, pathToFileURL(path)]) {
       const model = await mod.load(src, { map: "torch", onProgress: (p: { phase: string }) => phases.add(p.phase) });
       const logits = await model.forward(fx.tokens, { batch: fx.shape[0], seq: fx.shape[1], src: { tokens: fx.src!, seq: fx.srcShape![1], mask: fx.srcMask } });
-      expect(maxRel(logits, fx.expected)).toBeLessThan(1e-4);
+      expect(maxRelError(logits, fx.expected)).toBeLessThan(1e-4);
       model.dispose();
     }
     expect([...phases].sort()).toEqual(["bind", "download"]);

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseSafetensors, writeSafetensors, type DType, type SafetensorsFile } from "../src/runtime/safetensors.ts";
+import { parseSafetensors, writeSafetensors, type DType } from "../src/runtime/safetensors.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 // The CLI contract other tools rely on: `specformer forward` and `specformer weights`.
 const run = (...args: string[]) => spawnSync("node", ["bin/specformer.js", ...args], { encoding: "utf8" });
@@ -23,18 +24,6 @@ function splitFixture(name: string) {
   return { w, i, expected: f.f32("expected.logits"), file: f };
 }
 
-function maxRelError(out: SafetensorsFile, expected: Float32Array): number {
-  const got = out.f32("logits");
-  expect(got.length).toBe(expected.length);
-  let err = 0;
-  let scale = 1;
-  for (let k = 0; k < got.length; k++) {
-    err = Math.max(err, Math.abs(got[k] - expected[k]));
-    scale = Math.max(scale, Math.abs(expected[k]));
-  }
-  return err / scale;
-}
-
 describe("specformer forward", () => {
   it.each([
     ["tiny-gpt2", "gpt2"],
@@ -47,7 +36,7 @@ describe("specformer forward", () => {
     const r = run("forward", `specs/${name}.sf`, "--weights", w, "--input", i, "--out", out, ...(map ? ["--map", map] : []));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(maxRelError(parseSafetensors(readFileSync(out)), expected)).toBeLessThan(1e-4);
+    expect(maxRelError(parseSafetensors(readFileSync(out)).f32("logits"), expected)).toBeLessThan(1e-4);
   });
 
   it.each(["wasm", "webgpu"])("--backend %s gives PyTorch's logits too", (backend) => {
@@ -55,7 +44,7 @@ describe("specformer forward", () => {
     const out = join(dir, `llama-${backend}.out.safetensors`);
     const r = run("forward", "specs/tiny-llama.sf", "--weights", w, "--input", i, "--out", out, "--map", "llama", "--backend", backend);
     expect(r.status).toBe(0);
-    expect(maxRelError(parseSafetensors(readFileSync(out)), expected)).toBeLessThan(1e-4);
+    expect(maxRelError(parseSafetensors(readFileSync(out)).f32("logits"), expected)).toBeLessThan(1e-4);
   });
 
   it("rejects a truncated weights file with a clear message", () => {

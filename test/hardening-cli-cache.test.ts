@@ -10,6 +10,7 @@ import type { CompiledWasm } from "../backends/wasm/compile.ts";
 import { checkFile } from "../src/check/check.ts";
 import { cachedWasm, cacheEntryPath, cacheKey, decodeEntry, encodeEntry } from "../src/cli/compile-cache.ts";
 import { parseSafetensors, writeSafetensors, type DType } from "../src/runtime/safetensors.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sf-cache-"));
 
@@ -143,17 +144,6 @@ function fixture() {
   writeFileSync(w, pick((n) => !n.startsWith("input.") && !n.startsWith("expected.")));
   writeFileSync(i, pick((n) => n.startsWith("input."), (n) => n.slice("input.".length)));
   return { w, i, expected: f.f32("expected.logits") };
-}
-
-function maxRelError(got: Float32Array, expected: Float32Array): number {
-  expect(got.length).toBe(expected.length);
-  let err = 0;
-  let scale = 1;
-  for (let k = 0; k < got.length; k++) {
-    err = Math.max(err, Math.abs(got[k] - expected[k]));
-    scale = Math.max(scale, Math.abs(expected[k]));
-  }
-  return err / scale;
 }
 
 const entries = () => {

@@ -29,6 +29,7 @@ import { normals, streamRng } from "../src/train/rng.ts";
 import { decodeInChunks, unevenChunks } from "./helpers/conformance.ts";
 import { directionalErrors } from "./helpers/gradcheck.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 const device = await gpuDevice();
 afterAll(() => device?.destroy());
@@ -323,17 +324,6 @@ function weightsOf(m: ModelInfo, file: SafetensorsFile): Map<string, Float32Arra
   return bindWeights(m, parseSafetensors(writeSafetensors(keep.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: file.raw(t.name) })))));
 }
 
-function relError(got: Float32Array, want: Float32Array): number {
-  let worst = 0;
-  let scale = 1;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    const diff = Math.abs(got[i] - want[i]);
-    worst = Number.isNaN(diff) ? Infinity : Math.max(worst, diff);
-  }
-  return worst / scale;
-}
-
 describe.each(Object.entries(CASES))("%s matches PyTorch", (name, c) => {
   const m = checked(c.text);
   const file = loadFixture(name);
@@ -347,7 +337,7 @@ describe.each(Object.entries(CASES))("%s matches PyTorch", (name, c) => {
     const plain = checked(c.without);
     const model = await createModel("reference", plain, weightsOf(plain, file));
     try {
-      expect(relError(await model.forward(tokens, opts), want)).toBeGreaterThan(1e-2);
+      expect(maxRelError(await model.forward(tokens, opts), want)).toBeGreaterThan(1e-2);
     } finally {
       model.dispose();
     }
@@ -358,9 +348,9 @@ describe.each(Object.entries(CASES))("%s matches PyTorch", (name, c) => {
     const model: Model = await createModel(target, m, weights, target === "webgpu" ? { device: device! } : {});
     try {
       const fwd = await model.forward(tokens, opts);
-      expect(relError(fwd, want), `${target} forward`).toBeLessThanOrEqual(1e-4);
+      expect(maxRelError(fwd, want), `${target} forward`).toBeLessThanOrEqual(1e-4);
       const stepped = await decodeInChunks(model, { tokens, opts, padded: false }, unevenChunks(seq));
-      expect(relError(stepped, want), `${target} begin/step`).toBeLessThanOrEqual(1e-4);
+      expect(maxRelError(stepped, want), `${target} begin/step`).toBeLessThanOrEqual(1e-4);
     } finally {
       model.dispose();
     }

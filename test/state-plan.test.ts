@@ -22,6 +22,7 @@ import { mulberry32 } from "../src/runtime/sample.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
 import { columns } from "./helpers/conformance.ts";
 import { loadTiny } from "./helpers/tiny-specs.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 const device = await gpuDevice();
@@ -145,17 +146,6 @@ const FLAVOURS: Array<{ name: string; target: Target; create(m: ModelInfo, w: We
   },
 ];
 
-/** Max |a - b| over max |b|. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / Math.max(s, 1e-6);
-}
-
 const tokensOf = (n: number, seed: number) => {
   const rng = mulberry32(seed);
   return Int32Array.from({ length: n }, () => Math.floor(rng() * 61));
@@ -208,7 +198,7 @@ describe.each(FLAVOURS)("$name follows the state plan", ({ target, create }) => 
       let at = 0;
       for (const n of STEPS) {
         const got = await model.step(state, columns(tokens, batch, SEQ, at, n), n, mask ? { mask: columns(mask, batch, SEQ, at, n) } : {});
-        const err = relErr(got, logitRows(want, batch, SEQ, 61, at, n));
+        const err = maxRelError(got, logitRows(want, batch, SEQ, 61, at, n), 1e-6);
         expect(err, `step of ${n} at ${at}`).toBeLessThan(1e-4);
         at += n;
       }
@@ -235,7 +225,7 @@ describe.each(["wasm", "webgpu"] as const)("%s: a sliding-window decode state do
       for (let p = 0; p < N; p++) {
         const got = await model.step(state, tokens.subarray(p, p + 1), 1);
         if (p + 1 === 40 || p + 1 === N) at[p + 1] = bytes();
-        if (p === 39 || p === 1000 || p >= N - 3) expect(relErr(got, want.subarray(p * 61, (p + 1) * 61)), `position ${p}`).toBeLessThan(1e-4);
+        if (p === 39 || p === 1000 || p >= N - 3) expect(maxRelError(got, want.subarray(p * 61, (p + 1) * 61), 1e-6), `position ${p}`).toBeLessThan(1e-4);
       }
       expect(at[N]).toBe(at[40]);
       // Rings, not the context: two layers' K and V at 2,000 rows of 8 floats would be 256 KiB alone.

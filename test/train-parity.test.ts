@@ -30,6 +30,7 @@ import { TrainingEngine, type Batch } from "../src/train/engine.ts";
 import { trainingGraph } from "../src/train/graph.ts";
 import { adamState, adamStep, clipGradNorm } from "../src/train/optim.ts";
 import { learningRate } from "../src/train/schedule.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 const FIXTURES: ReadonlyArray<{ name: string; map?: MapName; covers: string }> = [
   { name: "tiny-gpt2", map: "gpt2", covers: "learned positions, LayerNorm, biases, gelu_tanh (fused act epilogue), residual epilogues, causal attention, tied head" },
@@ -76,13 +77,6 @@ const maxAbs = (a: ArrayLike<number>): number => {
   return s;
 };
 
-/** max |got - want| / max(max |want|, floor) over a tensor. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor: number): number {
-  let err = 0;
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-  return err / Math.max(maxAbs(want), floor);
-}
-
 /** max |got - want| over the elements `use` admits, and how many it left out. */
 function maxAbsErr(got: ArrayLike<number>, want: ArrayLike<number>, use: (i: number) => boolean): [number, number] {
   let err = 0;
@@ -119,7 +113,7 @@ describe("training parity with PyTorch (reference backend)", () => {
         const got = r.grads.get(t.name);
         expect(got, `gradient of ${t.name}`).toBeDefined();
         const want = expectedGrads.get(t.name)!;
-        const e = relErr(got!, want, 1e-3 * globalScale);
+        const e = maxRelError(got!, want, 1e-3 * globalScale);
         worst.push([t.name, e]);
         if (maxAbs(want) >= 1e-3 * globalScale && e > proper[1]) proper = [t.name, e];
       }

@@ -10,6 +10,7 @@ import { loadSpecOrCheckpoint, loadWeights } from "../../src/cli/load-model.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
 import type { ForwardOptions, Model } from "../../src/runtime/model-api.ts";
 import { parseSafetensors, type SafetensorsFile } from "../../src/runtime/safetensors.ts";
+import { maxRelError } from "./rel-error.ts";
 
 export { cli } from "./cli-in-process.ts";
 
@@ -42,17 +43,8 @@ export function parity(fixture: string): Parity {
   };
 }
 
-/** max |got − want| / max |want|, the 1e-4 tolerance of every parity test. */
-export function relError(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return err / scale;
-}
+/** max |got − want| / max |want|, the 1e-4 tolerance of every parity test (no floor). */
+export const relError = (got: Float32Array, want: Float32Array): number => maxRelError(got, want, 0);
 
 /** The model and weights as `forward DIR` / `run DIR` load them. */
 export async function loadDir(dir: string): Promise<{ m: ModelInfo; w: Map<string, Float32Array> }> {
