@@ -2,12 +2,15 @@
 // none)`. The checker's rules (SF0243, SF0213), the IR's per-head windows and ALiBi slopes, NoPE
 // (`position none`) under causal attention, and the reference backend against an independent
 // PyTorch model written from the paper's definition (scripts/make-copy-fixtures.py): logits of
-// a forward and of begin/step decoding in uneven chunks, and every parameter's gradient of the
-// cross-entropy. Targets the reference backend does not share refuse the spec in one line.
+// a forward and of begin/step decoding in uneven chunks on every target (WebGPU in both kernel
+// sets), and every parameter's gradient of the cross-entropy.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createReferenceModel } from "../backends/reference/backend.ts";
+import { createModel } from "../backends/registry.ts";
+import { isCpuAdapter } from "../backends/wgsl/device.ts";
+import { createWebGpuModel } from "../backends/wgsl/backend.ts";
 import { headSlopes, alibiSlopes } from "../backends/reference/kernels/position.ts";
 import { checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
@@ -19,7 +22,14 @@ import { differentiate } from "../src/train/autodiff.ts";
 import { bindBatch } from "../src/train/data.ts";
 import { TrainingEngine } from "../src/train/engine.ts";
 import { trainingGraph } from "../src/train/graph.ts";
+import type { Model } from "../src/runtime/model-api.ts";
 import { decodeInChunks, unevenChunks } from "./helpers/conformance.ts";
+import { gpuDevice } from "./helpers/gpu.ts";
+
+const device = await gpuDevice();
+afterAll(() => device?.destroy());
+// "webgpu" runs the adapter's own attention kernels (walk on llvmpipe), "webgpu-other" the other set.
+const otherAttention = device && isCpuAdapter(device.adapterInfo) ? "tiles" : "walk";
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -125,6 +135,21 @@ describe.each(Object.keys(FIXTURES) as Array<keyof typeof FIXTURES>)("%s against
     const plain = checked(FIXTURES[name].replace(/position hard_alibi\([^)]*\)/, "position none"));
     const off = await createReferenceModel(plain, inferenceGraph(plain), weights).forward(tokens, { batch, seq });
     expect(relError(off, expected)).toBeGreaterThan(1e-2);
+  });
+
+  it.each(["webgpu", "webgpu-other"] as const)("forward and begin/step logits on %s", async (target) => {
+    if (!device) return;
+    const model: Model =
+      target === "webgpu" ? await createModel("webgpu", m, weights, { device }) : await createWebGpuModel(m, inferenceGraph(m), weights, { device, attention: otherAttention });
+    try {
+      const e1 = relError(await model.forward(tokens, { batch, seq }), expected);
+      const e2 = relError(await decodeInChunks(model, { tokens, opts: { batch, seq }, padded: false }, unevenChunks(seq)), expected);
+      console.log(`${name}: ${target} forward ${e1.toExponential(1)}, begin/step ${e2.toExponential(1)} (relative to max |logit|)`);
+      expect(e1, `${target} forward`).toBeLessThan(1e-4);
+      expect(e2, `${target} begin/step`).toBeLessThan(1e-4);
+    } finally {
+      model.dispose();
+    }
   });
 
   it("loss and every parameter's gradient in the training engine", () => {

@@ -434,7 +434,6 @@ class Compiler {
     const q = this.sym(n.q);
     const self = n.source === "self";
     if (self && q === "seq" && !this.cached.has(n.k)) throw new Error(`webgpu: keys of ${label} are not projections the compiler can route into the KV cache`);
-    if (n.headWindows) throw new Error(`webgpu: ${label}: Hard-ALiBi (per-head windows) has no WGSL kernel yet; run it on the reference backend`);
     const spec: AttentionSpec = {
       q,
       self,
@@ -445,6 +444,7 @@ class Compiler {
       ...(n.window !== undefined ? { window: n.window } : {}),
       ...(n.sparse ? { sparse: n.sparse } : {}),
       alibi: n.alibi,
+      ...(n.headWindows ? { headWindows: n.headWindows } : {}),
       mask: n.padding !== undefined,
       ...(n.scale !== undefined ? { scale: n.scale } : {}),
       ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),

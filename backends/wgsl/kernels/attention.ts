@@ -12,7 +12,7 @@
 // identity. Every K/V read and write of such a cache goes through that slot; a mask history
 // that is a ring of the same rows (`maskRing`) too. Non-ring kernels are unchanged.
 
-import { alibiSlopes } from "../../reference/kernels/position.ts";
+import { headSlopes } from "../../reference/kernels/position.ts";
 import type { SparsePattern } from "../../../src/model/model.ts";
 import { Bindings, f32, f32Table, floorPow2, kernel, seqCap, seqLen, seqPos, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
@@ -28,6 +28,8 @@ export interface AttentionSpec {
   window?: number;
   sparse?: SparsePattern;
   alibi: boolean;
+  /** Per query head causal window (Hard-ALiBi): head h sees keys j > i - w_h; 0 = no limit. */
+  headWindows?: readonly number[];
   /** A u32 key padding mask over the key rows, 1 = real. */
   mask: boolean;
   /** Score scale (the queries carry it); absent: headDim^-0.5. */
@@ -98,7 +100,8 @@ export function attentionCommon(s: AttentionSpec): string {
     `alias VT = ${vec ? "vec4<f32>" : "f32"};`,
     `fn vdot(a: VT, b: VT) -> f32 { return ${vec ? "dot(a, b)" : "a * b"}; }`,
   ];
-  if (s.alibi) lines.push(f32Table("SLOPE", alibiSlopes(s.heads)));
+  // With per-head windows only the unwindowed heads carry slopes (of their own count).
+  if (s.alibi) lines.push(f32Table("SLOPE", headSlopes(s.heads, true, s.headWindows)!));
   // tanh of a large argument may be NaN in some WGSL implementations; tanh(±10) is ±1 in f32.
   if (s.softcap !== undefined) lines.push(`fn capped(d: f32) -> f32 { return ${f32(s.softcap)} * tanh(clamp(d / ${f32(s.softcap)}, -10.0, 10.0)); }`);
   const w = s.window;
@@ -112,6 +115,16 @@ export function attentionCommon(s: AttentionSpec): string {
     "  return vec2<i32>(lo, hi);",
     "}",
   ];
+  // Hard-ALiBi: a windowed head's own lower bound on top of the op's range (uniform per workgroup).
+  if (s.headWindows) {
+    range.push(
+      `const HW = array<i32, ${s.heads}>(${s.headWindows.map((w) => `${w}`).join(", ")});`,
+      "fn head_range(h: u32, i: i32, kvlen: i32) -> vec2<i32> {",
+      "  let r = key_range(i, kvlen);",
+      "  return vec2<i32>(select(r.x, max(r.x, i - HW[h] + 1), HW[h] > 0), r.y);",
+      "}",
+    );
+  }
   const sp = s.sparse;
   let vis = "fn visible(i: i32, j: i32) -> bool { return true; }";
   if (sp?.kind === "block") {
@@ -131,6 +144,9 @@ export function attentionCommon(s: AttentionSpec): string {
   const score = `fn bias_of(h: u32, i: i32, j: i32) -> f32 { return ${s.alibi ? "-SLOPE[h] * f32(abs(i - j))" : "0.0"}; }`;
   return [...lines, ...range.filter((l) => l !== ""), vis, score, IEEE_ROWS].join("\n");
 }
+
+/** The [lo, hi) keys query `i` of head `h` may see: the op's range, narrowed by the head's window. */
+export const keyRangeOf = (s: AttentionSpec, h: string, i: string, kvlen: string): string => (s.headWindows ? `head_range(${h}, ${i}, ${kvlen})` : `key_range(${i}, ${kvlen})`);
 
 /** The score of dot product `d` (the queries carry the scale) before ALiBi: soft-capped if asked. */
 export const scoreOf = (s: AttentionSpec, d: string): string => (s.softcap === undefined ? d : `capped(${d})`);
@@ -225,7 +241,7 @@ var<workgroup> Vs: array<VT, ${bk} * NV>;
 ${s.mask ? `var<workgroup> Ms: array<u32, ${bk}>;` : ""}
 fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, last: i32, kvlen: i32, ks: u32) {
   // The union of the rows' [lo, hi) ranges; both ends are uniform across the workgroup.
-  let jr = vec2<i32>(key_range(first, kvlen).x, key_range(last, kvlen).y);
+  let jr = vec2<i32>(${keyRangeOf(s, "h", "first", "kvlen")}.x, ${keyRangeOf(s, "h", "last", "kvlen")}.y);
   for (var j0 = (jr.x / i32(BK)) * i32(BK); j0 < jr.y; j0 += i32(BK)) {
     if (${skip}) { continue; }
     for (var e = t; e < BK * NV; e += BQ) {
@@ -243,7 +259,7 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
     ${s.mask ? `for (var e = t; e < BK; e += BQ) { let j = j0 + i32(e); Ms[e] = select(0u, ${maskAt(s, "b", "ks", "j")}, j < kvlen); }` : ""}
     workgroupBarrier();
     if (valid) {
-      let kr = key_range(i, kvlen);
+      let kr = ${keyRangeOf(s, "h", "i", "kvlen")};
       var sc: array<f32, ${bk}>;
       var tmax = ${NEG};
       for (var jj = 0u; jj < BK; jj++) {
@@ -324,7 +340,7 @@ fn attend(b: u32, h: u32, kvh: u32, i: i32, j: i32, ks: u32) {
   for (var c = 0u; c < NV; c++) { acc[c] += p * V[o + c]; }
 }
 fn walk_keys(b: u32, h: u32, kvh: u32, i: i32, kvlen: i32, ks: u32) {
-  let kr = key_range(i, kvlen);
+  let kr = ${keyRangeOf(s, "h", "i", "kvlen")};
   if (kr.x >= kr.y) { return; }
   ${segments}
 }`;

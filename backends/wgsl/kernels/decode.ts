@@ -4,7 +4,7 @@
 // slice leaves a partial (max, sum, accumulator) that a second kernel merges.
 
 import { Bindings, kernel, u32, type Kernel } from "../wgsl.ts";
-import { IEEE_ROWS, NEG, attentionCommon, keyGeometry, kvRow, maskAt, scoreOf, type AttentionSpec } from "./attention.ts";
+import { IEEE_ROWS, NEG, attentionCommon, keyGeometry, keyRangeOf, kvRow, maskAt, scoreOf, type AttentionSpec } from "./attention.ts";
 
 export const NSPLIT = 8;
 const WG = 64;
@@ -38,7 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let ks = ${g.stride};
   let i = i32(${g.q0});
   for (var c = t; c < HD; c += WG) { qs[c] = Q[(b * H + h) * HD + c] * SCALE; }
-  let kr = key_range(i, kvlen);
+  let kr = ${keyRangeOf(s, "h", "i", "kvlen")};
   let chunk = (max(kr.y - kr.x, 0) + i32(NSPLIT) - 1) / i32(NSPLIT);
   let js = kr.x + i32(split) * chunk;
   let je = min(kr.y, js + chunk);
