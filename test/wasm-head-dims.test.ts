@@ -14,6 +14,7 @@ import { createModel } from "../backends/registry.ts";
 import type { Model } from "../src/runtime/model-api.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { tinyInputs } from "./helpers/tiny-specs.ts";
+import { maxRelError } from "./helpers/rel-error.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
@@ -189,17 +190,6 @@ function load(c: Case): ModelInfo {
 }
 
 /** max |got - ref| / max(1, max |ref|). */
-const relErr = (got: Float32Array, ref: Float32Array): number => {
-  let err = 0;
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(got[i] - ref[i]);
-    err = Math.max(err, Number.isNaN(e) ? Infinity : e);
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return err / scale;
-};
-
 async function wasmModel(m: ModelInfo, w: Map<string, Float32Array>, v: Variant): Promise<Model> {
   if (v.relaxed === undefined) return createModel("wasm", m, w, v.threads ? { threads: v.threads } : {});
   const { createWasmModel } = await import("../backends/wasm/backend.ts");
@@ -228,7 +218,7 @@ describe.each(CASES)("wasm, $title", (c) => {
     try {
       const got = await model.forward(tokens, opts);
       expect(got.length).toBe(expected.length);
-      expect(relErr(got, expected), v.name).toBeLessThan(1e-4);
+      expect(maxRelError(got, expected), v.name).toBeLessThan(1e-4);
     } finally {
       model.dispose();
     }
@@ -265,7 +255,7 @@ describe.each(CASES)("wasm, $title", (c) => {
       state.dispose();
       model.dispose();
     }
-    expect(relErr(got, wasmFull), `${v.name}: steps vs the Wasm forward`).toBeLessThan(1e-4);
-    expect(relErr(got, full), `${v.name}: steps vs the reference forward`).toBeLessThan(1e-4);
+    expect(maxRelError(got, wasmFull), `${v.name}: steps vs the Wasm forward`).toBeLessThan(1e-4);
+    expect(maxRelError(got, full), `${v.name}: steps vs the reference forward`).toBeLessThan(1e-4);
   });
 });
