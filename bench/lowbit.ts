@@ -5,7 +5,10 @@
 // (bench/read-bandwidth.ts) measures in the same run, on as many threads — and a 128-token
 // prefill. Random weights (GPT-2 init).
 //
-//   npx tsx bench/lowbit.ts [--small] [--threads 1,2] [--rounds 3]
+//   npx tsx bench/lowbit.ts [--small] [--threads 1,2] [--rounds 3] [--webgpu]
+//
+// --webgpu adds the WebGPU table (bench/lowbit-webgpu.ts): llvmpipe here; a real GPU with
+// WEBGPU_BACKEND=vulkan.
 //
 // Default model: bench/bandwidth-bound.sf (the issue's d 1024, 8 layers, vocab 32,000); --small
 // runs specs/bench-peers.sf instead (3.8M parameters, cache-resident: not bandwidth-bound).
@@ -26,6 +29,7 @@ import { randomWeights } from "../src/runtime/random-weights.ts";
 import { STORAGE_DTYPES } from "../src/runtime/weights/format.ts";
 import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
 import { readBandwidth } from "./read-bandwidth.ts";
+import { benchWebGpuLowBit } from "./lowbit-webgpu.ts";
 
 const CHILD = "SPECFORMER_LOWBIT_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -47,7 +51,7 @@ export function bytesPerToken(plan: WasmPlan, position: number): { weights: numb
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function bench(m: ModelInfo, label: string, threadCounts: number[], rounds: number): Promise<void> {
+async function bench(m: ModelInfo, label: string, threadCounts: number[], rounds: number, webgpu = false): Promise<void> {
   const graph = inferenceGraph(m);
   const w = randomWeights(m, 1);
   const rows: Record<string, unknown>[] = [];
@@ -119,6 +123,11 @@ async function bench(m: ModelInfo, label: string, threadCounts: number[], rounds
   for (const r of readers.values()) r.dispose();
   console.log(`\n## ${label}: decode at position ${POSITION}, relaxed SIMD ${relaxedSimdSupported() ? "on" : "off"}, medians of ${rounds} rounds\n`);
   console.table(rows);
+  if (webgpu) {
+    const g = await benchWebGpuLowBit(m, w, POSITION, rounds);
+    console.log(`\n## ${label} on WebGPU (${g.adapter}): decode at position ${POSITION}, medians of ${rounds} rounds\n`);
+    console.table(g.rows);
+  }
 }
 
 export async function benchLowBit(args: string[]): Promise<void> {
@@ -134,8 +143,9 @@ export async function benchLowBit(args: string[]): Promise<void> {
   const threads = (opt("--threads") ?? "1,2").split(",").map((t) => Math.max(1, Number(t) | 0));
   const rounds = Math.max(1, Number(opt("--rounds") ?? 3) | 0);
   console.log(`\nLow-bit weights on ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} threads available, load average ${os.loadavg()[0].toFixed(1)}, Node ${process.version}`);
-  if (args.includes("--small")) await bench(checkFile("specs/bench-peers.sf").entry!, "specs/bench-peers.sf (3.8M parameters)", threads, rounds);
-  else await bench(checkFile("bench/bandwidth-bound.sf").entry!, "bench/bandwidth-bound.sf (d 1024, 8 layers, vocab 32,000, 166M parameters)", threads, rounds);
+  const webgpu = args.includes("--webgpu");
+  if (args.includes("--small")) await bench(checkFile("specs/bench-peers.sf").entry!, "specs/bench-peers.sf (3.8M parameters)", threads, rounds, webgpu);
+  else await bench(checkFile("bench/bandwidth-bound.sf").entry!, "bench/bandwidth-bound.sf (d 1024, 8 layers, vocab 32,000, 166M parameters)", threads, rounds, webgpu);
   console.log(`load average at the end ${os.loadavg()[0].toFixed(1)}`);
 }
 
