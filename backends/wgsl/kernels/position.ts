@@ -58,8 +58,7 @@ export function embedKernel(s: EmbedSpec): Kernel {
   }
   const body = `
 const D = ${u32(s.D)};
-${freq}
-${g?.storage ? lowBitElemFn("table_at", "T", { storage: g.storage, K: s.D, f16: Boolean(g.f16) }) : ""}
+${freq}${g?.storage ? `\n${lowBitElemFn("table_at", "T", { storage: g.storage, K: s.D, f16: Boolean(g.f16) })}` : ""}
 @compute @workgroup_size(64)
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let i = ${FLAT_ID} * 64u + t;

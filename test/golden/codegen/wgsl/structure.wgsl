@@ -605,7 +605,6 @@ struct Params { batch: u32, seq: u32, src: u32, pos: u32, cap: u32, zero: u32, p
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 const D = 32u;
 
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
   let i = (wg.x + wg.y * nwg.x) * 64u + t;
