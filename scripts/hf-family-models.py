@@ -19,6 +19,10 @@ not from specformer's code:
                       interleaved q, k, v), rotary on the first rotary_pct of each head, parallel
                       residual (x + attn(ln1(x)) + mlp(ln2(x))), biases, untied embed_out; the
                       attention.bias / masked_bias / rotary_emb.inv_freq buffers older versions save
+  MambaForCausalLM    modeling_mamba.py: backbone.embeddings, MambaBlocks x + mixer(MambaRMSNorm(x)),
+                      norm_f, lm_head tied unless tie_word_embeddings is false; the mixer is
+                      scripts/make-ssm-fixtures.py's MambaMixer (HF's slow_forward), time_step_rank
+                      "auto" = ceil(hidden_size / 16) as MambaConfig resolves it
 
 Masks follow transformers: causal, and for a sliding layer key j visible from query i iff
 i - window < j <= i; masked scores take finfo(float32).min before a float32 softmax.
@@ -418,3 +422,53 @@ class GPTNeoXForCausalLM(nn.Module):
 
     def forward(self, tokens):
         return self.embed_out(self.gpt_neox(tokens))
+
+
+# ---- Mamba --------------------------------------------------------------------------------------
+
+_ssm_spec = importlib.util.spec_from_file_location("make_ssm_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-ssm-fixtures.py"))
+ssm = importlib.util.module_from_spec(_ssm_spec)
+_ssm_spec.loader.exec_module(ssm)
+
+
+class MambaBlock(nn.Module):
+    """residual + mixer(norm(x)); residual_in_fp32 changes nothing in float32."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg["hidden_size"]
+        rank = math.ceil(d / 16) if cfg["time_step_rank"] == "auto" else cfg["time_step_rank"]
+        self.norm = RMSNorm(d, cfg["layer_norm_epsilon"])
+        self.mixer = ssm.MambaMixer(d, cfg["state_size"], cfg["conv_kernel"], cfg["expand"], rank, cfg["use_bias"], cfg["use_conv_bias"])
+
+    def forward(self, x):
+        return x + self.mixer(self.norm(x))
+
+
+class MambaModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embeddings = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
+        self.layers = nn.ModuleList([MambaBlock(cfg) for _ in range(cfg["num_hidden_layers"])])
+        self.norm_f = RMSNorm(cfg["hidden_size"], cfg["layer_norm_epsilon"])
+
+    def forward(self, tokens):
+        x = self.embeddings(tokens)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm_f(x)
+
+
+class MambaForCausalLM(nn.Module):
+    """backbone.* and lm_head, which a tied checkpoint does not save."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.tied = cfg.get("tie_word_embeddings", True)
+        self.backbone = MambaModel(cfg)
+        if not self.tied:
+            self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
+
+    def forward(self, tokens):
+        h = self.backbone(tokens)
+        return h @ self.backbone.embeddings.weight.T if self.tied else self.lm_head(h)

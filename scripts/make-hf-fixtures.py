@@ -45,6 +45,11 @@ for some a `generation_config.json` and a `tokenizer.json`:
             0.25 (4 of 16 channels), parallel residual, biases everywhere, LayerNorm, untied
             embed_out, F16 weights (torch_dtype float16), and the buffers transformers 4.24
             saves (attention.bias BOOL, attention.masked_bias, attention.rotary_emb.inv_freq).
+  mamba/    MambaForCausalLM as in state-spaces/mamba-130m-hf (the converted config's key set,
+            mamba_ssm's d_model / n_layer / d_inner / rms_norm / ssm_cfg included): 2 blocks,
+            d 32, state_size 8, conv_kernel 4, expand 2, time_step_rank "auto" (= 2), use_bias
+            false, use_conv_bias true, tied; A_log, dt_proj.bias and the conv taps as
+            make-ssm-fixtures.py's init_ssm sets them (a state that decays at a visible rate).
 
 The PyTorch models below are written from the reference semantics (the papers and transformers'
 modeling_*.py: LlamaRMSNorm, rotate_half RoPE, repeat_kv, the sliding-window rule "key j visible
@@ -685,6 +690,44 @@ GPT_NEOX = {
     "vocab_size": 96,
 }
 
+MAMBA = {
+    "architectures": ["MambaForCausalLM"],
+    "bos_token_id": 0,
+    "conv_kernel": 4,
+    "d_inner": 64,
+    "d_model": 32,
+    "eos_token_id": 0,
+    "expand": 2,
+    "fused_add_norm": True,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.1,
+    "intermediate_size": 64,
+    "layer_norm_epsilon": 1e-05,
+    "model_type": "mamba",
+    "n_layer": 2,
+    "num_hidden_layers": 2,
+    "pad_token_id": 0,
+    "pad_vocab_size_multiple": 8,
+    "rescale_prenorm_residual": False,
+    "residual_in_fp32": True,
+    "rms_norm": True,
+    "ssm_cfg": {},
+    "state_size": 8,
+    "time_step_floor": 0.0001,
+    "time_step_init_scheme": "random",
+    "time_step_max": 0.1,
+    "time_step_min": 0.001,
+    "time_step_rank": "auto",
+    "time_step_scale": 1.0,
+    "torch_dtype": "float32",
+    "transformers_version": "4.39.0.dev0",
+    "use_bias": False,
+    "use_cache": True,
+    "use_conv_bias": True,
+    "vocab_size": 96,
+}
+
 
 # ---- a tiny byte-level BPE (GPT-2's byte characters) -----------------------------------------
 
@@ -917,6 +960,10 @@ def fixture_gpt_neox():
     return causal_fixture("gpt_neox", GPT_NEOX, 2011, fam.GPTNeoXForCausalLM, embeddings=("embed_in",), dtype=torch.float16)
 
 
+def fixture_mamba():
+    return causal_fixture("mamba", MAMBA, 2018, fam.MambaForCausalLM, embeddings=("embeddings",), boost=("out_proj.weight",), post_init=fam.ssm.init_ssm)
+
+
 FIXTURES = {
     "llama": fixture_llama,
     "mistral": fixture_mistral,
@@ -929,6 +976,7 @@ FIXTURES = {
     "gemma2": fixture_gemma2,
     "phi3": fixture_phi3,
     "gpt_neox": fixture_gpt_neox,
+    "mamba": fixture_mamba,
 }
 
 

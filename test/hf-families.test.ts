@@ -1,8 +1,8 @@
 // Hugging Face checkpoints of the families issue 10's language growth made expressible: qwen3
 // (q/k norm), gemma2 (layer pattern, sandwich (1 + w) norms, soft-caps, GeGLU-tanh, √d
 // embeddings), phi3 (fused qkv_proj / gate_up_proj), gpt_neox (parallel residual, partial
-// rotary, per-head fused QKV), Llama-3.x rope_scaling llama3 / linear, and qwen2's mixed
-// windows. For each: `import` → check clean → `forward DIR` matches PyTorch within 1e-4 on
+// rotary, per-head fused QKV), Llama-3.x rope_scaling llama3 / linear, qwen2's mixed
+// windows, and mamba (MambaForCausalLM: the `ssm` sublayer under HF's names). For each: `import` → check clean → `forward DIR` matches PyTorch within 1e-4 on
 // every target → `run DIR --tokens` reproduces PyTorch's greedy continuation; the published
 // parameter counts of real configs and the shipped specs come out exactly; configs outside what
 // is imported are refused by key.
@@ -18,7 +18,7 @@ import { createModel } from "../backends/registry.ts";
 import { checkFile, checkSource } from "../src/check/check.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
 import { importConfig, parseConfig } from "../src/import/index.ts";
-import { paramCount } from "../src/model/weights-layout.ts";
+import { paramCount, weightLayout } from "../src/model/weights-layout.ts";
 import { applyNameMap, guessNameMap } from "../src/runtime/name-maps.ts";
 import { parseSafetensors, writeSafetensors } from "../src/runtime/safetensors.ts";
 import { readCheckpointWeights } from "../src/runtime/checkpoint-dir.ts";
@@ -50,6 +50,18 @@ const FIXTURES: Array<[dir: string, family: string, says: RegExp[]]> = [
   ],
   ["phi3", "phi3", [/window = 6, +# sliding_window/, /attention self\(heads = heads, kv_heads = kv_heads, mask = causal, window = window\)/, /head linear/]],
   ["gpt_neox", "gpt_neox", [/stack layers × decoder\(residual = parallel\) \{/, /position rope\(base = 10000, fraction = 0\.25\)/, /norm layer\(eps = 1e-5\)/, /bias = true\)/, /head linear +# embed_out/]],
+  [
+    "mamba",
+    "mamba",
+    [
+      /vocab = 96, +# vocab_size/,
+      /input tokens: int\[batch, seq\] +#/,
+      /norm rms\(eps = 1e-5\) +# norm \(MambaRMSNorm/,
+      /ssm mamba\(state = 8, conv = 4, expand = 2, dt_rank = 2, bias = false, conv_bias = true\)/,
+      /time_step_rank "auto" = ceil\(32 \/ 16\)/,
+      /head tied +# lm_head shares backbone\.embeddings/,
+    ],
+  ],
 ];
 const DIRS = FIXTURES.map(([dir]) => dir);
 
@@ -82,6 +94,7 @@ describe("each feature matters to the fixture that tests it", () => {
     ["phi3", "the sliding window", drop(", window = window")],
     ["gpt_neox", "the parallel residual", drop("(residual = parallel)")],
     ["gpt_neox", "partial rotary", drop(", fraction = 0.25")],
+    ["mamba", "the conv bias", drop("conv_bias = true", "conv_bias = false")],
   ];
   it.each(ABLATIONS)("%s without %s: logits off by > 1e-3", async (dir, _, edit) => {
     const { text: full, map } = await importCheckpoint(`${HF}/${dir}`);
@@ -133,6 +146,21 @@ const PUBLISHED: Array<[config: string, spec: string, name: string, count: numbe
   ["pythia-160m", "pythia-160m.sf", "pythia_160m", 162_322_944],
 ];
 const realConfig = (name: string) => readFileSync(`test/fixtures/hf-configs/${name}.json`, "utf8");
+
+// specs/mamba-130m.sf was written by hand with the ssm sublayer, before the importer: the import
+// of state-spaces/mamba-130m-hf's config must come to the same model, tensor for tensor.
+describe("mamba-130m-hf", () => {
+  it("imports to specs/mamba-130m.sf's weight layout and its 129,135,360 parameters", () => {
+    const r = importConfig(parseConfig(realConfig("mamba-130m-hf"), "mamba-130m-hf/config.json"), { source: "mamba-130m-hf/config.json", name: "mamba_130m" });
+    expect(r.map).toBe("mamba");
+    const c = checkSource(r.text, "mamba_130m.sf");
+    expect(c.diagnostics).toEqual([]);
+    const shipped = checkFile("specs/mamba-130m.sf");
+    expect(shipped.diagnostics).toEqual([]);
+    expect(paramCount(c.entry!)).toBe(129_135_360);
+    expect(weightLayout(c.entry!).map((t) => [t.name, t.shape])).toEqual(weightLayout(shipped.entry!).map((t) => [t.name, t.shape]));
+  });
+});
 
 describe("published parameter counts", () => {
   it.each(PUBLISHED)("%s: import gives %s with the published count", (config, spec, name, count) => {
@@ -190,6 +218,12 @@ describe("config variants the importers honour", () => {
     ["gpt_neox rope_theta spelling", "gpt_neox", (j) => (delete j.rotary_emb_base, (j.rope_theta = 20000)), /position rope\(base = 20000, fraction = 0\.25\)/],
     ["gpt_neox tied", "gpt_neox", (j) => (j.tie_word_embeddings = true), /head tied +# embed_out shares embed_in/],
     ["gpt_neox attention_bias false", "gpt_neox", (j) => (j.attention_bias = false), /mask = causal, bias = false\)/],
+    ["mamba time_step_rank as an integer", "mamba", (j) => (j.time_step_rank = 5), /# mixer\.\*: [^\n]*d_inner 64\), time_step_rank, use_bias[^\n]*\n +ssm mamba\(state = 8, conv = 4, expand = 2, dt_rank = 5, bias = false, conv_bias = true\)/],
+    ["mamba without time_step_rank: \"auto\"", "mamba", (j) => delete j.time_step_rank, /time_step_rank \(absent: "auto"\) = ceil\(32 \/ 16\)[^\n]*\n +ssm mamba\([^\n]*dt_rank = 2, /],
+    ["mamba biased projections, no conv bias", "mamba", (j) => ((j.use_bias = true), (j.use_conv_bias = false)), /bias = true, conv_bias = false\)/],
+    ["mamba untied", "mamba", (j) => (j.tie_word_embeddings = false), /head linear +# lm_head \(tie_word_embeddings false\)/],
+    ["mamba expand 3 without the mamba_ssm keys", "mamba", (j) => (["d_inner", "intermediate_size", "d_model", "n_layer", "rms_norm", "ssm_cfg", "fused_add_norm"].forEach((k) => delete j[k]), (j.expand = 3)), /expand \(d_inner 96\)[^\n]*\n +ssm mamba\(state = 8, conv = 4, expand = 3, dt_rank = 2, /],
+    ["mamba use_mambapy and hidden_act swish", "mamba", (j) => ((j.use_mambapy = true), (j.hidden_act = "swish")), /ssm mamba\(state = 8/],
   ];
   it.each(CASES)("%s", (_, dir, edit, re) => {
     const text = imported(dir, edit);
@@ -214,6 +248,17 @@ describe("config values outside what is imported: refused naming the key", () =>
     ["gemma2 layer_types of the wrong length", "gemma2", (j) => (j.layer_types = ["full_attention"]), /config key "layer_types" = .*: expected 3 entries/],
     ["a qwen3 key nobody knows", "qwen3", (j) => (j.use_qk_norm = false), /config key "use_qk_norm" = false: not a key specformer knows for model_type qwen3/],
     ["a relu llama MLP", "llama3", (j) => (j.hidden_act = "relu"), /config key "hidden_act" = "relu": the LLaMA MLP is act\(gate\(x\)\) · up\(x\)/],
+    ["a gelu Mamba", "mamba", (j) => (j.hidden_act = "gelu"), /config key "hidden_act" = "gelu": MambaMixer's conv and gate activation; the language's `ssm mamba` uses silu/],
+    ["a LayerNorm Mamba", "mamba", (j) => (j.rms_norm = false), /config key "rms_norm" = false: a LayerNorm Mamba/],
+    ["mamba_ssm layer options", "mamba", (j) => (j.ssm_cfg = { layer: "Mamba2" }), /config key "ssm_cfg" = \{"layer":"Mamba2"\}: mamba_ssm's per-layer mixer options/],
+    ["mamba d_model unlike hidden_size", "mamba", (j) => (j.d_model = 48), /config key "d_model" = 48: mamba_ssm's name for hidden_size, which is 32/],
+    ["mamba intermediate_size unlike expand", "mamba", (j) => ((j.intermediate_size = 80), delete j.d_inner), /config key "intermediate_size" = 80: disagrees with expand · hidden_size = 64/],
+    ["mamba expand without whole channels", "mamba", (j) => (j.expand = 1.01), /config key "expand" = 1\.01: expand · hidden_size = 32\.32 is not a whole number of channels/],
+    ["mamba time_step_rank past d_inner", "mamba", (j) => (j.time_step_rank = 65), /config key "time_step_rank" = 65: larger than d_inner \(64\)/],
+    ["mamba without use_bias", "mamba", (j) => delete j.use_bias, /config key "use_bias" is missing \(MambaConfig's default differs between transformers versions/],
+    ["a Mamba head other than the LM", "mamba", (j) => (j.architectures = ["MambaModel"]), /config key "architectures" = \["MambaModel"\]: MambaModel is not MambaForCausalLM/],
+    ["a mamba key nobody knows", "mamba", (j) => (j.mixer_rms_eps = 1e-6), /config key "mixer_rms_eps" = 0\.000001: not a key specformer knows for model_type mamba/],
+    ["Mamba-2", "mamba", (j) => (j.model_type = "mamba2"), /model_type mamba2 is not supported: Mamba-2's SSD mixer/],
   ];
   it.each(CASES)("%s", (_, dir, edit, re) => {
     const message = refusal(dir, edit);
@@ -249,9 +294,10 @@ describe("the name maps on the new layouts", () => {
     expect(r.stderr).toMatch(/missing LLaMA tensor "model\.layers\.1\.self_attn\.q_proj\.weight" \(also tried "layers\.1\.self_attn\.q_proj\.weight", "model\.layers\.1\.self_attn\.qkv_proj\.weight", "layers\.1\.self_attn\.qkv_proj\.weight"\), needed for native tensor "decoder\.1\.attn\.q\.weight"/);
   });
 
-  it("guessNameMap: Phi-3's fused names read as llama, GPT-NeoX's as gpt_neox", async () => {
+  it("guessNameMap: Phi-3's fused names read as llama, GPT-NeoX's as gpt_neox, Mamba's as mamba", async () => {
     expect(guessNameMap(await readCheckpointWeights(`${HF}/phi3`))).toBe("llama");
     expect(guessNameMap(await readCheckpointWeights(`${HF}/gpt_neox`))).toBe("gpt_neox");
+    expect(guessNameMap(await readCheckpointWeights(`${HF}/mamba`))).toBe("mamba");
     expect(guessNameMap(await readCheckpointWeights(`${HF}/gemma2`))).toBe("llama");
   });
 

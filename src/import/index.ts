@@ -5,7 +5,7 @@
  *   readConfig(path)             (Node) config.json from a checkpoint directory or the file itself
  *
  * Supported families (one importer each): llama, mistral, qwen2, qwen3 (llama.ts), phi3
- * (phi3.ts), gemma2 (gemma2.ts), gpt2 (gpt2.ts), gpt_neox (gpt-neox.ts), bert (bert.ts). Every other model_type is refused with what the language lacks for it (REFUSED);
+ * (phi3.ts), gemma2 (gemma2.ts), gpt2 (gpt2.ts), gpt_neox (gpt-neox.ts), bert (bert.ts), mamba (mamba.ts). Every other model_type is refused with what the language lacks for it (REFUSED);
  * within a family, every config key is honoured, ignored as inference-neutral, or refused by
  * name (config.ts). The spec is checked before it is returned; warnings it draws that are the
  * published design (full attention at a long context) are acknowledged with `lint(allow)`.
@@ -20,6 +20,7 @@ import { importGemma2 } from "./gemma2.ts";
 import { importGpt2 } from "./gpt2.ts";
 import { importGptNeox } from "./gpt-neox.ts";
 import { importLlama } from "./llama.ts";
+import { importMamba } from "./mamba.ts";
 import { importPhi3 } from "./phi3.ts";
 import { SpecWriter, identifier } from "./spec-text.ts";
 
@@ -36,6 +37,7 @@ export const IMPORTERS: Record<string, FamilyImporter> = {
   gpt2: importGpt2,
   gpt_neox: importGptNeox,
   bert: importBert,
+  mamba: importMamba,
 };
 
 /**
@@ -52,7 +54,8 @@ export const REFUSED: Record<string, string> = {
   phi: "Phi-1/2 run attention and the MLP in parallel off one shared LayerNorm, with a dense head bias; its importer is not written (gpt_neox's parallel residual has a norm per branch)",
   gptj: "GPT-J runs attention and the MLP in parallel off one norm and uses interleaved (rotate-every-two) RoPE; the language has no interleaved RoPE",
   falcon: "Falcon runs attention and the MLP in parallel off one (or two) norms and fuses q/k/v in its own multi-query layout; its importer is not written",
-  mamba: "Mamba is a state-space model (selective scan, no attention), which the language has no statement for",
+  mamba2: "Mamba-2's SSD mixer (a scalar decay per head, grouped B and C, a gated RMSNorm before out_proj) is not the language's `ssm mamba` (Mamba-1); its importer is not written",
+  falcon_mamba: "Falcon-Mamba RMS-normalises B, C and dt inside the mixer (mixer_rms_eps), which the language's `ssm mamba` does not; its importer is not written",
   roberta: "RoBERTa offsets positions by padding_idx + 1 (position ids depend on the padding), which the bert importer does not express",
   distilbert: "DistilBERT's layout (no token types, sinusoidal or learned positions, its own names) is not imported yet",
   t5: "T5 uses relative position buckets as an attention bias and an unscaled RMSNorm encoder–decoder, which the language lacks",
