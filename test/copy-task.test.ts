@@ -2,7 +2,11 @@
 // evaluation (src/train/copy-eval.ts): example format and separators, packing and loss
 // masking of training windows, determinism in (seed, step), and the metric on hand-made cases
 // (including greedy decoding through a stand-in model whose answers are fixed by hand).
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cli } from "./helpers/cli-in-process.ts";
 import { exampleAccuracy, greedyBatch } from "../src/train/copy-eval.ts";
 import { BOS, copyBatch, copyExample, copyText, EOS, exactMatch, type CopyTask, SEP } from "../src/train/copy-task.ts";
 import { streamRng } from "../src/train/rng.ts";
@@ -115,5 +119,58 @@ describe("exact match", () => {
     const bad = { prompt: [BOS, 0, 2, SEP], answer: [0, 2] };
     expect(await greedyBatch(model, [good.prompt, bad.prompt], 3)).toEqual([[0, 1, EOS], [0, 25, EOS]]);
     expect(await exampleAccuracy(model, [good, bad, good])).toEqual({ correct: 2, total: 3 });
+  });
+});
+
+describe("specformer train --task", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sf-copy-"));
+  const spec = (vocab: number) => {
+    const f = join(dir, `copy-${vocab}.sf`);
+    writeFileSync(f, `model tiny_copy {
+  dims { vocab = ${vocab}, d = 16, heads = 4, layers = 1, context = 64 }
+  input tokens: int[batch, seq] where seq <= context
+  embed tokens(vocab, d)
+  position hard_alibi(local_heads = 2)
+  stack layers × decoder {
+    norm layer(eps = 1e-5)
+    attention self(heads = heads, mask = causal)
+    norm layer(eps = 1e-5)
+    mlp(hidden = 2 * d, act = gelu)
+  }
+  norm layer(eps = 1e-5)
+  head tied
+}`);
+    return f;
+  };
+
+  it("trains on generated copy windows and logs loss and exact-match accuracy", async () => {
+    const out = join(dir, "w.safetensors");
+    const r = await cli("train", spec(29), "--task", "copy", "--max-length", "4", "--steps", "2", "--batch", "2", "--seq", "16", "--eval-windows", "3", "--out", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the copy task, strings of 1–4 letters/);
+    expect(r.stderr).toMatch(/exact match at 4 letters [\d.]+%/);
+    const log = JSON.parse(readFileSync(join(dir, "w.log.json"), "utf8"));
+    expect(log.data.file).toMatch(/^task:/);
+    expect(log.evals.every((e: { accuracy?: number }) => typeof e.accuracy === "number")).toBe(true);
+    expect(log.final.accuracy.map((a: { length: number; total: number }) => [a.length, a.total])).toEqual([[4, 3], [8, 3], [16, 3]]);
+  });
+
+  it.each([
+    [["--task", "copy", "--data", "x.txt"], /--data and --task exclude each other/],
+    [["--task", "reverse"], /--task must be one of copy, ngram-lookup/],
+    [["--task", "ngram-lookup", "--max-length", "5"], /--min-length 7 must be in \[7, --max-length 5\]/],
+    [["--task", "copy", "--max-length", "40"], /one example is 83 tokens, past the model's context 64/],
+    [["--task", "copy", "--seq", "8"], /--seq 8 cannot hold one copy example/],
+  ])("refuses %j in one line", async (args, message) => {
+    const r = await cli("train", spec(29), "--steps", "1", "--out", join(dir, "x.safetensors"), ...(args as string[]));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("refuses a vocab without room for the task's tokens", async () => {
+    const r = await cli("train", spec(20), "--task", "copy", "--steps", "1", "--out", join(dir, "y.safetensors"));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/uses 29 tokens .* has vocab 20/);
   });
 });

@@ -25,9 +25,12 @@ import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, ioProblem, stderrIsTTY, useColor } from "./io.ts";
 import { loadModel, loadWeights } from "./load-model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
+import type { LengthAccuracy } from "../train/copy-eval.ts";
+import { readTask, taskAccuracy, taskData, taskTrainWindows, taskValWindows, type TaskCliOptions } from "./train-task.ts";
 
-export interface TrainCliOptions {
-  data: string;
+export interface TrainCliOptions extends TaskCliOptions {
+  /** Training text; or --task for a built-in copying task. */
+  data?: string;
   steps: string;
   out: string;
   batch?: string;
@@ -65,9 +68,10 @@ export interface TrainLog {
   config: TrainConfig;
   evalWindows: number;
   steps: Array<{ step: number; loss: number; lr: number; gradNorm: number; seconds: number }>;
-  evals: Array<{ step: number; valLoss: number; seconds: number }>;
+  /** accuracy: --task runs, exact match of greedy decoding at the longest training length. */
+  evals: Array<{ step: number; valLoss: number; seconds: number; accuracy?: number }>;
   resumedAt: number[];
-  final?: { step: number; valLoss: number; seconds: number; tokensPerSecond: number };
+  final?: { step: number; valLoss: number; seconds: number; tokensPerSecond: number; accuracy?: LengthAccuracy[] };
 }
 
 // ---- option parsing ---------------------------------------------------------------------------
@@ -216,11 +220,15 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   if (m.sections.some((s) => s.role === "encoder")) {
     throw new CliError(`model ${m.name} is an encoder–decoder; training it from text (parallel pairs, --task copy) is not built yet`, EXIT_ERRORS);
   }
+  if ((o.data === undefined) === (o.task === undefined)) throw new CliError(o.data === undefined ? "train needs --data FILE or --task copy|ngram-lookup" : "--data and --task exclude each other");
+  const task = o.task !== undefined ? readTask(m, o) : undefined;
   let tokenizer;
-  try {
-    tokenizer = tokenizerFor(m);
-  } catch (e) {
-    throw new CliError(`${(e as Error).message.replace(/; pass token ids with --tokens$/, "")}; \`train --data\` reads text through the spec's byte tokenizer`, EXIT_ERRORS);
+  if (!task) {
+    try {
+      tokenizer = tokenizerFor(m);
+    } catch (e) {
+      throw new CliError(`${(e as Error).message.replace(/; pass token ids with --tokens$/, "")}; \`train --data\` reads text through the spec's byte tokenizer`, EXIT_ERRORS);
+    }
   }
 
   // The configuration: the checkpoint's on --resume, else the options over the defaults.
@@ -252,15 +260,23 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const evalEvery = int(o.evalEvery, "--eval-every", 1) ?? Math.max(1, Math.round(config.steps / 10));
   const valFraction = real(o.valFraction, "--val-fraction", 0, 0.5) ?? 0.05;
 
-  // The data.
-  const raw = readBytes(o.data, "data");
-  const sha256 = createHash("sha256").update(raw).digest("hex");
+  // The data: a text file's bytes, or a copying task's generated windows.
+  const dataName = o.data ?? `--task ${o.task}`;
+  const raw = task ? new Uint8Array(0) : readBytes(o.data!, "data");
+  const sha256 = task ? taskData(task).sha256 : createHash("sha256").update(raw).digest("hex");
   if (resumed && resumed.meta.data.sha256 !== sha256) {
-    throw new CliError(`${o.data} is not the data the checkpoint was trained on (SHA-256 ${sha256.slice(0, 12)}…, the checkpoint's ${resumed.meta.data.sha256.slice(0, 12)}…)`, EXIT_ERRORS);
+    throw new CliError(`${dataName} is not the data the checkpoint was trained on (SHA-256 ${sha256.slice(0, 12)}…, the checkpoint's ${resumed.meta.data.sha256.slice(0, 12)}…)`, EXIT_ERRORS);
   }
-  const corpus = byteCorpus(raw, tokenizer.vocab, valFraction);
-  if (corpus.train.length < config.seq + 1) {
+  const corpus = task ? { train: new Int32Array(0), val: new Int32Array(0), documents: { train: 0, val: 0 }, bytes: 0 } : byteCorpus(raw, tokenizer!.vocab, valFraction);
+  if (!task && corpus.train.length < config.seq + 1) {
     throw new CliError(`${o.data} gives ${corpus.train.length} training tokens, fewer than --seq + 1 = ${config.seq + 1}`, EXIT_ERRORS);
+  }
+  if (task) {
+    try {
+      taskTrainWindows(task, 1, config.seq, config.seed, 1);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
   }
 
   // The model's inputs: the tokens, and all-ones for a padding mask over them.
@@ -268,13 +284,14 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const others = m.inputs.filter((i) => i.name !== out.input);
   const unsupported = others.find((i) => i.dtype !== "bool");
   if (unsupported) throw new CliError(`model ${m.name} takes input "${unsupported.name}" besides its tokens; \`train --data\` feeds tokens (and padding masks) only`, EXIT_ERRORS);
-  const batchOf = (starts: number[], stream: Int32Array): Batch => {
-    const { tokens, targets } = windows(stream, starts, config.seq);
-    const shape = [starts.length, config.seq];
+  const asBatch = ({ tokens, targets }: { tokens: Int32Array; targets: Int32Array }, rows: number): Batch => {
+    const shape = [rows, config.seq];
     const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: tokens, shape }]]);
     for (const i of others) inputs.set(i.name, { data: new Uint8Array(tokens.length).fill(1), shape });
     return bindBatch(m, inputs, targets);
   };
+  const batchOf = (starts: number[], stream: Int32Array): Batch => asBatch(windows(stream, starts, config.seq), starts.length);
+  const trainBatch = (t: number): Batch => (task ? asBatch(taskTrainWindows(task, config.batch, config.seq, config.seed, t), config.batch) : batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
 
   // The parameters.
   let params: Map<string, Float32Array>;
@@ -287,8 +304,9 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     throw new CliError(`model ${m.name} has bidirectional attention ("${bidirectional.op === "attention" || bidirectional.op === "linear_attention" ? bidirectional.cache : ""}"), so next-token training would see the answers; masked-LM training is not built`, EXIT_ERRORS);
   }
 
-  const starts = evalStarts(corpus.val.length, config.seq, evalWindows);
+  const starts = task ? Array.from({ length: evalWindows }, (_, i) => i) : evalStarts(corpus.val.length, config.seq, evalWindows);
   const valBatches = (): Batch[] => {
+    if (task) return taskValWindows(task, config.batch, config.seq, config.seed, evalWindows).map((w) => asBatch(w, w.rows));
     const out: Batch[] = [];
     for (let i = 0; i < starts.length; i += config.batch) out.push(batchOf(starts.slice(i, i + config.batch), corpus.val));
     return out;
@@ -302,7 +320,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
       spec: file,
       target: "reference",
       params: paramCount(m),
-      data: { file: o.data, bytes: raw.length, sha256, trainTokens: corpus.train.length, valTokens: corpus.val.length, documents: corpus.documents },
+      data: task ? taskData(task) : { file: o.data!, bytes: raw.length, sha256, trainTokens: corpus.train.length, valTokens: corpus.val.length, documents: corpus.documents },
       config,
       evalWindows,
       steps: [],
@@ -323,7 +341,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
 
   const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   say(
-    `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens; ` +
+    `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
       `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, reference backend` +
       (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
   );
@@ -337,18 +355,21 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     );
     writeAtomically(files.svg, svg);
     writeAtomically(files.log, JSON.stringify(log, null, 1) + "\n");
-    writeAtomically(files.ckpt, writeCheckpoint(m, trainer.params, trainer.state, { model: m.name, step: trainer.step, config, data: { file: o.data, bytes: raw.length, sha256 }, log }));
+    writeAtomically(files.ckpt, writeCheckpoint(m, trainer.params, trainer.state, { model: m.name, step: trainer.step, config, data: { file: log.data.file, bytes: raw.length, sha256 }, log }));
     if (final) {
       const tensors = weightLayout(m).map((t) => ({ name: t.name, dtype: "F32" as const, shape: t.shape, data: trainer.params.get(t.name)! }));
       writeAtomically(files.weights, writeSafetensors(tensors, { model: m.name, trained_by: "specformer train", steps: String(trainer.step) }));
     }
   };
 
-  const evaluate = () => {
+  let lastAccuracy = "";
+  const evaluate = async () => {
     if (starts.length === 0) return NaN;
     const t = performance.now();
     const v = trainer.evaluate(valBatches());
-    log.evals.push({ step: trainer.step, valLoss: v, seconds: elapsed() });
+    const accuracy = task ? (await taskAccuracy(m, trainer.params, task, [task.maxLength], evalWindows, config.seed))[0]?.accuracy : undefined;
+    if (accuracy !== undefined) lastAccuracy = `, exact match at ${task!.maxLength} letters ${(100 * accuracy).toFixed(1)}%`;
+    log.evals.push({ step: trainer.step, valLoss: v, seconds: elapsed(), ...(accuracy !== undefined ? { accuracy } : {}) });
     evalSeconds += (performance.now() - t) / 1000;
     return v;
   };
@@ -361,8 +382,8 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   let lastVal = log.evals.at(-1)?.valLoss ?? NaN;
   if (starts.length === 0) say(`no held-out text (${corpus.documents.val} held-out documents, ${corpus.val.length} tokens; need ${config.seq + 1}): no evaluations`);
   if (!resumed && starts.length > 0) {
-    lastVal = evaluate();
-    say(`step 0/${config.steps}: val ${lastVal.toFixed(4)} nats`);
+    lastVal = await evaluate();
+    say(`step 0/${config.steps}: val ${lastVal.toFixed(4)} nats${lastAccuracy}`);
   }
   // Ctrl-C (or SIGTERM) ends the run after the current step, with a checkpoint to resume from.
   let interrupted: NodeJS.Signals | undefined;
@@ -380,7 +401,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
         return interrupted === "SIGINT" ? 130 : 143;
       }
       const t = trainer.step + 1;
-      const r = trainer.update(batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
+      const r = trainer.update(trainBatch(t));
       log.steps.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, seconds: elapsed() });
       recent.push(r.loss);
       const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
@@ -389,10 +410,10 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
       const progress = `step ${r.step}/${config.steps}  loss ${r.loss.toFixed(4)}  val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"}  lr ${r.lr.toExponential(2)}  ${Math.round(rate).toLocaleString("en-US")} tokens/s  ETA ${fmtTime(eta)}`;
       if (tty) process.stderr.write(`\r\x1b[2K${progress}`);
       if (r.step % evalEvery === 0 || r.step === config.steps) {
-        lastVal = evaluate();
+        lastVal = await evaluate();
         const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
         recent = [];
-        say(`step ${r.step}/${config.steps}: train ${mean.toFixed(4)} (mean since the last evaluation), val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats, lr ${r.lr.toExponential(2)}, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ${fmtTime(elapsed())} elapsed, ETA ${fmtTime(eta)}`);
+        say(`step ${r.step}/${config.steps}: train ${mean.toFixed(4)} (mean since the last evaluation), val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats${lastAccuracy}, lr ${r.lr.toExponential(2)}, ${Math.round(rate).toLocaleString("en-US")} tokens/s, ${fmtTime(elapsed())} elapsed, ETA ${fmtTime(eta)}`);
         if (r.step !== config.steps) writeOutputs(false);
       }
     }
@@ -401,6 +422,11 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     process.off("SIGTERM", onSignal);
   }
   log.final = { step: trainer.step, valLoss: lastVal, seconds: elapsed(), tokensPerSecond: rate };
+  if (task) {
+    const L = task.maxLength;
+    log.final.accuracy = await taskAccuracy(m, trainer.params, task, [L, 2 * L, 4 * L], evalWindows, config.seed);
+    say(`exact match of greedy decoding: ${log.final.accuracy.map((a) => `${a.length} letters ${a.correct}/${a.total}`).join(", ")}`);
+  }
   writeOutputs(true);
   say(`done: ${trainer.step} steps in ${fmtTime(elapsed())}, val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats (${Number.isFinite(lastVal) ? (lastVal / Math.LN2).toFixed(3) : "-"} bits/token); wrote ${files.weights}, ${files.log}, ${files.svg}, ${files.ckpt}`);
   return EXIT_OK;
