@@ -252,7 +252,7 @@ describe("configs the language cannot express: one line naming the model_type or
   const CASES: Array<[string, () => string, RegExp]> = [
     ["gemma3", () => config("llama", (j) => (j.model_type = "gemma3")), /model_type gemma3 is not supported: Gemma-3 rotates its sliding and global layers at different RoPE bases/],
     ["phi", () => config("llama", (j) => (j.model_type = "phi")), /model_type phi is not supported: Phi-1\/2 run attention and the MLP in parallel off one shared LayerNorm/],
-    ["an unknown model_type", () => config("llama", (j) => (j.model_type = "frobnitz")), /model_type "frobnitz" is not one specformer imports \(supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gpt2, gpt_neox, bert\)/],
+    ["an unknown model_type", () => config("llama", (j) => (j.model_type = "frobnitz")), /model_type "frobnitz" is not one specformer imports \(supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gpt2, gpt_neox, bert, mamba\)/],
     ["yarn rope_scaling", () => config("llama", (j) => (j.rope_scaling = { rope_type: "yarn", factor: 4 })), /config key "rope_scaling" = .*: RoPE scaling of type yarn: YaRN blends interpolated and extrapolated frequencies/],
     ["an unknown key", () => config("mistral", (j) => (j.use_fancy_attention = true)), /config key "use_fancy_attention" = true: not a key specformer knows for model_type mistral; it may change the architecture/],
     ["sliding layer_types without a window", () => config("qwen2", (j) => (j.layer_types = ["sliding_attention", "full_attention"])), /config key "layer_types" = .*: names sliding-attention layers, but the config sets no sliding_window/],
