@@ -2,6 +2,7 @@
 // evaluation (src/train/copy-eval.ts): example format and separators, packing and loss
 // masking of training windows, determinism in (seed, step), and the metric on hand-made cases
 // (including greedy decoding through a stand-in model whose answers are fixed by hand).
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -173,4 +174,19 @@ describe("specformer train --task", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/uses 29 tokens .* has vocab 20/);
   });
+});
+
+describe("scripts/copy-experiment.ts --quick", () => {
+  it("trains and evaluates each model, and writes the table's JSON and both plots", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "sf-copyx-")), "q");
+    const stdout = execFileSync("npx", ["tsx", "scripts/copy-experiment.ts", "--quick", "--models", "nope,hard-alibi", "--out", out], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(stdout).toMatch(/\| Transformer, Hard-ALiBi \| 101,440 \| \d+% \| \d+% \|/);
+    const json = JSON.parse(readFileSync(`${out}.json`, "utf8"));
+    expect(json.models.map((m: { name: string }) => m.name)).toEqual(["nope", "hard-alibi"]);
+    for (const m of json.models) {
+      expect(m.losses).toHaveLength(json.train.steps);
+      expect(m.final.map((f: { length: number }) => f.length)).toEqual(json.lengths);
+    }
+    for (const f of ["length", "steps"]) expect(readFileSync(`${out}-${f}.svg`, "utf8")).toMatch(/^<svg[\s\S]*Hard-ALiBi[\s\S]*<\/svg>\n$/);
+  }, 120_000);
 });
