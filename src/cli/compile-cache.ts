@@ -3,11 +3,13 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { CompiledWasm, WasmVariant } from "../../backends/wasm/compile.ts";
+import type { Graph } from "../ir/ir.ts";
 import type { ModelInfo } from "../model/model.ts";
 import { ModelInputError, type Model } from "../runtime/model-api.ts";
 import { WeightsError } from "../runtime/safetensors.ts";
 import { modelToJson } from "../runtime/serialize.ts";
 import type { Target } from "../runtime/targets.ts";
+import { isLowBit, type StoredWeight } from "../runtime/weights/format.ts";
 import { VERSION } from "./version.ts";
 
 /** $SPECFORMER_CACHE, else $XDG_CACHE_HOME/specformer, else ~/.cache/specformer. */
@@ -42,18 +44,20 @@ function compilerFingerprint(): string {
 }
 
 /**
- * The cache key: the checked model (every dim and statement, imports resolved; not comments or
- * layout of the spec text, which cannot change the module), the compiler and the flavour set.
+ * The cache key: everything the build is a function of. The checked model (every dim and
+ * statement, imports resolved; not comments or layout of the spec text, which cannot change the
+ * module), the program compiled (the inference graph, each weight node with its storage: a q4
+ * build reads other panels than an f32 one), the compiler and the flavour set.
  */
-export function cacheKey(m: ModelInfo, threads: boolean): string {
+export function cacheKey(m: ModelInfo, threads: boolean, program?: Graph): string {
   return createHash("sha256")
-    .update(`${compilerFingerprint()}\nthreads=${threads}\n${JSON.stringify(modelToJson(m))}`)
+    .update(`${compilerFingerprint()}\nthreads=${threads}\n${JSON.stringify(modelToJson(m))}\n${program ? JSON.stringify(program) : ""}`)
     .digest("hex")
     .slice(0, 32);
 }
 
-export function cacheEntryPath(m: ModelInfo, threads: boolean): string {
-  return join(cacheDir(), "wasm", `${cacheKey(m, threads)}.bin`);
+export function cacheEntryPath(m: ModelInfo, threads: boolean, program?: Graph): string {
+  return join(cacheDir(), "wasm", `${cacheKey(m, threads, program)}.bin`);
 }
 
 interface Header {
@@ -128,8 +132,8 @@ function writeAtomic(path: string, bytes: Uint8Array): void {
 }
 
 /** Drops an entry that turned out unusable, so the next run rebuilds it. */
-export function evictWasm(m: ModelInfo, threads = false): void {
-  rmSync(cacheEntryPath(m, threads), { force: true });
+export function evictWasm(m: ModelInfo, threads = false, program?: Graph): void {
+  rmSync(cacheEntryPath(m, threads, program), { force: true });
 }
 
 /**
@@ -138,9 +142,9 @@ export function evictWasm(m: ModelInfo, threads = false): void {
  * binaries instead of running binaryen again. An entry that is missing, truncated, altered, of
  * another model or another compiler is rebuilt (and replaced), never trusted.
  */
-export async function cachedWasm(m: ModelInfo, build: () => Promise<CompiledWasm>, threads = false): Promise<{ compiled: CompiledWasm; hit: boolean }> {
+export async function cachedWasm(m: ModelInfo, build: () => Promise<CompiledWasm>, threads = false, program?: Graph): Promise<{ compiled: CompiledWasm; hit: boolean }> {
   // Thread builds carry shared-memory flavours too: a separate entry.
-  const key = cacheKey(m, threads);
+  const key = cacheKey(m, threads, program);
   const path = join(cacheDir(), "wasm", `${key}.bin`);
   let bytes: Uint8Array | undefined;
   try {
@@ -163,32 +167,35 @@ export async function cachedWasm(m: ModelInfo, build: () => Promise<CompiledWasm
 /**
  * The model `run` and `forward` execute: wasm builds come from the compile cache (and an entry
  * that fails to load once is evicted and rebuilt), the other targets compile as they load.
- * `compiled` says where the wasm build came from, for the statistics line.
+ * Weights may be low-bit (f16 / q8 / q4, as loaded): the build is specialised to their storage
+ * and cached under it. `compiled` says where the wasm build came from, for the statistics line.
  */
 export async function openModel(
   target: Target,
   m: ModelInfo,
-  weights: Map<string, Float32Array>,
+  weights: ReadonlyMap<string, StoredWeight>,
   opts: { threads?: number } = {},
 ): Promise<{ model: Model; compiled?: "cached" | "compiled" }> {
   const { createModel, backendFor } = await import("../../backends/registry.ts");
   const threads = opts.threads ?? 1;
   if (target !== "wasm") return { model: await createModel(target, m, weights, threads > 1 ? { threads } : {}) };
   const { inferenceGraph } = await import("../ir/lower.ts");
-  const program = inferenceGraph(m);
+  const { withStorage } = await import("../runtime/weights/store.ts");
+  const f32 = inferenceGraph(m);
+  const program = [...weights.values()].some(isLowBit) ? withStorage(f32, weights) : f32;
   const backend = await backendFor("wasm");
   const shared = threads > 1;
   const build = () => backend.compile(m, program, { threads: shared }) as Promise<CompiledWasm>;
   const open = (artifact: CompiledWasm) => createModel("wasm", m, weights, { artifact, program, ...(threads > 1 ? { threads } : {}) });
-  const { compiled, hit } = await cachedWasm(m, build, shared);
+  const { compiled, hit } = await cachedWasm(m, build, shared, program);
   if (!hit) return { model: await open(compiled), compiled: "compiled" };
   try {
     return { model: await open(compiled), compiled: "cached" };
   } catch (e) {
     // The caller's own mistakes fail the same way with a fresh build: report them as they are.
     if (e instanceof WeightsError || e instanceof ModelInputError) throw e;
-    evictWasm(m, shared);
-    const fresh = await cachedWasm(m, build, shared);
+    evictWasm(m, shared, program);
+    const fresh = await cachedWasm(m, build, shared, program);
     return { model: await open(fresh.compiled), compiled: "compiled" };
   }
 }

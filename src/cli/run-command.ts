@@ -126,15 +126,14 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   const bar = stderrIsTTY() ? progressBar("loading weights") : undefined;
   const t0 = performance.now();
   // Low-bit weights (asked for, or stored so in the file) load in their storage; the Wasm build
-  // is then specialised to it and compiled here (the compile cache keys f32 builds only).
+  // is then specialised to it (the compile cache keys each build by its weights' storage).
   const lowBit = (o.dtype !== undefined && o.dtype !== "f32") || (await isLowBitPath(o.weights));
   const loadOpts = { ...(o.map ? { map: o.map } : {}), ...(o.allowNonfinite ? { allowNonFinite: true } : {}), onProgress: (done: number, total: number) => bar?.update(done, total) };
   let opened: { model: Awaited<ReturnType<typeof openModel>>["model"]; compiled?: "cached" | "compiled" };
   try {
     if (lowBit) {
       const store = await loadWeightStore(m, o.weights, { ...loadOpts, ...(o.dtype ? { dtype: o.dtype } : {}) });
-      const { createModel } = await import("../../backends/registry.ts");
-      opened = { model: await createModel(o.target, m, store, threads !== undefined ? { threads } : {}), ...(o.target === "wasm" ? { compiled: "compiled" as const } : {}) };
+      opened = await openModel(o.target, m, store, threads !== undefined ? { threads } : {});
     } else {
       const weights = await loadWeights(m, o.weights, loadOpts);
       opened = await openModel(o.target, m, weights, threads !== undefined ? { threads } : {});
