@@ -24,8 +24,8 @@ import { randomWeights } from "../src/runtime/random-weights.ts";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
 import { mulberry32 } from "../src/runtime/sample.ts";
 import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
-import { relError, unevenChunks } from "./helpers/conformance.ts";
-import { LOWBIT_CASES, LOWBIT_DTYPES } from "./helpers/lowbit-cases.ts";
+import { relError } from "./helpers/conformance.ts";
+import { LOWBIT_CASES, LOWBIT_DTYPES, decodeInChunks } from "./helpers/lowbit-cases.ts";
 import { loadTiny } from "./helpers/tiny-specs.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -84,14 +84,7 @@ describe.each(CASES)("$name", ({ model }) => {
       const t = all.subarray(0, seq);
       const forward = await wasm.forward(t, { batch: 1, seq });
       const vocab = m.head.vocab;
-      const out = new Float32Array(seq * vocab);
-      const state = await wasm.begin({ batch: 1 });
-      let at = 0;
-      for (const n of unevenChunks(seq)) {
-        out.set(await wasm.step(state, t.subarray(at, at + n), n), at * vocab);
-        at += n;
-      }
-      state.dispose();
+      const out = await decodeInChunks(wasm, t, vocab);
       close(out, forward, vocab, seq, "incremental vs forward");
       close(out, await ref.forward(t, { batch: 1, seq }), vocab, seq, "incremental vs reference");
     });

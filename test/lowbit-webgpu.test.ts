@@ -24,7 +24,7 @@ import { compileWgsl } from "../backends/wgsl/compile.ts";
 import { KernelHarness } from "../backends/wgsl/harness.ts";
 import { quantizeRowsKernel } from "../backends/wgsl/kernels/lowbit.ts";
 import { quantizeActivationRow } from "../src/runtime/weights/activations.ts";
-import { checkFile } from "../src/check/check.ts";
+import { checkFile, checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { bindWeightStore } from "../src/runtime/bind-weights.ts";
@@ -36,12 +36,28 @@ import { encodeStore } from "../src/runtime/weights/file.ts";
 import { bytesByDtype, type Q4Weight, type Q8Weight, type StoredWeight } from "../src/runtime/weights/format.ts";
 import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
 import { weightLayout } from "../src/model/weights-layout.ts";
-import { relError, unevenChunks } from "./helpers/conformance.ts";
+import { relError } from "./helpers/conformance.ts";
 import { gpuDevice } from "./helpers/gpu.ts";
-import { LOWBIT_CASES, LOWBIT_DTYPES } from "./helpers/lowbit-cases.ts";
+import { LOWBIT_CASES, LOWBIT_DTYPES, decodeInChunks } from "./helpers/lowbit-cases.ts";
 import { loadTiny } from "./helpers/tiny-specs.ts";
 
 const device = await gpuDevice();
+
+/** Wide enough that its projections outgrow a 32 KiB binding, small enough for llvmpipe. */
+const WIDE = `model wide {
+  dims { vocab = 37, d = 256, heads = 4, layers = 1, hidden = 512, context = 8 }
+  input tokens: int[batch, seq] where seq <= context
+  embed tokens(vocab, d)
+  position rope(base = 10000)
+  stack layers × decoder {
+    norm rms(eps = 1e-5)
+    attention self(heads = heads, mask = causal)
+    norm rms(eps = 1e-5)
+    mlp(hidden = hidden, act = swiglu)
+  }
+  norm rms(eps = 1e-5)
+  head tied
+}`;
 const hasF16 = device?.features.has("shader-f16") ?? false;
 
 const opened: Model[] = [];
@@ -90,14 +106,7 @@ describe.skipIf(!device)("low-bit weights on WebGPU against the reference", () =
         const t = all.subarray(0, S);
         const vocab = m.head.vocab;
         const forward = await gpu.forward(t, { batch: 1, seq: S });
-        const out = new Float32Array(S * vocab);
-        const state = await gpu.begin({ batch: 1 });
-        let at = 0;
-        for (const n of unevenChunks(S)) {
-          out.set(await gpu.step(state, t.subarray(at, at + n), n), at * vocab);
-          at += n;
-        }
-        state.dispose();
+        const out = await decodeInChunks(gpu, t, vocab);
         close(out, forward, vocab, S, "incremental vs forward");
         close(out, await ref.forward(t, { batch: 1, seq: S }), vocab, S, "incremental vs reference");
       });
@@ -147,6 +156,25 @@ describe.skipIf(!device)("low-bit weights on WebGPU against the reference", () =
       for (let k = 0; k < K; k++) if (got[r * K + k] !== Math.fround(q[k] * d[k >> 5])) bad++;
     }
     expect(bad).toBe(0);
+  });
+
+  it.each(LOWBIT_DTYPES)("%s weights larger than a binding split by rows and still equal the reference", async (dtype) => {
+    // 32 KiB bindings: the 512 × 256 projections (72 KiB in q4) split into row chunks.
+    const r = checkSource(WIDE, "wide.sf");
+    const m = r.entry!;
+    const graph = inferenceGraph(m);
+    const store = convertStore(graph, randomWeights(m, 6), dtype);
+    const program = withStorage(graph, store);
+    const limits = { maxStorageBufferBindingSize: 32 * 1024 };
+    const chunks = compileWgsl(m, program, limits).plan.buffers.filter((b) => b.storage === dtype && /\[\d+:\d+\]$/.test(b.name));
+    expect(chunks.length).toBeGreaterThanOrEqual(6);
+    const gpu = keep(await createWebGpuModel(m, program, store, { device: device!, limits }));
+    const ref = keep(createReferenceModel(m, program, store));
+    const t = tokens(m, 2 * 4, 8);
+    for (const [batch, seq] of [[2, 4], [1, 1]] as const) {
+      const x = t.subarray(0, batch * seq);
+      close(await gpu.forward(x, { batch, seq }), await ref.forward(x, { batch, seq }), m.head.vocab, seq, `split ${dtype} ${batch}×${seq}`);
+    }
   });
 
   it("a store that does not match the spec is a one-line WeightsError at load", async () => {

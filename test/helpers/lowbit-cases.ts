@@ -4,7 +4,9 @@
 
 import { checkSource } from "../../src/check/check.ts";
 import type { ModelInfo } from "../../src/model/model.ts";
+import type { Model } from "../../src/runtime/model-api.ts";
 import type { StorageDType } from "../../src/runtime/weights/format.ts";
+import { unevenChunks } from "./conformance.ts";
 import { loadTiny } from "./tiny-specs.ts";
 
 const ODD = `model odd_widths {
@@ -35,3 +37,16 @@ export const LOWBIT_CASES: Array<{ name: string; model: () => ModelInfo }> = [
 ];
 
 export const LOWBIT_DTYPES: StorageDType[] = ["f16", "q8", "q4"];
+
+/** One sequence's logits decoded by begin/step in uneven chunks (conformance's pattern). */
+export async function decodeInChunks(model: Model, t: Int32Array, vocab: number): Promise<Float32Array> {
+  const out = new Float32Array(t.length * vocab);
+  const state = await model.begin({ batch: 1 });
+  let at = 0;
+  for (const n of unevenChunks(t.length)) {
+    out.set(await model.step(state, t.subarray(at, at + n), n), at * vocab);
+    at += n;
+  }
+  state.dispose();
+  return out;
+}
