@@ -160,8 +160,8 @@ export function attention(
           const end = segs[t + 1];
           const step = segs[t + 2];
           for (let j = segs[t]; j < end; j += step) {
-            // Skip padding before reading k/v: padded slots may hold garbage (even NaN).
             if (j < first) continue;
+            // Skip padding before reading k/v: padded slots may hold garbage (even NaN).
             if (keyMask !== undefined && keyMask[b * seqK + j] === 0) continue;
             const ko = ((b * seqK + j) * kvHeads + kvh) * headDim;
             let dot = 0;
