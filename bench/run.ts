@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark prints a table. Benchmarks are never timed tests.
-// Select sections with arguments: `npm run bench -- check wasm webgpu` (default: all).
+// Select sections with arguments: `npm run bench -- check wasm attention webgpu` (default: all).
 import { benchCheck } from "./check-speed.ts";
 
 const want = new Set(process.argv.slice(2));
@@ -17,6 +17,11 @@ if (on("wasm")) {
   } catch (e) {
     console.log(`(wasm bench unavailable: ${(e as Error).message})`);
   }
+}
+if (on("attention")) {
+  const { benchAttention } = await import("./attention.ts");
+  console.log("\n## Attention kernels (WebAssembly)\n");
+  benchAttention();
 }
 if (on("webgpu")) {
   console.log("\n## WebGPU backend (WGSL)\n");

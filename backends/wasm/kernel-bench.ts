@@ -6,9 +6,8 @@ import { assemble } from "./compile.ts";
 import { emitMatmul, matmulName, type MatmulSpec } from "./emit-matmul.ts";
 import { type Act } from "./emit-math.ts";
 import { emitActivation, emitHelpers } from "./emit-rows.ts";
-import { DESC, NR, SLOT } from "./plan.ts";
-import { attentionName, emitAttention } from "./emit-attention.ts";
-import type { WOp } from "./ops.ts";
+import { NR } from "./plan.ts";
+import { type AttentionBench, attentionBenchModule } from "./kernel-bench-attention.ts";
 import { packPanels } from "./load.ts";
 import { actRowBytes } from "./emit-quant.ts";
 import { packLowBit, packedBytes } from "./lowbit.ts";
@@ -171,61 +170,9 @@ export function activationModule(relaxed: boolean, act: Act, rows: number): { ru
 
 /**
  * A module exporting `attn()`: the backend's fused causal self-attention for one sequence of
- * `n` new rows at position 0 (heads × headDim, no RoPE, no padding) over fixed buffers. `run`
- * restores the queries first (the kernel scales them in place). Useful FLOPs: 4·hd per visible
- * (query, key) pair and head.
+ * `n` new rows at position 0 (heads × headDim, no RoPE, no padding) over fixed buffers; the
+ * general form (window, ALiBi, GQA, linear) is kernel-bench-attention.ts.
  */
-export function attentionModule(relaxed: boolean, heads: number, headDim: number, n: number): { run(): void; flops: number; out(): Float32Array; setQKV(q: Float32Array, k: Float32Array, v: Float32Array): void } {
-  const fl: EmitFlags = { relaxed, threads: false };
-  const width = heads * headDim;
-  const op: Extract<WOp, { op: "attention" }> = { op: "attention", slot: 0, out: 0, q: 0, k: 0, v: 0, heads, kvHeads: heads, headDim, scale: 1 / Math.sqrt(headDim), causal: true, source: "self", ropeDim: 0, padding: false, name: "bench" };
-  const desc = 0;
-  const sd = DESC.slots;
-  const scratchBytes = Math.ceil((4 * (4 * headDim + 64) + 256) / 64) * 64;
-  const scratch = 1024;
-  const rowBytes = 4 * n * width + 64;
-  const q = scratch + scratchBytes + 1024;
-  const k = q + rowBytes;
-  const v = k + rowBytes;
-  const out = v + rowBytes;
-  const kc = out + rowBytes;
-  const vc = kc + rowBytes;
-  const pages = Math.ceil((vc + rowBytes + 1024) / 65536);
-  const text = `(module
-  (import "env" "memory" (memory ${pages}))
-  (global $tid (mut i32) (i32.const 0))
-  (global $nth (mut i32) (i32.const 1))
-  (func $barrier)
-  ${emitHelpers()}
-  ${emitAttention(fl, op, desc, scratch, scratchBytes, n)}
-  (func (export "attn") (call $${attentionName(op)} (i32.const ${q}) (i32.const ${k}) (i32.const ${v}) (i32.const ${out}) (i32.const ${sd}) (i32.const 0) (i32.const 0))))`;
-  const memory = new WebAssembly.Memory({ initial: pages });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
-  const i32v = new Int32Array(memory.buffer);
-  i32v[(desc + DESC.g) / 4] = 1;
-  i32v[(desc + DESC.n) / 4] = n;
-  i32v[(desc + DESC.pos0) / 4] = 0;
-  i32v[(sd + SLOT.k) / 4] = kc;
-  i32v[(sd + SLOT.v) / 4] = vc;
-  i32v[(sd + SLOT.stride) / 4] = n;
-  const f32v = new Float32Array(memory.buffer);
-  let q0 = Float32Array.from({ length: n * width }, (_, i) => Math.sin(i * 0.37));
-  f32v.set(q0, q / 4);
-  f32v.set(Float32Array.from({ length: n * width }, (_, i) => Math.cos(i * 0.21)), k / 4);
-  f32v.set(Float32Array.from({ length: n * width }, (_, i) => Math.sin(i * 0.13 + 1)), v / 4);
-  const attn = inst.exports.attn as () => void;
-  return {
-    flops: 4 * headDim * heads * ((n * (n + 1)) / 2),
-    run() {
-      f32v.set(q0, q / 4);
-      attn();
-    },
-    out: () => f32v.slice(out / 4, out / 4 + n * width),
-    setQKV(qq, kk, vv) {
-      q0 = qq.slice();
-      f32v.set(qq, q / 4);
-      f32v.set(kk, k / 4);
-      f32v.set(vv, v / 4);
-    },
-  };
+export function attentionModule(relaxed: boolean, heads: number, headDim: number, n: number): AttentionBench {
+  return attentionBenchModule(relaxed, { kind: "softmax", heads, kvHeads: heads, headDim, n, causal: true });
 }
