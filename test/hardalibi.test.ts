@@ -2,13 +2,15 @@
 // none)`. The checker's rules (SF0243, SF0213), the IR's per-head windows and ALiBi slopes, NoPE
 // (`position none`) under causal attention, and the reference backend against an independent
 // PyTorch model written from the paper's definition (scripts/make-copy-fixtures.py): logits of
-// a forward and of begin/step decoding in uneven chunks on every target (WebGPU in both kernel
-// sets), and every parameter's gradient of the cross-entropy.
+// a forward and of begin/step decoding in uneven chunks on every target (Wasm in relaxed and
+// plain SIMD, WebGPU in both kernel sets), and every parameter's gradient of the cross-entropy.
 import { readFileSync } from "node:fs";
+import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createReferenceModel } from "../backends/reference/backend.ts";
 import { createModel } from "../backends/registry.ts";
+import { createWasmModel } from "../backends/wasm/backend.ts";
 import { isCpuAdapter } from "../backends/wgsl/device.ts";
 import { createWebGpuModel } from "../backends/wgsl/backend.ts";
 import { headSlopes, alibiSlopes } from "../backends/reference/kernels/position.ts";
@@ -30,6 +32,14 @@ const device = await gpuDevice();
 afterAll(() => device?.destroy());
 // "webgpu" runs the adapter's own attention kernels (walk on llvmpipe), "webgpu-other" the other set.
 const otherAttention = device && isCpuAdapter(device.adapterInfo) ? "tiles" : "walk";
+// Wasm: relaxed SIMD (Node 20 keeps it behind a flag) and plain SIMD.
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+const TARGETS: Record<string, (m: ModelInfo, w: Map<string, Float32Array>) => Promise<Model>> = {
+  wasm: (m, w) => createModel("wasm", m, w),
+  "wasm (plain SIMD)": (m, w) => createWasmModel(m, inferenceGraph(m), w, { relaxed: false }),
+  webgpu: (m, w) => createModel("webgpu", m, w, { device: device! }),
+  "webgpu (other attention kernels)": (m, w) => createWebGpuModel(m, inferenceGraph(m), w, { device: device!, attention: otherAttention }),
+};
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -137,10 +147,9 @@ describe.each(Object.keys(FIXTURES) as Array<keyof typeof FIXTURES>)("%s against
     expect(relError(off, expected)).toBeGreaterThan(1e-2);
   });
 
-  it.each(["webgpu", "webgpu-other"] as const)("forward and begin/step logits on %s", async (target) => {
-    if (!device) return;
-    const model: Model =
-      target === "webgpu" ? await createModel("webgpu", m, weights, { device }) : await createWebGpuModel(m, inferenceGraph(m), weights, { device, attention: otherAttention });
+  it.each(Object.keys(TARGETS))("forward and begin/step logits on %s", async (target) => {
+    if (target.startsWith("webgpu") && !device) return;
+    const model = await TARGETS[target](m, weights);
     try {
       const e1 = relError(await model.forward(tokens, { batch, seq }), expected);
       const e2 = relError(await decodeInChunks(model, { tokens, opts: { batch, seq }, padded: false }, unevenChunks(seq)), expected);

@@ -45,6 +45,7 @@ export function attentionName(op: AttentionOp): string {
   if (op.scale !== 1 / Math.sqrt(op.headDim)) parts.push(`sc${numberId(op.scale)}`);
   if (op.softcap !== undefined) parts.push(`cap${numberId(op.softcap)}`);
   if (op.alibiKey) parts.push("alibi");
+  if (op.headWindows) parts.push(`hw${op.headWindows.join("_")}`);
   if (op.ropeKey) parts.push(`rope${op.ropeDim}`);
   if (op.padding) parts.push("pad");
   return parts.join("_");
@@ -128,6 +129,17 @@ export function scaleRow(f: Func, ptr: string, floats: number, factor: string, l
   return tail ? `${loop}\n${tail}` : loop;
 }
 
+/**
+ * Hard-ALiBi: the window of head $h into local $hw (0 = no limit), a select per windowed head;
+ * empty without per-head windows.
+ */
+function headWindow(f: Func, op: AttentionOp): string {
+  if (!op.headWindows) return "";
+  f.local("i32", "hw");
+  const w = op.headWindows.reduce((rest, w, h) => (w > 0 ? `(select ${i32(w)} ${rest} (i32.eq ${get("h")} ${i32(h)}))` : rest), i32(0));
+  return `(local.set $hw ${w})`;
+}
+
 /** Visible-key segments of query position $i among $seqK keys, into locals ss*, se*, sp*. */
 function segments(f: Func, op: AttentionOp): { count: number; code: string } {
   f.local("i32", "lo", "hi", "ss0", "se0", "sp0", "ss1", "se1", "sp1", "ss2", "se2", "sp2", "bi", "fc");
@@ -137,6 +149,8 @@ function segments(f: Func, op: AttentionOp): { count: number; code: string } {
     code.push(`(local.set $lo (call $imax ${get("lo")} (i32.sub ${get("i")} ${i32(op.window - 1)})))`);
     if (!op.causal) code.push(`(local.set $hi (call $imin ${get("hi")} (i32.add ${get("i")} ${i32(op.window)})))`);
   }
+  // A windowed head (Hard-ALiBi, causal) sees only keys j > i - hw.
+  if (op.headWindows) code.push(`${headWindow(f, op)} (if (i32.gt_s ${get("hw")} (i32.const 0)) (then (local.set $lo (call $imax ${get("lo")} (i32.add (i32.sub ${get("i")} ${get("hw")}) (i32.const 1))))))`);
   for (let k = 0; k < 3; k++) code.push(`(local.set $ss${k} (i32.const 0)) (local.set $se${k} (i32.const 0)) (local.set $sp${k} (i32.const 1))`);
   const push = (k: number, s: string, e: string, step: string | number) =>
     `(local.set $ss${k} (call $imax ${s} ${get("lo")})) (local.set $se${k} (call $imin ${e} ${get("hi")})) (local.set $sp${k} ${typeof step === "number" ? i32(step) : step})`;
@@ -393,6 +407,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     f.local("v128", ...Array.from({ length: KB }, (_, t) => `ps${t}`));
     f.local("f32", "bm0", "bm1", "bm2", "bm3");
     f.local("i32", ...rs.map((r) => `seen${r}`));
+    // Hard-ALiBi: row r sees keys from hl_r = max(0, bi_r - hw + 1) of a windowed head, else from 0.
+    if (op.headWindows) f.local("i32", ...rs.map((r) => `hl${r}`));
     const accOf = (r: number, c: number) => loadV(get("scr"), (r * C + c) * 16);
     const accTo = (r: number, c: number, e: string) => storeV(get("scr"), e, (r * C + c) * 16);
     /** Dot products of rows r0, r0+1 with keys 4u..4u+3 of the group (chunk loads `key(t, c)`), into bs*_u. */
@@ -429,7 +445,10 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
         .map(
           (u) => `
     ${cap(`bs${r}_${u}`)}
-    (local.set $bv${r}_${u} (v128.and ${get(`vd${u}`)} ${op.causal ? `(i32x4.le_s ${get(`jw${u}`)} (i32x4.splat ${get(`bi${r}`)}))` : "(v128.const i32x4 -1 -1 -1 -1)"}))
+    (local.set $bv${r}_${u} (v128.and ${get(`vd${u}`)} ${op.causal ? `(i32x4.le_s ${get(`jw${u}`)} (i32x4.splat ${get(`bi${r}`)}))` : "(v128.const i32x4 -1 -1 -1 -1)"}))${
+      op.headWindows ? `
+    (local.set $bv${r}_${u} (v128.and ${get(`bv${r}_${u}`)} (i32x4.ge_s ${get(`jw${u}`)} (i32x4.splat ${get(`hl${r}`)}))))` : ""
+    }
     ${op.alibiKey ? `(local.set $bs${r}_${u} (f32x4.sub ${get(`bs${r}_${u}`)} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat ${get(`bi${r}`)}) ${get(`jw${u}`)}))))))` : ""}
     (local.set $bs${r}_${u} (v128.bitselect ${get(`bs${r}_${u}`)} ${splat(-Infinity)} ${get(`bv${r}_${u}`)}))
     (local.set $seen${r} (i32.or ${get(`seen${r}`)} (v128.any_true ${get(`bv${r}_${u}`)})))`,
@@ -520,7 +539,14 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
     (local.set $hiM ${op.causal ? `(call $imin ${get("seqK")} (i32.add ${get("bi3")} (i32.const 1)))` : get("seqK")})
     ${zeroAcc}
-    (local.set $j (i32.const 0))
+    ${
+      op.headWindows
+        ? `${headWindow(f, op)}
+    ${rs.map((r) => `(local.set $hl${r} (select (call $imax (i32.const 0) (i32.add (i32.sub ${get(`bi${r}`)} ${get("hw")}) (i32.const 1))) (i32.const 0) (i32.gt_s ${get("hw")} (i32.const 0))))`).join("\n    ")}
+    ;; groups stay aligned to KEY_BLOCK from 0; the ones before the first row's window see nothing
+    (local.set $j (i32.and ${get("hl0")} ${i32(-KEY_BLOCK)}))`
+        : "(local.set $j (i32.const 0))"
+    }
     (block $B_bkeys (loop $L_bkeys
       (br_if $B_bkeys (i32.ge_s ${get("j")} ${get("hiM")}))
       ${bgroup}

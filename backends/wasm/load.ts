@@ -5,7 +5,7 @@
 
 import { WeightsError, formatShape } from "../../src/runtime/safetensors.ts";
 import { isLowBit, storageOf, storedElements, type StoredWeight } from "../../src/runtime/weights/format.ts";
-import { alibiSlopes, sinusoidalTable } from "../reference/kernels/index.ts";
+import { headSlopes, sinusoidalTable } from "../reference/kernels/index.ts";
 import { ropeInverseFrequencies } from "../../src/model/rope.ts";
 import { fillRawLowBit, packLowBit } from "./lowbit.ts";
 import { NR, type WasmPlan } from "./plan.ts";
@@ -67,7 +67,7 @@ export function fillStatic(plan: WasmPlan, buffer: ArrayBufferLike, weights: Rea
     if (t.kind === "sinusoidal") {
       mem.set(sinusoidalTable(t.positions, t.dim), at);
     } else if (t.kind === "alibi") {
-      mem.set(alibiSlopes(t.heads), at);
+      mem.set(headSlopes(t.heads, true, t.windows)!, at);
     } else {
       // Same angles as the reference applyRope: positions · its inverse frequencies, in f64.
       const half = t.rotaryDim / 2;

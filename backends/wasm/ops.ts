@@ -63,7 +63,8 @@ export type WOp =
   | { op: "gated"; out: number; gate: number; up: number; width: number; act: Act }
   | { op: "softcap"; out: number; x: number; width: number; cap: number }
   /** `scale` multiplies the queries; `softcap` caps each scaled score before ALiBi and masks. */
-  | ({ op: "attention"; scale: number; softcap?: number; window?: number; sparse?: SparsePattern; alibiKey?: string } & AttentionCommon)
+  /** `headWindows` (Hard-ALiBi): head h sees keys j > i - w_h; 0 = no limit (causal only). */
+  | ({ op: "attention"; scale: number; softcap?: number; window?: number; sparse?: SparsePattern; alibiKey?: string; headWindows?: readonly number[] } & AttentionCommon)
   | ({ op: "linear_attention"; featureMap: "elu1" | "relu" } & AttentionCommon)
   /** Mamba's conv (emit-ssm.ts): channels [0, channels) of rows of rowWidth; its window in slot `slot`. */
   | { op: "ssm_conv"; out: number; x: number; rowWidth: number; channels: number; width: number; weight: string; bias?: string; slot: number; name: string }
@@ -98,6 +99,8 @@ export interface TableRequest {
   /** RoPE's frequency scaling (src/model/rope.ts). */
   scaling?: RopeScaling;
   heads: number;
+  /** ALiBi under Hard-ALiBi's per-head windows: only the unwindowed heads get slopes (headSlopes). */
+  windows?: readonly number[];
 }
 
 export interface BuiltOps {
@@ -162,7 +165,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const alias = new Map<number, number>();
   const real = (id: number): number => alias.get(id) ?? id;
   const table = (t: Omit<TableRequest, "key">): string => {
-    const key = `${t.kind}:${t.section}:${ropeKey(t.dim, t.base, t.scaling)}:${t.heads}`;
+    const key = `${t.kind}:${t.section}:${ropeKey(t.dim, t.base, t.scaling)}:${t.heads}${t.windows ? `:${t.windows.join(",")}` : ""}`;
     tables.set(key, { ...t, key });
     return key;
   };
@@ -272,7 +275,6 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
   const attention = (n: NodeOf<"attention"> | NodeOf<"linear_attention">, phase: "encode" | "decode", section: "encoder" | "decoder"): WOp[] => {
     const where = `${n.op} ${n.cache}`;
     if (n.heads % n.kvHeads !== 0) throw new Error(`wasm backend: ${where}: heads ${n.heads} not a multiple of kv heads ${n.kvHeads}`);
-    if (n.op === "attention" && n.headWindows) throw new Error(`wasm backend: ${where}: Hard-ALiBi (per-head windows) has no Wasm kernel yet; run it on the reference backend`);
     const index = slots.length;
     const mask = n.padding === undefined ? undefined : inputName(n.padding);
     const keys = n.source === "memory" ? "encoder" : section;
@@ -287,7 +289,7 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
     scratchFloats = Math.max(scratchFloats, n.op === "attention" ? 4 * hd + 64 : hd * hd + 8 * hd + 64);
     const op: WOp =
       n.op === "attention"
-        ? { op: "attention", ...common, scale: n.scale ?? 1 / Math.sqrt(hd), ...(n.softcap !== undefined ? { softcap: n.softcap } : {}), ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads }) } : {}) }
+        ? { op: "attention", ...common, scale: n.scale ?? 1 / Math.sqrt(hd), ...(n.softcap !== undefined ? { softcap: n.softcap } : {}), ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads, ...(n.headWindows ? { windows: n.headWindows } : {}) }) } : {}), ...(n.headWindows ? { headWindows: n.headWindows } : {}) }
         : { op: "linear_attention", ...common, featureMap: n.featureMap };
     if (n.source === "memory") {
       // Memory K/V come from the encode entry; persist them there, right after both exist.

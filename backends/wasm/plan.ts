@@ -85,7 +85,7 @@ export interface WeightPlacement {
 export type TablePlacement = { offset: number; bytes: number } & (
   | { kind: "sinusoidal"; positions: number; dim: number }
   | { kind: "rope"; positions: number; rotaryDim: number; base: number; scaling?: RopeScaling }
-  | { kind: "alibi"; heads: number }
+  | { kind: "alibi"; heads: number; windows?: readonly number[] }
 );
 
 export interface WasmPlan {
@@ -207,7 +207,7 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
       // cos then sin, [positions, rotaryDim / 2] each; queries and keys of both sections share it.
       placed = { kind: "rope", positions: rows, rotaryDim: t.dim, base: t.base, ...(t.scaling ? { scaling: t.scaling } : {}), offset: 0, bytes: 8 * rows * (t.dim / 2) };
     } else {
-      placed = { kind: "alibi", heads: t.heads, offset: 0, bytes: 4 * t.heads };
+      placed = { kind: "alibi", heads: t.heads, ...(t.windows ? { windows: t.windows } : {}), offset: 0, bytes: 4 * t.heads };
     }
     placed.offset = take(placed.bytes + 16);
     tables.push(placed);

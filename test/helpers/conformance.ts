@@ -1,7 +1,7 @@
 // The conformance corpus and its requests: every tiny spec in specs/, plus a few inline specs
 // for what no tiny spec has (a causal decoder with a padding input, a second embedded input,
 // MQA with partial RoPE, GQA linear attention, one 64-wide head, attention scale / softcap and
-// scaled RoPE). Used by test/conformance.test.ts.
+// scaled RoPE, Hard-ALiBi). Used by test/conformance.test.ts.
 
 import { expect } from "vitest";
 import { checkSource } from "../../src/check/check.ts";
@@ -102,6 +102,29 @@ model conf_bert_types {
     "hidden = 64, act = gelu",
     "layer(eps = 1e-5)",
     "tied",
+  ),
+  // Hard-ALiBi (Jelassi et al. 2024): heads 0 and 1 see their last 1 and 2 keys, heads 2 and 3
+  // everything with ALiBi slopes of their own count; GQA and left padding (a padded row's
+  // window-1 head sees no key at all), rows past every 8-key block of the Wasm prefill.
+  "hard-alibi": decoder(
+    "conf_hard_alibi",
+    "vocab = 101, d = 32, heads = 4, kv_heads = 2, layers = 2, context = 32",
+    "hard_alibi(local_heads = 2)",
+    "heads = heads, kv_heads = kv_heads, mask = causal, padding = mask, bias = true",
+    "hidden = 64, act = gelu",
+    "layer(eps = 1e-5)",
+    "tied",
+    "\n  input mask: bool[batch, seq]",
+  ),
+  // Hard-ALiBi's windows inside a sliding window of 5 (a ring cache), NoPE for the other heads.
+  "hard-alibi-window": decoder(
+    "conf_hard_alibi_window",
+    "vocab = 101, d = 32, heads = 4, layers = 2, window = 5, context = 32",
+    "hard_alibi(local_heads = 3, rest = none)",
+    "heads = heads, mask = causal, window = window",
+    "hidden = 64, act = gelu",
+    "rms(eps = 1e-6)",
+    "linear",
   ),
   // One 64-wide head (the attention row does not fit in registers), strided(6), ReLU.
   "wide-head": decoder(
