@@ -37,7 +37,8 @@ const CASES: Array<[string, string[], 1 | 2]> = [
   ["bad choice", ["run", D, "--weights", W, "--target", "gpu", "--prompt", "a"], 2],
   ["inspect a directory", ["inspect", folder], 2],
   ["weights --list of a directory", ["weights", folder, "--list"], 2],
-  ["build a directory", ["build", folder, "--out", join(dir, "o")], 2],
+  // build DIR reads a checkpoint directory now: one without config.json is a bad input (1), as for run DIR.
+  ["build a directory", ["build", folder, "--out", join(dir, "o")], 1],
   ["inspect an unknown model", ["inspect", D, "--model", "nope"], 2],
   ["weights without an action", ["weights", D], 2],
   ["weights --init into a missing directory", ["weights", D, "--init", "random", "--out", join(dir, "no", "such", "dir", "w.safetensors")], 2],

@@ -78,7 +78,7 @@ export interface Model {
 export interface LoadOptions {
   onProgress?: (p: { phase: "download" | "bind"; loaded: number; total: number }) => void;
   /** Load a checkpoint named the PyTorch way. */
-  map?: "gpt2" | "llama" | "torch" | "bert" | "gpt_neox";
+  map?: "gpt2" | "llama" | "torch" | "bert" | "gpt_neox" | "mamba";
   /** Load weights holding NaN or ±Inf instead of refusing them. */
   allowNonFinite?: boolean;
 }

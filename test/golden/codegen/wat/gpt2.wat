@@ -397,7 +397,7 @@
 
 (func $attn_h4_kv4_d8_self_causal (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sd i32) (param $rope i32) (param $alibi i32)
   ;; softmax attention: 4 heads, 4 kv heads, head dim 8
-  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $nb i32) (local $t0 i32) (local $hiM i32) (local $bq0 i32) (local $bq1 i32) (local $bq2 i32) (local $bq3 i32) (local $bo i32) (local $bi0 i32) (local $bi1 i32) (local $bi2 i32) (local $bi3 i32) (local $j4 i32) (local $vp4 i32) (local $kp4 i32) (local $j5 i32) (local $vp5 i32) (local $kp5 i32) (local $j6 i32) (local $vp6 i32) (local $kp6 i32) (local $j7 i32) (local $vp7 i32) (local $kp7 i32) (local $bl0 v128) (local $bs0_0 v128) (local $bv0_0 v128) (local $bp0_0 v128) (local $bs0_1 v128) (local $bv0_1 v128) (local $bp0_1 v128) (local $bl1 v128) (local $bs1_0 v128) (local $bv1_0 v128) (local $bp1_0 v128) (local $bs1_1 v128) (local $bv1_1 v128) (local $bp1_1 v128) (local $bl2 v128) (local $bs2_0 v128) (local $bv2_0 v128) (local $bp2_0 v128) (local $bs2_1 v128) (local $bv2_1 v128) (local $bp2_1 v128) (local $bl3 v128) (local $bs3_0 v128) (local $bv3_0 v128) (local $bp3_0 v128) (local $bs3_1 v128) (local $bv3_1 v128) (local $bp3_1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $b4 v128) (local $b5 v128) (local $b6 v128) (local $b7 v128) (local $kc0 v128) (local $kc1 v128) (local $kc2 v128) (local $kc3 v128) (local $q0 v128) (local $q1 v128) (local $acc v128) (local $jw0 v128) (local $vd0 v128) (local $jw1 v128) (local $vd1 v128) (local $ps0 v128) (local $ps1 v128) (local $ps2 v128) (local $ps3 v128) (local $ps4 v128) (local $ps5 v128) (local $ps6 v128) (local $ps7 v128) (local $bm0 f32) (local $bm1 f32) (local $bm2 f32) (local $bm3 f32)
+  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $nb i32) (local $t0 i32) (local $hiM i32) (local $bq0 i32) (local $bq1 i32) (local $bq2 i32) (local $bq3 i32) (local $bo i32) (local $bi0 i32) (local $bi1 i32) (local $bi2 i32) (local $bi3 i32) (local $j4 i32) (local $vp4 i32) (local $kp4 i32) (local $j5 i32) (local $vp5 i32) (local $kp5 i32) (local $j6 i32) (local $vp6 i32) (local $kp6 i32) (local $j7 i32) (local $vp7 i32) (local $kp7 i32) (local $bl0 v128) (local $bs0_0 v128) (local $bv0_0 v128) (local $bp0_0 v128) (local $bs0_1 v128) (local $bv0_1 v128) (local $bp0_1 v128) (local $bl1 v128) (local $bs1_0 v128) (local $bv1_0 v128) (local $bp1_0 v128) (local $bs1_1 v128) (local $bv1_1 v128) (local $bp1_1 v128) (local $bl2 v128) (local $bs2_0 v128) (local $bv2_0 v128) (local $bp2_0 v128) (local $bs2_1 v128) (local $bv2_1 v128) (local $bp2_1 v128) (local $bl3 v128) (local $bs3_0 v128) (local $bv3_0 v128) (local $bp3_0 v128) (local $bs3_1 v128) (local $bv3_1 v128) (local $bp3_1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $b4 v128) (local $b5 v128) (local $b6 v128) (local $b7 v128) (local $kc0 v128) (local $kc1 v128) (local $kc2 v128) (local $kc3 v128) (local $q0 v128) (local $q1 v128) (local $acc v128) (local $jw0 v128) (local $vd0 v128) (local $jw1 v128) (local $vd1 v128) (local $ps0 v128) (local $ps1 v128) (local $ps2 v128) (local $ps3 v128) (local $ps4 v128) (local $ps5 v128) (local $ps6 v128) (local $ps7 v128) (local $bm0 f32) (local $bm1 f32) (local $bm2 f32) (local $bm3 f32) (local $seen0 i32) (local $seen1 i32) (local $seen2 i32) (local $seen3 i32)
   
   (local.set $g (i32.load (i32.const 1024)))
   (local.set $n (i32.load (i32.const 1028)))
@@ -470,16 +470,16 @@
     (local.set $bo (i32.add (i32.mul (local.get $s) (local.get $n)) (local.get $t0)))
     (local.set $bq0 (i32.add (local.get $q) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 0) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
     (local.set $bi0 (i32.add (local.get $pos0) (i32.add (local.get $t0) (call $imin (i32.const 0) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1))))))
-    (local.set $bm0 (f32.const -inf)) (local.set $bl0 (v128.const i32x4 0 0 0 0))
+    (local.set $bm0 (f32.const -inf)) (local.set $bl0 (v128.const i32x4 0 0 0 0)) (local.set $seen0 (i32.const 0))
 (local.set $bq1 (i32.add (local.get $q) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 1) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
     (local.set $bi1 (i32.add (local.get $pos0) (i32.add (local.get $t0) (call $imin (i32.const 1) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1))))))
-    (local.set $bm1 (f32.const -inf)) (local.set $bl1 (v128.const i32x4 0 0 0 0))
+    (local.set $bm1 (f32.const -inf)) (local.set $bl1 (v128.const i32x4 0 0 0 0)) (local.set $seen1 (i32.const 0))
 (local.set $bq2 (i32.add (local.get $q) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 2) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
     (local.set $bi2 (i32.add (local.get $pos0) (i32.add (local.get $t0) (call $imin (i32.const 2) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1))))))
-    (local.set $bm2 (f32.const -inf)) (local.set $bl2 (v128.const i32x4 0 0 0 0))
+    (local.set $bm2 (f32.const -inf)) (local.set $bl2 (v128.const i32x4 0 0 0 0)) (local.set $seen2 (i32.const 0))
 (local.set $bq3 (i32.add (local.get $q) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 3) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
     (local.set $bi3 (i32.add (local.get $pos0) (i32.add (local.get $t0) (call $imin (i32.const 3) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1))))))
-    (local.set $bm3 (f32.const -inf)) (local.set $bl3 (v128.const i32x4 0 0 0 0))
+    (local.set $bm3 (f32.const -inf)) (local.set $bl3 (v128.const i32x4 0 0 0 0)) (local.set $seen3 (i32.const 0))
     (local.set $kvh (i32.div_u (local.get $h) (i32.const 1)))
     (local.set $kbase (i32.add (local.get $kb) (i32.add (i32.mul (i32.mul (local.get $s) (local.get $stride)) (i32.const 128)) (i32.mul (local.get $kvh) (i32.const 32)))))
     (local.set $vbase (i32.add (local.get $vb) (i32.add (i32.mul (i32.mul (local.get $s) (local.get $stride)) (i32.const 128)) (i32.mul (local.get $kvh) (i32.const 32)))))
@@ -871,18 +871,23 @@
     (local.set $bs3_1 (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $b4) (local.get $b6)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $b4) (local.get $b6))))))
     
     
+    
     (local.set $bv0_0 (v128.and (local.get $vd0) (i32x4.le_s (local.get $jw0) (i32x4.splat (local.get $bi0)))))
     
     (local.set $bs0_0 (v128.bitselect (local.get $bs0_0) (f32x4.splat (f32.const -inf)) (local.get $bv0_0)))
+    (local.set $seen0 (i32.or (local.get $seen0) (v128.any_true (local.get $bv0_0))))
 
+    
     (local.set $bv0_1 (v128.and (local.get $vd1) (i32x4.le_s (local.get $jw1) (i32x4.splat (local.get $bi0)))))
     
     (local.set $bs0_1 (v128.bitselect (local.get $bs0_1) (f32x4.splat (f32.const -inf)) (local.get $bv0_1)))
+    (local.set $seen0 (i32.or (local.get $seen0) (v128.any_true (local.get $bv0_1))))
     (local.set $pv (f32x4.pmax (local.get $bs0_0) (local.get $bs0_1)))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $pv) (local.get $pv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $bm0)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $bm0) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -904,7 +909,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp0_0 (v128.and (local.get $ev) (local.get $bv0_0)))
+      (local.set $bp0_0 (v128.and (local.get $ev) (f32x4.ne (local.get $bs0_0) (f32x4.splat (f32.const -inf)))))
       (local.set $bl0 (f32x4.add (local.get $bl0) (local.get $bp0_0)))
 
       (local.set $pv (f32x4.sub (local.get $bs0_1) (f32x4.splat (local.get $bm0))))
@@ -914,7 +919,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp0_1 (v128.and (local.get $ev) (local.get $bv0_1)))
+      (local.set $bp0_1 (v128.and (local.get $ev) (f32x4.ne (local.get $bs0_1) (f32x4.splat (f32.const -inf)))))
       (local.set $bl0 (f32x4.add (local.get $bl0) (local.get $bp0_1)))
       (local.set $ps0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $bp0_0) (local.get $bp0_0)))
 (local.set $ps1 (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $bp0_0) (local.get $bp0_0)))
@@ -946,18 +951,23 @@
 (v128.store offset=16 (local.get $scr) (local.get $acc))))
 
     
+    
     (local.set $bv1_0 (v128.and (local.get $vd0) (i32x4.le_s (local.get $jw0) (i32x4.splat (local.get $bi1)))))
     
     (local.set $bs1_0 (v128.bitselect (local.get $bs1_0) (f32x4.splat (f32.const -inf)) (local.get $bv1_0)))
+    (local.set $seen1 (i32.or (local.get $seen1) (v128.any_true (local.get $bv1_0))))
 
+    
     (local.set $bv1_1 (v128.and (local.get $vd1) (i32x4.le_s (local.get $jw1) (i32x4.splat (local.get $bi1)))))
     
     (local.set $bs1_1 (v128.bitselect (local.get $bs1_1) (f32x4.splat (f32.const -inf)) (local.get $bv1_1)))
+    (local.set $seen1 (i32.or (local.get $seen1) (v128.any_true (local.get $bv1_1))))
     (local.set $pv (f32x4.pmax (local.get $bs1_0) (local.get $bs1_1)))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $pv) (local.get $pv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $bm1)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $bm1) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -979,7 +989,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp1_0 (v128.and (local.get $ev) (local.get $bv1_0)))
+      (local.set $bp1_0 (v128.and (local.get $ev) (f32x4.ne (local.get $bs1_0) (f32x4.splat (f32.const -inf)))))
       (local.set $bl1 (f32x4.add (local.get $bl1) (local.get $bp1_0)))
 
       (local.set $pv (f32x4.sub (local.get $bs1_1) (f32x4.splat (local.get $bm1))))
@@ -989,7 +999,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp1_1 (v128.and (local.get $ev) (local.get $bv1_1)))
+      (local.set $bp1_1 (v128.and (local.get $ev) (f32x4.ne (local.get $bs1_1) (f32x4.splat (f32.const -inf)))))
       (local.set $bl1 (f32x4.add (local.get $bl1) (local.get $bp1_1)))
       (local.set $ps0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $bp1_0) (local.get $bp1_0)))
 (local.set $ps1 (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $bp1_0) (local.get $bp1_0)))
@@ -1021,18 +1031,23 @@
 (v128.store offset=48 (local.get $scr) (local.get $acc))))
 
     
+    
     (local.set $bv2_0 (v128.and (local.get $vd0) (i32x4.le_s (local.get $jw0) (i32x4.splat (local.get $bi2)))))
     
     (local.set $bs2_0 (v128.bitselect (local.get $bs2_0) (f32x4.splat (f32.const -inf)) (local.get $bv2_0)))
+    (local.set $seen2 (i32.or (local.get $seen2) (v128.any_true (local.get $bv2_0))))
 
+    
     (local.set $bv2_1 (v128.and (local.get $vd1) (i32x4.le_s (local.get $jw1) (i32x4.splat (local.get $bi2)))))
     
     (local.set $bs2_1 (v128.bitselect (local.get $bs2_1) (f32x4.splat (f32.const -inf)) (local.get $bv2_1)))
+    (local.set $seen2 (i32.or (local.get $seen2) (v128.any_true (local.get $bv2_1))))
     (local.set $pv (f32x4.pmax (local.get $bs2_0) (local.get $bs2_1)))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $pv) (local.get $pv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $bm2)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $bm2) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -1054,7 +1069,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp2_0 (v128.and (local.get $ev) (local.get $bv2_0)))
+      (local.set $bp2_0 (v128.and (local.get $ev) (f32x4.ne (local.get $bs2_0) (f32x4.splat (f32.const -inf)))))
       (local.set $bl2 (f32x4.add (local.get $bl2) (local.get $bp2_0)))
 
       (local.set $pv (f32x4.sub (local.get $bs2_1) (f32x4.splat (local.get $bm2))))
@@ -1064,7 +1079,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp2_1 (v128.and (local.get $ev) (local.get $bv2_1)))
+      (local.set $bp2_1 (v128.and (local.get $ev) (f32x4.ne (local.get $bs2_1) (f32x4.splat (f32.const -inf)))))
       (local.set $bl2 (f32x4.add (local.get $bl2) (local.get $bp2_1)))
       (local.set $ps0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $bp2_0) (local.get $bp2_0)))
 (local.set $ps1 (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $bp2_0) (local.get $bp2_0)))
@@ -1096,18 +1111,23 @@
 (v128.store offset=80 (local.get $scr) (local.get $acc))))
 
     
+    
     (local.set $bv3_0 (v128.and (local.get $vd0) (i32x4.le_s (local.get $jw0) (i32x4.splat (local.get $bi3)))))
     
     (local.set $bs3_0 (v128.bitselect (local.get $bs3_0) (f32x4.splat (f32.const -inf)) (local.get $bv3_0)))
+    (local.set $seen3 (i32.or (local.get $seen3) (v128.any_true (local.get $bv3_0))))
 
+    
     (local.set $bv3_1 (v128.and (local.get $vd1) (i32x4.le_s (local.get $jw1) (i32x4.splat (local.get $bi3)))))
     
     (local.set $bs3_1 (v128.bitselect (local.get $bs3_1) (f32x4.splat (f32.const -inf)) (local.get $bv3_1)))
+    (local.set $seen3 (i32.or (local.get $seen3) (v128.any_true (local.get $bv3_1))))
     (local.set $pv (f32x4.pmax (local.get $bs3_0) (local.get $bs3_1)))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $pv) (local.get $pv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $bm3)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $bm3) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -1129,7 +1149,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp3_0 (v128.and (local.get $ev) (local.get $bv3_0)))
+      (local.set $bp3_0 (v128.and (local.get $ev) (f32x4.ne (local.get $bs3_0) (f32x4.splat (f32.const -inf)))))
       (local.set $bl3 (f32x4.add (local.get $bl3) (local.get $bp3_0)))
 
       (local.set $pv (f32x4.sub (local.get $bs3_1) (f32x4.splat (local.get $bm3))))
@@ -1139,7 +1159,7 @@
 (local.set $ev_t (f32x4.sub (f32x4.sub (local.get $ev_t) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $ev_n) (f32x4.splat (f32.const -0.000212194442)))))
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
-      (local.set $bp3_1 (v128.and (local.get $ev) (local.get $bv3_1)))
+      (local.set $bp3_1 (v128.and (local.get $ev) (f32x4.ne (local.get $bs3_1) (f32x4.splat (f32.const -inf)))))
       (local.set $bl3 (f32x4.add (local.get $bl3) (local.get $bp3_1)))
       (local.set $ps0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $bp3_0) (local.get $bp3_0)))
 (local.set $ps1 (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $bp3_0) (local.get $bp3_0)))
@@ -1174,25 +1194,25 @@
     
     (local.set $l (call $hsum (local.get $bl0)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 0) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen0)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (v128.load (local.get $scr)) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (v128.load offset=16 (local.get $scr)) (local.get $ov)))
 
     (local.set $l (call $hsum (local.get $bl1)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 1) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen1)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (v128.load offset=32 (local.get $scr)) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (v128.load offset=48 (local.get $scr)) (local.get $ov)))
 
     (local.set $l (call $hsum (local.get $bl2)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 2) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen2)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (v128.load offset=64 (local.get $scr)) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (v128.load offset=80 (local.get $scr)) (local.get $ov)))
 
     (local.set $l (call $hsum (local.get $bl3)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (i32.add (local.get $bo) (call $imin (i32.const 3) (i32.sub (i32.sub (local.get $n) (local.get $t0)) (i32.const 1)))) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen3)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (v128.load offset=96 (local.get $scr)) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (v128.load offset=112 (local.get $scr)) (local.get $ov)))
     (local.set $w (i32.add (local.get $w) (global.get $nth)))
@@ -1218,7 +1238,7 @@
 (local.set $ss1 (i32.const 0)) (local.set $se1 (i32.const 0)) (local.set $sp1 (i32.const 1))
 (local.set $ss2 (i32.const 0)) (local.set $se2 (i32.const 0)) (local.set $sp2 (i32.const 1))
 (if (i32.lt_s (local.get $lo) (local.get $hi)) (then (local.set $ss0 (call $imax (local.get $lo) (local.get $lo))) (local.set $se0 (call $imin (local.get $hi) (local.get $hi))) (local.set $sp0 (i32.const 1))))
-    (local.set $m (f32.const -inf))
+    (local.set $m (f32.const -inf)) (local.set $seen (i32.const 0))
     (local.set $lvec (v128.const i32x4 0 0 0 0))
     (local.set $o0 (v128.const i32x4 0 0 0 0))
 (local.set $o1 (v128.const i32x4 0 0 0 0))
@@ -1280,11 +1300,14 @@
     (local.set $a2 (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3))))
     (local.set $sv (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a2)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a2))))
     
+    
     (local.set $sv (v128.bitselect (local.get $sv) (f32x4.splat (f32.const -inf)) (local.get $valid)))
+    (local.set $seen (i32.or (local.get $seen) (v128.any_true (local.get $valid))))
     (local.set $pv (f32x4.pmax (local.get $sv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sv) (local.get $sv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $m)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $m) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -1306,7 +1329,7 @@
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
       ;; exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
-      (local.set $pv (v128.and (local.get $ev) (local.get $valid)))
+      (local.set $pv (v128.and (local.get $ev) (f32x4.ne (local.get $sv) (f32x4.splat (f32.const -inf)))))
       (local.set $lvec (f32x4.add (local.get $lvec) (local.get $pv)))
       (local.set $p0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $pv) (local.get $pv)))
 (local.set $o0 (f32x4.add (f32x4.mul (local.get $p0) (v128.load (local.get $vp0))) (local.get $o0)))
@@ -1325,8 +1348,8 @@
       (br_if $L_seg (i32.lt_s (local.tee $seg (i32.add (local.get $seg) (i32.const 1))) (i32.const 1))))
     (local.set $l (call $hsum (local.get $lvec)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $r) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    ;; no visible key (all padding): zeros, like the reference
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    ;; no visible key (all padding): zeros, like the reference; visible keys all at -inf: NaN
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (local.get $o0) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (local.get $o1) (local.get $ov)))
     (local.set $w (i32.add (local.get $w) (global.get $nth)))

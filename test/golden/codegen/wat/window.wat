@@ -594,7 +594,7 @@
 
 (func $attn_h4_kv2_d8_self_causal_w8_rope8 (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sd i32) (param $rope i32) (param $alibi i32)
   ;; softmax attention: 4 heads, 2 kv heads, head dim 8
-  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $kb0 i32) (local $vb0 i32) (local $mr0 i32) (local $sb i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $wb i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128)
+  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $kb0 i32) (local $vb0 i32) (local $mr0 i32) (local $sb i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $wb i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128)
   
   (local.set $g (i32.load (i32.const 1024)))
   (local.set $n (i32.load (i32.const 1028)))
@@ -675,7 +675,7 @@
     (local.set $ss0 (call $imax (local.get $lo) (local.get $lo))) (local.set $se0 (call $imin (i32.add (local.get $wb) (local.get $stride)) (local.get $hi))) (local.set $sp0 (i32.const 1))
     (local.set $ss1 (call $imax (i32.add (local.get $wb) (local.get $stride)) (local.get $lo))) (local.set $se1 (call $imin (local.get $hi) (local.get $hi))) (local.set $sp1 (i32.const 1))))
     (local.set $kb0 (local.get $kbase)) (local.set $vb0 (local.get $vbase))
-    (local.set $m (f32.const -inf))
+    (local.set $m (f32.const -inf)) (local.set $seen (i32.const 0))
     (local.set $lvec (v128.const i32x4 0 0 0 0))
     (local.set $o0 (v128.const i32x4 0 0 0 0))
 (local.set $o1 (v128.const i32x4 0 0 0 0))
@@ -740,11 +740,14 @@
     (local.set $a2 (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3))))
     (local.set $sv (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a2)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a2))))
     
+    
     (local.set $sv (v128.bitselect (local.get $sv) (f32x4.splat (f32.const -inf)) (local.get $valid)))
+    (local.set $seen (i32.or (local.get $seen) (v128.any_true (local.get $valid))))
     (local.set $pv (f32x4.pmax (local.get $sv) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sv) (local.get $sv))))
     (local.set $pv (f32x4.pmax (local.get $pv) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $pv) (local.get $pv))))
     (local.set $gm (f32x4.extract_lane 0 (local.get $pv)))
-    (if (f32.gt (local.get $gm) (f32.const -inf)) (then
+    ;; ne, not gt: a NaN score (NaN in q or k) must reach l and the output, as IEEE softmax has it
+    (if (f32.ne (local.get $gm) (f32.const -inf)) (then
       (if (f32.gt (local.get $gm) (local.get $m)) (then
         (local.set $pv (f32x4.splat (f32.sub (local.get $m) (local.get $gm))))
         (local.set $ev_t (f32x4.pmax (f32x4.pmin (local.get $pv) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
@@ -766,7 +769,7 @@
 (local.set $ev (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $ev_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $ev_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $ev_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $ev_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $ev_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $ev_t) (local.get $ev_t))) (local.get $ev_t)) (f32x4.splat (f32.const 1.00000000))))
 (local.set $ev (f32x4.mul (local.get $ev) (i32x4.shl (i32x4.add (local.get $ev_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
       ;; exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
-      (local.set $pv (v128.and (local.get $ev) (local.get $valid)))
+      (local.set $pv (v128.and (local.get $ev) (f32x4.ne (local.get $sv) (f32x4.splat (f32.const -inf)))))
       (local.set $lvec (f32x4.add (local.get $lvec) (local.get $pv)))
       (local.set $p0 (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $pv) (local.get $pv)))
 (local.set $o0 (f32x4.add (f32x4.mul (local.get $p0) (v128.load (local.get $vp0))) (local.get $o0)))
@@ -785,8 +788,8 @@
       (br_if $L_seg (i32.lt_s (local.tee $seg (i32.add (local.get $seg) (i32.const 1))) (i32.const 2))))
     (local.set $l (call $hsum (local.get $lvec)))
     (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $r) (i32.const 4)) (local.get $h)) (i32.const 32))))
-    ;; no visible key (all padding): zeros, like the reference
-    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (f32.const 0.00000000) (f32.ne (local.get $l) (f32.const 0.00000000)))))
+    ;; no visible key (all padding): zeros, like the reference; visible keys all at -inf: NaN
+    (local.set $ov (f32x4.splat (select (f32.div (f32.const 1.00000000) (local.get $l)) (select (f32.const nan) (f32.const 0.00000000) (local.get $seen)) (f32.ne (local.get $l) (f32.const 0.00000000)))))
     (v128.store (local.get $o) (f32x4.mul (local.get $o0) (local.get $ov)))
 (v128.store offset=16 (local.get $o) (f32x4.mul (local.get $o1) (local.get $ov)))
     (local.set $w (i32.add (local.get $w) (global.get $nth)))

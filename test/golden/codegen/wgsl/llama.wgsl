@@ -91,12 +91,18 @@ fn key_range(i: i32, kvlen: i32) -> vec2<i32> {
 }
 fn visible(i: i32, j: i32) -> bool { return true; }
 fn bias_of(h: u32, i: i32, j: i32) -> f32 { return 0.0; }
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn poisons(x: f32) -> bool { return is_nan(x) || bitcast<u32>(x) == 0x7f800000u; }
+fn nan_of(u: u32) -> f32 { return bitcast<f32>(u); }
+fn row_scale(l: f32, seen: bool, poison: bool) -> f32 { return select(select(0.0, 1.0 / l, l > 0.0), nan_of(0x7fc00000u), poison || (seen && !(l > 0.0))); }
 const BQ = 32u;
 const BK = 64u;
 var<private> q: array<VT, NV>;
 var<private> acc: array<VT, NV>;
 var<private> m: f32;
 var<private> l: f32;
+var<private> seen: bool;
+var<private> poison: bool;
 
 var<workgroup> Ks: array<VT, 64 * NV>;
 var<workgroup> Vs: array<VT, 64 * NV>;
@@ -131,6 +137,8 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
           var d = 0.0;
           for (var c = 0u; c < NV; c++) { d += vdot(q[c], Ks[jj * NV + c]); }
           sv = d + bias_of(h, i, j);
+          seen = true;
+          poison = poison || poisons(sv);
           tmax = max(tmax, sv);
         }
         sc[jj] = sv;
@@ -168,6 +176,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let qo = ((b * qlen + r) * H + h) * NV;
   m = -3.0e38f;
   l = 0.0;
+  seen = false;
+  poison = false;
   for (var c = 0u; c < NV; c++) {
     acc[c] = VT(0.0);
     if (valid) { q[c] = Q[qo + c] * SCALE; }
@@ -176,7 +186,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let last = q0 + i32(min(wg.x * BQ + BQ, qlen)) - 1;
   run_tiles(t, valid, b, h, kvh, i, first, last, kvlen, ks);
   if (valid) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let inv = row_scale(l, seen, poison);
     for (var c = 0u; c < NV; c++) { O[qo + c] = acc[c] * inv; }
   }
 }
@@ -189,14 +199,22 @@ struct Params { batch: u32, seq: u32, src: u32, pos: u32, cap: u32, zero: u32, p
 const H = 4u;
 const HD = 8u;
 const NSPLIT = 8u;
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn poisons(x: f32) -> bool { return is_nan(x) || bitcast<u32>(x) == 0x7f800000u; }
+fn nan_of(u: u32) -> f32 { return bitcast<f32>(u); }
+fn row_scale(l: f32, seen: bool, poison: bool) -> f32 { return select(select(0.0, 1.0 / l, l > 0.0), nan_of(0x7fc00000u), poison || (seen && !(l > 0.0))); }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let bh = wg.x;
   let base = bh * NSPLIT * (HD + 2u);
   var mx = -3.0e38f;
+  var seen = false;
+  var poison = false;
   for (var s = 0u; s < NSPLIT; s++) {
     let o = base + s * (HD + 2u);
     if (Part[o + 1u] > 0.0) { mx = max(mx, Part[o]); }
+    seen = seen || Part[o + 1u] == -1.0;
+    poison = poison || is_nan(Part[o + 1u]);
   }
   var den = 0.0;
   for (var s = 0u; s < NSPLIT; s++) {
@@ -209,7 +227,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       let o = base + s * (HD + 2u);
       if (Part[o + 1u] > 0.0) { num += exp(Part[o] - mx) * Part[o + 2u + c]; }
     }
-    O[bh * HD + c] = select(0.0, num / den, den > 0.0);
+    O[bh * HD + c] = num * row_scale(den, seen, poison);
   }
 }
 
@@ -236,6 +254,10 @@ fn key_range(i: i32, kvlen: i32) -> vec2<i32> {
 }
 fn visible(i: i32, j: i32) -> bool { return true; }
 fn bias_of(h: u32, i: i32, j: i32) -> f32 { return 0.0; }
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn poisons(x: f32) -> bool { return is_nan(x) || bitcast<u32>(x) == 0x7f800000u; }
+fn nan_of(u: u32) -> f32 { return bitcast<f32>(u); }
+fn row_scale(l: f32, seen: bool, poison: bool) -> f32 { return select(select(0.0, 1.0 / l, l > 0.0), nan_of(0x7fc00000u), poison || (seen && !(l > 0.0))); }
 const NSPLIT = 8u;
 const WG = 64u;
 const CPT = 1u;
@@ -258,6 +280,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let je = min(kr.y, js + chunk);
   var m = -3.0e38f;
   var l = 0.0;
+  var seen = false;
+  var poison = false;
   var acc: array<f32, 1>;
   workgroupBarrier();
   for (var j0 = js; j0 < je; j0 += i32(WG)) {
@@ -272,7 +296,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     ss[t] = sv;
     workgroupBarrier();
     var tmax = -3.0e38f;
-    for (var e = 0u; e < WG; e++) { tmax = max(tmax, ss[e]); }
+    for (var e = 0u; e < WG; e++) {
+      tmax = max(tmax, ss[e]);
+      seen = seen || bitcast<u32>(ss[e]) != bitcast<u32>(-3.0e38f);
+      poison = poison || poisons(ss[e]);
+    }
     let mn = max(m, tmax);
     ps[t] = select(0.0, exp(sv - mn), sv > -3.0e38f);
     workgroupBarrier();
@@ -296,7 +324,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let base = ((b * H + h) * NSPLIT + split) * (HD + 2u);
   if (t == 0u) {
     Part[base] = m;
-    Part[base + 1u] = l;
+    // The partial's sum carries the IEEE rule to the merge: NaN poisons, -1 means visible keys all at -inf.
+    Part[base + 1u] = select(select(l, -1.0, seen && !(l > 0.0)), nan_of(0x7fc00000u), poison);
   }
   for (var k = 0u; k < CPT; k++) {
     let c = t + k * WG;
