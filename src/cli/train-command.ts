@@ -8,6 +8,8 @@
 // Options left out take the recipe defaults below; on --resume they come from the checkpoint,
 // and an option given that disagrees with it is a usage error (the run would not be the same run).
 
+import { WasmTrainKernels } from "../../backends/wasm/train/kernels.ts";
+import { referenceKernels } from "../train/kernels.ts";
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { ModelInfo } from "../model/model.ts";
@@ -27,8 +29,10 @@ import { loadModel, loadWeights } from "./load-model.ts";
 import type { MapName } from "../runtime/name-maps.ts";
 import type { LengthAccuracy } from "../train/copy-eval.ts";
 import { readTask, taskAccuracy, taskData, taskTrainWindows, taskValWindows, type TaskCliOptions } from "./train-task.ts";
+import { readSeq2seq, seq2seqRun, type Seq2seqCliOptions } from "./train-seq2seq.ts";
+import type { Seq2seqAccuracy } from "../train/seq2seq-eval.ts";
 
-export interface TrainCliOptions extends TaskCliOptions {
+export interface TrainCliOptions extends TaskCliOptions, Seq2seqCliOptions {
   /** Training text; or --task for a built-in copying task. */
   data?: string;
   steps: string;
@@ -62,7 +66,7 @@ export interface TrainLog {
   format: "specformer-train-log/1";
   model: string;
   spec: string;
-  target: "reference";
+  target: "reference" | "wasm";
   params: number;
   data: { file: string; bytes: number; sha256: string; trainTokens: number; valTokens: number; documents: { train: number; val: number } };
   config: TrainConfig;
@@ -211,19 +215,20 @@ const fmtTime = (s: number): string => {
 
 export async function runTrain(file: string, o: TrainCliOptions): Promise<number> {
   const target = o.target ?? "reference";
-  if (target !== "reference") {
-    if (target !== "wasm" && target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
-    throw new CliError(`training on ${target} is not built yet: only the reference backend has backward kernels; use --target reference`, EXIT_ERRORS);
+  if (target !== "reference" && target !== "wasm") {
+    if (target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
+    throw new CliError("training on webgpu is not built yet: the reference and wasm backends have backward kernels; use --target wasm", EXIT_ERRORS);
   }
   const asked = given(o);
   const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
-  if (m.sections.some((s) => s.role === "encoder")) {
-    throw new CliError(`model ${m.name} is an encoder–decoder; training it from text (parallel pairs, --task copy) is not built yet`, EXIT_ERRORS);
-  }
-  if ((o.data === undefined) === (o.task === undefined)) throw new CliError(o.data === undefined ? "train needs --data FILE or --task copy|ngram-lookup" : "--data and --task exclude each other");
-  const task = o.task !== undefined ? readTask(m, o) : undefined;
+  const encdec = m.sections.some((s) => s.role === "encoder");
+  if ((o.data === undefined) === (o.task === undefined)) throw new CliError(o.data === undefined ? `train needs --data FILE or --task ${encdec ? "copy|reverse" : "copy|ngram-lookup"}` : "--data and --task exclude each other");
+  if (!encdec && o.separator !== undefined) throw new CliError(`--separator applies to an encoder–decoder's parallel text; ${m.name} is decoder-only`);
+  // An encoder–decoder's data (train-seq2seq.ts): the Annotated Transformer's tasks, or pairs.
+  const s2sPlan = encdec ? readSeq2seq(m, o) : undefined;
+  const task = o.task !== undefined && !encdec ? readTask(m, o) : undefined;
   let tokenizer;
-  if (!task) {
+  if (!task && !encdec) {
     try {
       tokenizer = tokenizerFor(m);
     } catch (e) {
@@ -254,21 +259,23 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   } else {
     config = withDefaults(m, asked);
   }
+  if (s2sPlan) config.seq = s2sPlan.seq;
   const context = outputSection(m).maxSeq;
   if (context !== undefined && config.seq > context) throw new CliError(`--seq ${config.seq} exceeds the model's context ${context}`);
   const evalWindows = int(o.evalWindows, "--eval-windows", 0) ?? 32;
   const evalEvery = int(o.evalEvery, "--eval-every", 1) ?? Math.max(1, Math.round(config.steps / 10));
   const valFraction = real(o.valFraction, "--val-fraction", 0, 0.5) ?? 0.05;
+  const s2s = s2sPlan && seq2seqRun(m, s2sPlan, { batch: config.batch, seed: config.seed, valFraction, evalCount: evalWindows });
 
   // The data: a text file's bytes, or a copying task's generated windows.
   const dataName = o.data ?? `--task ${o.task}`;
-  const raw = task ? new Uint8Array(0) : readBytes(o.data!, "data");
-  const sha256 = task ? taskData(task).sha256 : createHash("sha256").update(raw).digest("hex");
+  const raw = task || s2s ? new Uint8Array(0) : readBytes(o.data!, "data");
+  const sha256 = task ? taskData(task).sha256 : s2s ? s2s.data.sha256 : createHash("sha256").update(raw).digest("hex");
   if (resumed && resumed.meta.data.sha256 !== sha256) {
     throw new CliError(`${dataName} is not the data the checkpoint was trained on (SHA-256 ${sha256.slice(0, 12)}…, the checkpoint's ${resumed.meta.data.sha256.slice(0, 12)}…)`, EXIT_ERRORS);
   }
-  const corpus = task ? { train: new Int32Array(0), val: new Int32Array(0), documents: { train: 0, val: 0 }, bytes: 0 } : byteCorpus(raw, tokenizer!.vocab, valFraction);
-  if (!task && corpus.train.length < config.seq + 1) {
+  const corpus = task || s2s ? { train: new Int32Array(0), val: new Int32Array(0), documents: { train: 0, val: 0 }, bytes: 0 } : byteCorpus(raw, tokenizer!.vocab, valFraction);
+  if (!task && !s2s && corpus.train.length < config.seq + 1) {
     throw new CliError(`${o.data} gives ${corpus.train.length} training tokens, fewer than --seq + 1 = ${config.seq + 1}`, EXIT_ERRORS);
   }
   if (task) {
@@ -283,7 +290,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const out = outputSection(m);
   const others = m.inputs.filter((i) => i.name !== out.input);
   const unsupported = others.find((i) => i.dtype !== "bool");
-  if (unsupported) throw new CliError(`model ${m.name} takes input "${unsupported.name}" besides its tokens; \`train --data\` feeds tokens (and padding masks) only`, EXIT_ERRORS);
+  if (unsupported && !s2s) throw new CliError(`model ${m.name} takes input "${unsupported.name}" besides its tokens; \`train --data\` feeds tokens (and padding masks) only`, EXIT_ERRORS);
   const asBatch = ({ tokens, targets }: { tokens: Int32Array; targets: Int32Array }, rows: number): Batch => {
     const shape = [rows, config.seq];
     const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: tokens, shape }]]);
@@ -291,21 +298,22 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     return bindBatch(m, inputs, targets);
   };
   const batchOf = (starts: number[], stream: Int32Array): Batch => asBatch(windows(stream, starts, config.seq), starts.length);
-  const trainBatch = (t: number): Batch => (task ? asBatch(taskTrainWindows(task, config.batch, config.seq, config.seed, t), config.batch) : batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
+  const trainBatch = (t: number): Batch => (s2s ? s2s.trainBatch(t) : task ? asBatch(taskTrainWindows(task, config.batch, config.seq, config.seed, t), config.batch) : batchOf(trainStarts(corpus.train.length, config.batch, config.seq, config.seed, t), corpus.train));
 
   // The parameters.
   let params: Map<string, Float32Array>;
   if (resumed) params = resumed.params;
   else if (o.weights !== undefined) params = new Map([...(await loadWeights(m, o.weights, o.map ? { map: o.map } : {}))].map(([k, v]) => [k, Float32Array.from(v)]));
   else params = initialWeights(m, config.seed);
-  const trainer = new Trainer(m, config, params, resumed?.state);
+  const trainer = new Trainer(m, config, params, resumed?.state, target === "wasm" ? new WasmTrainKernels() : referenceKernels);
   const bidirectional = trainer.program.forward.nodes.find((n) => (n.op === "attention" || n.op === "linear_attention") && n.source === "self" && !n.causal);
-  if (bidirectional) {
+  if (bidirectional && !s2s) {
     throw new CliError(`model ${m.name} has bidirectional attention ("${bidirectional.op === "attention" || bidirectional.op === "linear_attention" ? bidirectional.cache : ""}"), so next-token training would see the answers; masked-LM training is not built`, EXIT_ERRORS);
   }
 
-  const starts = task ? Array.from({ length: evalWindows }, (_, i) => i) : evalStarts(corpus.val.length, config.seq, evalWindows);
+  const starts = s2s ? s2s.heldOut.map((_, i) => i) : task ? Array.from({ length: evalWindows }, (_, i) => i) : evalStarts(corpus.val.length, config.seq, evalWindows);
   const valBatches = (): Batch[] => {
+    if (s2s) return s2s.valBatches();
     if (task) return taskValWindows(task, config.batch, config.seq, config.seed, evalWindows).map((w) => asBatch(w, w.rows));
     const out: Batch[] = [];
     for (let i = 0; i < starts.length; i += config.batch) out.push(batchOf(starts.slice(i, i + config.batch), corpus.val));
@@ -318,9 +326,9 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
       format: "specformer-train-log/1",
       model: m.name,
       spec: file,
-      target: "reference",
+      target,
       params: paramCount(m),
-      data: task ? taskData(task) : { file: o.data!, bytes: raw.length, sha256, trainTokens: corpus.train.length, valTokens: corpus.val.length, documents: corpus.documents },
+      data: s2s ? s2s.data : task ? taskData(task) : { file: o.data!, bytes: raw.length, sha256, trainTokens: corpus.train.length, valTokens: corpus.val.length, documents: corpus.documents },
       config,
       evalWindows,
       steps: [],
@@ -341,7 +349,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
 
   const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   say(
-    `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
+    `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${s2s ? s2sPlan!.describe : task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
       `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, reference backend` +
       (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
   );
@@ -363,12 +371,15 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   };
 
   let lastAccuracy = "";
+  let lastExact: Seq2seqAccuracy | undefined;
   const evaluate = async () => {
     if (starts.length === 0) return NaN;
     const t = performance.now();
     const v = trainer.evaluate(valBatches());
-    const accuracy = task ? (await taskAccuracy(m, trainer.params, task, [task.maxLength], evalWindows, config.seed))[0]?.accuracy : undefined;
-    if (accuracy !== undefined) lastAccuracy = `, exact match at ${task!.maxLength} letters ${(100 * accuracy).toFixed(1)}%`;
+    const exact = s2s ? (lastExact = await s2s.accuracy(trainer.params)) : undefined;
+    if (exact) lastAccuracy = `, exact match ${exact.correct}/${exact.total} (${(100 * exact.accuracy).toFixed(1)}%)`;
+    const accuracy = exact ? exact.accuracy : task ? (await taskAccuracy(m, trainer.params, task, [task.maxLength], evalWindows, config.seed))[0]?.accuracy : undefined;
+    if (accuracy !== undefined && task) lastAccuracy = `, exact match at ${task!.maxLength} letters ${(100 * accuracy).toFixed(1)}%`;
     log.evals.push({ step: trainer.step, valLoss: v, seconds: elapsed(), ...(accuracy !== undefined ? { accuracy } : {}) });
     evalSeconds += (performance.now() - t) / 1000;
     return v;
@@ -422,6 +433,10 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     process.off("SIGTERM", onSignal);
   }
   log.final = { step: trainer.step, valLoss: lastVal, seconds: elapsed(), tokensPerSecond: rate };
+  if (lastExact) {
+    log.final.accuracy = lastExact.byLength; // the evaluation at the last step
+    say(`exact match of greedy decoding on ${starts.length} held-out sequences, by target length: ${log.final.accuracy.map((a) => `${a.length} ${a.correct}/${a.total}`).join(", ")}`);
+  }
   if (task) {
     const L = task.maxLength;
     log.final.accuracy = await taskAccuracy(m, trainer.params, task, [L, 2 * L, 4 * L], evalWindows, config.seed);

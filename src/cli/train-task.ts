@@ -3,6 +3,7 @@
 // copyBatch(seed, t); the held-out windows use another seed, so no held-out window is a training
 // one; each evaluation also measures exact-match accuracy of greedy decoding at the longest
 // training length, and the run ends with accuracy at 1, 2 and 4 × that length (copy-eval.ts).
+// On an encoder–decoder spec --task is the Annotated Transformer's copy|reverse (train-seq2seq.ts).
 
 import { createHash } from "node:crypto";
 import { createModel } from "../../backends/registry.ts";
@@ -21,9 +22,9 @@ export interface TaskCliOptions {
 }
 
 /** A seed apart from every training batch's (copyBatch keys its stream by (seed, t, row)). */
-const HELD_OUT = 0x7fff0000;
+export const HELD_OUT = 0x7fff0000;
 
-function size(v: string | undefined, what: string, dflt: number): number {
+export function size(v: string | undefined, what: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 100000) throw new CliError(`${what} must be an integer in [1, 100000], got \`${v}\``);
   return Number(v);
@@ -31,7 +32,9 @@ function size(v: string | undefined, what: string, dflt: number): number {
 
 /** The task of the options, checked against the model: vocab, context, a decoder-only stack. */
 export function readTask(m: ModelInfo, o: TaskCliOptions): CopyTask {
-  if (!(COPY_TASKS as readonly string[]).includes(o.task!)) throw new CliError(`--task must be one of ${COPY_TASKS.join(", ")}, got \`${o.task}\``);
+  if (!(COPY_TASKS as readonly string[]).includes(o.task!)) {
+    throw new CliError(`--task must be one of ${COPY_TASKS.join(", ")}, got \`${o.task}\`${o.task === "reverse" ? ` (reverse is for encoder–decoder specs; ${m.name} is decoder-only)` : ""}`);
+  }
   const kind = o.task as CopyTaskKind;
   const ngram = size(o.ngram, "--ngram", 3);
   const answerLength = size(o.answerLength, "--answer-length", 3);
@@ -46,8 +49,18 @@ export function readTask(m: ModelInfo, o: TaskCliOptions): CopyTask {
   return task;
 }
 
+/** What a run's log records as its data. */
+export interface RunData {
+  file: string;
+  bytes: number;
+  sha256: string;
+  trainTokens: number;
+  valTokens: number;
+  documents: { train: number; val: number };
+}
+
 /** What the log and checkpoint record as the run's data: the task, hashed so --resume can compare. */
-export function taskData(task: CopyTask): { file: string; bytes: number; sha256: string; trainTokens: number; valTokens: number; documents: { train: number; val: number } } {
+export function taskData(task: object): RunData {
   const text = JSON.stringify(task);
   return { file: `task:${text}`, bytes: 0, sha256: createHash("sha256").update(text).digest("hex"), trainTokens: 0, valTokens: 0, documents: { train: 0, val: 0 } };
 }
