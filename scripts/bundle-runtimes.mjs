@@ -27,7 +27,9 @@ if (missing.length) throw new Error(`no runtime entry src/emit/runtime/<target>.
 const targets = TARGETS;
 // tokenizer.js: Hugging Face tokenizers, a bundle of its own that runtime.js imports only when a
 // model has such a tokenizer (README "Generated modules" gives both sizes).
-for (const t of [...targets, "tokenizer"]) {
+// train.js: fine-tuning (src/train), likewise a bundle of its own that index.js imports only
+// when trainer() is called.
+for (const t of [...targets, "tokenizer", "train"]) {
   await build({
     entryPoints: [`src/emit/runtime/${t}.ts`],
     bundle: true,
@@ -42,4 +44,4 @@ for (const t of [...targets, "tokenizer"]) {
     logLevel: "warning",
   });
 }
-console.log(`bundled runtimes: ${targets.join(", ")}; tokenizer`);
+console.log(`bundled runtimes: ${targets.join(", ")}; tokenizer; train`);

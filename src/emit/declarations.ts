@@ -4,6 +4,7 @@ import { inferenceGraph } from "../ir/lower.ts";
 import { capabilities } from "../runtime/model.ts";
 import { MAP_NAMES } from "../runtime/name-maps.ts";
 import type { Target } from "./manifest.ts";
+import { trainDeclarations } from "./declarations-train.ts";
 
 /** Text safe inside a /* *\/ comment, on one line. */
 export const commentSafe = (s: string): string => s.replace(/\*\//g, "*\\/").replace(/[\r\n\u2028\u2029]/g, " ");
@@ -126,6 +127,8 @@ export function declarations(m: ModelInfo, target: Target, source: string, token
           "  generate(prompt: Int32Array, opts: GenerateOptions): AsyncIterable<number>;",
         ]
       : [`  // No begin / step / generate: ${commentSafe(can.decodeProblem)}.`]),
+    "  /** A trainer starting from the weights this model loaded (read again from the same source). */",
+    "  trainer(opts?: TrainerOptions): Promise<Trainer>;",
     "  dispose(): void;",
     "}",
     "",
@@ -146,6 +149,7 @@ export function declarations(m: ModelInfo, target: Target, source: string, token
     " */",
     "export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;",
     "",
+    ...trainDeclarations(m, target, { src: enc ? src : undefined, mask: can.mask, extra: extraInts.map((i) => `${key(i.name)}: Int32Array`) }),
     tokenizer !== undefined
       ? "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /); without one, the package's own. */"
       : "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /). */",

@@ -21,7 +21,7 @@ export interface BuiltArtifacts {
 const WEBGPU_RANGE = "^0.6.2";
 
 /** dist/runtime/<target>.js, bundled at install time by scripts/bundle-runtimes.mjs. */
-export function runtimeBundlePath(target: Target | "tokenizer"): string {
+export function runtimeBundlePath(target: Target | "tokenizer" | "train"): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled: dist/src/emit → dist/runtime. From sources (tests): src/emit → dist/runtime.
   for (const p of [resolve(here, "../../runtime", `${target}.js`), resolve(here, "../../dist/runtime", `${target}.js`)]) {
@@ -50,7 +50,8 @@ export const TOKENIZER_FOLDER = "tokenizer/";
 /**
  * Writes a self-contained ES module package: index.js (the manifest as a JSON literal and
  * a `load` that hands it to the bundled runtime), index.d.ts, package.json, runtime.js,
- * tokenizer.js (Hugging Face tokenizers, imported only when a model has one) and the target's
+ * tokenizer.js (Hugging Face tokenizers, imported only when a model has one), train.js
+ * (fine-tuning, imported only when trainer() is called) and the target's
  * artifacts. User-written names only ever appear inside JSON literals or comments made safe,
  * never as code.
  */
@@ -97,5 +98,6 @@ export function writePackage(dir: string, m: ModelInfo, target: Target, source: 
   for (const [name, data] of Object.entries(written)) writeFileSync(join(dir, name), data);
   copyFileSync(runtimeBundlePath(target), join(dir, "runtime.js"));
   copyFileSync(runtimeBundlePath("tokenizer"), join(dir, "tokenizer.js"));
-  return [...Object.keys(written), "runtime.js", "tokenizer.js"].sort();
+  copyFileSync(runtimeBundlePath("train"), join(dir, "train.js"));
+  return [...Object.keys(written), "runtime.js", "tokenizer.js", "train.js"].sort();
 }

@@ -18,6 +18,8 @@ import type { Manifest } from "../manifest.ts";
 import { byteTokenizer, type Tokenizer } from "./tokenizer-api.ts";
 import type { WeightStore } from "../../runtime/weights/format.ts";
 import { bindForProgram } from "./weights.ts";
+import type { BindOptions } from "../../runtime/bind-weights.ts";
+import { weightLayout } from "../../model/weights-layout.ts";
 
 export { ModelInputError } from "../../runtime/model-api.ts";
 export { WeightsError } from "../../runtime/safetensors.ts";
@@ -47,17 +49,38 @@ export interface Prepared {
 }
 
 export async function prepare(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions, own?: OwnTokenizer, compilesAtLoad = false): Promise<Prepared> {
-  if (manifest.format !== 1) throw new Error(`this module was built with an unknown manifest format ${String(manifest.format)}`);
-  const model = modelFromJson(manifest.model);
+  const model = manifestModel(manifest);
   const dir = await checkpointFiles(source);
   const [file, tokenizer] = await Promise.all([readSource(source, dir, opts.onProgress), modelTokenizer(manifest, base, dir, own)]);
-  // A package built for a checkpoint knows its names; a directory's names are recognised.
-  const map = opts.map ?? manifest.checkpoint?.map ?? (dir ? guessNameMap(file) : undefined);
-  const bind = { ...(map ? { map: (f: SafetensorsFile, m: ModelInfo) => applyNameMap(map, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) };
-  const { weights, graph } = bindForProgram(model, file, manifest.graph, bind, compilesAtLoad);
+  const { weights, graph } = bindForProgram(model, file, manifest.graph, bindOptions(manifest, model, file, dir !== undefined, opts), compilesAtLoad);
   opts.onProgress?.({ phase: "bind", loaded: weights.size, total: weights.size });
   return { model, weights, graph, tokenizer };
 }
+
+export function manifestModel(manifest: Manifest): ModelInfo {
+  if (manifest.format !== 1) throw new Error(`this module was built with an unknown manifest format ${String(manifest.format)}`);
+  return modelFromJson(manifest.model);
+}
+
+/** A source's safetensors file: a directory's shards read as one, or one file and its bytes. */
+export async function readWeightsFile(source: WeightsSource, onProgress?: (p: Progress) => void): Promise<{ file: SafetensorsFile; bytes?: Uint8Array }> {
+  const dir = await checkpointFiles(source);
+  if (dir !== undefined) return { file: await readSource(source, dir, onProgress) };
+  const bytes = await readWeights(source, onProgress);
+  return { file: parseSafetensors(bytes), bytes };
+}
+
+/**
+ * How a file's names are bound: `opts.map`, else a file already in native names as it is (what a
+ * trainer's weights() writes, even in a package built for a checkpoint), else the package's map,
+ * else (for a directory) the one its tensor names show.
+ */
+export function bindOptions(manifest: Manifest, model: ModelInfo, file: SafetensorsFile, fromDir: boolean, opts: Pick<LoadOptions, "map" | "allowNonFinite">): BindOptions {
+  const map = opts.map ?? (isNative(model, file) ? undefined : (manifest.checkpoint?.map ?? (fromDir ? guessNameMap(file) : undefined)));
+  return { ...(map ? { map: (f: SafetensorsFile, m: ModelInfo) => applyNameMap(map, f, m) } : {}), ...(opts.allowNonFinite ? { allowNonFinite: true } : {}) };
+}
+
+const isNative = (m: ModelInfo, file: SafetensorsFile): boolean => weightLayout(m).every((t) => file.tensors.has(t.name));
 
 async function readSource(source: WeightsSource, dir: CheckpointFiles | undefined, onProgress?: (p: Progress) => void): Promise<SafetensorsFile> {
   if (dir === undefined) return parseSafetensors(await readWeights(source, onProgress));

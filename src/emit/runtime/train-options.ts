@@ -1,0 +1,135 @@
+/**
+ * A generated module's trainer() options → the TrainConfig of src/train/trainer.ts. The defaults
+ * are `specformer train`'s (README "Training"), so that a page and the CLI given the same options
+ * run the same update rule; every option is checked here, and a wrong one is one line naming it.
+ * `steps` is optional: without it there is no horizon (`steps: 0` in the config), which only the
+ * constant and noam schedules can do without.
+ */
+import type { ModelInfo } from "../../model/model.ts";
+import { ModelInputError } from "../../runtime/model-api.ts";
+import { SCHEDULES, type ScheduleKind } from "../../train/schedule.ts";
+import type { TrainConfig } from "../../train/trainer.ts";
+
+/** The update rule's options, as index.d.ts `TrainerOptions` declares them. */
+export interface UpdateOptions {
+  steps?: number;
+  schedule?: ScheduleKind;
+  lr?: number;
+  warmup?: number;
+  minLrRatio?: number;
+  optimizer?: "adam" | "adamw";
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  clip?: number;
+  labelSmoothing?: number;
+  dropout?: number;
+  seed?: number;
+}
+
+/** The kernels a trainer runs on: the reference (JavaScript) backward kernels, for now the only ones. */
+export const TRAIN_BACKENDS = ["reference"] as const;
+export type TrainBackend = (typeof TRAIN_BACKENDS)[number];
+
+const UPDATE_KEYS = ["steps", "schedule", "lr", "warmup", "minLrRatio", "optimizer", "betas", "eps", "weightDecay", "clip", "labelSmoothing", "dropout", "seed"] as const;
+/** Options a trainer reads besides the update rule: where the weights come from, how model() loads. */
+const OTHER_KEYS = ["backend", "map", "allowNonFinite", "onProgress", "threads", "device"] as const;
+export const TRAINER_KEYS: readonly string[] = [...UPDATE_KEYS, ...OTHER_KEYS];
+
+const fail = (what: string, want: string, got: unknown): never => {
+  throw new ModelInputError(`trainer(): ${what} must be ${want}, got ${typeof got === "string" ? JSON.stringify(got) : Array.isArray(got) ? `[${got.join(", ")}]` : String(got)}`);
+};
+
+function count(v: unknown, what: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(what, `an integer >= ${min}`, v);
+  return v as number;
+}
+
+/** A number in [lo, hi] (or (lo, hi] with `open`). */
+function real(v: unknown, what: string, lo: number, hi: number, open = false): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (open && v === lo)) fail(what, `a number in ${open ? "(" : "["}${lo}, ${hi}]`, v);
+  return v as number;
+}
+
+/** Refuses option names a trainer does not read: a typo (`learningRate`) must not be ignored silently. */
+export function checkKeys(opts: object): void {
+  for (const k of Object.keys(opts)) {
+    if (!TRAINER_KEYS.includes(k)) throw new ModelInputError(`trainer(): unknown option "${k}"; the options are ${TRAINER_KEYS.join(", ")}`);
+  }
+}
+
+/** The options given, checked; absent ones stay absent. */
+export function givenOptions(o: UpdateOptions): Partial<TrainConfig> {
+  const c: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
+    if (v !== undefined) c[k] = v;
+  };
+  set("steps", count(o.steps, "steps", 1));
+  if (o.schedule !== undefined && !(SCHEDULES as readonly unknown[]).includes(o.schedule)) fail("schedule", SCHEDULES.map((s) => `"${s}"`).join(", ") + " or absent", o.schedule);
+  set("schedule", o.schedule);
+  set("lr", real(o.lr, "lr", 0, 1e6, true));
+  set("warmup", count(o.warmup, "warmup", 0));
+  set("minLrRatio", real(o.minLrRatio, "minLrRatio", 0, 1));
+  if (o.optimizer !== undefined && o.optimizer !== "adam" && o.optimizer !== "adamw") fail("optimizer", '"adam" or "adamw"', o.optimizer);
+  set("optimizer", o.optimizer);
+  if (o.betas !== undefined) {
+    const b = o.betas;
+    if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== "number" || !(x >= 0 && x < 1))) fail("betas", "two numbers in [0, 1), e.g. [0.9, 0.98]", b);
+    c.betas = [b[0], b[1]];
+  }
+  set("eps", real(o.eps, "eps", 0, 1, true));
+  set("weightDecay", real(o.weightDecay, "weightDecay", 0, 10));
+  set("clip", real(o.clip, "clip", 0, 1e9));
+  set("labelSmoothing", real(o.labelSmoothing, "labelSmoothing", 0, 1));
+  set("dropout", real(o.dropout, "dropout", 0, 0.99));
+  set("seed", count(o.seed, "seed", 0));
+  return c;
+}
+
+/**
+ * `specformer train`'s recipe defaults over the given options (cosine: lr 3e-3, AdamW 0.9/0.95,
+ * eps 1e-8, decay 0.1, min ratio 0.1; constant: lr 1e-3, the same AdamW; noam: factor 1, Adam
+ * 0.9/0.98, eps 1e-9, no decay; clip 1, the spec's label smoothing and dropout), except that
+ * without `steps` the schedule is constant with no warm-up (cosine needs a horizon, noam a warm-up).
+ * `batch` and `seq` are 0: each trainStep() call brings its own shape.
+ */
+export function resolveConfig(m: ModelInfo, g: Partial<TrainConfig>): TrainConfig {
+  const steps = g.steps ?? 0;
+  const schedule = g.schedule ?? (steps > 0 ? "cosine" : "constant");
+  if (schedule === "cosine" && steps === 0) throw new ModelInputError('trainer(): the cosine schedule needs steps (its horizon); give steps, or schedule "constant" or "noam"');
+  const noam = schedule === "noam";
+  if (noam && steps === 0 && g.warmup === undefined) throw new ModelInputError("trainer(): the noam schedule needs warmup (or steps, whose 5% it then warms up over)");
+  return {
+    steps,
+    batch: 0,
+    seq: 0,
+    schedule,
+    lr: g.lr ?? (noam ? 1 : schedule === "cosine" ? 3e-3 : 1e-3),
+    warmup: g.warmup ?? (steps > 0 ? Math.max(1, Math.round(steps / 20)) : 0),
+    minLrRatio: g.minLrRatio ?? 0.1,
+    optimizer: g.optimizer ?? "adamw",
+    betas: g.betas ?? (noam ? [0.9, 0.98] : [0.9, 0.95]),
+    eps: g.eps ?? (noam ? 1e-9 : 1e-8),
+    weightDecay: g.weightDecay ?? (noam ? 0 : 0.1),
+    clip: g.clip ?? 1,
+    labelSmoothing: g.labelSmoothing ?? m.train.labelSmoothing ?? 0,
+    dropout: g.dropout ?? m.train.dropout ?? 0,
+    seed: g.seed ?? 0,
+  };
+}
+
+/**
+ * A resumed run keeps its checkpoint's configuration: an option given that differs from it is
+ * refused (it would not be the same run), except `steps`, which may extend it.
+ */
+export function resumedConfig(saved: TrainConfig, g: Partial<TrainConfig>, at: number): TrainConfig {
+  for (const [k, v] of Object.entries(g) as Array<[keyof TrainConfig, unknown]>) {
+    if (k === "steps" || JSON.stringify(v) === JSON.stringify(saved[k])) continue;
+    throw new ModelInputError(`trainer(): ${k} ${JSON.stringify(v)} differs from the checkpoint's ${JSON.stringify(saved[k])}; a resumed run keeps its configuration (leave the option out)`);
+  }
+  const config = { ...saved, ...(g.steps !== undefined ? { steps: g.steps } : {}) };
+  if (config.steps > 0 && config.steps <= at) throw new ModelInputError(`trainer(): steps ${config.steps}: the checkpoint is already at step ${at}; give a larger steps`);
+  return config;
+}

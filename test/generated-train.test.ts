@@ -1,0 +1,315 @@
+// Fine-tuning through a generated module's trainer() (src/emit/runtime/train*.ts, train.js):
+//   - PyTorch parity: the fixtures of test/train-parity.test.ts (scripts/make-train-fixtures.py:
+//     PyTorch autograd and torch.optim.AdamW, noam warm-up, clipping, label smoothing) fed
+//     through the module's API — the loss before each of 3 steps within 1e-5 relative, the
+//     weights after them within 1e-5 (the same near-zero-gradient elements left out, for the
+//     reason that test gives) — on tiny-gpt2 (gpt2 names), tiny-llama and the encoder–decoder
+//     tiny-torch-transformer (src, source padding);
+//   - consistency: the weights after N steps equal, bit for bit, those of src/train's Trainer
+//     (what `specformer train` runs) on the same batches and configuration, written out here;
+//     and the loss on those batches falls;
+//   - model() / weights() / checkpoint(): the inference model sees the fine-tuned weights; a
+//     resumed checkpoint continues the run exactly; a checkpoint package takes native weights;
+//   - every mistake is one line; the .d.ts type-checks a consumer (misuse is an error).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkFile } from "../src/check/check.ts";
+import { buildArtifacts } from "../src/emit/build.ts";
+import { writePackage, type CheckpointPart } from "../src/emit/package.ts";
+import type { ModelInfo } from "../src/model/model.ts";
+import { weightLayout } from "../src/model/weights-layout.ts";
+import { bindWeights } from "../src/runtime/bind-weights.ts";
+import { applyNameMap, type MapName } from "../src/runtime/name-maps.ts";
+import { parseSafetensors, writeSafetensors, type DType, type SafetensorsFile } from "../src/runtime/safetensors.ts";
+import { mulberry32 } from "../src/runtime/sample.ts";
+import { bindBatch } from "../src/train/data.ts";
+import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
+
+const work = mkdtempSync(join(tmpdir(), "sf-gen-train-"));
+
+function spec(name: string): ModelInfo {
+  const r = checkFile(`specs/${name}.sf`);
+  if (!r.entry) throw new Error(`specs/${name}.sf does not check`);
+  return r.entry;
+}
+
+/** Builds specs/<name>.sf as a reference-target package and imports it. */
+async function buildModule(name: string, dirName = name, checkpoint?: CheckpointPart) {
+  const m = spec(name);
+  const dir = join(work, dirName);
+  writePackage(dir, m, "reference", `specs/${name}.sf`, await buildArtifacts(m, "reference"), "specformer test", checkpoint);
+  return { m, dir, mod: await import(pathToFileURL(join(dir, "index.js")).href) };
+}
+
+/** A fixture's tensors without its inputs and expected values: the weights, PyTorch-named. */
+function weightsOnly(f: SafetensorsFile): Uint8Array {
+  const keep = [...f.tensors.values()].filter((t) => !t.name.startsWith("input.") && !t.name.startsWith("expected."));
+  return writeSafetensors(keep.map((t) => ({ name: t.name, dtype: t.dtype as DType, shape: t.shape, data: f.raw(t.name) })));
+}
+
+/** The tensors of `file` `keep` renames (dropping the rest), as a file of their own. */
+function subset(file: SafetensorsFile, keep: (name: string) => string | undefined): SafetensorsFile {
+  const out = [];
+  for (const t of file.tensors.values()) {
+    const n = keep(t.name);
+    if (n !== undefined) out.push({ name: n, dtype: t.dtype as DType, shape: t.shape, data: file.raw(t.name) });
+  }
+  return parseSafetensors(writeSafetensors(out));
+}
+
+const native = (m: ModelInfo, f: SafetensorsFile, map: MapName | undefined) => (map ? applyNameMap(map, f, m) : bindWeights(m, f));
+const maxAbs = (a: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]));
+  return s;
+};
+const oneLine = (e: unknown) => String((e as Error).message ?? e);
+
+describe("trainer() of a generated module against PyTorch (test/train-parity.test.ts's fixtures)", () => {
+  const CASES: Array<{ name: string; map?: MapName }> = [{ name: "tiny-gpt2", map: "gpt2" }, { name: "tiny-llama", map: "llama" }, { name: "tiny-torch-transformer", map: "torch" }];
+  for (const c of CASES) {
+    it(`${c.name}: losses before and weights after 3 AdamW steps`, async () => {
+      const { m, mod } = await buildModule(c.name);
+      const wfile = parseSafetensors(readFileSync(`test/fixtures/${c.name}.safetensors`));
+      const tfile = parseSafetensors(readFileSync(`test/fixtures/train-${c.name}.safetensors`));
+      const hp = JSON.parse(tfile.metadata.hyperparameters!);
+      const t = await mod.trainer(weightsOnly(wfile), {
+        ...(c.map ? { map: c.map } : {}),
+        schedule: "noam",
+        lr: hp.factor,
+        warmup: hp.warmup,
+        steps: hp.steps,
+        betas: hp.betas,
+        eps: hp.eps,
+        weightDecay: hp.weight_decay,
+        clip: hp.clip,
+        labelSmoothing: hp.label_smoothing,
+        dropout: 0,
+      });
+      const tokens = wfile.i32("input.tokens");
+      const targets = tfile.i32("input.targets").map((x) => (x < 0 ? -1 : x));
+      const batch = wfile.get("input.tokens").shape[0];
+      const src = wfile.tensors.has("input.src_tokens")
+        ? { src: { tokens: wfile.i32("input.src_tokens"), seq: wfile.get("input.src_tokens").shape[1], mask: wfile.bool("input.src_mask") } }
+        : {};
+      const wantLosses = new Float64Array(tfile.raw("expected.losses").slice().buffer);
+      for (let s = 0; s < hp.steps; s++) {
+        const r = await t.trainStep({ tokens, targets, batch, ...src });
+        expect(r.step).toBe(s + 1);
+        expect(Math.abs(r.loss - wantLosses[s]) / wantLosses[s], `loss before step ${s + 1}`).toBeLessThan(1e-5);
+      }
+      const after = native(m, parseSafetensors(t.weights()), undefined);
+      const want = native(m, subset(tfile, (n) => (n.startsWith("after.") ? n.slice(6) : undefined)), c.map);
+      const grads = native(m, subset(tfile, (n) => (n.startsWith("grad.") ? n.slice(5) : undefined)), c.map);
+      const floor = 1e-6 * Math.max(...[...grads.values()].map(maxAbs));
+      let worst = 0;
+      let skipped = 0;
+      for (const { name } of weightLayout(m)) {
+        const g0 = grads.get(name)!;
+        const noise = maxAbs(g0) < floor; // the whole first gradient is rounding noise (key biases)
+        const got = after.get(name)!;
+        const w = want.get(name)!;
+        for (let i = 0; i < w.length; i++) {
+          if (noise || (g0[i] !== 0 && Math.abs(g0[i]) < floor)) skipped++;
+          else worst = Math.max(worst, Math.abs(got[i] - w[i]));
+        }
+      }
+      expect(worst).toBeLessThan(1e-5);
+      expect(skipped / after.size).toBeLessThan(10);
+      console.log(`${c.name} through trainer(): after 3 AdamW steps max abs err ${worst.toExponential(2)} against PyTorch (${skipped} near-zero-gradient elements left out)`);
+    });
+  }
+});
+
+describe("trainer() of a generated module against src/train's Trainer", () => {
+  let m: ModelInfo;
+  let mod: any;
+  let hf: Uint8Array;
+  let start: Map<string, Float32Array>;
+  const batches: Array<{ tokens: Int32Array; batch: number }> = [];
+  const opts = { steps: 6, lr: 1e-2, labelSmoothing: 0.1, dropout: 0.1, weightDecay: 0.05, seed: 7, map: "gpt2" };
+
+  beforeAll(async () => {
+    ({ m, mod } = await buildModule("tiny-gpt2"));
+    hf = weightsOnly(parseSafetensors(readFileSync("test/fixtures/tiny-gpt2.safetensors")));
+    start = applyNameMap("gpt2", parseSafetensors(hf), m);
+    // Two fixed batches of next-token windows [2, 13], over a small repeating vocabulary so 6 steps can learn something.
+    const rng = mulberry32(3);
+    for (let k = 0; k < 2; k++) batches.push({ tokens: Int32Array.from({ length: 2 * 13 }, () => Math.floor(rng() * 12)), batch: 2 });
+  });
+
+  /** The same run through src/train directly: the configuration spelled out (`specformer train`'s defaults for the rest). */
+  function reference(steps: number) {
+    const config: TrainConfig = {
+      steps: 6, batch: 0, seq: 0, schedule: "cosine", lr: 1e-2, warmup: 1, minLrRatio: 0.1, optimizer: "adamw",
+      betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.05, clip: 1, labelSmoothing: 0.1, dropout: 0.1, seed: 7,
+    };
+    const tr = new Trainer(m, config, new Map([...start].map(([k, v]) => [k, Float32Array.from(v)])));
+    const losses: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const { tokens } = batches[s % 2];
+      const shifted = (from: number) => Int32Array.from({ length: 24 }, (_, i) => tokens[Math.floor(i / 12) * 13 + (i % 12) + from]);
+      const batch = bindBatch(m, new Map([["tokens", { data: shifted(0), shape: [2, 12] }]]), shifted(1));
+      losses.push(tr.update(batch).loss);
+    }
+    return { tr, losses, config };
+  }
+
+  it("the same weights bit for bit after 6 steps, the same losses, and the loss falls", async () => {
+    const t = await mod.trainer(hf, opts);
+    const before = await t.evaluate(batches);
+    const losses: number[] = [];
+    for (let s = 0; s < 6; s++) losses.push((await t.trainStep(batches[s % 2])).loss);
+    const after = await t.evaluate(batches);
+    const ref = reference(6);
+    expect({ ...t.config, betas: [...t.config.betas] }).toEqual(ref.config);
+    expect(losses).toEqual(ref.losses);
+    const got = parseSafetensors(t.weights());
+    let differing = 0;
+    for (const { name } of weightLayout(m)) {
+      const a = got.f32(name);
+      const b = ref.tr.params.get(name)!;
+      for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) differing++;
+    }
+    expect(differing).toBe(0);
+    expect(before.tokens).toBe(48);
+    expect(after.loss).toBeLessThan(before.loss - 0.1);
+    expect(losses[5]).toBeLessThan(losses[0]);
+    expect(t.step).toBe(6);
+    await expect(t.trainStep(batches[0])).rejects.toThrow(/the trainer's 6 steps are done/);
+    console.log(`tiny-gpt2 fine-tuned 6 steps through trainer(): eval loss ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}, train losses ${losses.map((l) => l.toFixed(3)).join(" ")}; 0 of ${got.tensors.size} tensors' elements differ from src/train's Trainer`);
+  });
+
+  it("model() and load(weights()) see the fine-tuned weights; model.trainer() starts from the loaded ones", async () => {
+    const base = await mod.load(hf, { map: "gpt2" });
+    const t = await base.trainer({ steps: 6, lr: 1e-2, labelSmoothing: 0.1, dropout: 0.1, weightDecay: 0.05, seed: 7 });
+    for (let s = 0; s < 3; s++) await t.trainStep(batches[s % 2]);
+    const tuned = await t.model();
+    const reloaded = await mod.load(t.weights());
+    const probe = Int32Array.from([1, 2, 3, 4, 5]);
+    const [l0, l1, l2] = await Promise.all([base.forward(probe), tuned.forward(probe), reloaded.forward(probe)]);
+    expect(l1).toEqual(l2);
+    expect(maxAbs(l1.map((x: number, i: number) => x - l0[i]))).toBeGreaterThan(1e-3);
+    // An independent forward on the same weights: src/train's float64 engine with dropout off.
+    const ref = reference(3);
+    const tape = ref.tr.engine.forward(ref.tr.params, bindBatch(m, new Map([["tokens", { data: probe, shape: [1, 5] }]]), new Int32Array(5)), { train: false });
+    expect(maxAbs(l1.map((x: number, i: number) => x - tape.logits[i]))).toBeLessThan(1e-4);
+    for (const x of [base, tuned, reloaded]) x.dispose();
+    t.dispose();
+    await expect(t.trainStep(batches[0])).rejects.toThrow(/disposed/);
+  });
+
+  it("checkpoint(): a resumed trainer continues the run exactly; its options cannot change", async () => {
+    const a = await mod.trainer(hf, opts);
+    for (let s = 0; s < 2; s++) await a.trainStep(batches[s % 2]);
+    const ckpt = a.checkpoint();
+    const b = await mod.trainer(ckpt, {});
+    expect(b.step).toBe(2);
+    expect(b.optimizer).toMatchObject({ kind: "adamw", step: 2, weightDecay: 0.05 });
+    for (let s = 2; s < 6; s++) await b.trainStep(batches[s % 2]);
+    const ref = reference(6);
+    const got = parseSafetensors(b.weights());
+    for (const { name } of weightLayout(m)) expect(got.f32(name), name).toEqual(ref.tr.params.get(name));
+    await expect(mod.trainer(ckpt, { lr: 0.5 })).rejects.toThrow(/lr 0.5 differs from the checkpoint's 0.01/);
+    await expect(mod.trainer(ckpt, { steps: 2 })).rejects.toThrow(/already at step 2/);
+  });
+
+  it("a package built for a checkpoint: its map by default, and native weights as they are", async () => {
+    const { mod: ck } = await buildModule("tiny-gpt2", "tiny-gpt2-ckpt", { map: "gpt2" });
+    const t = await ck.trainer(hf, { steps: 6, lr: 1e-2, labelSmoothing: 0.1, dropout: 0.1, weightDecay: 0.05, seed: 7 });
+    await t.trainStep(batches[0]);
+    // Native names, which the package's gpt2 map would not find: read as they are.
+    const again = parseSafetensors((await ck.trainer(t.weights(), { steps: 6 })).weights());
+    const now = parseSafetensors(t.weights());
+    for (const { name } of weightLayout(m)) expect(again.f32(name), name).toEqual(now.f32(name));
+    const tuned = await t.model();
+    const direct = await ck.load(t.weights());
+    expect(await tuned.forward(Int32Array.from([3, 4]))).toEqual(await direct.forward(Int32Array.from([3, 4])));
+    tuned.dispose();
+    direct.dispose();
+  });
+
+  it("every mistake is one line naming it", async () => {
+    const t = await mod.trainer(hf, { map: "gpt2", lr: 1e-3 });
+    expect(t.config).toMatchObject({ schedule: "constant", steps: 0, warmup: 0 });
+    const bad: Array<[unknown, RegExp]> = [
+      [Int32Array.from([1, 2, 101]), /input "tokens"\[2\] is 101, outside the vocabulary \[0, 101\)/],
+      [new Int32Array(34), /seq 33 exceeds the context bound of 32/],
+      [{ tokens: new Int32Array(10), batch: 3 }, /tokens has length 10, not a multiple of batch 3/],
+      [{ tokens: new Int32Array(8), targets: new Int32Array(6) }, /targets has length 6, tokens 8/],
+      [{ tokens: new Int32Array(4), targets: Int32Array.from([1, 2, 3, 200]) }, /targets\[3\] is 200, outside the vocabulary/],
+      [{ tokens: new Int32Array(4), targets: Int32Array.from([-1, -1, -1, -1]) }, /every target is ignored/],
+      [Int32Array.from([5]), /at least 2 tokens per sequence/],
+      [{ tokens: new Int32Array(4), mask: new Uint8Array(4) }, /mask was given, but model tiny_gpt2 declares no bool padding input/],
+      [{ tokens: new Int32Array(4), lr: 1 }, /unknown field "lr"/],
+      [[1, 2, 3], /tokens must be an Int32Array/],
+    ];
+    for (const [b, re] of bad) {
+      const e = await t.trainStep(b).then(() => undefined, (x: unknown) => x);
+      expect(oneLine(e), String(re)).toMatch(re);
+      expect(oneLine(e)).not.toContain("\n");
+      expect((e as Error).name).toBe("ModelInputError");
+    }
+    expect(t.step).toBe(0);
+    const badOpts: Array<[object, RegExp]> = [
+      [{ learningRate: 1 }, /unknown option "learningRate"/],
+      [{ lr: -1 }, /lr must be a number in \(0, 1000000\], got -1/],
+      [{ schedule: "cosine" }, /the cosine schedule needs steps/],
+      [{ schedule: "noam" }, /the noam schedule needs warmup/],
+      [{ schedule: "linear" }, /schedule must be "noam", "cosine", "constant" or absent, got "linear"/],
+      [{ betas: [0.9, 1] }, /betas must be two numbers in \[0, 1\)/],
+      [{ steps: 1.5 }, /steps must be an integer >= 1, got 1.5/],
+      [{ backend: "webgpu" }, /backend "webgpu" has no training kernels yet/],
+    ];
+    for (const [o, re] of badOpts) {
+      const e = await mod.trainer(hf, { map: "gpt2", ...o }).then(() => undefined, (x: unknown) => x);
+      expect(oneLine(e), String(re)).toMatch(re);
+    }
+    await expect(mod.trainer(undefined)).rejects.toThrow(/give the starting weights/);
+    await expect(mod.trainer(new Uint8Array([1, 2, 3]))).rejects.toThrow(/safetensors/);
+    const fresh = await mod.trainer(null, { steps: 2, seed: 1 });
+    expect((await fresh.trainStep(batches[0])).step).toBe(1);
+  });
+
+  it("the .d.ts: a consumer using the API type-checks, misuse does not", () => {
+    const dir = join(work, "consumer");
+    execFileSync("mkdir", ["-p", dir]);
+    writeFileSync(
+      join(dir, "consumer.ts"),
+      `import { load, trainer, type TrainBatch } from "../tiny-gpt2/index.js";
+export async function use(bytes: Uint8Array): Promise<number> {
+  const t = await trainer(bytes, { map: "gpt2", steps: 10, lr: 3e-4, schedule: "cosine", warmup: 2 });
+  const b: TrainBatch = { tokens: new Int32Array(10), batch: 2 };
+  const r = await t.trainStep(b);
+  await t.trainStep(new Int32Array(5));
+  await t.trainStep({ tokens: new Int32Array(4), targets: new Int32Array(4) });
+  const e: { loss: number; tokens: number } = await t.evaluate([b, b]);
+  const w: Uint8Array = t.weights();
+  const c: Uint8Array = t.checkpoint();
+  const m = await t.model();
+  const m2 = await load(w);
+  const t2 = await m2.trainer({ lr: 1e-4 });
+  // @ts-expect-error no such schedule
+  await trainer(bytes, { schedule: "linear" });
+  // @ts-expect-error tiny-gpt2 has no padding input, so no mask
+  await t.trainStep({ tokens: new Int32Array(4), mask: new Uint8Array(4) });
+  // @ts-expect-error tokens are an Int32Array
+  await t.trainStep([1, 2, 3]);
+  // @ts-expect-error the optimizer is read-only
+  t.optimizer.step = 3;
+  m.dispose(); t2.dispose();
+  return r.loss + r.lr + r.gradNorm + r.step + e.loss + c.length + t.optimizer.lr + t.config.steps;
+}
+`,
+    );
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2022", "DOM"], skipLibCheck: false, types: [] }, files: ["consumer.ts"] }),
+    );
+    execFileSync(resolve("node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json")], { stdio: "pipe" });
+  });
+});
