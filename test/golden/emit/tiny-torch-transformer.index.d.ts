@@ -79,6 +79,8 @@ export interface Model {
   /** Feeds n tokens per sequence; returns their logits [batch, n, 71]. */
   step(state: DecodeState, tokens: Int32Array, n: number): Promise<Float32Array>;
   generate(prompt: Int32Array, opts: GenerateOptions): AsyncIterable<number>;
+  /** A trainer starting from the weights this model loaded (read again from the same source). */
+  trainer(opts?: TrainerOptions): Promise<Trainer>;
   dispose(): void;
 }
 
@@ -96,6 +98,103 @@ export interface LoadOptions {
  * browsers): onProgress counts the bytes of all its shards.
  */
 export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;
+
+export interface TrainerOptions {
+  /** Updates the run takes: the cosine schedule's horizon; trainStep() refuses more. Absent: no bound (constant or noam). */
+  steps?: number;
+  /** Default "cosine" with steps, "constant" without. */
+  schedule?: "noam" | "cosine" | "constant";
+  /** Peak rate (cosine, constant) or noam's factor; defaults 3e-3, 1e-3, 1 as `specformer train`. */
+  lr?: number;
+  /** Linear warm-up updates; default 5% of steps (0 without steps). */
+  warmup?: number;
+  /** cosine: the final rate as a fraction of lr (default 0.1). */
+  minLrRatio?: number;
+  /** Default "adamw": decoupled weight decay on matrices and tables, never on norms and biases. */
+  optimizer?: "adam" | "adamw";
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Global-norm gradient clipping; 0 = none (default 1). */
+  clip?: number;
+  /** Default: the spec's train(label_smoothing), else 0. */
+  labelSmoothing?: number;
+  /** Model-wide dropout; default: the spec's train(dropout), else 0. */
+  dropout?: number;
+  /** Dropout masks are a function of (seed, step); a null start is initialised from it. */
+  seed?: number;
+  /** The kernels training runs on. */
+  backend?: "reference";
+  /** Name map of the starting weights, as load() takes it. */
+  map?: "gpt2" | "llama" | "torch" | "bert" | "gpt_neox" | "mamba";
+  allowNonFinite?: boolean;
+  onProgress?: (p: { phase: "download" | "bind"; loaded: number; total: number }) => void;
+}
+
+/**
+ * One training batch. Without `targets`, next-token windows: `tokens` is [batch, seq + 1], the
+ * model reads tokens[:, :-1] and predicts tokens[:, 1:]. With `targets`, both are [batch, seq]
+ * and a negative target is ignored (a prompt's positions, padding).
+ */
+export type TrainBatch =
+  | {
+      tokens: Int32Array;
+      targets?: Int32Array;
+      /** Sequences in tokens (default 1). */
+      batch?: number;
+      src: { tokens: Int32Array; seq: number; mask?: Uint8Array };
+    };
+
+export interface TrainStepResult {
+  /** The update's number, from 1. */
+  readonly step: number;
+  /** The batch's loss before the update (label-smoothed when labelSmoothing > 0). */
+  readonly loss: number;
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Targets counted. */
+  readonly tokens: number;
+}
+
+export interface Optimizer {
+  readonly kind: "adam" | "adamw";
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Updates taken so far. */
+  readonly step: number;
+  /** The rate of the next update. */
+  readonly lr: number;
+}
+
+export interface Trainer {
+  /** The resolved options (steps 0 = no bound; batch and seq 0: each call brings its own). */
+  readonly config: { readonly steps: number; readonly batch: number; readonly seq: number; readonly schedule: "noam" | "cosine" | "constant"; readonly lr: number; readonly warmup: number; readonly minLrRatio: number; readonly optimizer: "adam" | "adamw"; readonly betas: readonly [number, number]; readonly eps: number; readonly weightDecay: number; readonly clip: number; readonly labelSmoothing: number; readonly dropout: number; readonly seed: number };
+  /** Updates taken so far. */
+  readonly step: number;
+  readonly optimizer: Optimizer;
+  /** Forward, backward, clipping, one optimiser update. Runs on the calling thread (use a Worker for long runs). */
+  trainStep(batch: TrainBatch): Promise<TrainStepResult>;
+  /** Mean cross-entropy over the batches' targets: dropout off, no label smoothing. */
+  evaluate(batches: TrainBatch | Iterable<TrainBatch>): Promise<{ loss: number; tokens: number }>;
+  /** The schedule's rate at update `step` (from 1). */
+  lrAt(step: number): number;
+  /** The current weights: F32 safetensors in native names, which load() reads. */
+  weights(): Uint8Array;
+  /** Weights, Adam state, step and options: trainer(bytes) continues the run exactly. */
+  checkpoint(): Uint8Array;
+  /** An inference model on the current weights (a snapshot: later steps do not reach it). */
+  model(opts?: LoadOptions): Promise<Model>;
+  dispose(): void;
+}
+
+/**
+ * A trainer that fine-tunes this model from `weights` (as load() takes them), from a trainer's
+ * checkpoint() (resumed exactly), or from a fresh initialisation (null). The training code
+ * (train.js) is imported on the first call only.
+ */
+export declare function trainer(weights: Uint8Array | ArrayBuffer | string | URL | null, opts?: TrainerOptions): Promise<Trainer>;
 
 /** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /). */
 export declare function loadTokenizer(source: string | URL): Promise<Tokenizer>;

@@ -13,7 +13,19 @@ const own = () => openTokenizer(manifest, base);
  * directory (a folder path in Node, a URL ending in / in browsers) — and return the model.
  */
 export function load(weights, opts = {}) {
-  return createModel(manifest, base, weights, opts, own);
+  // model.trainer(o): a trainer starting from the weights this model loaded, read again (the backend keeps them only in its own form).
+  const { onProgress, ...again } = opts;
+  return createModel(manifest, base, weights, opts, own).then((model) => Object.defineProperty(model, "trainer", { value: (o = {}) => trainer(weights, { ...again, ...o }) }));
+}
+
+/**
+ * A trainer that fine-tunes the model from `weights` (as load() takes them; a trainer's
+ * checkpoint() to resume it; null for a fresh initialisation). The training code is train.js,
+ * imported on the first call only.
+ */
+export async function trainer(weights, opts = {}) {
+  const { openTrainer } = await import("./train.js");
+  return openTrainer(manifest, weights, opts, load);
 }
 
 /** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /); without one, the package's own. */
