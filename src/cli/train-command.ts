@@ -54,6 +54,7 @@ export interface TrainCliOptions extends TaskCliOptions, Seq2seqCliOptions {
   evalEvery?: string;
   evalWindows?: string;
   valFraction?: string;
+  valData?: string;
   resume?: string;
   weights?: string;
   map?: MapName;
@@ -274,7 +275,16 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   if (resumed && resumed.meta.data.sha256 !== sha256) {
     throw new CliError(`${dataName} is not the data the checkpoint was trained on (SHA-256 ${sha256.slice(0, 12)}…, the checkpoint's ${resumed.meta.data.sha256.slice(0, 12)}…)`, EXIT_ERRORS);
   }
-  const corpus = task || s2s ? { train: new Int32Array(0), val: new Int32Array(0), documents: { train: 0, val: 0 }, bytes: 0 } : byteCorpus(raw, tokenizer!.vocab, valFraction);
+  if (o.valData !== undefined && (task || s2s)) throw new CliError("--val-data applies to --data text of a decoder-only model");
+  if (o.valData !== undefined && o.valFraction !== undefined) throw new CliError("--val-data and --val-fraction exclude each other");
+  const corpus = task || s2s ? { train: new Int32Array(0), val: new Int32Array(0), documents: { train: 0, val: 0 }, bytes: 0 } : byteCorpus(raw, tokenizer!.vocab, o.valData !== undefined ? 0 : valFraction);
+  if (o.valData !== undefined) {
+    // A held-out file of its own (e.g. another run's split): every document of it, in order.
+    const held = byteCorpus(readBytes(o.valData, "validation data"), tokenizer!.vocab, 0);
+    if (held.train.length < config.seq + 1) throw new CliError(`${o.valData} gives ${held.train.length} tokens, fewer than --seq + 1 = ${config.seq + 1}`, EXIT_ERRORS);
+    corpus.val = held.train;
+    corpus.documents.val = held.documents.train;
+  }
   if (!task && !s2s && corpus.train.length < config.seq + 1) {
     throw new CliError(`${o.data} gives ${corpus.train.length} training tokens, fewer than --seq + 1 = ${config.seq + 1}`, EXIT_ERRORS);
   }
@@ -391,7 +401,8 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const first = trainer.step;
   const trainStart = performance.now();
   let lastVal = log.evals.at(-1)?.valLoss ?? NaN;
-  if (starts.length === 0) say(`no held-out text (${corpus.documents.val} held-out documents, ${corpus.val.length} tokens; need ${config.seq + 1}): no evaluations`);
+  if (starts.length === 0 && s2s) say("no held-out sequences: no evaluations");
+  else if (starts.length === 0) say(`no held-out text (${corpus.documents.val} held-out documents, ${corpus.val.length} tokens; need ${config.seq + 1}): no evaluations`);
   if (!resumed && starts.length > 0) {
     lastVal = await evaluate();
     say(`step 0/${config.steps}: val ${lastVal.toFixed(4)} nats${lastAccuracy}`);

@@ -103,7 +103,7 @@ export function readSeq2seq(m: ModelInfo, o: Seq2seqCliOptions): Seq2seqPlan {
       sourceMask: padded,
       seq: maxLength + 1,
       data: taskData(task),
-      describe: `the ${task.kind} task (encoder–decoder), strings of ${minLength}–${maxLength} over ${symbols} symbols`,
+      describe: `the ${task.kind} task (encoder–decoder), strings of ${minLength === maxLength ? minLength : `${minLength}–${maxLength}`} over ${symbols} symbols`,
     };
   }
 
@@ -166,8 +166,7 @@ export function seq2seqRun(m: ModelInfo, plan: Seq2seqPlan, o: { batch: number; 
     heldOut = seq2seqTaskHeldOut(plan.task, o.evalCount, o.seed + HELD_OUT);
     trainBatch = (t) => batchOf(seq2seqTaskPairs(plan.task, o.batch, o.seed, t));
   } else {
-    const split = splitPairs(plan.pairs, o.valFraction);
-    if (split.train.length === 0) throw new CliError(`${plan.file} holds ${plan.pairs.length} pair(s), all held out; give more pairs or a smaller --val-fraction`, EXIT_ERRORS);
+    const split = splitPairs(plan.pairs, o.valFraction); // --val-fraction <= 0.5 leaves a training pair
     heldOut = split.val.slice(0, o.evalCount);
     data = { ...data, trainTokens: counted(split.train), valTokens: counted(split.val), documents: { train: split.train.length, val: split.val.length } };
     trainBatch = (t) => batchOf(samplePairs(split.train, o.batch, o.seed, t));
