@@ -10,13 +10,15 @@
 //     and the loss on those batches falls;
 //   - model() / weights() / checkpoint(): the inference model sees the fine-tuned weights; a
 //     resumed checkpoint continues the run exactly; a checkpoint package takes native weights;
-//   - every mistake is one line; the .d.ts type-checks a consumer (misuse is an error).
+//   - every mistake is one line; the .d.ts type-checks a consumer (misuse is an error);
+//   - in headless Chromium (below): the same run in a page gives Node's weights.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkFile } from "../src/check/check.ts";
 import { buildArtifacts } from "../src/emit/build.ts";
 import { writePackage, type CheckpointPart } from "../src/emit/package.ts";
@@ -28,6 +30,7 @@ import { parseSafetensors, writeSafetensors, type DType, type SafetensorsFile } 
 import { mulberry32 } from "../src/runtime/sample.ts";
 import { bindBatch } from "../src/train/data.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
+import { CHROMIUM, launchChromium, serve } from "./helpers/browser.ts";
 
 const work = mkdtempSync(join(tmpdir(), "sf-gen-train-"));
 
@@ -311,5 +314,98 @@ export async function use(bytes: Uint8Array): Promise<number> {
       JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2022", "DOM"], skipLibCheck: false, types: [] }, files: ["consumer.ts"] }),
     );
     execFileSync(resolve("node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json")], { stdio: "pipe" });
+  });
+});
+
+// The same fine-tuning in Debian's headless Chromium (playwright-core, the page served from
+// 127.0.0.1; skipped loudly without Chromium, a failure under CI, as test/browser.test.ts is): a
+// wasm package, its weights fetched by URL; train.js is requested only once trainer() is called;
+// the weights after the steps equal Node's to float32 rounding, and model() — a wasm model in the page —
+// gives Node's logits.
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`CI is set but ${CHROMIUM} is missing: install Debian's chromium (.ci/apt-packages)`);
+if (!haveChromium) console.warn(`SKIPPING the browser fine-tuning test: ${CHROMIUM} not installed`);
+
+describe.runIf(haveChromium)("trainer() in headless Chromium", () => {
+  let browser: Browser;
+  let server: Awaited<ReturnType<typeof serve>>;
+  const dir = join(work, "browser-wasm");
+  const opts = { map: "gpt2", steps: 4, lr: 1e-2, labelSmoothing: 0.1, dropout: 0.1, seed: 5 };
+  const rng = mulberry32(11);
+  const windows = [0, 1].map(() => Array.from({ length: 2 * 9 }, () => Math.floor(rng() * 20)));
+  const probe = [1, 2, 3, 4];
+
+  beforeAll(async () => {
+    const m = spec("tiny-gpt2");
+    writePackage(dir, m, "wasm", "specs/tiny-gpt2.sf", await buildArtifacts(m, "wasm"), "specformer test");
+    writeFileSync(join(dir, "weights.safetensors"), weightsOnly(parseSafetensors(readFileSync("test/fixtures/tiny-gpt2.safetensors"))));
+    server = await serve({ "/pkg/": dir });
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("wasm package: the same weights as in Node, train.js fetched only by trainer()", async () => {
+    const mod = await import(pathToFileURL(join(dir, "index.js")).href);
+    const t = await mod.trainer(join(dir, "weights.safetensors"), opts);
+    const losses: number[] = [];
+    for (let s = 0; s < 4; s++) losses.push((await t.trainStep({ tokens: Int32Array.from(windows[s % 2]), batch: 2 })).loss);
+    const tuned = await t.model();
+    const logits = Array.from(await tuned.forward(Int32Array.from(probe)));
+    tuned.dispose();
+
+    const page = await browser.newPage();
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(new URL(r.url()).pathname));
+    await page.goto(`${server.url}/pkg/package.json`);
+    // The code is a string: vitest would rewrite a dynamic import() inside a function it compiles.
+    const loaded = await page.evaluate(`(async () => {
+      const mod = await import("/pkg/index.js");
+      const model = await mod.load(new URL("/pkg/weights.safetensors", location.href), { map: "gpt2" });
+      await model.forward(Int32Array.from([1, 2, 3]));
+      model.dispose();
+      window.mod = mod;
+      return true;
+    })()`);
+    expect(loaded).toBe(true);
+    const beforeTrainer = [...urls];
+    const r = (await page.evaluate(`(async () => {
+      try {
+        const t = await window.mod.trainer(new URL("/pkg/weights.safetensors", location.href), ${JSON.stringify(opts)});
+        const windows = ${JSON.stringify(windows)};
+        const losses = [];
+        for (let s = 0; s < 4; s++) losses.push((await t.trainStep({ tokens: Int32Array.from(windows[s % 2]), batch: 2 })).loss);
+        const w = t.weights();
+        let bin = "";
+        for (let i = 0; i < w.length; i++) bin += String.fromCharCode(w[i]);
+        const tuned = await t.model();
+        const logits = Array.from(await tuned.forward(Int32Array.from(${JSON.stringify(probe)})));
+        return { losses, weights: btoa(bin), logits };
+      } catch (e) {
+        return { error: String(e?.stack ?? e) };
+      }
+    })()`)) as { error?: string; losses: number[]; weights: string; logits: number[] };
+    await page.close();
+    expect(r.error).toBeUndefined();
+    expect(beforeTrainer.some((u) => u.endsWith("/runtime.js"))).toBe(true);
+    expect(beforeTrainer.some((u) => u.endsWith("/train.js"))).toBe(false);
+    expect(urls.some((u) => u.endsWith("/train.js"))).toBe(true);
+    // Not bit for bit: Chromium's V8 and Node's may round Math.exp / Math.log differently in the
+    // last place (seen: 1 ulp of a float64 loss by step 4), so the bounds are at float32 rounding.
+    r.losses.forEach((l, i) => expect(Math.abs(l - losses[i]) / losses[i], `loss ${i + 1}`).toBeLessThan(1e-9));
+    const inPage = parseSafetensors(Buffer.from(r.weights, "base64"));
+    const inNode = parseSafetensors(t.weights());
+    let worst = 0;
+    for (const name of inNode.tensors.keys()) {
+      const a = inPage.f32(name);
+      const b = inNode.f32(name);
+      for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    }
+    expect(worst).toBeLessThan(1e-6);
+    expect(maxAbs(r.logits.map((x, i) => x - logits[i]))).toBeLessThan(1e-5);
+    console.log(`in Chromium: 4 steps on the wasm package, losses ${r.losses.map((l) => l.toFixed(4)).join(" ")} (Node's within ${Math.max(...r.losses.map((l, i) => Math.abs(l - losses[i]))).toExponential(1)}), weights within ${worst.toExponential(1)}, train.js fetched only by trainer()`);
   });
 });
