@@ -30,6 +30,8 @@ import { TrainingEngine, type Batch } from "../src/train/engine.ts";
 import { trainingGraph } from "../src/train/graph.ts";
 import { adamState, adamStep, clipGradNorm } from "../src/train/optim.ts";
 import { learningRate } from "../src/train/schedule.ts";
+import { referenceKernels, type TrainKernels } from "../src/train/kernels.ts";
+import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
 import { maxRelError } from "./helpers/rel-error.ts";
 
 const FIXTURES: ReadonlyArray<{ name: string; map?: MapName; covers: string }> = [
@@ -88,7 +90,14 @@ function maxAbsErr(got: ArrayLike<number>, want: ArrayLike<number>, use: (i: num
   return [err, skipped];
 }
 
-describe("training parity with PyTorch (reference backend)", () => {
+// Every training target against the same PyTorch numbers: the wasm kernels (float32 matmuls
+// and attention) within the same bounds as the float64 reference.
+const TARGETS: ReadonlyArray<[string, () => TrainKernels]> = [
+  ["reference", () => referenceKernels],
+  ["wasm", () => new WasmTrainKernels()],
+];
+
+describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, kernels) => {
   for (const f of FIXTURES) {
     it(`${f.name}: loss, every gradient, AdamW after 3 steps (${f.covers})`, () => {
       const m = loadSpec(f.name);
@@ -100,7 +109,7 @@ describe("training parity with PyTorch (reference backend)", () => {
       const expectedAfter = native(m, subset(tfile, (n) => (n.startsWith("after.") ? n.slice(6) : undefined)), f.map);
       const batch = batchOf(m, wfile, tfile);
 
-      const engine = new TrainingEngine(differentiate(trainingGraph(m)));
+      const engine = new TrainingEngine(differentiate(trainingGraph(m)), kernels());
       const r = engine.lossAndGrads(weights, batch, { train: true, smoothing: hp.label_smoothing });
       const f64 = (name: string) => new Float64Array(tfile.raw(name).slice().buffer);
       const wantLoss = f64("expected.loss")[0];
@@ -148,7 +157,7 @@ describe("training parity with PyTorch (reference backend)", () => {
       expect(afterWorst[1], `worst parameter after 3 steps: ${afterWorst[0]}`).toBeLessThan(1e-5);
       expect(skipped / params.size).toBeLessThan(10); // the key biases (exactly zero gradient) and a few cancellations
       console.log(
-        `${f.name}: loss ${r.loss.toFixed(6)} (rel err ${(Math.abs(r.loss - wantLoss) / wantLoss).toExponential(1)}), ` +
+        `${target} ${f.name}: loss ${r.loss.toFixed(6)} (rel err ${(Math.abs(r.loss - wantLoss) / wantLoss).toExponential(1)}), ` +
           `worst gradient ${worst[0][0]} ${worst[0][1].toExponential(2)} (of non-zero-by-symmetry tensors: ${proper[0]} ${proper[1].toExponential(2)}), after 3 AdamW steps max abs err ${afterWorst[1].toExponential(2)} (${afterWorst[0]}; ${skipped} near-zero-gradient elements left out)`,
       );
     });

@@ -189,7 +189,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .action(async (path: string, text: string, o) => setExit(await (await import("./tokenize-command.ts")).runTokenize(path, text, o)));
 
   p.command("train")
-    .description("train a byte-level model from its spec on the reference backend: weights, JSON log, SVG loss curve, checkpoints")
+    .description("train a model from its spec (reference or wasm kernels): weights, JSON log, SVG loss curve, checkpoints")
     .argument("<file>", "spec file")
     .option("--data <file>", "training text (read as bytes through the spec's `tokenizer byte`); for an encoder–decoder, one source<TAB>target pair per line")
     .option("--task <task>", "instead of --data: copy | ngram-lookup (Jelassi et al. 2024), strings over 26 letters, loss on the answer only; on an encoder–decoder: copy | reverse (the Annotated Transformer's task)")
@@ -217,10 +217,11 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--eval-every <k>", "evaluate and checkpoint every k steps (default steps / 10)")
     .option("--eval-windows <n>", "held-out windows per evaluation (default 32)")
     .option("--val-fraction <x>", "share of the documents held out (default 0.05)")
+    .option("--val-data <file>", "held-out text of its own: --data is then all training, --val-fraction unused")
     .option("--resume <ckpt>", "continue from a checkpoint written by an earlier run")
     .option("--weights <file>", "start from these weights instead of GPT-2's initialisation")
     .addOption(new Option("--map <convention>", "with --weights: a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
-    .option("--target <target>", "reference (wasm and webgpu have no backward kernels yet)")
+    .option("--target <target>", "reference | wasm (default reference; webgpu has no backward kernels yet)")
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./train-command.ts")).runTrain(file, o)));

@@ -1,5 +1,5 @@
 // `specformer train SPEC --data FILE --steps N --out W.safetensors …`: trains a byte-level
-// language model from its spec on the reference backend (src/train). Writes, next to --out:
+// language model from its spec on the reference or wasm training kernels (src/train). Writes, next to --out:
 //   W.safetensors        the final weights (F32, native names: `run --weights W` loads them)
 //   W.log.json           configuration, data, every step's loss / rate / gradient norm, the evaluations
 //   W.loss.svg           the loss curve
@@ -360,7 +360,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   say(
     `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${s2s ? s2sPlan!.describe : task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
-      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, reference backend` +
+      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, ${target === "wasm" ? "wasm" : "reference"} kernels` +
       (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
   );
 

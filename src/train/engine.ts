@@ -1,21 +1,18 @@
-// Runs a BackwardProgram on the reference backend: the forward program with a tape, the loss,
-// and the backward steps, each one vector–Jacobian kernel call (backends/reference/backward).
+// Runs a BackwardProgram: the forward program with a tape, the loss, and the backward steps,
+// each one vector–Jacobian kernel call — matmuls and attention through the TrainKernels of the
+// chosen target (kernels.ts), the rest on the reference kernels (backends/reference/backward).
 // Activations and gradients are float64; parameters are read as given (Float32Array when
 // training, Float64Array in finite-difference checks).
 
 import {
   activationBackward,
   activationForward,
-  attentionBackward,
-  attentionForward,
   embedBackward,
   embedForward,
   gatedBackward,
   gatedForward,
   linearAttentionBackward,
   linearAttentionForward,
-  linearBackward,
-  linearForward,
   normBackward,
   normForward,
   positionBackward,
@@ -36,6 +33,7 @@ import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
 import type { Dim, Node } from "../ir/ir.ts";
 import { unhandledOp } from "../ir/ops.ts";
 import type { BackwardProgram } from "./autodiff.ts";
+import { referenceKernels, type TrainKernels } from "./kernels.ts";
 import { crossEntropy } from "./loss.ts";
 import { hash32 } from "./rng.ts";
 
@@ -82,7 +80,10 @@ const scoreOptions = (n: Extract<Node, { op: "attention" }>): { scale?: number; 
 });
 
 export class TrainingEngine {
-  constructor(readonly program: BackwardProgram) {}
+  constructor(
+    readonly program: BackwardProgram,
+    readonly kernels: TrainKernels = referenceKernels,
+  ) {}
 
   private shape(id: number, dims: Readonly<Record<string, number>>): number[] {
     return this.program.forward.values[id].shape.map((d: Dim) => {
@@ -173,7 +174,7 @@ export class TrainingEngine {
         const x = val(n.x);
         const [outDim, inDim] = this.shape(n.weight, dims);
         const rows = x.length / inDim;
-        const y = linearForward(x, rows, inDim, val(n.weight), n.bias === undefined ? null : val(n.bias), outDim);
+        const y = this.kernels.linearForward(x, rows, inDim, val(n.weight), n.bias === undefined ? null : val(n.bias), outDim);
         let out = y;
         if (n.act !== undefined) {
           tape.pre.set(n.out, y);
@@ -197,7 +198,7 @@ export class TrainingEngine {
       case "attention": {
         const d = this.attentionDims(n, dims);
         const [q, k] = this.rotated(n, val(n.q), val(n.k), d);
-        const r = attentionForward(q, k, val(n.v), d, {
+        const r = this.kernels.attentionForward(q, k, val(n.v), d, {
           causal: n.causal,
           alibi: n.alibi,
           ...(n.headWindows ? { headWindows: n.headWindows } : {}),
@@ -342,7 +343,7 @@ export class TrainingEngine {
           if (dg) gatedBackward(dOut, gate, pre, n.gateAct!, dg, null);
         }
         const x = val(n.x);
-        linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+        this.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
         return;
       }
       case "activation": {
@@ -364,7 +365,7 @@ export class TrainingEngine {
         const dv = want("v", n.v) ? new Float64Array(val(n.v).length) : null;
         const keyMask = n.padding !== undefined ? { keyMask: tape.values.get(n.padding) as Uint8Array } : {};
         if (n.op === "attention") {
-          attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, {
+          this.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, {
             causal: n.causal,
             alibi: n.alibi,
             ...(n.headWindows ? { headWindows: n.headWindows } : {}),

@@ -8,6 +8,7 @@ import { weightLayout } from "../model/weights-layout.ts";
 import { differentiate, type BackwardProgram } from "./autodiff.ts";
 import { TrainingEngine, type Batch } from "./engine.ts";
 import { trainingGraph } from "./graph.ts";
+import { referenceKernels, type TrainKernels } from "./kernels.ts";
 import { adamState, adamStep, clipGradNorm, type AdamState } from "./optim.ts";
 import { learningRate, type ScheduleKind } from "./schedule.ts";
 
@@ -53,9 +54,10 @@ export class Trainer {
     readonly config: TrainConfig,
     readonly params: Map<string, Float32Array>,
     readonly state: AdamState = adamState(params),
+    kernels: TrainKernels = referenceKernels,
   ) {
     this.program = differentiate(trainingGraph(model, { dropout: config.dropout }));
-    this.engine = new TrainingEngine(this.program);
+    this.engine = new TrainingEngine(this.program, kernels);
     this.shapes = new Map(weightLayout(model).map((t) => [t.name, t.shape]));
     this.width = model.dims.get("d") ?? model.sections[model.sections.length - 1].width;
   }

@@ -1,0 +1,38 @@
+// The training engine's kernels for the ops that carry nearly all of a step's arithmetic —
+// matmuls (linear forward, dx and dW) and softmax attention (forward with log-sum-exp, and its
+// vector–Jacobian product) — behind one interface, so one engine (engine.ts) runs a backward
+// program on any backend. Every other op (norms, activations, embeddings, the loss, the
+// optimiser) is O(rows · width) and runs the reference kernels on every backend.
+//
+// Contract, shared by all implementations: inputs are read as given (float32 or float64),
+// outputs are fresh Float64Arrays, and gradients are accumulated (+=) into the arrays passed in.
+
+import {
+  attentionBackward,
+  attentionForward,
+  linearBackward,
+  linearForward,
+  type Num,
+  type TrainAttentionOptions,
+} from "../../backends/reference/backward/index.ts";
+import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
+
+export interface TrainKernels {
+  /** Where the kernels run, as `--target` names it. */
+  readonly target: "reference" | "wasm";
+  /** y = x Wᵀ + b: x [rows, inDim], W [outDim, inDim]. */
+  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array;
+  /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given). */
+  linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void;
+  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array };
+  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void;
+}
+
+/** The float64 oracle (backends/reference/backward). */
+export const referenceKernels: TrainKernels = {
+  target: "reference",
+  linearForward,
+  linearBackward,
+  attentionForward,
+  attentionBackward,
+};

@@ -1,0 +1,97 @@
+// The wasm training kernels (backends/wasm/train/) against the float64 reference kernels they
+// replace, over shapes that exercise every tail: matmul row tiles shorter than MR, panels
+// narrower than NR, inner dims not a multiple of the unroll; attention key blocks cut by the
+// causal edge, windows (causal and two-sided), per-head windows, ALiBi, soft-cap, key padding,
+// GQA / MQA and head dims 4 to 64. Float32 arithmetic: bounds are relative to each output's
+// largest magnitude. PyTorch parity of whole training steps on this target is
+// test/train-parity.test.ts.
+import { describe, expect, it } from "vitest";
+import type { TrainAttentionOptions } from "../backends/reference/backward/index.ts";
+import { WasmTrainKernels, wasmAttentionCovers } from "../backends/wasm/train/kernels.ts";
+import { referenceKernels } from "../src/train/kernels.ts";
+
+function noise(n: number, seed: number, scale = 1): Float64Array {
+  const a = new Float64Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    a[i] = (x / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return a;
+}
+
+/** max |a − b| / max |b|; −inf entries must agree exactly. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!Number.isFinite(b[i]) || !Number.isFinite(a[i])) {
+      if (a[i] !== b[i]) return Infinity;
+      continue;
+    }
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return s === 0 ? m : m / s;
+}
+
+const wasm = new WasmTrainKernels();
+
+describe("wasm training kernels: linear", () => {
+  const shapes: Array<[number, number, number]> = [[1, 3, 1], [5, 13, 9], [37, 32, 257], [64, 128, 24], [7, 512, 128]];
+  for (const [rows, inDim, outDim] of shapes) {
+    it(`rows ${rows}, in ${inDim}, out ${outDim}: forward, dx, dW, db`, () => {
+      const x = noise(rows * inDim, rows * 7 + inDim);
+      const w = Float32Array.from(noise(outDim * inDim, outDim + 3, 0.3));
+      const b = Float32Array.from(noise(outDim, 99));
+      expect(relErr(wasm.linearForward(x, rows, inDim, w, b, outDim), referenceKernels.linearForward(x, rows, inDim, w, b, outDim))).toBeLessThan(1e-5);
+      const dy = noise(rows * outDim, 5);
+      // Gradients accumulate: start both from the same nonzero contents.
+      const start = (n: number) => noise(n, 77, 0.1);
+      const [rx, rw, rb] = [start(rows * inDim), start(outDim * inDim), start(outDim)];
+      const [gx, gw, gb] = [rx.slice(), rw.slice(), rb.slice()];
+      referenceKernels.linearBackward(dy, x, rows, inDim, w, outDim, rx, rw, rb);
+      wasm.linearBackward(dy, x, rows, inDim, w, outDim, gx, gw, gb);
+      expect(relErr(gx, rx), "dx").toBeLessThan(1e-5);
+      expect(relErr(gw, rw), "dW").toBeLessThan(1e-5);
+      expect(relErr(gb, rb), "db").toBeLessThan(1e-6);
+    });
+  }
+});
+
+describe("wasm training kernels: attention", () => {
+  const mask = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 1));
+  const cases: Array<{ name: string; B: number; S: number; H: number; KVH: number; hd: number; o: TrainAttentionOptions }> = [
+    { name: "causal GQA", B: 2, S: 37, H: 4, KVH: 2, hd: 8, o: { causal: true, alibi: false } },
+    { name: "causal window + ALiBi", B: 1, S: 50, H: 4, KVH: 4, hd: 32, o: { causal: true, alibi: true, window: 7 } },
+    { name: "two-sided window + soft-cap, MQA", B: 2, S: 21, H: 2, KVH: 1, hd: 4, o: { causal: false, alibi: false, window: 5, softcap: 3 } },
+    { name: "Hard-ALiBi head windows + key padding", B: 2, S: 19, H: 4, KVH: 4, hd: 16, o: { causal: true, alibi: true, headWindows: [0, 3, 0, 6], keyMask: mask(38) } },
+    { name: "full (encoder) + key padding, scale", B: 3, S: 9, H: 2, KVH: 2, hd: 64, o: { causal: false, alibi: false, keyMask: mask(27), scale: 0.3 } },
+    { name: "a row with every key padded", B: 1, S: 6, H: 1, KVH: 1, hd: 4, o: { causal: true, alibi: false, keyMask: Uint8Array.from([0, 0, 1, 1, 1, 1]) } },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: forward, log-sum-exp and dq, dk, dv`, () => {
+      const d = { batch: c.B, seqQ: c.S, seqK: c.S, heads: c.H, kvHeads: c.KVH, headDim: c.hd };
+      expect(wasmAttentionCovers(d, c.o)).toBe(true);
+      const q = noise(c.B * c.S * c.H * c.hd, 1, 2);
+      const k = noise(c.B * c.S * c.KVH * c.hd, 2, 2);
+      const v = noise(c.B * c.S * c.KVH * c.hd, 3);
+      const r = referenceKernels.attentionForward(q, k, v, d, c.o);
+      const x = wasm.attentionForward(q, k, v, d, c.o);
+      expect(relErr(x.out, r.out), "out").toBeLessThan(1e-5);
+      expect(relErr(x.lse, r.lse), "lse").toBeLessThan(1e-5);
+      const dO = noise(r.out.length, 4);
+      const ref = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
+      const got = ref.map((a) => a.slice());
+      referenceKernels.attentionBackward(q, k, v, r.out, r.lse, dO, d, c.o, ref[0], ref[1], ref[2]);
+      wasm.attentionBackward(q, k, v, r.out, r.lse, dO, d, c.o, got[0], got[1], got[2]);
+      ["dq", "dk", "dv"].forEach((name, t) => expect(relErr(got[t], ref[t]), name).toBeLessThan(2e-5));
+    });
+  }
+
+  it("block-sparse patterns fall back to the reference kernel (and say so)", () => {
+    const d = { batch: 1, seqQ: 8, seqK: 8, heads: 1, kvHeads: 1, headDim: 4 };
+    expect(wasmAttentionCovers(d, { causal: true, alibi: false, sparse: { kind: "strided", stride: 2 } })).toBe(false);
+    expect(wasmAttentionCovers({ ...d, headDim: 6 }, { causal: true, alibi: false })).toBe(false);
+  });
+});
