@@ -354,7 +354,7 @@ describe.runIf(haveChromium)("trainer() in headless Chromium", () => {
     const losses: number[] = [];
     for (let s = 0; s < 4; s++) losses.push((await t.trainStep({ tokens: Int32Array.from(windows[s % 2]), batch: 2 })).loss);
     const tuned = await t.model();
-    const logits = Array.from(await tuned.forward(Int32Array.from(probe)));
+    const logits: number[] = Array.from(await tuned.forward(Int32Array.from(probe)));
     tuned.dispose();
 
     const page = await browser.newPage();
@@ -405,7 +405,7 @@ describe.runIf(haveChromium)("trainer() in headless Chromium", () => {
       for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
     }
     expect(worst).toBeLessThan(1e-6);
-    expect(maxAbs(r.logits.map((x, i) => x - logits[i]))).toBeLessThan(1e-5);
+    expect(maxAbs(r.logits.map((x, i) => x - (logits[i] as number)))).toBeLessThan(1e-5);
     console.log(`in Chromium: 4 steps on the wasm package, losses ${r.losses.map((l) => l.toFixed(4)).join(" ")} (Node's within ${Math.max(...r.losses.map((l, i) => Math.abs(l - losses[i]))).toExponential(1)}), weights within ${worst.toExponential(1)}, train.js fetched only by trainer()`);
   });
 });
