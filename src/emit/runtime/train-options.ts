@@ -1,6 +1,6 @@
 /**
  * A generated module's trainer() options → the TrainConfig of src/train/trainer.ts. The defaults
- * are `specformer train`'s (README "Training"), so that a page and the CLI given the same options
+ * are `specformer train`'s (src/train/recipe.ts), so that a page and the CLI given the same options
  * run the same update rule; every option is checked here, and a wrong one is one line naming it.
  * `steps` is optional: without it there is no horizon (`steps: 0` in the config), which only the
  * constant and noam schedules can do without.
@@ -8,6 +8,7 @@
 import type { ModelInfo } from "../../model/model.ts";
 import { ModelInputError } from "../../runtime/model-api.ts";
 import { SCHEDULES, type ScheduleKind } from "../../train/schedule.ts";
+import { recipeDefaults } from "../../train/recipe.ts";
 import type { TrainConfig } from "../../train/trainer.ts";
 
 /** The update rule's options, as index.d.ts `TrainerOptions` declares them. */
@@ -89,35 +90,14 @@ export function givenOptions(o: UpdateOptions): Partial<TrainConfig> {
 }
 
 /**
- * `specformer train`'s recipe defaults over the given options (cosine: lr 3e-3, AdamW 0.9/0.95,
- * eps 1e-8, decay 0.1, min ratio 0.1; constant: lr 1e-3, the same AdamW; noam: factor 1, Adam
- * 0.9/0.98, eps 1e-9, no decay; clip 1, the spec's label smoothing and dropout), except that
- * without `steps` the schedule is constant with no warm-up (cosine needs a horizon, noam a warm-up).
- * `batch` and `seq` are 0: each trainStep() call brings its own shape.
+ * `specformer train`'s recipe defaults (src/train/recipe.ts) over the given options; without
+ * `steps`, constant with no bound. `batch` and `seq` are 0: each trainStep() brings its own shape.
  */
 export function resolveConfig(m: ModelInfo, g: Partial<TrainConfig>): TrainConfig {
-  const steps = g.steps ?? 0;
-  const schedule = g.schedule ?? (steps > 0 ? "cosine" : "constant");
-  if (schedule === "cosine" && steps === 0) throw new ModelInputError('trainer(): the cosine schedule needs steps (its horizon); give steps, or schedule "constant" or "noam"');
-  const noam = schedule === "noam";
-  if (noam && steps === 0 && g.warmup === undefined) throw new ModelInputError("trainer(): the noam schedule needs warmup (or steps, whose 5% it then warms up over)");
-  return {
-    steps,
-    batch: 0,
-    seq: 0,
-    schedule,
-    lr: g.lr ?? (noam ? 1 : schedule === "cosine" ? 3e-3 : 1e-3),
-    warmup: g.warmup ?? (steps > 0 ? Math.max(1, Math.round(steps / 20)) : 0),
-    minLrRatio: g.minLrRatio ?? 0.1,
-    optimizer: g.optimizer ?? "adamw",
-    betas: g.betas ?? (noam ? [0.9, 0.98] : [0.9, 0.95]),
-    eps: g.eps ?? (noam ? 1e-9 : 1e-8),
-    weightDecay: g.weightDecay ?? (noam ? 0 : 0.1),
-    clip: g.clip ?? 1,
-    labelSmoothing: g.labelSmoothing ?? m.train.labelSmoothing ?? 0,
-    dropout: g.dropout ?? m.train.dropout ?? 0,
-    seed: g.seed ?? 0,
-  };
+  const c = recipeDefaults(m, g);
+  if (c.steps === 0 && c.schedule === "cosine") throw new ModelInputError('trainer(): the cosine schedule needs steps (its horizon); give steps, or schedule "constant" or "noam"');
+  if (c.steps === 0 && c.schedule === "noam" && g.warmup === undefined) throw new ModelInputError("trainer(): the noam schedule needs warmup (or steps, whose 5% it then warms up over)");
+  return { ...c, batch: 0, seq: 0 };
 }
 
 /**
