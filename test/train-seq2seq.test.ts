@@ -6,10 +6,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createModel } from "../backends/registry.ts";
 import { checkFile, checkSource } from "../src/check/check.ts";
-import { main } from "../src/cli/main.ts";
 import { HELD_OUT } from "../src/cli/train-task.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { bindWeights } from "../src/runtime/bind-weights.ts";
@@ -19,6 +18,7 @@ import { pairBatch, PairLineError, readPairs, seq2seqLayout, splitPairs, type Se
 import { greedySeq2seq, seq2seqExactMatch } from "../src/train/seq2seq-eval.ts";
 import { seq2seqTaskHeldOut, seq2seqTaskPairs, type Seq2seqTask } from "../src/train/seq2seq-task.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
+import { cli } from "./helpers/cli-in-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sf-train-s2s-"));
 const COPY_SPEC = "specs/copy-seq2seq.sf";
@@ -63,29 +63,7 @@ const write = (name: string, text: string | Uint8Array): string => {
 };
 const byteSpecFile = write("byte-seq2seq.sf", byteSpec());
 
-process.stdout.setMaxListeners(100);
-process.stderr.setMaxListeners(100);
-
-/** Runs `specformer ...` in process; returns the exit code and what went to stderr. */
-async function sf(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = "";
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    await main(["node", "specformer", ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, stderr };
-}
-
-afterEach(() => {
-  process.exitCode = 0;
-});
+const sf = cli;
 
 const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   steps: 10, batch: 2, seq: 11, schedule: "constant", lr: 1e-3, warmup: 1, minLrRatio: 0.1, optimizer: "adamw",

@@ -73,7 +73,7 @@ export interface TrainLog {
   config: TrainConfig;
   evalWindows: number;
   steps: Array<{ step: number; loss: number; lr: number; gradNorm: number; seconds: number }>;
-  /** accuracy: --task runs, exact match of greedy decoding at the longest training length. */
+  /** accuracy: --task runs, exact match of greedy decoding at the longest training length; encoder–decoders, on the held-out sequences. */
   evals: Array<{ step: number; valLoss: number; seconds: number; accuracy?: number }>;
   resumedAt: number[];
   final?: { step: number; valLoss: number; seconds: number; tokensPerSecond: number; accuracy?: LengthAccuracy[] };
