@@ -278,6 +278,19 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
     expect((await fresh.trainStep(batches[0])).step).toBe(1);
   });
 
+  it("the .d.ts requires targets exactly where next-token windows are refused (bidirectional attention)", async () => {
+    for (const name of ["tiny-gpt2", "tiny-torch-encoder"]) {
+      const { dir, mod: pkg } = await buildModule(name, `${name}-windows`);
+      const dts = readFileSync(join(dir, "index.d.ts"), "utf8");
+      const t = await pkg.trainer(null, { steps: 2 });
+      const works = await t.trainStep({ tokens: Int32Array.from([1, 2, 3, 4, 5, 6]), batch: 2 }).then(() => true, () => false);
+      expect(/^\s+targets\?: Int32Array;$/m.test(dts), name).toBe(works);
+      expect(/^\s+targets: Int32Array;$/m.test(dts), name).toBe(!works);
+      expect(/^\s+\| Int32Array$/m.test(dts), name).toBe(works);
+      expect((await t.trainStep({ tokens: Int32Array.from([1, 2, 3, 4]), targets: Int32Array.from([2, -1, 4, 5]), batch: 2 })).tokens).toBe(3);
+    }
+  });
+
   it("the .d.ts: a consumer using the API type-checks, misuse does not", () => {
     const dir = join(work, "consumer");
     execFileSync("mkdir", ["-p", dir]);

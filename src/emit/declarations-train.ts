@@ -16,12 +16,14 @@ export interface TrainShape {
   mask: boolean;
   /** Other int inputs, as `name: Int32Array` members. */
   extra: string[];
+  /** Next-token windows are refused (bidirectional attention): `targets` is required. */
+  windows: boolean;
 }
 
 const alts = (xs: readonly string[]) => xs.map((x) => JSON.stringify(x)).join(" | ");
 
 export function trainDeclarations(m: ModelInfo, target: Target, shape: TrainShape): string[] {
-  const bare = shape.src === undefined && shape.extra.length === 0;
+  const bare = shape.windows && shape.src === undefined && shape.extra.length === 0;
   return [
     "export interface TrainerOptions {",
     "  /** Updates the run takes: the cosine schedule's horizon; trainStep() refuses more. Absent: no bound (constant or noam). */",
@@ -58,19 +60,23 @@ export function trainDeclarations(m: ModelInfo, target: Target, shape: TrainShap
     "}",
     "",
     "/**",
-    " * One training batch. Without `targets`, next-token windows: `tokens` is [batch, seq + 1], the",
-    " * model reads tokens[:, :-1] and predicts tokens[:, 1:]. With `targets`, both are [batch, seq]",
-    " * and a negative target is ignored (a prompt's positions, padding).",
+    ...(shape.windows
+      ? [
+          " * One training batch. Without `targets`, next-token windows: `tokens` is [batch, seq + 1], the",
+          " * model reads tokens[:, :-1] and predicts tokens[:, 1:]. With `targets`, both are [batch, seq]",
+          " * and a negative target is ignored (a prompt's positions, padding).",
+        ]
+      : [" * One training batch: `tokens` and `targets` [batch, seq], a negative target ignored. Targets are", " * required: the model's attention is bidirectional, so next-token windows would show it the answers."]),
     ...(bare ? [" * A bare Int32Array is one window."] : []),
     " */",
     "export type TrainBatch =",
     ...(bare ? ["  | Int32Array"] : []),
     "  | {",
     "      tokens: Int32Array;",
-    "      targets?: Int32Array;",
+    `      targets${shape.windows ? "?" : ""}: Int32Array;`,
     "      /** Sequences in tokens (default 1). */",
     "      batch?: number;",
-    ...(shape.mask ? ["      /** Padding mask, same layout as tokens, 1 = real; padding is not predicted. */", "      mask?: Uint8Array;"] : []),
+    ...(shape.mask ? [`      /** Padding mask, same layout as tokens, 1 = real${shape.windows ? " (in next-token windows, padding is not predicted either)" : ""}. */`, "      mask?: Uint8Array;"] : []),
     ...(shape.extra.length ? [`      inputs: { ${shape.extra.join("; ")} };`] : []),
     ...(shape.src !== undefined ? [`      src: ${shape.src};`] : []),
     "    };",

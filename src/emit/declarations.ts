@@ -5,6 +5,7 @@ import { capabilities } from "../runtime/model.ts";
 import { MAP_NAMES } from "../runtime/name-maps.ts";
 import type { Target } from "./manifest.ts";
 import { trainDeclarations } from "./declarations-train.ts";
+import { windowProblem } from "./runtime/train-batch.ts";
 
 /** Text safe inside a /* *\/ comment, on one line. */
 export const commentSafe = (s: string): string => s.replace(/\*\//g, "*\\/").replace(/[\r\n\u2028\u2029]/g, " ");
@@ -149,7 +150,7 @@ export function declarations(m: ModelInfo, target: Target, source: string, token
     " */",
     "export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;",
     "",
-    ...trainDeclarations(m, target, { src: enc ? src : undefined, mask: can.mask, extra: extraInts.map((i) => `${key(i.name)}: Int32Array`) }),
+    ...trainDeclarations(m, target, { src: enc ? src : undefined, mask: can.mask, extra: extraInts.map((i) => `${key(i.name)}: Int32Array`), windows: windowProblem(m, inferenceGraph(m)) === undefined }),
     tokenizer !== undefined
       ? "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /); without one, the package's own. */"
       : "/** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /). */",

@@ -14,6 +14,7 @@ import { encoderSection, type ModelInfo } from "../../model/model.ts";
 import { bindInputs, type InputPlan } from "../../runtime/inputs.ts";
 import { ModelInputError, type ForwardOptions } from "../../runtime/model-api.ts";
 import { UNBOUNDED_CONTEXT } from "../../runtime/model.ts";
+import type { Graph } from "../../ir/ir.ts";
 import type { BackwardProgram } from "../../train/autodiff.ts";
 import { bindBatch } from "../../train/data.ts";
 import type { Batch } from "../../train/engine.ts";
@@ -44,10 +45,14 @@ function shift<T extends Int32Array | Uint8Array>(a: T, batch: number, n: number
   return [head, tail];
 }
 
-/** Why next-token windows would let the model see the answers, or undefined when they do not. */
-export function windowProblem(m: ModelInfo, program: BackwardProgram): string | undefined {
+/**
+ * Why next-token windows would let the model see the answers, or undefined when they do not: a
+ * bidirectional self-attention in the section feeding the head. `program`: the training or the
+ * inference program (the same attention nodes), so index.d.ts can say it too.
+ */
+export function windowProblem(m: ModelInfo, program: Graph): string | undefined {
   const phase = encoderSection(m) ? "decoder" : undefined;
-  const n = program.forward.nodes.find((x) => (x.op === "attention" || x.op === "linear_attention") && x.source === "self" && !x.causal && (phase === undefined || x.phase === phase));
+  const n = program.nodes.find((x) => (x.op === "attention" || x.op === "linear_attention") && x.source === "self" && !x.causal && (phase === undefined || x.phase === phase));
   if (n === undefined || (n.op !== "attention" && n.op !== "linear_attention")) return undefined;
   return `model ${m.name} has bidirectional attention ("${n.cache}"), so next-token windows would show it the answers; pass explicit targets`;
 }
@@ -69,7 +74,7 @@ export function trainBatch(m: ModelInfo, plan: InputPlan, program: BackwardProgr
   let mask = o.mask;
   let targets: Int32Array;
   if (o.targets === undefined) {
-    const problem = windowProblem(m, program);
+    const problem = windowProblem(m, program.forward);
     if (problem) throw new ModelInputError(`${what}: ${problem}`);
     if (width < 2) throw new ModelInputError(`${what}: next-token windows need at least 2 tokens per sequence (seq + 1), got ${width}`);
     // Checked before the shift, so that a message's index is one into the caller's array.
