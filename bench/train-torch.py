@@ -57,4 +57,16 @@ for _ in range(a.steps):
     t = time.process_time()
     step()
     times.append((time.process_time() - t) * 1000)
-print(json.dumps({"ms_per_step": statistics.median(times), "torch": torch.__version__, "threads": torch.get_num_threads()}))
+
+
+def blas():
+    """The BLAS library this process mapped (libblas.so.3 is an alternatives link on Debian)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in libs)) or "?"
+    except OSError:
+        return "?"
+
+
+print(json.dumps({"ms_per_step": statistics.median(times), "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas()}))

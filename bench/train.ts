@@ -6,11 +6,14 @@
 //
 //   npx tsx bench/train.ts [--spec S] [--batch B] [--seq T] [--steps N] [--no-reference] [--no-torch]
 //
+// PyTorch's row needs python3-torch with a tuned BLAS behind libblas.so.3 (Debian's
+// libopenblas0-pthread; with the reference BLAS torch's matmuls run ~25× slower); the row
+// names the library torch loaded.
 // Re-runs itself with Node 20's --experimental-wasm-relaxed-simd. Times are this process's CPU
 // time (process.cpuUsage), so other load on the machine mostly cancels; PyTorch's are its
-// process CPU time too (time.process_time, one thread). The wasm row also splits the step
-// into the time spent in the matmul / attention kernels (copies in and out included) and the
-// rest (norms, activations, embeddings, loss, optimiser, on the reference kernels).
+// process CPU time too (time.process_time, one thread). Each row also gives the share of the
+// step spent in the target's kernels (matmuls, attention, activations; copies in and out
+// included); the rest (norms, embeddings, the loss, the optimiser) runs the reference kernels.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -43,8 +46,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** TrainKernels that add the CPU time of every call to `spent`. */
-function timed(k: TrainKernels, spent: { ms: number }): TrainKernels {
+/** TrainKernels that add the CPU time of every call to `spent` (in all, and by kernel). */
+function timed(k: TrainKernels, spent: { ms: number; by: Map<string, number> }): TrainKernels {
   const wrap =
     <A extends unknown[], R>(fn: (...a: A) => R) =>
     (...a: A): R => {
@@ -52,7 +55,9 @@ function timed(k: TrainKernels, spent: { ms: number }): TrainKernels {
       try {
         return fn(...a);
       } finally {
-        spent.ms += cpuMs() - t;
+        const dt = cpuMs() - t;
+        spent.ms += dt;
+        spent.by.set(fn.name, (spent.by.get(fn.name) ?? 0) + dt);
       }
     };
   return {
@@ -61,6 +66,8 @@ function timed(k: TrainKernels, spent: { ms: number }): TrainKernels {
     linearBackward: wrap(k.linearBackward.bind(k)),
     attentionForward: wrap(k.attentionForward.bind(k)),
     attentionBackward: wrap(k.attentionBackward.bind(k)),
+    activationForward: wrap(k.activationForward.bind(k)),
+    activationGrad: wrap(k.activationGrad.bind(k)),
   };
 }
 
@@ -69,6 +76,8 @@ interface Row {
   msPerStep: number;
   tokensPerS: number;
   kernelShare?: number;
+  /** ms per step in each kernel. */
+  byKernel?: Map<string, number>;
 }
 
 function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq: number, steps: number): Row {
@@ -78,7 +87,7 @@ function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq
     steps: 2000, batch, seq, schedule: "cosine", lr: 3e-3, warmup: 100, minLrRatio: 0.1, optimizer: "adamw",
     betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1, clip: 1, labelSmoothing: 0, dropout: 0, seed: 1,
   };
-  const spent = { ms: 0 };
+  const spent = { ms: 0, by: new Map<string, number>() };
   const trainer = new Trainer(m, config, initialWeights(m, 1), undefined, timed(kernels, spent));
   const out = outputSection(m);
   const vocab = m.head.vocab;
@@ -93,9 +102,12 @@ function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq
   const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: ids, shape: [batch, seq] }]]);
   for (const i of m.inputs) if (i.name !== out.input) inputs.set(i.name, { data: new Uint8Array(ids.length).fill(1), shape: [batch, seq] });
   const data = bindBatch(m, inputs, targets);
-  trainer.update(data); // compiles the kernels
+  // Compiles the kernels, then lets V8 tier them up from its baseline compiler (Liftoff, ~7×
+  // slower here) to TurboFan, which it does in the background once a function is hot.
+  for (let s = 0; s < 3; s++) trainer.update(data);
   const times: number[] = [];
   spent.ms = 0;
+  spent.by.clear();
   for (let s = 0; s < steps; s++) {
     const t = cpuMs();
     trainer.update(data);
@@ -103,14 +115,14 @@ function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq
   }
   const total = times.reduce((a, b) => a + b, 0);
   const ms = median(times);
-  return { target: kernels.target === "wasm" ? `wasm (${relaxedSimdSupported() ? "relaxed SIMD" : "SIMD128"}), 1 thread` : "reference (JS float64)", msPerStep: ms, tokensPerS: (batch * seq * 1000) / ms, kernelShare: spent.ms / total };
+  return { target: kernels.target === "wasm" ? `wasm (${relaxedSimdSupported() ? "relaxed SIMD" : "SIMD128"}), 1 thread` : "reference (JS float64)", msPerStep: ms, tokensPerS: (batch * seq * 1000) / ms, kernelShare: spent.ms / total, byKernel: new Map([...spent.by].map(([k, v]) => [k.replace(/^bound /, ""), v / steps])) };
 }
 
 function torchRow(batch: number, seq: number, steps: number): Row | string {
-  const py = spawnSync(process.env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3"), [fileURLToPath(new URL("./train-torch.py", import.meta.url)), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps)], { encoding: "utf8" });
+  const py = spawnSync(process.env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3"), [fileURLToPath(new URL("./train-torch.py", import.meta.url)), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" } });
   if (py.status !== 0) return `PyTorch run failed: ${(py.stderr || py.stdout).trim().split("\n").at(-1)}`;
-  const r = JSON.parse(py.stdout.trim().split("\n").at(-1)!) as { ms_per_step: number; torch: string; threads: number };
-  return { target: `PyTorch ${r.torch} CPU, ${r.threads} thread`, msPerStep: r.ms_per_step, tokensPerS: (batch * seq * 1000) / r.ms_per_step };
+  const r = JSON.parse(py.stdout.trim().split("\n").at(-1)!) as { ms_per_step: number; torch: string; threads: number; blas: string };
+  return { target: `PyTorch ${r.torch} CPU, ${r.threads} thread (${r.blas})`, msPerStep: r.ms_per_step, tokensPerS: (batch * seq * 1000) / r.ms_per_step };
 }
 
 function main(): void {
@@ -125,11 +137,15 @@ function main(): void {
   if (!has("--no-reference")) rows.push(benchTarget(spec, referenceKernels, batch, seq, Math.min(steps, 2)));
   const load = os.loadavg()[0].toFixed(1);
   console.log(`\ntraining throughput: ${spec}, batch ${batch} × ${seq} tokens, median of ${steps} steps (CPU time), load average ${load}, ${os.cpus()[0]?.model ?? "?"}\n`);
-  console.log("| target | ms / step | tokens / s | in matmul + attention kernels |");
+  console.log("| target | ms / step | tokens / s | in the target's kernels |");
   console.log("|---|---:|---:|---:|");
   for (const r of rows) {
     if (typeof r === "string") console.log(`| ${r} | | | |`);
     else console.log(`| ${r.target} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.kernelShare === undefined ? "" : `${(100 * r.kernelShare).toFixed(0)}%`} |`);
+  }
+  for (const r of rows) {
+    if (typeof r === "string" || !r.byKernel) continue;
+    console.log(`\n${r.target}, ms per step by kernel: ${[...r.byKernel].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
   }
 }
 

@@ -73,6 +73,27 @@ describe("specformer train", () => {
     expect(dec("one\n\n\ntwo\nlines\n\nthree")).toEqual(["one", "two\nlines", "three"]);
   });
 
+  it("--target wasm trains the same run as the reference kernels (float32 matmuls and attention), --val-data holds out a file", async () => {
+    const runs = new Map<string, { log: { target: string; steps: Array<{ loss: number }> }; w: Map<string, Float32Array> }>();
+    for (const target of ["reference", "wasm"]) {
+      const out = join(dir, `t-${target}.safetensors`);
+      const r = await sf(...base, "--steps", "8", "--eval-every", "4", "--lr", "1e-2", "--dropout", "0", "--val-data", data, "--target", target, "--out", out);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`${target} kernels`);
+      const m = checkSource(SPEC).entry!;
+      runs.set(target, { log: JSON.parse(readFileSync(out.replace(/\.safetensors$/, ".log.json"), "utf8")), w: bindWeights(m, parseSafetensors(readFileSync(out))) });
+    }
+    const [ref, wasm] = [runs.get("reference")!, runs.get("wasm")!];
+    expect(wasm.log.target).toBe("wasm");
+    ref.log.steps.forEach((s, i) => expect(Math.abs(wasm.log.steps[i].loss - s.loss) / s.loss, `loss at step ${i + 1}`).toBeLessThan(1e-4));
+    for (const [name, a] of ref.w) {
+      const b = wasm.w.get(name)!;
+      let e = 0;
+      for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+      expect(e, name).toBeLessThan(1e-4);
+    }
+  });
+
   it("writes weights, a JSON log, an SVG curve and a checkpoint, and the loss goes down", async () => {
     const out = join(dir, "a.safetensors");
     const r = await sf(...base, "--steps", "30", "--eval-every", "10", "--lr", "1e-2", "--out", out);
@@ -136,7 +157,9 @@ describe("specformer train", () => {
       [[...base, "--steps", "0", ...out], 2, /--steps must be an integer >= 1/],
       [["train", spec, "--data", join(dir, "missing.txt"), "--steps", "2", ...out], 2, /cannot read data .*missing\.txt: no such file/],
       [[...base, "--steps", "2", "--seq", "64", ...out], 2, /--seq 64 exceeds the model's context 32/],
-      [[...base, "--steps", "2", "--target", "wasm", ...out], 1, /training on wasm is not built yet/],
+      [[...base, "--steps", "2", "--target", "webgpu", ...out], 1, /training on webgpu is not built yet/],
+      [[...base, "--steps", "2", "--val-data", short, ...out], 1, /gives \d+ tokens, fewer than --seq \+ 1/],
+      [[...base, "--steps", "2", "--val-data", data, "--val-fraction", "0.1", ...out], 2, /--val-data and --val-fraction exclude each other/],
       [["train", "specs/tiny-gpt2.sf", "--data", data, "--steps", "2", ...out], 1, /declares no tokenizer/],
       [["train", "specs/tiny-torch-transformer.sf", "--data", data, "--steps", "2", ...out], 1, /encoder–decoder/],
       [["train", spec, "--data", short, "--steps", "2", "--seq", "32", ...out], 1, /gives 12 training tokens, fewer than --seq \+ 1 = 33/],

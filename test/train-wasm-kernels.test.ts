@@ -95,3 +95,14 @@ describe("wasm training kernels: attention", () => {
     expect(wasmAttentionCovers({ ...d, headDim: 6 }, { causal: true, alibi: false })).toBe(false);
   });
 });
+
+describe("wasm training kernels: activations", () => {
+  for (const act of ["relu", "gelu", "gelu_tanh", "silu"] as const) {
+    it(`${act}: act(x) and dy · act'(x) over [-9, 9], lengths not a multiple of 4`, () => {
+      const x = Float64Array.from({ length: 1001 }, (_, i) => -9 + (18 * i) / 1000 + (i === 500 ? 0.001 : 0));
+      const dy = noise(x.length, 8);
+      expect(relErr(wasm.activationForward(x, act), referenceKernels.activationForward(x, act)), "act").toBeLessThan(2e-6);
+      expect(relErr(wasm.activationGrad(dy, x, act), referenceKernels.activationGrad(dy, x, act)), "grad").toBeLessThan(2e-6);
+    });
+  }
+});

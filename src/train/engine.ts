@@ -178,7 +178,7 @@ export class TrainingEngine {
         let out = y;
         if (n.act !== undefined) {
           tape.pre.set(n.out, y);
-          out = activationForward(y, n.act);
+          out = this.kernels.activationForward(y, n.act);
         } else if (n.gate !== undefined) {
           tape.pre.set(n.out, y);
           out = gatedForward(val(n.gate), y, n.gateAct!);
@@ -190,7 +190,7 @@ export class TrainingEngine {
         return out;
       }
       case "activation":
-        return activationForward(val(n.x), n.act);
+        return this.kernels.activationForward(val(n.x), n.act);
       case "gated":
         return gatedForward(val(n.gate), val(n.up), n.act);
       case "softcap":
@@ -330,9 +330,7 @@ export class TrainingEngine {
         const [outDim, inDim] = this.shape(n.weight, dims);
         let dy = dOut;
         if (n.act !== undefined) {
-          const pre = tape.pre.get(n.out)!;
-          dy = new Float64Array(dOut.length);
-          for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * activationGrad(n.act, pre[i]);
+          dy = this.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
         } else if (n.gate !== undefined) {
           const pre = tape.pre.get(n.out)!;
           const gate = val(n.gate);
@@ -347,7 +345,7 @@ export class TrainingEngine {
         return;
       }
       case "activation": {
-        activationBackward(dOut, val(n.x), n.act, want("x", n.x)!);
+        accumulate(want("x", n.x)!, this.kernels.activationGrad(dOut, val(n.x), n.act));
         return;
       }
       case "gated":

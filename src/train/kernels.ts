@@ -1,6 +1,6 @@
 // The training engine's kernels for the ops that carry nearly all of a step's arithmetic —
-// matmuls (linear forward, dx and dW) and softmax attention (forward with log-sum-exp, and its
-// vector–Jacobian product) — behind one interface, so one engine (engine.ts) runs a backward
+// matmuls (linear forward, dx and dW), softmax attention (forward with log-sum-exp, and its
+// vector–Jacobian product) and the MLP's elementwise activation — behind one interface, so one engine (engine.ts) runs a backward
 // program on any backend. Every other op (norms, activations, embeddings, the loss, the
 // optimiser) is O(rows · width) and runs the reference kernels on every backend.
 //
@@ -8,6 +8,8 @@
 // outputs are fresh Float64Arrays, and gradients are accumulated (+=) into the arrays passed in.
 
 import {
+  activationForward,
+  activationGrad,
   attentionBackward,
   attentionForward,
   linearBackward,
@@ -15,6 +17,7 @@ import {
   type Num,
   type TrainAttentionOptions,
 } from "../../backends/reference/backward/index.ts";
+import type { Activation } from "../../backends/reference/kernels/activation.ts";
 import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
 
 export interface TrainKernels {
@@ -25,6 +28,10 @@ export interface TrainKernels {
   /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given). */
   linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void;
   attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array };
+  /** act(x), elementwise. */
+  activationForward(x: Num, act: Activation): Float64Array;
+  /** dy · act'(x), elementwise, fresh. */
+  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array;
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void;
 }
 
@@ -35,4 +42,10 @@ export const referenceKernels: TrainKernels = {
   linearBackward,
   attentionForward,
   attentionBackward,
+  activationForward,
+  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
+    const out = new Float64Array(dy.length);
+    for (let i = 0; i < dy.length; i++) if (dy[i] !== 0) out[i] = dy[i] * activationGrad(act, x[i]);
+    return out;
+  },
 };

@@ -2,7 +2,8 @@
 // register-tiled matmul microkernel (emit-matmul.ts), specialised per shape, serves all three
 // matmuls of a linear layer — forward x·Wᵀ over W's row panels, dx = dy·W over W's column
 // panels, dW = dyᵀ·x over x's column panels with the batch's rows as the baked inner dim — and
-// emit-attention-train.ts gives softmax attention forward and backward. One module per
+// emit-attention-train.ts gives softmax attention forward and backward, emit-activation-train.ts
+// the MLP's activation and its derivative. One module per
 // kernel, compiled on first use and cached, all sharing one memory. Operands are copied into
 // that memory per call (float32) and results copied out (float64): the copies are
 // O(rows · width) against O(rows · width · width) multiply-adds.
@@ -20,6 +21,8 @@ import { emitMatmul, matmulName, type MatmulSpec } from "../emit-matmul.ts";
 import { emitHelpers } from "../emit-rows.ts";
 import { NR, MAX_PAGES } from "../plan.ts";
 import type { EmitFlags } from "../wat.ts";
+import type { Activation } from "../../reference/kernels/activation.ts";
+import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
 import { attentionTrainKey, emitAttentionBackward, emitAttentionForward, type AttentionTrainSpec } from "./emit-attention-train.ts";
 
 const PAGE = 65536;
@@ -43,6 +46,21 @@ function packColumns(w: Num, R: number, C: number, out: Float32Array, at: number
       const src = r * C + c0;
       for (let c = 0; c < lanes; c++) out[o + c] = w[src + c];
       for (let c = lanes; c < NR; c++) out[o + c] = 0;
+    }
+  }
+}
+
+/** a [R, C] → out[at + c·R + r], in 32 × 32 tiles so both sides stay in cache. */
+function transposeInto(a: Num, R: number, C: number, out: Float32Array, at: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < R; r0 += T) {
+    const r1 = Math.min(R, r0 + T);
+    for (let c0 = 0; c0 < C; c0 += T) {
+      const c1 = Math.min(C, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const src = r * C;
+        for (let c = c0; c < c1; c++) out[at + c * R + r] = a[src + c];
+      }
     }
   }
 }
@@ -75,6 +93,7 @@ export class WasmTrainKernels implements TrainKernels {
   private readonly flags: EmitFlags;
   private readonly matmuls = new Map<string, MatmulFn>();
   private readonly attentions = new Map<string, AttentionFns>();
+  private readonly activations = new Map<Activation, { fwd: (x: number, y: number, n: number) => void; grad: (dy: number, x: number, dx: number, n: number) => void }>();
   private top = 0;
 
   constructor(relaxed = relaxedSimdSupported()) {
@@ -104,11 +123,9 @@ export class WasmTrainKernels implements TrainKernels {
     return new Float32Array(this.memory.buffer);
   }
 
-  private put(src: ArrayLike<number>): number {
+  private put(src: Num | Uint8Array): number {
     const at = this.alloc(src.length);
-    const view = this.f32;
-    const o = at >> 2;
-    for (let i = 0; i < src.length; i++) view[o + i] = src[i];
+    this.f32.set(src, at >> 2); // typed-array set converts natively (an element loop is ~5× slower)
     return at;
   }
 
@@ -119,7 +136,10 @@ export class WasmTrainKernels implements TrainKernels {
   }
 
   private take(at: number, floats: number): Float64Array {
-    return Float64Array.from(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    // Not Float64Array.from: that walks the iterator protocol, ~20× slower than set.
+    const out = new Float64Array(floats);
+    out.set(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    return out;
   }
 
   private addInto(dst: Float64Array, at: number): void {
@@ -168,6 +188,40 @@ export class WasmTrainKernels implements TrainKernels {
     return fns;
   }
 
+  private activation(act: Activation) {
+    let fns = this.activations.get(act);
+    if (fns === undefined) {
+      const ex = this.instantiate(`${emitActivationForward(this.flags, act)}
+  ${emitActivationGrad(this.flags, act)}
+  (export "fwd" (func $act_fwd))
+  (export "grad" (func $act_grad))`);
+      fns = { fwd: ex.fwd as (x: number, y: number, n: number) => void, grad: ex.grad as (dy: number, x: number, dx: number, n: number) => void };
+      this.activations.set(act, fns);
+    }
+    return fns;
+  }
+
+  // ---- activations ------------------------------------------------------------------------------
+
+  activationForward(x: Num, act: Activation): Float64Array {
+    const fns = this.activation(act);
+    this.reset();
+    const xp = this.put(x);
+    const y = this.alloc(x.length);
+    fns.fwd(xp, y, x.length);
+    return this.take(y, x.length);
+  }
+
+  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
+    const fns = this.activation(act);
+    this.reset();
+    const dp = this.put(dy);
+    const xp = this.put(x);
+    const dx = this.alloc(x.length);
+    fns.grad(dp, xp, dx, x.length);
+    return this.take(dx, x.length);
+  }
+
   // ---- linear -----------------------------------------------------------------------------------
 
   linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array {
@@ -205,7 +259,7 @@ export class WasmTrainKernels implements TrainKernels {
       const c = this.alloc(outDim * inDim);
       const view = this.f32;
       const ao = a >> 2;
-      for (let r = 0; r < rows; r++) for (let o = 0; o < outDim; o++) view[ao + o * rows + r] = dy[r * outDim + o];
+      transposeInto(dy, rows, outDim, view, ao);
       packColumns(x, rows, inDim, view, xp >> 2);
       run(a, xp, 0, c, outDim);
       this.addInto(dw, c);
@@ -226,7 +280,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   /** The run-time arguments after the buffers: keep, slopes, head windows, shapes, causal, window. */
   private maskArgs(dims: AttentionDims, o: TrainAttentionOptions): number[] {
-    const keep = o.keyMask === undefined ? 0 : this.put(o.keyMask as ArrayLike<number>);
+    const keep = o.keyMask === undefined ? 0 : this.put(o.keyMask);
     const slopes = headSlopes(dims.heads, o.alibi, o.headWindows);
     const sp = slopes === undefined ? 0 : this.put(slopes);
     let hw = 0;
