@@ -80,7 +80,7 @@ describe("specformer train", () => {
       const r = await sf(...base, "--steps", "8", "--eval-every", "4", "--lr", "1e-2", "--dropout", "0", "--val-data", data, "--target", target, "--out", out);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain(`${target} kernels`);
-      const m = checkSource(SPEC).entry!;
+      const m = checkSource(SPEC, spec).entry!;
       runs.set(target, { log: JSON.parse(readFileSync(out.replace(/\.safetensors$/, ".log.json"), "utf8")), w: bindWeights(m, parseSafetensors(readFileSync(out))) });
     }
     const [ref, wasm] = [runs.get("reference")!, runs.get("wasm")!];
