@@ -1,12 +1,12 @@
 // The Wasm training kernels (src/train/kernels.ts's TrainKernels): the inference backend's
-// register-tiled matmul microkernel (emit-matmul.ts), specialised per shape, serves all three
-// matmuls of a linear layer — forward x·Wᵀ over W's row panels, dx = dy·W over W's column
-// panels, dW = dyᵀ·x over x's column panels with the batch's rows as the baked inner dim — and
-// emit-attention-train.ts gives softmax attention forward and backward, emit-activation-train.ts
-// the MLP's activation and its derivative. One module per
-// kernel, compiled on first use and cached, all sharing one memory. Operands are copied into
-// that memory per call (float32) and results copied out (float64): the copies are
-// O(rows · width) against O(rows · width · width) multiply-adds.
+// register-tiled matmul microkernel (emit-matmul.ts), specialised per shape, for the forward
+// x·Wᵀ (over W's row panels) and dx = dy·W (over W's column panels); a kernel of its own for
+// dW = dyᵀ·x (emit-matmul-dw.ts), which reads dy and x as the forward left them; softmax
+// attention forward and backward (emit-attention-train.ts); the MLP's activation and its
+// derivative (emit-activation-train.ts). Every kernel has its model dims baked in and takes
+// the batch's rows at run time. One module per kernel, compiled on first use and cached, all
+// sharing one memory. Operands are copied into that memory per call (float32) and results
+// copied out (float64): O(rows · width) copies against O(rows · width · width) multiply-adds.
 //
 // Attention the Wasm kernel does not cover (block-sparse and strided patterns, head dims not a
 // multiple of 4) runs the reference kernel, so every program trains on this target.
@@ -22,6 +22,7 @@ import { emitHelpers } from "../emit-rows.ts";
 import { NR, MAX_PAGES } from "../plan.ts";
 import type { EmitFlags } from "../wat.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
+import { emitMatmulDw, matmulDwName } from "./emit-matmul-dw.ts";
 import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
 import { attentionTrainKey, emitAttentionBackward, emitAttentionForward, type AttentionTrainSpec } from "./emit-attention-train.ts";
 
@@ -46,21 +47,6 @@ function packColumns(w: Num, R: number, C: number, out: Float32Array, at: number
       const src = r * C + c0;
       for (let c = 0; c < lanes; c++) out[o + c] = w[src + c];
       for (let c = lanes; c < NR; c++) out[o + c] = 0;
-    }
-  }
-}
-
-/** a [R, C] → out[at + c·R + r], in 32 × 32 tiles so both sides stay in cache. */
-function transposeInto(a: Num, R: number, C: number, out: Float32Array, at: number): void {
-  const T = 32;
-  for (let r0 = 0; r0 < R; r0 += T) {
-    const r1 = Math.min(R, r0 + T);
-    for (let c0 = 0; c0 < C; c0 += T) {
-      const c1 = Math.min(C, c0 + T);
-      for (let r = r0; r < r1; r++) {
-        const src = r * C;
-        for (let c = c0; c < c1; c++) out[at + c * R + r] = a[src + c];
-      }
     }
   }
 }
@@ -174,6 +160,17 @@ export class WasmTrainKernels implements TrainKernels {
     return fn;
   }
 
+  private matmulDw(N: number, K: number): (dy: number, x: number, c: number, rows: number) => void {
+    const key = matmulDwName(N, K);
+    let fn = this.matmuls.get(key);
+    if (fn === undefined) {
+      const ex = this.instantiate(`${emitMatmulDw(this.flags, N, K)}\n  (export "run" (func $${key}))`);
+      fn = ex.run as MatmulFn;
+      this.matmuls.set(key, fn);
+    }
+    return fn as unknown as (dy: number, x: number, c: number, rows: number) => void;
+  }
+
   private attention(s: AttentionTrainSpec): AttentionFns {
     const key = attentionTrainKey(s);
     let fns = this.attentions.get(key);
@@ -251,17 +248,13 @@ export class WasmTrainKernels implements TrainKernels {
       this.addInto(dx, c);
     }
     if (dw !== null) {
-      // dW [outDim, inDim] = dyᵀ [outDim, rows] · x [rows, inDim]: x's columns are the panels.
-      const run = this.matmul({ K: rows, N: inDim, bias: false, residual: false });
+      // dW [outDim, inDim] = dyᵀ [outDim, rows] · x [rows, inDim], from both as they are.
+      const run = this.matmulDw(outDim, inDim);
       this.reset();
-      const a = this.alloc(outDim * rows);
-      const xp = this.alloc(Math.ceil(inDim / NR) * NR * rows);
-      const c = this.alloc(outDim * inDim);
-      const view = this.f32;
-      const ao = a >> 2;
-      transposeInto(dy, rows, outDim, view, ao);
-      packColumns(x, rows, inDim, view, xp >> 2);
-      run(a, xp, 0, c, outDim);
+      const dp = this.put(dy);
+      const xp = this.put(x);
+      const c = this.zeros(outDim * inDim);
+      run(dp, xp, c, rows);
       this.addInto(dw, c);
     }
     if (db !== null) {
