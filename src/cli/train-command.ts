@@ -8,6 +8,7 @@
 // Options left out take the recipe defaults below; on --resume they come from the checkpoint,
 // and an option given that disagrees with it is a usage error (the run would not be the same run).
 
+import { recipeDefaults } from "../train/recipe.ts";
 import { WasmTrainKernels } from "../../backends/wasm/train/kernels.ts";
 import { referenceKernels } from "../train/kernels.ts";
 import { createHash } from "node:crypto";
@@ -131,36 +132,6 @@ function given(o: TrainCliOptions): Partial<TrainConfig> {
   return c;
 }
 
-/**
- * The recipe defaults. cosine / constant: GPT-style AdamW (scripts/train-demo.py: lr 3e-3
- * (cosine) or 1e-3 (constant), betas 0.9/0.95, eps 1e-8, decay 0.1, min ratio 0.1); noam:
- * Vaswani et al.'s Adam (factor 1, betas 0.9/0.98, eps 1e-9, no decay). Warm-up 5% of the
- * steps, clipping at 1, the spec's label smoothing and dropout, batch 8, seq min(context, 256).
- */
-function withDefaults(m: ModelInfo, g: Partial<TrainConfig>): TrainConfig {
-  const schedule = g.schedule ?? "cosine";
-  const noam = schedule === "noam";
-  const steps = g.steps!;
-  const context = outputSection(m).maxSeq ?? 256;
-  return {
-    steps,
-    batch: g.batch ?? 8,
-    seq: g.seq ?? Math.min(context, 256),
-    schedule,
-    lr: g.lr ?? (noam ? 1 : schedule === "cosine" ? 3e-3 : 1e-3),
-    warmup: g.warmup ?? Math.max(1, Math.round(steps / 20)),
-    minLrRatio: g.minLrRatio ?? 0.1,
-    optimizer: g.optimizer ?? "adamw",
-    betas: g.betas ?? (noam ? [0.9, 0.98] : [0.9, 0.95]),
-    eps: g.eps ?? (noam ? 1e-9 : 1e-8),
-    weightDecay: g.weightDecay ?? (noam ? 0 : 0.1),
-    clip: g.clip ?? 1,
-    labelSmoothing: g.labelSmoothing ?? m.train.labelSmoothing ?? 0,
-    dropout: g.dropout ?? m.train.dropout ?? 0,
-    seed: g.seed ?? 0,
-  };
-}
-
 const OPTION_NAME: Record<keyof TrainConfig, string> = {
   steps: "--steps",
   batch: "--batch",
@@ -258,7 +229,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     config.steps = asked.steps!;
     if (config.steps <= resumed.meta.step) throw new CliError(`--steps ${config.steps}: the checkpoint is already at step ${resumed.meta.step}`);
   } else {
-    config = withDefaults(m, asked);
+    config = recipeDefaults(m, asked); // --steps is required, so the cosine recipe
   }
   if (s2sPlan) config.seq = s2sPlan.seq;
   const context = outputSection(m).maxSeq;
