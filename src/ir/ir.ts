@@ -87,6 +87,8 @@ export type Op =
       softcap?: number;
       /** Input value of the key padding mask [b, sk], 1 = real token. */
       padding?: number;
+      /** Training only: dropout rate of the attention probabilities (after softmax, before they weight v); inference strips it with the dropout nodes. */
+      dropout?: number;
       source: "self" | "memory";
       cache: string;
     }

@@ -175,10 +175,13 @@ function attention(b: GraphBuilder, a: AttentionInfo, h: number, name: string, s
     cache: name,
   };
   const out: Dim[] = ["batch", sec.seqDim, qDim];
+  // `attention(dropout = p)` drops the softmax weights at p (here) and the sublayer's output
+  // before the residual add (lowerStack), as torch.nn.TransformerEncoderLayer(dropout = p) and
+  // BERT / GPT-2 (attention and hidden dropout, both 0.1) do. Linear attention has no weights.
   const att = a.linear
     ? b.emit({ op: "linear_attention", ...common, featureMap: a.linear.featureMap, causal: a.causal }, "f32", out, `${name}.scores`)
     : b.emit(
-        { op: "attention", ...common, causal: a.causal, ...(a.scale !== undefined ? { scale: a.scale } : {}), ...(a.softcap !== undefined ? { softcap: a.softcap } : {}), ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi, ...(a.headWindows ? { headWindows: a.headWindows } : {}) },
+        { op: "attention", ...common, causal: a.causal, ...(a.scale !== undefined ? { scale: a.scale } : {}), ...(a.softcap !== undefined ? { softcap: a.softcap } : {}), ...(a.window !== undefined ? { window: a.window } : {}), ...(a.sparse ? { sparse: a.sparse } : {}), alibi: a.alibi, ...(a.headWindows ? { headWindows: a.headWindows } : {}), ...(a.dropout > 0 ? { dropout: a.dropout } : {}) },
         "f32",
         out,
         `${name}.scores`,

@@ -45,6 +45,7 @@ function verifyAttention(n: OpOf<"attention"> | OpOf<"linear_attention">, v: Val
     [!n.rope?.scaling || n.rope.scaling.kind === "linear" || n.rope.scaling.lowFreqFactor < n.rope.scaling.highFreqFactor, "llama3 rope scaling needs low_freq_factor < high_freq_factor"],
     [n.op === "linear_attention" || n.scale === undefined || (Number.isFinite(n.scale) && n.scale > 0), "scale must be a finite positive number"],
     [n.op === "linear_attention" || n.softcap === undefined || (Number.isFinite(n.softcap) && n.softcap > 0), "softcap must be a finite positive number"],
+    [n.op === "linear_attention" || n.dropout === undefined || (n.dropout >= 0 && n.dropout < 1), "dropout must be in [0, 1)"],
     [n.padding === undefined || v(n.padding).dtype === "bool", "padding mask must be bool"],
     [n.padding === undefined || v(n.padding).shape[1] === v(n.k).shape[1], "padding mask length differs from keys"],
     [n.op === "linear_attention" || n.headWindows === undefined || (n.causal && n.headWindows.length === n.heads && n.headWindows.every((w) => Number.isInteger(w) && w >= 0)), "head windows need causal attention and one integer >= 0 per head"],
@@ -142,6 +143,7 @@ export const OPS: { [K in OpName]: OpDef<K> } = {
         opt(n.scale !== undefined, `scale=${n.scale}`),
         opt(n.softcap !== undefined, `softcap=${n.softcap}`),
         opt(n.padding !== undefined, `padding=%${n.padding}`),
+        opt(n.dropout !== undefined, `dropout=${n.dropout}`),
         opt(n.source === "memory", "memory"),
       ].filter(Boolean);
       return `q=%${n.q} k=%${n.k} v=%${n.v} ${opts.join(" ")}`;

@@ -17,15 +17,25 @@ export function substitute(nodes: Node[], from: ReadonlyMap<number, number>): No
   return nodes.map((n) => mapOperands(n, r));
 }
 
-/** Dropout is the identity at inference: the spec's rates stay in graph.train and in dumps of the lowered graph. */
+/**
+ * Dropout is the identity at inference: the spec's rates stay in graph.train and in dumps of the
+ * lowered graph. Dropout nodes go, and so does the attention op's attention-weight rate.
+ */
 export const stripDropout: Pass = {
   name: "strip-dropout",
   run: (g) => {
     const alias = new Map<number, number>();
     for (const n of g.nodes) if (n.op === "dropout") alias.set(n.out, n.x);
-    return { ...g, nodes: substitute(g.nodes.filter((n) => n.op !== "dropout"), alias) };
+    return { ...g, nodes: substitute(g.nodes.filter((n) => n.op !== "dropout"), alias).map(withoutAttentionDropout) };
   },
 };
+
+/** An attention node without its training-only dropout rate (any other node as it is). */
+export function withoutAttentionDropout(n: Node): Node {
+  if (n.op !== "attention" || n.dropout === undefined) return n;
+  const { dropout: _, ...rest } = n;
+  return rest;
+}
 
 /** Remove nodes nothing reads (outputs are roots). */
 export const deadCode: Pass = {

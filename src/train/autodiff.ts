@@ -51,7 +51,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<K> } = {
     wrt: ["q", "k", "v"],
     reads: (n) => ops(n.q, n.k, n.v, n.padding),
     readsOut: true,
-    memory: "q, k, v, the output and one log-sum-exp per query row and head; scores, probabilities and RoPE recomputed (flash-style)",
+    memory: "q, k, v, the output and one log-sum-exp per query row and head; scores, probabilities, RoPE and weight-dropout keep-masks (a hash of seed, step, node, b, h, i, j) recomputed (flash-style)",
   },
   linear_attention: {
     wrt: ["q", "k", "v"],

@@ -26,7 +26,9 @@ import {
   ssmScanForward,
   accumulate,
   activationGrad,
+  type AttentionDropout,
   type Num,
+  type TrainAttentionOptions,
 } from "../../backends/reference/backward/index.ts";
 import { activationFn } from "../../backends/reference/kernels/activation.ts";
 import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
@@ -64,6 +66,8 @@ export interface Tape {
   pre: Map<number, Float64Array>;
   lse: Map<number, Float64Array>;
   masks: Map<number, Uint8Array>;
+  /** Per attention node whose weights this forward dropped: the counters its masks came from (the backward recomputes the masks). */
+  attentionDropout: Map<number, AttentionDropout>;
   dims: Readonly<Record<string, number>>;
   logits: Float64Array;
 }
@@ -73,10 +77,17 @@ const f64 = (x: Stored): Num => {
   return x;
 };
 
-/** An attention node's score scale and soft-cap, as the training kernels take them. */
-const scoreOptions = (n: Extract<Node, { op: "attention" }>): { scale?: number; softcap?: number } => ({
+/** An attention node's options as the training kernels take them, with the forward's weight dropout if any. */
+const attentionOptions = (n: Extract<Node, { op: "attention" }>, keyMask: Uint8Array | undefined, dropout: AttentionDropout | undefined): TrainAttentionOptions => ({
+  causal: n.causal,
+  alibi: n.alibi,
+  ...(n.headWindows ? { headWindows: n.headWindows } : {}),
   ...(n.scale !== undefined ? { scale: n.scale } : {}),
   ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
+  ...(n.window !== undefined ? { window: n.window } : {}),
+  ...(n.sparse ? { sparse: n.sparse } : {}),
+  ...(keyMask !== undefined ? { keyMask } : {}),
+  ...(dropout !== undefined ? { dropout } : {}),
 });
 
 export class TrainingEngine {
@@ -97,7 +108,7 @@ export class TrainingEngine {
   /** The forward program; with `keepAll` false only the tape's values survive it. */
   forward(params: Params, batch: Batch, o: ForwardOptions, keepAll = false): Tape {
     const g = this.program.forward;
-    const tape: Tape = { values: new Map(), pre: new Map(), lse: new Map(), masks: new Map(), dims: batch.dims, logits: new Float64Array(0) };
+    const tape: Tape = { values: new Map(), pre: new Map(), lse: new Map(), masks: new Map(), attentionDropout: new Map(), dims: batch.dims, logits: new Float64Array(0) };
     const env = tape.values;
     for (const n of g.nodes) {
       try {
@@ -198,16 +209,12 @@ export class TrainingEngine {
       case "attention": {
         const d = this.attentionDims(n, dims);
         const [q, k] = this.rotated(n, val(n.q), val(n.k), d);
-        const r = this.kernels.attentionForward(q, k, val(n.v), d, {
-          causal: n.causal,
-          alibi: n.alibi,
-          ...(n.headWindows ? { headWindows: n.headWindows } : {}),
-          ...scoreOptions(n),
-          ...(n.window !== undefined ? { window: n.window } : {}),
-          ...(n.sparse ? { sparse: n.sparse } : {}),
-          ...(n.padding !== undefined ? { keyMask: env.get(n.padding) as Uint8Array } : {}),
-        });
+        // Weight dropout keyed by (seed, step, node), like the dropout nodes' masks.
+        const dropout = o.train && n.dropout !== undefined && n.dropout > 0 ? { p: n.dropout, seed: o.seed ?? 0, step: o.step ?? 0, node: n.out } : undefined;
+        const keyMask = n.padding !== undefined ? (env.get(n.padding) as Uint8Array) : undefined;
+        const r = this.kernels.attentionForward(q, k, val(n.v), d, attentionOptions(n, keyMask, dropout));
         tape.lse.set(n.out, r.lse);
+        if (dropout !== undefined) tape.attentionDropout.set(n.out, dropout);
         return r.out;
       }
       case "linear_attention": {
@@ -361,19 +368,13 @@ export class TrainingEngine {
         const dqR = want("q", n.q) ? new Float64Array(q.length) : null;
         const dkR = want("k", n.k) ? new Float64Array(k.length) : null;
         const dv = want("v", n.v) ? new Float64Array(val(n.v).length) : null;
-        const keyMask = n.padding !== undefined ? { keyMask: tape.values.get(n.padding) as Uint8Array } : {};
+        const keyMask = n.padding !== undefined ? (tape.values.get(n.padding) as Uint8Array) : undefined;
         if (n.op === "attention") {
-          this.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, {
-            causal: n.causal,
-            alibi: n.alibi,
-            ...(n.headWindows ? { headWindows: n.headWindows } : {}),
-            ...scoreOptions(n),
-            ...(n.window !== undefined ? { window: n.window } : {}),
-            ...(n.sparse ? { sparse: n.sparse } : {}),
-            ...keyMask,
-          }, dqR, dkR, dv);
+          // The forward's own dropout counters: the kernel regenerates the same masks.
+          const o = attentionOptions(n, keyMask, tape.attentionDropout.get(n.out));
+          this.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
         } else {
-          linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...keyMask }, dqR, dkR, dv);
+          linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...(keyMask !== undefined ? { keyMask } : {}) }, dqR, dkR, dv);
         }
         // Back through RoPE: the transposed rotation.
         const unrotate = (g: Float64Array, heads: number, seq: number) => (n.rope ? rope(g, d.batch, seq, heads, d.headDim, n.rope, true) : g);

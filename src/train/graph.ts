@@ -15,12 +15,14 @@
 //     to the output of every sublayer that declares no rate of its own, before the residual
 //     add, and to the sum of the embeddings and positions of each section that has no
 //     `dropout(p)` statement of its own.
-// Attention-weight dropout is not representable: the IR's attention op carries no rate, and
-// src/ir/ir.ts is not changed for training.
+//   - `attention(dropout = p)` also drops the softmax attention's probabilities (the op's
+//     `dropout` rate, set by lowering; torch.nn.MultiheadAttention's dropout). The model-wide
+//     rate does not: §5.4 names only the residual and embedding dropout (tensor2tensor's
+//     transformer_base has attention_dropout = 0).
 
 import type { Dim, Graph, Node, Value } from "../ir/ir.ts";
 import { lowerModel } from "../ir/lower.ts";
-import { deadCode, runPasses, substitute, type Pass } from "../ir/passes.ts";
+import { deadCode, runPasses, substitute, withoutAttentionDropout, type Pass } from "../ir/passes.ts";
 import { fuseEpilogues } from "../ir/fuse.ts";
 import type { ModelInfo } from "../model/model.ts";
 import { sectionPrefix } from "../model/weights-layout.ts";
@@ -70,14 +72,15 @@ function modelDropout(m: ModelInfo, p: number): Pass {
   };
 }
 
-/** Dropout nodes of rate 0 (or every one, when training without dropout) are the identity. */
+/** Dropout nodes of rate 0 (or every one, and attention-weight rates, when training without dropout) are the identity. */
 function stripDropout(keep: boolean): Pass {
   return {
     name: "strip-zero-dropout",
     run: (g) => {
       const alias = new Map<number, number>();
       for (const n of g.nodes) if (n.op === "dropout" && (!keep || !(n.p > 0))) alias.set(n.out, n.x);
-      return { ...g, nodes: substitute(g.nodes.filter((n) => !alias.has(n.out)), alias) };
+      const nodes = substitute(g.nodes.filter((n) => !alias.has(n.out)), alias);
+      return { ...g, nodes: keep ? nodes : nodes.map(withoutAttentionDropout) };
     },
   };
 }

@@ -16,6 +16,20 @@
 //
 // Visibility comes from the inference kernel's own visibleKeySegments, so training sees exactly
 // the keys inference does.
+//
+// ATTENTION-WEIGHT DROPOUT (torch.nn.MultiheadAttention's `dropout`, the Annotated
+// Transformer's dropout of p_attn): after the softmax, p'_ij = p_ij · m_ij / (1 − p) with a
+// Bernoulli keep-mask m, and O_i = Σ_j p'_ij v_j. The log-sum-exp stays that of the undropped
+// scores (the mask acts after normalisation). The mask is never stored: m_ij is a pure function
+// of (seed, step, node, b, h, i, j) — keep iff hash32(seed, step, node, ((b·H + h)·Sq + i)·Sk + j)
+// / 2³² ≥ p, as the elementwise dropout draws hash32(seed, step, node, element) — so the backward
+// pass RECOMPUTES each m_ij beside the p_ij it recomputes, and the n×n bits cost nothing to keep.
+// The VJP through the mask, with P' = P ⊙ M / (1 − p):
+//   dV += P'ᵀ dO,  dP' = dO Vᵀ,  dP = dP' ⊙ M / (1 − p),  dS = P ⊙ (dP − D),  D_i = Σ_j P_ij dP_ij.
+// D keeps its undropped form: Σ_j P_ij dP_ij = Σ_j P_ij (m_ij / (1 − p)) (dO_i · v_j)
+// = dO_i · Σ_j p'_ij v_j = dO_i · O_i, with O the op's (dropped) saved output — FlashAttention's
+// identity survives the mask (Dao et al. 2022, Algorithm 4 uses the same rowsum(dO ∘ O)); what
+// changes is that dv and dp carry the mask, while ds multiplies the UNdropped p_ij.
 
 import { headSlopes } from "../kernels/position.ts";
 import { visibleKeySegments, type AttentionOptions, type SparsePattern } from "../kernels/attention.ts";
@@ -23,6 +37,16 @@ import type { AttentionDims } from "../kernels/shape.ts";
 import type { Num } from "./dense.ts";
 import type { Rope } from "../../../src/ir/ir.ts";
 import { ropeInverseFrequencies } from "../../../src/model/rope.ts";
+import { hash32 } from "../../../src/train/rng.ts";
+
+/** Attention-weight dropout of one forward: the rate and the counters its masks are drawn from. */
+export interface AttentionDropout {
+  p: number;
+  seed: number;
+  step: number;
+  /** The attention node's output id: masks of two nodes in one step are independent. */
+  node: number;
+}
 
 export interface TrainAttentionOptions {
   causal: boolean;
@@ -36,6 +60,22 @@ export interface TrainAttentionOptions {
   /** Default headDim^-0.5. */
   scale?: number;
   softcap?: number;
+  /** Dropout of the attention probabilities (training forward and its backward only). */
+  dropout?: AttentionDropout;
+}
+
+/**
+ * m_ij / (1 − p) of attention-weight dropout for query row i of (b, h): 0 or 1 / (1 − p); 1 for
+ * every key when there is no dropout. The same function in forward and backward, so the mask
+ * is recomputed, not stored.
+ */
+function keepScale(o: TrainAttentionOptions, dims: AttentionDims): (b: number, h: number, i: number, j: number) => number {
+  const drop = o.dropout;
+  if (drop === undefined || !(drop.p > 0)) return () => 1;
+  const { p, seed, step, node } = drop;
+  const keep = 1 / (1 - p);
+  const { heads, seqQ, seqK } = dims;
+  return (b, h, i, j) => (hash32(seed, step, node, ((b * heads + h) * seqQ + i) * seqK + j) / 4294967296 >= p ? keep : 0);
 }
 
 /** The score of a pair before ALiBi, and its derivative with respect to q·k. */
@@ -80,7 +120,8 @@ function kernelOptions(o: TrainAttentionOptions): AttentionOptions {
 }
 
 /**
- * softmax(cap(q kᵀ · scale) + ALiBi + masks) v over already-rotated q, k; query row r is position r.
+ * softmax(cap(q kᵀ · scale) + ALiBi + masks) v over already-rotated q, k; query row r is position r;
+ * with `o.dropout`, the probabilities are dropped (and rescaled) before they weight v.
  * Also returns each row's log-sum-exp [batch, seqQ, heads] (-Infinity where no key is
  * visible): O(n) numbers, all the backward pass keeps of the softmax.
  */
@@ -90,6 +131,7 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
   const { score } = scorer(o, headDim);
   const slopes = headSlopes(heads, o.alibi, o.headWindows);
   const opts = kernelOptions(o);
+  const mask = keepScale(o, dims);
   const out = new Float64Array(batch * seqQ * heads * headDim);
   const lse = new Float64Array(batch * seqQ * heads).fill(-Infinity);
   const segs: number[] = [];
@@ -123,8 +165,9 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
               m = s;
             }
             const p = Math.exp(s - m);
-            l += p;
-            for (let d = 0; d < headDim; d++) acc[d] += p * v[ko + d];
+            l += p; // the undropped denominator: dropout acts after normalisation
+            const pd = p * mask(b, h, i, j);
+            if (pd !== 0) for (let d = 0; d < headDim; d++) acc[d] += pd * v[ko + d];
           }
         }
         if (l === 0) continue;
@@ -138,8 +181,9 @@ export function attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o:
 
 /**
  * Accumulates dq, dk, dv (for the rotated q, k) given dO, the forward output O and the rows'
- * log-sum-exp. Each visible pair's score is recomputed once: p_ij = exp(s_ij - lse_i). A query
- * that saw no key output zeros and passes no gradient.
+ * log-sum-exp. Each visible pair's score is recomputed once: p_ij = exp(s_ij - lse_i), and its
+ * dropout keep-mask with it (the same `o.dropout` as the forward's). A query that saw no key
+ * output zeros and passes no gradient.
  */
 export function attentionBackward(
   q: Num,
@@ -161,6 +205,7 @@ export function attentionBackward(
   const opts = kernelOptions(o);
   const segs: number[] = [];
   const keyMask = o.keyMask;
+  const mask = keepScale(o, dims);
   for (let i = 0; i < seqQ; i++) {
     visibleKeySegments(i, seqK, opts, segs);
     for (let b = 0; b < batch; b++) {
@@ -171,6 +216,7 @@ export function attentionBackward(
         const qo = ((b * seqQ + i) * heads + h) * headDim;
         const slope = slopes === undefined ? 0 : slopes[h];
         const first = o.headWindows?.[h] ? i - o.headWindows[h] + 1 : 0;
+        // D_i = Σ_j p_ij dp_ij = dO_i · O_i, with or without dropout (see the header).
         let D = 0;
         for (let d = 0; d < headDim; d++) D += dOut[qo + d] * out[qo + d];
         for (let t = 0; t < segs.length; t += 3) {
@@ -188,8 +234,10 @@ export function attentionBackward(
             }
             const sc = score(dot);
             const p = Math.exp(sc - slope * Math.abs(i - j) - row);
-            if (dv !== null) for (let d = 0; d < headDim; d++) dv[ko + d] += p * dOut[qo + d];
-            const ds = p * (dp - D) * dScore(sc);
+            const keep = mask(b, h, i, j); // m_ij / (1 − p), recomputed
+            const pd = p * keep;
+            if (dv !== null && pd !== 0) for (let d = 0; d < headDim; d++) dv[ko + d] += pd * dOut[qo + d];
+            const ds = p * (dp * keep - D) * dScore(sc);
             if (dq !== null) for (let d = 0; d < headDim; d++) dq[qo + d] += ds * k[ko + d];
             if (dk !== null) for (let d = 0; d < headDim; d++) dk[ko + d] += ds * q[qo + d];
           }

@@ -70,7 +70,7 @@ function packRows(w: Num, N: number, K: number, out: Float32Array, at: number): 
 
 /** Whether the Wasm attention kernel covers these options (else the reference kernel runs). */
 export function wasmAttentionCovers(dims: AttentionDims, o: TrainAttentionOptions): boolean {
-  return o.sparse === undefined && dims.headDim % 4 === 0 && dims.heads % dims.kvHeads === 0;
+  return o.sparse === undefined && o.dropout === undefined && dims.headDim % 4 === 0 && dims.heads % dims.kvHeads === 0;
 }
 
 export class WasmTrainKernels implements TrainKernels {
