@@ -77,8 +77,8 @@ const f64 = (x: Stored): Num => {
   return x;
 };
 
-/** An attention node's options as the training kernels take them, with the forward's weight dropout if any. */
-const attentionOptions = (n: Extract<Node, { op: "attention" }>, keyMask: Uint8Array | undefined, dropout: AttentionDropout | undefined): TrainAttentionOptions => ({
+/** An attention node's options as the training kernels take them, with the batch's key mask and the forward's weight dropout if any. */
+export const attentionOptions = (n: Extract<Node, { op: "attention" }>, keyMask?: Uint8Array, dropout?: AttentionDropout): TrainAttentionOptions => ({
   causal: n.causal,
   alibi: n.alibi,
   ...(n.headWindows ? { headWindows: n.headWindows } : {}),
