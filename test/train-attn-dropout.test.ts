@@ -22,6 +22,7 @@ import { wasmAttentionCovers, WasmTrainKernels } from "../backends/wasm/train/ke
 import { checkFile, checkSource } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { Graph } from "../src/ir/ir.ts";
+import { printGraph } from "../src/ir/print.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { weightLayout } from "../src/model/weights-layout.ts";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
@@ -222,6 +223,7 @@ describe("attention-weight dropout: the training program", () => {
 
   it("the rate is on softmax attention in training only: not at inference, not with --dropout 0, not from train(dropout)", () => {
     expect(attentionRates(trainingGraph(m))).toEqual([0.3, 0.3, 0.4]);
+    expect(printGraph(trainingGraph(m))).toMatch(/attention .*padding=%\d+ dropout=0\.4 memory/);
     expect(attentionRates(inferenceGraph(m))).toEqual([undefined, undefined, undefined]);
     expect(attentionRates(trainingGraph(m, { dropout: 0 }))).toEqual([undefined, undefined, undefined]);
     const modelWide = spec(SEQ2SEQ.replace(/, dropout = 0\.\d/g, "").replace("input tokens:", "train(dropout = 0.3)\n  input tokens:"));
