@@ -5,18 +5,32 @@ import { build } from "esbuild";
 import { existsSync } from "node:fs";
 
 // A generated module ships its compiled binaries, so the Wasm compiler (binaryen, 100 MB)
-// must not be bundled: the loader's lazy `import("./compile.ts")` resolves to a stub.
+// must not be bundled: the loader's lazy `import("./compile.ts")` and the training kernels'
+// compile-on-first-use (train/compile-kernels.ts, which train.js never calls: it loads the
+// package's train.wasm) resolve to stubs.
+const STUBS = {
+  "compile.ts": {
+    message: "this generated module has no build for that Wasm flavour; rebuild it with specformer",
+    exports: ["assemble", "compileVariant", "compileWasm"],
+  },
+  "compile-kernels.ts": {
+    message: "this generated module compiles no Wasm training kernels: it loads the package's train.wasm",
+    exports: ["compileKernel", "compileTrainModules"],
+  },
+};
 const noCompiler = {
   name: "no-compiler",
   setup(b) {
-    b.onResolve({ filter: /\/compile\.ts$/ }, (args) =>
-      args.importer.includes("backends/wasm") ? { path: "wasm-compiler-stub", namespace: "stub" } : undefined,
+    b.onResolve({ filter: /\/compile(-kernels)?\.ts$/ }, (args) =>
+      args.importer.includes("backends/wasm") ? { path: args.path.slice(args.path.lastIndexOf("/") + 1), namespace: "stub" } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents:
-        'const fail = () => { throw new Error("this generated module has no build for that Wasm flavour; rebuild it with specformer"); }; export const compileVariant = fail; export const compileWasm = fail;',
-      loader: "js",
-    }));
+    b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => {
+      const stub = STUBS[args.path];
+      return {
+        contents: `const fail = () => { throw new Error(${JSON.stringify(stub.message)}); }; ${stub.exports.map((e) => `export const ${e} = fail;`).join(" ")}`,
+        loader: "js",
+      };
+    });
   },
 };
 

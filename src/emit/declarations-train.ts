@@ -49,8 +49,10 @@ export function trainDeclarations(m: ModelInfo, target: Target, shape: TrainShap
     "  dropout?: number;",
     "  /** Dropout masks are a function of (seed, step); a null start is initialised from it. */",
     "  seed?: number;",
-    "  /** The kernels training runs on. */",
-    `  backend?: ${alts(TRAIN_BACKENDS)};`,
+    target === "wasm"
+      ? '  /** The kernels training runs on: "wasm" (Wasm SIMD in float32, the package\'s train.wasm; the default) or "reference" (JavaScript in float64). */'
+      : '  /** The kernels training runs on: "reference" (JavaScript in float64); "wasm" needs a package built with --target wasm. */',
+    `  backend?: ${alts(target === "wasm" ? TRAIN_BACKENDS : ["reference"])};`,
     "  /** Name map of the starting weights, as load() takes it. */",
     `  map?: ${alts(MAP_NAMES)};`,
     "  allowNonFinite?: boolean;",

@@ -7,6 +7,7 @@ import { declarations, modelConfig } from "./declarations.ts";
 import { indexJs, type PackageTokenizer } from "./index-js.ts";
 import type { MapName } from "../runtime/name-maps.ts";
 import type { Manifest, Target } from "./manifest.ts";
+import { trainModuleFiles } from "./train-modules.ts";
 
 export interface BuiltArtifacts {
   graph: Manifest["graph"];
@@ -51,14 +52,16 @@ export const TOKENIZER_FOLDER = "tokenizer/";
  * Writes a self-contained ES module package: index.js (the manifest as a JSON literal and
  * a `load` that hands it to the bundled runtime), index.d.ts, package.json, runtime.js,
  * tokenizer.js (Hugging Face tokenizers, imported only when a model has one), train.js
- * (fine-tuning, imported only when trainer() is called) and the target's
- * artifacts. User-written names only ever appear inside JSON literals or comments made safe,
+ * (fine-tuning, imported only when trainer() is called; in a wasm package with its Wasm kernels,
+ * train.wasm and train.relaxed.wasm), and the target's artifacts. User-written names only ever appear inside JSON literals or comments made safe,
  * never as code.
  */
 export function writePackage(dir: string, m: ModelInfo, target: Target, source: string, built: BuiltArtifacts, generator: string, checkpoint?: CheckpointPart): string[] {
   mkdirSync(dir, { recursive: true });
   const hfTokenizer = checkpoint?.tokenizerFiles !== undefined && m.tokenizer?.kind !== "byte";
   const ckpt = { ...(checkpoint?.map ? { map: checkpoint.map } : {}), ...(hfTokenizer ? { tokenizer: TOKENIZER_FOLDER } : {}) };
+  // Only a wasm package carries Wasm binaries: the training kernels cost the others a binaryen compile at build time.
+  const train = target === "wasm" ? trainModuleFiles(m) : { files: {}, artifacts: {} };
   const manifest: Manifest = {
     format: 1,
     target,
@@ -66,7 +69,7 @@ export function writePackage(dir: string, m: ModelInfo, target: Target, source: 
     model: modelToJson(m),
     graph: built.graph,
     ...(built.plan !== undefined ? { plan: built.plan } : {}),
-    artifacts: built.artifacts,
+    artifacts: { ...built.artifacts, ...train.artifacts },
     ...(Object.keys(ckpt).length ? { checkpoint: ckpt } : {}),
   };
   const tokenizer: PackageTokenizer = m.tokenizer?.kind === "byte" ? "byte" : hfTokenizer ? "hf" : undefined;
@@ -90,6 +93,7 @@ export function writePackage(dir: string, m: ModelInfo, target: Target, source: 
     "index.d.ts": declarations(m, target, source, tokenizer),
     "package.json": `${JSON.stringify(pkg, null, 2)}\n`,
     ...built.files,
+    ...train.files,
   };
   if (hfTokenizer) {
     mkdirSync(join(dir, TOKENIZER_FOLDER), { recursive: true });

@@ -4,9 +4,11 @@
 // dW = dyᵀ·x (emit-matmul-dw.ts), which reads dy and x as the forward left them; softmax
 // attention forward and backward (emit-attention-train.ts); the MLP's activation and its
 // derivative (emit-activation-train.ts). Every kernel has its model dims baked in and takes
-// the batch's rows at run time. One module per kernel, compiled on first use and cached, all
-// sharing one memory. Operands are copied into that memory per call (float32) and results
-// copied out (float64): O(rows · width) copies against O(rows · width · width) multiply-adds.
+// the batch's rows at run time, so a model's whole set is known before any batch
+// (kernel-set.ts). The kernels come from one of two places, all sharing one memory
+// (kernel-memory.ts): a prebuilt, already-instantiated module holding the set (a generated
+// package's train.wasm; prebuilt.ts), or, without one, a module per kernel compiled with
+// binaryen on first use and cached (the CLI). Functions are looked up by kernel-names.ts's names.
 //
 // Attention the Wasm kernel does not cover (block-sparse and strided patterns, head dims not a
 // multiple of 4) runs the reference kernel, so every program trains on this target.
@@ -16,24 +18,26 @@ import { headSlopes } from "../../reference/kernels/position.ts";
 import type { AttentionDims } from "../../reference/kernels/shape.ts";
 import type { TrainKernels } from "../../../src/train/kernels.ts";
 import { relaxedSimdSupported } from "../backend.ts";
-import { assemble } from "../compile.ts";
-import { emitMatmul, matmulName, type MatmulSpec } from "../emit-matmul.ts";
-import { emitHelpers } from "../emit-rows.ts";
-import { NR, MAX_PAGES } from "../plan.ts";
+import { NR } from "../plan.ts";
 import type { EmitFlags } from "../wat.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
-import { emitMatmulDw, matmulDwName } from "./emit-matmul-dw.ts";
-import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
-import { attentionTrainKey, emitAttentionBackward, emitAttentionForward, type AttentionTrainSpec } from "./emit-attention-train.ts";
+import type { AttentionTrainSpec } from "./emit-attention-train.ts";
+import { compileKernel } from "./compile-kernels.ts";
+import { KernelMemory, trainMemory } from "./kernel-memory.ts";
+import { kernelExports, kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
+import type { PrebuiltTrainModule } from "./prebuilt.ts";
 
-const PAGE = 65536;
-/** Slack after every buffer: a four-key block may read three rows past k or v. */
-const SLACK = 4096;
+export type { PrebuiltTrainModule } from "./prebuilt.ts";
 
 type MatmulFn = (a: number, w: number, bias: number, c: number, rows: number) => void;
+type DwFn = (dy: number, x: number, c: number, rows: number) => void;
 interface AttentionFns {
   fwd: (...args: number[]) => void;
   bwd: (...args: number[]) => void;
+}
+interface ActivationFns {
+  fwd: (x: number, y: number, n: number) => void;
+  grad: (dy: number, x: number, dx: number, n: number) => void;
 }
 
 /** W [R, C] row-major → panels [ceil(C/NR)][R][NR] of its columns (zero past C). */
@@ -73,135 +77,74 @@ export function wasmAttentionCovers(dims: AttentionDims, o: TrainAttentionOption
   return o.sparse === undefined && o.dropout === undefined && dims.headDim % 4 === 0 && dims.heads % dims.kvHeads === 0;
 }
 
+/** The Wasm kernel for attention these options select (with wasmAttentionCovers). */
+export function attentionKernelSpec(dims: AttentionDims, o: TrainAttentionOptions): AttentionTrainSpec {
+  return { headDim: dims.headDim, scale: o.scale ?? 1 / Math.sqrt(dims.headDim), ...(o.softcap !== undefined ? { softcap: o.softcap } : {}) };
+}
+
 export class WasmTrainKernels implements TrainKernels {
   readonly target = "wasm";
-  private readonly memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+  private readonly mem: KernelMemory;
   private readonly flags: EmitFlags;
-  private readonly matmuls = new Map<string, MatmulFn>();
-  private readonly attentions = new Map<string, AttentionFns>();
-  private readonly activations = new Map<Activation, { fwd: (x: number, y: number, n: number) => void; grad: (dy: number, x: number, dx: number, n: number) => void }>();
-  private top = 0;
+  /** Kernel name → its functions by role. */
+  private readonly kernels = new Map<string, Record<string, Function>>();
 
-  constructor(relaxed = relaxedSimdSupported()) {
+  /**
+   * With `prebuilt`, every kernel comes from that module (a missing one is an error naming
+   * it); without, each is compiled on first use, relaxed SIMD where `relaxed`.
+   */
+  constructor(
+    private readonly prebuilt?: PrebuiltTrainModule,
+    relaxed = relaxedSimdSupported(),
+  ) {
+    this.mem = new KernelMemory(prebuilt?.memory ?? trainMemory());
     this.flags = { relaxed, threads: false };
   }
 
-  // ---- memory: a bump allocator reset at the start of every kernel call ----------------------
+  private kernel<T>(k: TrainKernel): T {
+    const name = kernelName(k);
+    let fns = this.kernels.get(name);
+    if (fns === undefined) {
+      const exports = this.prebuilt?.exports ?? compileKernel(k, this.flags, this.mem.memory);
+      fns = {};
+      for (const [role, exported] of Object.entries(kernelExports(k))) {
+        const fn = exports[exported];
+        if (typeof fn !== "function") {
+          throw new Error(`wasm training: the prebuilt kernel module has no kernel ${exported}, which this program needs; rebuild the package with this specformer (specformer build)`);
+        }
+        fns[role] = fn;
+      }
+      this.kernels.set(name, fns);
+    }
+    return fns as T;
+  }
 
   private reset(): void {
-    this.top = 64;
+    this.mem.reset();
   }
-
-  /** `floats` f32 slots (plus slack), 64-byte aligned; grows the memory. Returns a byte address. */
   private alloc(floats: number): number {
-    const at = this.top;
-    this.top = Math.ceil((at + floats * 4 + SLACK) / 64) * 64;
-    const need = Math.ceil(this.top / PAGE);
-    const have = this.memory.buffer.byteLength / PAGE;
-    if (need > have) {
-      if (need > MAX_PAGES) throw new Error(`wasm training: a kernel needs ${this.top} bytes, past the 4 GiB wasm32 limit; use smaller --batch or --seq`);
-      this.memory.grow(need - have);
-    }
-    return at;
+    return this.mem.alloc(floats);
   }
-
   private get f32(): Float32Array {
-    return new Float32Array(this.memory.buffer);
+    return this.mem.f32;
   }
-
   private put(src: Num | Uint8Array): number {
-    const at = this.alloc(src.length);
-    this.f32.set(src, at >> 2); // typed-array set converts natively (an element loop is ~5× slower)
-    return at;
+    return this.mem.put(src);
   }
-
   private zeros(floats: number): number {
-    const at = this.alloc(floats);
-    this.f32.fill(0, at >> 2, (at >> 2) + floats);
-    return at;
+    return this.mem.zeros(floats);
   }
-
   private take(at: number, floats: number): Float64Array {
-    // Not Float64Array.from: that walks the iterator protocol, ~20× slower than set.
-    const out = new Float64Array(floats);
-    out.set(this.f32.subarray(at >> 2, (at >> 2) + floats));
-    return out;
+    return this.mem.take(at, floats);
   }
-
   private addInto(dst: Float64Array, at: number): void {
-    const view = this.f32;
-    const o = at >> 2;
-    for (let i = 0; i < dst.length; i++) dst[i] += view[o + i];
-  }
-
-  // ---- modules ---------------------------------------------------------------------------------
-
-  private instantiate(body: string): WebAssembly.Exports {
-    const text = `(module
-  (import "env" "memory" (memory 1 ${MAX_PAGES}))
-  (global $tid (mut i32) (i32.const 0))
-  (global $nth (mut i32) (i32.const 1))
-  ${emitHelpers()}
-  ${body})`;
-    const module = new WebAssembly.Module(assemble(text, this.flags) as Uint8Array<ArrayBuffer>);
-    return new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
-  }
-
-  private matmul(s: MatmulSpec): MatmulFn {
-    const key = matmulName(s);
-    let fn = this.matmuls.get(key);
-    if (fn === undefined) {
-      const ex = this.instantiate(`${emitMatmul(this.flags, s)}
-  (func (export "run") (param $a i32) (param $w i32) (param $bias i32) (param $c i32) (param $rows i32)
-    (call $${key} (local.get $a) (local.get $w) (local.get $bias) (local.get $c) (i32.const 0) (i32.const 0) (local.get $rows)))`);
-      fn = ex.run as MatmulFn;
-      this.matmuls.set(key, fn);
-    }
-    return fn;
-  }
-
-  private matmulDw(N: number, K: number): (dy: number, x: number, c: number, rows: number) => void {
-    const key = matmulDwName(N, K);
-    let fn = this.matmuls.get(key);
-    if (fn === undefined) {
-      const ex = this.instantiate(`${emitMatmulDw(this.flags, N, K)}\n  (export "run" (func $${key}))`);
-      fn = ex.run as MatmulFn;
-      this.matmuls.set(key, fn);
-    }
-    return fn as unknown as (dy: number, x: number, c: number, rows: number) => void;
-  }
-
-  private attention(s: AttentionTrainSpec): AttentionFns {
-    const key = attentionTrainKey(s);
-    let fns = this.attentions.get(key);
-    if (fns === undefined) {
-      const ex = this.instantiate(`${emitAttentionForward(this.flags, s)}
-  ${emitAttentionBackward(this.flags, s)}
-  (export "fwd" (func $attn_fwd))
-  (export "bwd" (func $attn_bwd))`);
-      fns = { fwd: ex.fwd as AttentionFns["fwd"], bwd: ex.bwd as AttentionFns["bwd"] };
-      this.attentions.set(key, fns);
-    }
-    return fns;
-  }
-
-  private activation(act: Activation) {
-    let fns = this.activations.get(act);
-    if (fns === undefined) {
-      const ex = this.instantiate(`${emitActivationForward(this.flags, act)}
-  ${emitActivationGrad(this.flags, act)}
-  (export "fwd" (func $act_fwd))
-  (export "grad" (func $act_grad))`);
-      fns = { fwd: ex.fwd as (x: number, y: number, n: number) => void, grad: ex.grad as (dy: number, x: number, dx: number, n: number) => void };
-      this.activations.set(act, fns);
-    }
-    return fns;
+    this.mem.addInto(dst, at);
   }
 
   // ---- activations ------------------------------------------------------------------------------
 
   activationForward(x: Num, act: Activation): Float64Array {
-    const fns = this.activation(act);
+    const fns = this.kernel<ActivationFns>({ kind: "activation", act });
     this.reset();
     const xp = this.put(x);
     const y = this.alloc(x.length);
@@ -210,7 +153,7 @@ export class WasmTrainKernels implements TrainKernels {
   }
 
   activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
-    const fns = this.activation(act);
+    const fns = this.kernel<ActivationFns>({ kind: "activation", act });
     this.reset();
     const dp = this.put(dy);
     const xp = this.put(x);
@@ -223,7 +166,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array {
     if (x.length !== rows * inDim || w.length !== outDim * inDim) throw new Error(`linear: x ${x.length} / w ${w.length} do not match rows ${rows}, in ${inDim}, out ${outDim}`);
-    const run = this.matmul({ K: inDim, N: outDim, bias: bias !== null, residual: false });
+    const run = this.kernel<{ run: MatmulFn }>(linearForwardKernel(inDim, outDim, bias !== null)).run;
     this.reset();
     const a = this.put(x);
     const wp = this.alloc(Math.ceil(outDim / NR) * NR * inDim);
@@ -238,7 +181,7 @@ export class WasmTrainKernels implements TrainKernels {
   linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
     if (dx !== null) {
       // dx [rows, inDim] = dy [rows, outDim] · W [outDim, inDim]: W's columns are the panels.
-      const run = this.matmul({ K: outDim, N: inDim, bias: false, residual: false });
+      const run = this.kernel<{ run: MatmulFn }>(linearDxKernel(inDim, outDim)).run;
       this.reset();
       const a = this.put(dy);
       const wp = this.alloc(Math.ceil(inDim / NR) * NR * outDim);
@@ -249,7 +192,7 @@ export class WasmTrainKernels implements TrainKernels {
     }
     if (dw !== null) {
       // dW [outDim, inDim] = dyᵀ [outDim, rows] · x [rows, inDim], from both as they are.
-      const run = this.matmulDw(outDim, inDim);
+      const run = this.kernel<{ run: DwFn }>(linearDwKernel(inDim, outDim)).run;
       this.reset();
       const dp = this.put(dy);
       const xp = this.put(x);
@@ -267,10 +210,6 @@ export class WasmTrainKernels implements TrainKernels {
 
   // ---- attention --------------------------------------------------------------------------------
 
-  private attentionSpec(dims: AttentionDims, o: TrainAttentionOptions): AttentionTrainSpec {
-    return { headDim: dims.headDim, scale: o.scale ?? 1 / Math.sqrt(dims.headDim), ...(o.softcap !== undefined ? { softcap: o.softcap } : {}) };
-  }
-
   /** The run-time arguments after the buffers: keep, slopes, head windows, shapes, causal, window. */
   private maskArgs(dims: AttentionDims, o: TrainAttentionOptions): number[] {
     const keep = o.keyMask === undefined ? 0 : this.put(o.keyMask);
@@ -279,14 +218,14 @@ export class WasmTrainKernels implements TrainKernels {
     let hw = 0;
     if (o.headWindows !== undefined) {
       hw = this.alloc(dims.heads);
-      new Int32Array(this.memory.buffer, hw, dims.heads).set(o.headWindows);
+      new Int32Array(this.mem.memory.buffer, hw, dims.heads).set(o.headWindows);
     }
     return [keep, sp, hw, dims.batch, dims.seqQ, dims.seqK, dims.heads, dims.kvHeads, o.causal ? 1 : 0, o.window ?? 0];
   }
 
   attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
     if (!wasmAttentionCovers(dims, o)) return refAttentionForward(q, k, v, dims, o);
-    const fns = this.attention(this.attentionSpec(dims, o));
+    const fns = this.kernel<AttentionFns>({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     const rows = dims.batch * dims.seqQ * dims.heads;
     this.reset();
     const qp = this.put(q);
@@ -307,7 +246,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void {
     if (!wasmAttentionCovers(dims, o)) return refAttentionBackward(q, k, v, out, lse, dOut, dims, o, dq, dk, dv);
-    const fns = this.attention(this.attentionSpec(dims, o));
+    const fns = this.kernel<AttentionFns>({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     this.reset();
     const qp = this.put(q);
     const kp = this.put(k);

@@ -28,8 +28,11 @@ export interface UpdateOptions {
   seed?: number;
 }
 
-/** The kernels a trainer runs on: the reference (JavaScript) backward kernels, for now the only ones. */
-export const TRAIN_BACKENDS = ["reference"] as const;
+/**
+ * The kernels a trainer runs on: the reference (JavaScript, float64) backward kernels, or the
+ * Wasm SIMD ones (float32) the package ships prebuilt as train.wasm.
+ */
+export const TRAIN_BACKENDS = ["reference", "wasm"] as const;
 export type TrainBackend = (typeof TRAIN_BACKENDS)[number];
 
 const UPDATE_KEYS = ["steps", "schedule", "lr", "warmup", "minLrRatio", "optimizer", "betas", "eps", "weightDecay", "clip", "labelSmoothing", "dropout", "seed"] as const;

@@ -17,6 +17,7 @@ import type { Progress, WeightsSource } from "../../runtime/weights-source.ts";
 import type { Manifest } from "../manifest.ts";
 import { bindOptions, manifestModel, readWeightsFile, type LoadOptions } from "./shared.ts";
 import { ModuleTrainer, type ModelLoader } from "./train-api.ts";
+import { hasTrainWasm, packagedWasmKernels } from "./train-wasm.ts";
 import { checkKeys, givenOptions, resolveConfig, resumedConfig, TRAIN_BACKENDS, type TrainBackend, type UpdateOptions } from "./train-options.ts";
 
 export { ModelInputError } from "../../runtime/model-api.ts";
@@ -53,19 +54,24 @@ async function start(manifest: Manifest, m: ModelInfo, source: WeightsSource | n
   return out;
 }
 
-/** trainer(weights, opts) of index.js; `load` builds model()'s inference models. */
-export async function openTrainer(manifest: Manifest, source: WeightsSource | null | undefined, opts: TrainerOptions, load: ModelLoader): Promise<ModuleTrainer> {
+/**
+ * A wasm-target package trains on its Wasm kernels by default: the page chose Wasm for speed, and
+ * they are float32 as its inference is. Elsewhere the float64 reference kernels stay the default.
+ */
+const defaultBackend = (manifest: Manifest): TrainBackend => (manifest.target === "wasm" && hasTrainWasm(manifest) ? "wasm" : "reference");
+
+/** trainer(weights, opts) of index.js; `load` builds model()'s inference models; `base` is where index.js lies. */
+export async function openTrainer(manifest: Manifest, source: WeightsSource | null | undefined, opts: TrainerOptions, load: ModelLoader, base: URL): Promise<ModuleTrainer> {
   if (opts === null || typeof opts !== "object") throw new ModelInputError("trainer(): options must be an object");
   checkKeys(opts);
-  const backend = opts.backend ?? "reference";
+  const backend = opts.backend ?? defaultBackend(manifest);
   if (!(TRAIN_BACKENDS as readonly string[]).includes(backend)) {
     throw new ModelInputError(`trainer(): backend ${JSON.stringify(backend)} has no training kernels yet; the backends are ${TRAIN_BACKENDS.map((b) => `"${b}"`).join(", ")}`);
   }
   if (source === undefined) throw new ModelInputError("trainer(): give the starting weights (as load() takes them), a checkpoint() to resume, or null for a fresh initialisation");
   const m = manifestModel(manifest);
-  const s = await start(manifest, m, source, opts);
-  // `backend` will choose the Trainer's kernels here; the reference ones are its default.
-  const trainer = new Trainer(m, s.config, s.params, s.state);
+  const [s, kernels] = await Promise.all([start(manifest, m, source, opts), backend === "wasm" ? packagedWasmKernels(manifest, base) : undefined]);
+  const trainer = new Trainer(m, s.config, s.params, s.state, kernels);
   const loadOptions = Object.fromEntries(Object.entries({ threads: opts.threads, device: opts.device }).filter(([, v]) => v !== undefined));
   return new ModuleTrainer(m, trainer, load, loadOptions);
 }

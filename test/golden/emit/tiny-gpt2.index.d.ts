@@ -116,7 +116,7 @@ export interface TrainerOptions {
   dropout?: number;
   /** Dropout masks are a function of (seed, step); a null start is initialised from it. */
   seed?: number;
-  /** The kernels training runs on. */
+  /** The kernels training runs on: "reference" (JavaScript in float64); "wasm" needs a package built with --target wasm. */
   backend?: "reference";
   /** Name map of the starting weights, as load() takes it. */
   map?: "gpt2" | "llama" | "torch" | "bert" | "gpt_neox" | "mamba";

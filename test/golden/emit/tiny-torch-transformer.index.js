@@ -25,7 +25,7 @@ export function load(weights, opts = {}) {
  */
 export async function trainer(weights, opts = {}) {
   const { openTrainer } = await import("./train.js");
-  return openTrainer(manifest, weights, opts, load);
+  return openTrainer(manifest, weights, opts, load, base);
 }
 
 /** The tokenizer of a checkpoint directory (a folder path, or a URL ending in /); without one, the package's own. */

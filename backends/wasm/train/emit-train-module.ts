@@ -1,0 +1,61 @@
+// WAT for the Wasm training kernels: one kernel's functions with their exports
+// (kernel-names.ts), and a module around any number of them importing the one memory they
+// share. WasmTrainKernels compiles a module of one kernel on first use; `specformer build`
+// compiles one of a model's whole set (kernel-set.ts) into the package.
+
+import { emitMatmul, matmulName } from "../emit-matmul.ts";
+import { emitHelpers } from "../emit-rows.ts";
+import { MAX_PAGES } from "../plan.ts";
+import type { EmitFlags } from "../wat.ts";
+import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
+import { emitAttentionBackward, emitAttentionForward } from "./emit-attention-train.ts";
+import { emitMatmulDw } from "./emit-matmul-dw.ts";
+import { kernelExports, type TrainKernel } from "./kernel-names.ts";
+
+/**
+ * The attention and activation emitters name their functions after their role ($attn_fwd,
+ * $act_grad), one of each per module; a module of several kernels renames each to one of its own.
+ */
+function renamed(text: string, from: string, to: string): string {
+  const head = `(func $${from} `;
+  if (!text.startsWith(head)) throw new Error(`wasm training emit: expected a function $${from}`);
+  return `(func $${to} ${text.slice(head.length)}`;
+}
+
+/** The kernel's functions and exports; `id` keeps its internal names apart from other kernels'. */
+export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
+  const ex = kernelExports(k);
+  const exportAs = (fn: string, name: string) => `(export ${JSON.stringify(name)} (func $${fn}))`;
+  switch (k.kind) {
+    case "matmul": {
+      // The microkernel's gate and residual operands are unused here: a wrapper takes the five that are.
+      const inner = matmulName(k.spec);
+      return `${emitMatmul(fl, k.spec)}
+  (func $run${id} (param $a i32) (param $w i32) (param $bias i32) (param $c i32) (param $rows i32)
+    (call $${inner} (local.get $a) (local.get $w) (local.get $bias) (local.get $c) (i32.const 0) (i32.const 0) (local.get $rows)))
+  ${exportAs(`run${id}`, ex.run)}`;
+    }
+    case "dw":
+      return `${emitMatmulDw(fl, k.N, k.K)}\n  ${exportAs(ex.run, ex.run)}`;
+    case "attention":
+      return `${renamed(emitAttentionForward(fl, k.spec), "attn_fwd", `fwd${id}`)}
+  ${renamed(emitAttentionBackward(fl, k.spec), "attn_bwd", `bwd${id}`)}
+  ${exportAs(`fwd${id}`, ex.fwd)}
+  ${exportAs(`bwd${id}`, ex.bwd)}`;
+    case "activation":
+      return `${renamed(emitActivationForward(fl, k.act), "act_fwd", `fwd${id}`)}
+  ${renamed(emitActivationGrad(fl, k.act), "act_grad", `grad${id}`)}
+  ${exportAs(`fwd${id}`, ex.fwd)}
+  ${exportAs(`grad${id}`, ex.grad)}`;
+  }
+}
+
+/** A module of `kernels`, importing env.memory (which the caller makes and every kernel shares). */
+export function emitTrainModule(kernels: readonly TrainKernel[], fl: EmitFlags): string {
+  return `(module
+  (import "env" "memory" (memory 1 ${MAX_PAGES}))
+  (global $tid (mut i32) (i32.const 0))
+  (global $nth (mut i32) (i32.const 1))
+  ${emitHelpers()}
+  ${kernels.map((k, i) => emitKernel(k, fl, i)).join("\n  ")})`;
+}

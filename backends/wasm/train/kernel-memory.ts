@@ -1,0 +1,65 @@
+// The one memory the Wasm training kernels share, as a bump allocator reset at the start of
+// every kernel call: operands are copied in (float32) and results copied out (float64),
+// O(rows · width) copies against O(rows · width · width) multiply-adds.
+
+import type { Num } from "../../reference/backward/index.ts";
+import { MAX_PAGES } from "../plan.ts";
+
+const PAGE = 65536;
+/** Slack after every buffer: a four-key block may read three rows past k or v. */
+const SLACK = 4096;
+
+/** A memory the kernels' modules import as env.memory. */
+export const trainMemory = (): WebAssembly.Memory => new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+
+export class KernelMemory {
+  private top = 0;
+
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  reset(): void {
+    this.top = 64;
+  }
+
+  /** `floats` f32 slots (plus slack), 64-byte aligned; grows the memory. Returns a byte address. */
+  alloc(floats: number): number {
+    const at = this.top;
+    this.top = Math.ceil((at + floats * 4 + SLACK) / 64) * 64;
+    const need = Math.ceil(this.top / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (need > have) {
+      if (need > MAX_PAGES) throw new Error(`wasm training: a kernel needs ${this.top} bytes, past the 4 GiB wasm32 limit; use smaller --batch or --seq`);
+      this.memory.grow(need - have);
+    }
+    return at;
+  }
+
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  put(src: Num | Uint8Array): number {
+    const at = this.alloc(src.length);
+    this.f32.set(src, at >> 2); // typed-array set converts natively (an element loop is ~5× slower)
+    return at;
+  }
+
+  zeros(floats: number): number {
+    const at = this.alloc(floats);
+    this.f32.fill(0, at >> 2, (at >> 2) + floats);
+    return at;
+  }
+
+  take(at: number, floats: number): Float64Array {
+    // Not Float64Array.from: that walks the iterator protocol, ~20× slower than set.
+    const out = new Float64Array(floats);
+    out.set(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    return out;
+  }
+
+  addInto(dst: Float64Array, at: number): void {
+    const view = this.f32;
+    const o = at >> 2;
+    for (let i = 0; i < dst.length; i++) dst[i] += view[o + i];
+  }
+}

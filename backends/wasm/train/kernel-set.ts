@@ -1,0 +1,66 @@
+// The Wasm training kernels a backward program runs, known before any batch: every kernel bakes
+// in only model dims (the batch's rows come at run time), so walking the forward program's
+// nodes lists them all — each linear's forward, dx (where its input takes a gradient) and dW
+// (where its weight does), each softmax attention the Wasm kernel covers, each activation of a
+// linear's epilogue or of its own node. `specformer build` compiles exactly this set into a
+// generated package (emit-train-module.ts).
+
+import type { Node } from "../../../src/ir/ir.ts";
+import type { ModelInfo } from "../../../src/model/model.ts";
+import { differentiate, type BackwardProgram } from "../../../src/train/autodiff.ts";
+import { trainingGraph } from "../../../src/train/graph.ts";
+import type { TrainAttentionOptions } from "../../reference/backward/index.ts";
+import { kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
+import { attentionKernelSpec, wasmAttentionCovers } from "./kernels.ts";
+
+/** An attention node's options as the engine (src/train/engine.ts) hands them to the kernels, less the batch's key mask. */
+function attentionOptions(n: Extract<Node, { op: "attention" }>): TrainAttentionOptions {
+  return {
+    causal: n.causal,
+    alibi: n.alibi,
+    ...(n.headWindows ? { headWindows: n.headWindows } : {}),
+    ...(n.scale !== undefined ? { scale: n.scale } : {}),
+    ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
+    ...(n.window !== undefined ? { window: n.window } : {}),
+    ...(n.sparse ? { sparse: n.sparse } : {}),
+  };
+}
+
+/** The kernels `program` runs on the Wasm target, each once, in program order. */
+export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
+  const g = program.forward;
+  const gradFields = new Map<number, Set<string>>();
+  for (const s of program.steps) gradFields.set(s.node.out, new Set(s.writes.map((w) => w.field)));
+  const out = new Map<string, TrainKernel>();
+  const add = (k: TrainKernel) => {
+    if (!out.has(kernelName(k))) out.set(kernelName(k), k);
+  };
+  for (const n of g.nodes) {
+    if (n.op === "linear") {
+      const [outDim, inDim] = g.values[n.weight].shape as number[];
+      const grads = gradFields.get(n.out) ?? new Set<string>();
+      add(linearForwardKernel(inDim, outDim, n.bias !== undefined));
+      if (grads.has("x")) add(linearDxKernel(inDim, outDim));
+      if (grads.has("weight")) add(linearDwKernel(inDim, outDim));
+      if (n.act !== undefined) add({ kind: "activation", act: n.act });
+    } else if (n.op === "activation") {
+      add({ kind: "activation", act: n.act });
+    } else if (n.op === "attention") {
+      // The batch and sequence sizes do not decide coverage: any stand in for them.
+      const dims = { batch: 1, seqQ: 1, seqK: 1, heads: n.heads, kvHeads: n.kvHeads, headDim: n.headDim };
+      const o = attentionOptions(n);
+      if (wasmAttentionCovers(dims, o)) add({ kind: "attention", spec: attentionKernelSpec(dims, o) });
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The kernels a trainer of `m` may run, whatever dropout rate it is given: the programs with
+ * and without dropout nodes, united (the rate is a trainer() option, unknown at build time).
+ */
+export function modelTrainKernels(m: ModelInfo): TrainKernel[] {
+  const all = new Map<string, TrainKernel>();
+  for (const dropout of [0, 0.1]) for (const k of trainKernelSet(differentiate(trainingGraph(m, { dropout })))) all.set(kernelName(k), k);
+  return [...all.values()];
+}
