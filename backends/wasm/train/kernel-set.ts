@@ -5,26 +5,12 @@
 // linear's epilogue or of its own node. `specformer build` compiles exactly this set into a
 // generated package (emit-train-module.ts).
 
-import type { Node } from "../../../src/ir/ir.ts";
 import type { ModelInfo } from "../../../src/model/model.ts";
 import { differentiate, type BackwardProgram } from "../../../src/train/autodiff.ts";
+import { attentionOptions } from "../../../src/train/engine.ts";
 import { trainingGraph } from "../../../src/train/graph.ts";
-import type { TrainAttentionOptions } from "../../reference/backward/index.ts";
 import { kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import { attentionKernelSpec, wasmAttentionCovers } from "./kernels.ts";
-
-/** An attention node's options as the engine (src/train/engine.ts) hands them to the kernels, less the batch's key mask. */
-function attentionOptions(n: Extract<Node, { op: "attention" }>): TrainAttentionOptions {
-  return {
-    causal: n.causal,
-    alibi: n.alibi,
-    ...(n.headWindows ? { headWindows: n.headWindows } : {}),
-    ...(n.scale !== undefined ? { scale: n.scale } : {}),
-    ...(n.softcap !== undefined ? { softcap: n.softcap } : {}),
-    ...(n.window !== undefined ? { window: n.window } : {}),
-    ...(n.sparse ? { sparse: n.sparse } : {}),
-  };
-}
 
 /** The kernels `program` runs on the Wasm target, each once, in program order. */
 export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
@@ -46,7 +32,8 @@ export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
     } else if (n.op === "activation") {
       add({ kind: "activation", act: n.act });
     } else if (n.op === "attention") {
-      // The batch and sequence sizes do not decide coverage: any stand in for them.
+      // The batch and sequence sizes do not decide coverage, nor the key mask: any stand in for them.
+      // A trainer with attention-weight dropout runs the reference kernel (wasmAttentionCovers), so that form needs none.
       const dims = { batch: 1, seqQ: 1, seqK: 1, heads: n.heads, kvHeads: n.kvHeads, headDim: n.headDim };
       const o = attentionOptions(n);
       if (wasmAttentionCovers(dims, o)) add({ kind: "attention", spec: attentionKernelSpec(dims, o) });
