@@ -213,11 +213,12 @@ for (const p of parts) {
 }
 if (parts.length > 0) lengths.splice(0, lengths.length, ...parts[0].lengths);
 const train = { ...config, evalEvery, evalCount, target };
-// --resume: the models an interrupted (or model-at-a-time) run of this configuration finished.
+// --resume: the models an interrupted (or model-at-a-time) run of this configuration finished;
+// all of them stay in OUT.json, so `--models mamba --resume` adds Mamba to the transformers.
 if (process.argv.includes("--resume") && parts.length === 0 && existsSync(`${out}.json`)) {
   const earlier = JSON.parse(readFileSync(`${out}.json`, "utf8")) as { task: CopyTask; lengths: number[]; train: unknown; models: ModelResult[] };
   if (JSON.stringify([earlier.task, earlier.lengths, earlier.train]) !== JSON.stringify([task, lengths, train])) fail(`--resume: ${out}.json was written by a run configured differently`);
-  results.push(...earlier.models.filter((r) => names.includes(r.name)));
+  results.push(...earlier.models);
   if (results.length) process.stderr.write(`resuming: ${results.map((r) => r.name).join(", ")} already in ${out}.json\n`);
 }
 const todo = names.filter((n) => !results.some((r) => r.name === n));

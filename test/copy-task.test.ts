@@ -2,7 +2,7 @@
 // evaluation (src/train/copy-eval.ts): example format and separators, packing and loss
 // masking of training windows, determinism in (seed, step), and the metric on hand-made cases
 // (including greedy decoding through a stand-in model whose answers are fixed by hand).
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -177,16 +177,48 @@ describe("specformer train --task", () => {
 });
 
 describe("scripts/copy-experiment.ts --quick", () => {
-  it("trains and evaluates each model, and writes the table's JSON and both plots", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "sf-copyx-")), "q");
-    const stdout = execFileSync("npx", ["tsx", "scripts/copy-experiment.ts", "--quick", "--models", "nope,hard-alibi", "--out", out], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    expect(stdout).toMatch(/\| Transformer, Hard-ALiBi \| 101,440 \| \d+% \| \d+% \|/);
-    const json = JSON.parse(readFileSync(`${out}.json`, "utf8"));
-    expect(json.models.map((m: { name: string }) => m.name)).toEqual(["nope", "hard-alibi"]);
+  const script = (...args: string[]) => spawnSync("npx", ["tsx", "scripts/copy-experiment.ts", "--quick", ...args], { encoding: "utf8" });
+  const dir = mkdtempSync(join(tmpdir(), "sf-copyx-"));
+  const out = join(dir, "q");
+  type Run = { train: { steps: number; target: string }; lengths: number[]; models: Array<{ name: string; losses: Array<{ loss: number }>; final: Array<{ length: number }>; tokensPerSecond: number }> };
+
+  it("trains on the wasm kernels and evaluates each model, and writes the table's JSON and both plots", () => {
+    const r = script("--target", "wasm", "--models", "nope,hard-alibi", "--out", out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| Transformer, Hard-ALiBi \| 101,440 \| \d+% \| \d+% \|/);
+    expect(r.stderr).toMatch(/steps of 2×32 on wasm kernels/);
+    const json = JSON.parse(readFileSync(`${out}.json`, "utf8")) as Run;
+    expect(json.train.target).toBe("wasm");
+    expect(json.models.map((m) => m.name)).toEqual(["nope", "hard-alibi"]);
     for (const m of json.models) {
       expect(m.losses).toHaveLength(json.train.steps);
-      expect(m.final.map((f: { length: number }) => f.length)).toEqual(json.lengths);
+      expect(m.final.map((f) => f.length)).toEqual(json.lengths);
+      expect(m.tokensPerSecond).toBeGreaterThan(0);
     }
     for (const f of ["length", "steps"]) expect(readFileSync(`${out}-${f}.svg`, "utf8")).toMatch(/^<svg[\s\S]*Hard-ALiBi[\s\S]*<\/svg>\n$/);
-  }, 120_000);
+  }, 420_000);
+
+  it("trains on the reference kernels too, to the wasm run's losses", () => {
+    const r = script("--target", "reference", "--models", "nope", "--out", join(dir, "ref"));
+    expect(r.status, r.stderr).toBe(0);
+    const ref = JSON.parse(readFileSync(join(dir, "ref.json"), "utf8")) as Run;
+    const wasm = JSON.parse(readFileSync(`${out}.json`, "utf8")) as Run;
+    expect(ref.train.target).toBe("reference");
+    const losses = (run: Run) => run.models[0].losses.map((l) => l.loss);
+    for (const [i, loss] of losses(ref).entries()) expect(Math.abs(loss - losses(wasm)[i]), `step ${i + 1}`).toBeLessThan(1e-3);
+  }, 420_000);
+
+  it("--resume keeps the finished models, trains none twice, and refuses a run configured differently, in one line", () => {
+    const r = script("--target", "wasm", "--models", "hard-alibi", "--out", out, "--resume");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming: nope, hard-alibi already in/);
+    expect(r.stderr).not.toMatch(/parameters, \d+ steps/);
+    expect((JSON.parse(readFileSync(`${out}.json`, "utf8")) as Run).models.map((m) => m.name)).toEqual(["nope", "hard-alibi"]);
+    const bad = script("--target", "wasm", "--steps", "3", "--models", "nope", "--out", out, "--resume");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^copy-experiment: --resume: .* was written by a run configured differently$/);
+    const option = script("--models", "rwkv", "--out", out);
+    expect(option.status).toBe(2);
+    expect(option.stderr.trim()).toMatch(/^copy-experiment: unknown model `rwkv`; known: rope, nope, hard-alibi, mamba$/);
+  }, 420_000);
 });
