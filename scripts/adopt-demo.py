@@ -17,12 +17,12 @@ specformer's code), measures the validation loss over train-demo.py's whole held
 with PyTorch, writes the parity fixture (PyTorch's logits and greedy continuation for the
 weights) and the samples, and records the run next to the PyTorch run of the same recipe that
 trained the previous demo models (kept in models/demo-training.json as `pytorch`), then
-rewrites docs/demo-training.md. The weights file is specformer's, byte for byte.
+rewrites docs/demo-training.md. The tensors are specformer's, bit for bit; the file's metadata
+gains the spec's path, the target and PyTorch's measure of the held-out loss.
 """
 import importlib.util
 import json
 import os
-import shutil
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -84,7 +84,13 @@ def adopt(name, src_dir, old, val_data, hp):
     vx, vy = td.val_windows(val_data, hp["seq"])
     final, by_position = td.evaluate(model, vx, vy, per_position=True)
     dest = os.path.join(ROOT, "models", f"{name}.safetensors")
-    shutil.copyfile(weights_path, dest)
+    # specformer's tensors as they are; the metadata gains the spec's path in the repository.
+    with open(weights_path, "rb") as f:
+        raw = f.read()
+    meta = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")]).get("__metadata__", {})
+    tensors = [(k, v) for k, v in load_native(weights_path).items()]
+    with open(dest, "wb") as f:
+        f.write(td.mf.safetensors_bytes(tensors, {**meta, "spec": cfg["spec"], "target": log["target"], "val_loss_nats": f"{final:.4f}"}))
     parity, checks, greedy = td.parity_fixture(model, name)
     with open(os.path.join(ROOT, "models", f"{name}.parity.safetensors"), "wb") as f:
         f.write(parity)

@@ -83,7 +83,8 @@ describe.each(DEMOS)("$name", ({ name, model: modelName, window }) => {
   it("greedy generation continues the parity prompt exactly as PyTorch's did", async () => {
     const want = Array.from(parity.i32("expected.greedy"));
     expect(want.length).toBeGreaterThan(0);
-    const got = await collect(model.generate(parity.i32("input.tokens"), { maxTokens: want.length, stop: [256] }));
+    // End of text is not a stop here (the fixture continues past it, as a stream of fortunes).
+    const got = await collect(model.generate(parity.i32("input.tokens"), { maxTokens: want.length, stop: [] }));
     expect(got).toEqual(want);
   });
 
