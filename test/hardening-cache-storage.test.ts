@@ -58,12 +58,15 @@ describe("openModel on wasm: f32, then q4, then both again", () => {
       for (const [name, w] of [["f32", f32], ["q4", q4], ["q4", q4], ["f32", f32]] as const) {
         const { model, compiled } = await openModel("wasm", m, w);
         seen.push(`${name} ${compiled}`);
-        expect(maxRelError(await logits(model), expected[name]), `${name}, ${compiled}`).toBeLessThan(1e-4);
+        // q4 rounds each activation row to int8 per block (src/runtime/weights/activations.ts): a 1-ulp
+        // difference upstream can move one code, so q4 builds agree with the reference to ~1e-3 on a
+        // trained model (README, low-bit accuracy), f32 to 1e-4.
+        expect(maxRelError(await logits(model), expected[name]), `${name}, ${compiled}`).toBeLessThan(name === "q4" ? 1e-3 : 1e-4);
       }
       expect(seen).toEqual(["f32 compiled", "q4 compiled", "q4 cached", "f32 cached"]);
       expect(entries()).toHaveLength(2);
       // The two storages compute differently: serving one the other's build would show.
-      expect(maxRelError(expected.q4, expected.f32)).toBeGreaterThan(1e-4);
+      expect(maxRelError(expected.q4, expected.f32)).toBeGreaterThan(1e-2);
     } finally {
       if (saved === undefined) delete process.env.SPECFORMER_CACHE;
       else process.env.SPECFORMER_CACHE = saved;
