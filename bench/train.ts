@@ -80,7 +80,7 @@ interface Row {
   byKernel?: Map<string, number>;
 }
 
-function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq: number, steps: number): Row {
+async function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq: number, steps: number): Promise<Row> {
   const m = checkFile(specPath).entry;
   if (!m) throw new Error(`${specPath} does not check`);
   const config: TrainConfig = {
@@ -104,13 +104,13 @@ function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq
   const data = bindBatch(m, inputs, targets);
   // Compiles the kernels, then lets V8 tier them up from its baseline compiler (Liftoff, ~7×
   // slower here) to TurboFan, which it does in the background once a function is hot.
-  for (let s = 0; s < 3; s++) trainer.update(data);
+  for (let s = 0; s < 3; s++) await trainer.update(data);
   const times: number[] = [];
   spent.ms = 0;
   spent.by.clear();
   for (let s = 0; s < steps; s++) {
     const t = cpuMs();
-    trainer.update(data);
+    await trainer.update(data);
     times.push(cpuMs() - t);
   }
   const total = times.reduce((a, b) => a + b, 0);
@@ -125,7 +125,7 @@ function torchRow(batch: number, seq: number, steps: number): Row | string {
   return { target: `PyTorch ${r.torch} CPU, ${r.threads} thread (${r.blas})`, msPerStep: r.ms_per_step, tokensPerS: (batch * seq * 1000) / r.ms_per_step };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const spec = arg("--spec", "specs/demo-fortune.sf");
   const batch = Number(arg("--batch", "8"));
   const seq = Number(arg("--seq", "256"));
@@ -133,8 +133,8 @@ function main(): void {
   readFileSync(spec); // a clear error for a missing spec before anything runs
   const rows: Array<Row | string> = [];
   if (!has("--no-torch") && spec === "specs/demo-fortune.sf") rows.push(torchRow(batch, seq, steps));
-  rows.push(benchTarget(spec, new WasmTrainKernels(), batch, seq, steps));
-  if (!has("--no-reference")) rows.push(benchTarget(spec, referenceKernels, batch, seq, Math.min(steps, 2)));
+  rows.push(await benchTarget(spec, new WasmTrainKernels(), batch, seq, steps));
+  if (!has("--no-reference")) rows.push(await benchTarget(spec, referenceKernels, batch, seq, Math.min(steps, 2)));
   const load = os.loadavg()[0].toFixed(1);
   console.log(`\ntraining throughput: ${spec}, batch ${batch} × ${seq} tokens, median of ${steps} steps (CPU time), load average ${load}, ${os.cpus()[0]?.model ?? "?"}\n`);
   console.log("| target | ms / step | tokens / s | in the target's kernels |");
@@ -153,5 +153,5 @@ if (!process.env[CHILD] && !process.execArgv.includes(FLAG)) {
   const r = spawnSync(process.execPath, [FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, [CHILD]: "1" } });
   process.exit(r.status ?? 1);
 } else {
-  main();
+  await main();
 }

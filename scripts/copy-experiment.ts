@@ -175,7 +175,7 @@ async function runModel(name: string): Promise<ModelResult | { name: string; ski
     const { tokens, targets } = copyBatch(task, batch, seq, config.seed, t);
     const b = bindBatch(m, new Map([[m.inputs[0].name, { data: tokens, shape: [batch, seq] }]]), targets);
     const u0 = performance.now();
-    const r = trainer.update(b);
+    const r = await trainer.update(b);
     trainMs += performance.now() - u0;
     res.losses.push({ step: t, loss: r.loss });
     if (t % evalEvery === 0 || t === steps) {

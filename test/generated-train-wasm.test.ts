@@ -110,7 +110,7 @@ describe("the wasm trainer of a package against its reference trainer, and the p
     // Elements whose first gradient is rounding noise (the key biases: softmax ignores a shift
     // of a row's scores) are left out, as against PyTorch: Adam turns noise into full-size steps.
     // At lr 1e-3 the worst element left is within 8e-5 (at 1e-2, 8e-4: the gap scales with the rate).
-    const g0 = new Trainer(m, config, start()).engine.lossAndGrads(start(), bound(0), { train: false, smoothing: 0.1 }).grads;
+    const g0 = (await new Trainer(m, config, start()).engine.lossAndGrads(start(), bound(0), { train: false, smoothing: 0.1 })).grads;
     const floor = 1e-6 * Math.max(...[...g0.values()].map(maxAbs));
     const [ga, gb] = [parseSafetensors(w.weights()), parseSafetensors(r.weights())];
     let worst = 0;
@@ -140,13 +140,13 @@ describe("the wasm trainer of a package against its reference trainer, and the p
   });
 
   it("a prebuilt WasmTrainKernels gives the lazy one's weights bit for bit; a missing kernel is named", async () => {
-    const run = (kernels: WasmTrainKernels) => {
+    const run = async (kernels: WasmTrainKernels) => {
       const tr = new Trainer(m, config, start(), undefined, kernels);
-      for (let s = 0; s < 6; s++) tr.update(bound(s % 2));
+      for (let s = 0; s < 6; s++) await tr.update(bound(s % 2));
       return tr.params;
     };
     const prebuilt = new WasmTrainKernels(await instantiateTrainModule(readFileSync(join(dir, "train.wasm"))), false);
-    const [a, b] = [run(prebuilt), run(new WasmTrainKernels(undefined, false))];
+    const [a, b] = [await run(prebuilt), await run(new WasmTrainKernels(undefined, false))];
     let differing = 0;
     for (const [name, w] of b) for (let i = 0; i < w.length; i++) if (a.get(name)![i] !== w[i]) differing++;
     expect(differing).toBe(0);

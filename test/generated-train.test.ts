@@ -69,7 +69,7 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
   });
 
   /** The same run through src/train directly: the configuration spelled out (`specformer train`'s defaults for the rest). */
-  function reference(steps: number) {
+  async function reference(steps: number) {
     const config: TrainConfig = {
       steps: 6, batch: 0, seq: 0, schedule: "cosine", lr: 1e-2, warmup: 1, minLrRatio: 0.1, optimizer: "adamw",
       betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.05, clip: 1, labelSmoothing: 0.1, dropout: 0.1, seed: 7,
@@ -80,7 +80,7 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
       const { tokens } = batches[s % 2];
       const shifted = (from: number) => Int32Array.from({ length: 24 }, (_, i) => tokens[Math.floor(i / 12) * 13 + (i % 12) + from]);
       const batch = bindBatch(m, new Map([["tokens", { data: shifted(0), shape: [2, 12] }]]), shifted(1));
-      losses.push(tr.update(batch).loss);
+      losses.push((await tr.update(batch)).loss);
     }
     return { tr, losses, config };
   }
@@ -91,7 +91,7 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
     const losses: number[] = [];
     for (let s = 0; s < 6; s++) losses.push((await t.trainStep(batches[s % 2])).loss);
     const after = await t.evaluate(batches);
-    const ref = reference(6);
+    const ref = await reference(6);
     expect({ ...t.config, betas: [...t.config.betas] }).toEqual(ref.config);
     expect(losses).toEqual(ref.losses);
     const got = parseSafetensors(t.weights());
@@ -121,8 +121,8 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
     expect(l1).toEqual(l2);
     expect(maxAbs(l1.map((x: number, i: number) => x - l0[i]))).toBeGreaterThan(1e-3);
     // An independent forward on the same weights: src/train's float64 engine with dropout off.
-    const ref = reference(3);
-    const tape = ref.tr.engine.forward(ref.tr.params, bindBatch(m, new Map([["tokens", { data: probe, shape: [1, 5] }]]), new Int32Array(5)), { train: false });
+    const ref = await reference(3);
+    const tape = await ref.tr.engine.forward(ref.tr.params, bindBatch(m, new Map([["tokens", { data: probe, shape: [1, 5] }]]), new Int32Array(5)), { train: false });
     expect(maxAbs(l1.map((x: number, i: number) => x - tape.logits[i]))).toBeLessThan(1e-4);
     for (const x of [base, tuned, reloaded]) x.dispose();
     t.dispose();
@@ -137,7 +137,7 @@ describe("trainer() of a generated module against src/train's Trainer", () => {
     expect(b.step).toBe(2);
     expect(b.optimizer).toMatchObject({ kind: "adamw", step: 2, weightDecay: 0.05 });
     for (let s = 2; s < 6; s++) await b.trainStep(batches[s % 2]);
-    const ref = reference(6);
+    const ref = await reference(6);
     const got = parseSafetensors(b.weights());
     for (const { name } of weightLayout(m)) expect(got.f32(name), name).toEqual(ref.tr.params.get(name));
     await expect(mod.trainer(ckpt, { lr: 0.5 })).rejects.toThrow(/lr 0.5 differs from the checkpoint's 0.01/);

@@ -161,11 +161,11 @@ describe.each(Object.keys(FIXTURES) as Array<keyof typeof FIXTURES>)("%s against
     }
   });
 
-  it("loss and every parameter's gradient in the training engine", () => {
+  it("loss and every parameter's gradient in the training engine", async () => {
     const engine = new TrainingEngine(differentiate(trainingGraph(m, { dropout: 0 })));
     const targets = file.i32("input.targets").map((t) => (t < 0 ? -1 : t));
     const b = bindBatch(m, new Map([["tokens", { data: tokens, shape: [batch, seq] }]]), targets);
-    const r = engine.lossAndGrads(weights, b, { train: false, smoothing: 0 });
+    const r = await engine.lossAndGrads(weights, b, { train: false, smoothing: 0 });
     expect(Math.abs(r.loss - file.f32("expected.loss")[0]) / file.f32("expected.loss")[0]).toBeLessThan(1e-6);
     const grads = bindWeights(m, parseSafetensors(writeSafetensors([...file.tensors.values()].filter((t) => t.name.startsWith("grad.")).map((t) => ({ name: t.name.slice(5), dtype: t.dtype, shape: t.shape, data: file.raw(t.name) })))));
     let worst = 0;

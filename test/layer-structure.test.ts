@@ -266,7 +266,7 @@ describe("IR and state plan", () => {
 });
 
 describe("norm offset and grouped norms: finite differences (float64) of the VJP", () => {
-  it("matches ∇L · u for every parameter of a sandwich, offset, q/k-norm, parallel model", () => {
+  it("matches ∇L · u for every parameter of a sandwich, offset, q/k-norm, parallel model", async () => {
     const m = checked(`
 model fd_structure {
   dims { vocab = 13, d = 8, layers = 2, context = 16 }
@@ -288,16 +288,16 @@ model fd_structure {
   norm rms(eps = 1e-5, offset = 1)
   head tied
 }`);
-    const worst = structureGradErrors(m, 5)[0];
+    const worst = (await structureGradErrors(m, 5))[0];
     expect(worst[1], `worst: ${worst[0]}`).toBeLessThan(1e-6);
     const par = checked(CASES["structure-neox"].text.replace("vocab = 101, d = 32", "vocab = 13, d = 8").replace("hidden = 64", "hidden = 16"));
-    const w2 = structureGradErrors(par, 6)[0];
+    const w2 = (await structureGradErrors(par, 6))[0];
     expect(w2[1], `worst: ${w2[0]}`).toBeLessThan(1e-6);
   });
 });
 
 /** The engine, N(0, 1/fan_in) matrices, N(0, 1) tables, gains U(-0.5, 0.5) (the offsets bring them near 1), biases N(0, 0.1²), batch 2 × 7. */
-function structureGradErrors(m: ModelInfo, seed: number): Array<[string, number]> {
+function structureGradErrors(m: ModelInfo, seed: number): Promise<Array<[string, number]>> {
   const rng = streamRng(seed);
   const seq = 7;
   const ids = () => Int32Array.from({ length: 2 * seq }, () => Math.floor(rng() * m.head.vocab));

@@ -243,7 +243,7 @@ it("the fixtures hold exactly the layout's tensors", () => {
 });
 
 describe("the VJP: finite differences (float64)", () => {
-  it("matches ∇L · u for every parameter of a hybrid Mamba / attention model", () => {
+  it("matches ∇L · u for every parameter of a hybrid Mamba / attention model", async () => {
     const m = checked(`
 model fd_ssm {
   dims { vocab = 13, d = 8, layers = 3, context = 16 }
@@ -258,14 +258,14 @@ model fd_ssm {
   norm rms(eps = 1e-5)
   head tied
 }`);
-    const worst = ssmGradErrors(m, 7)[0];
+    const worst = (await ssmGradErrors(m, 7))[0];
     console.log(`ssm VJP worst relative error: ${worst[1].toExponential(2)} (${worst[0]})`);
     expect(worst[1], `worst: ${worst[0]}`).toBeLessThan(1e-6);
   });
 });
 
 /** N(0, 1/fan_in) matrices and conv taps, N(0, 1) tables, gains and D U(0.5, 1.5), biases N(0, 0.1²), A_log N(0, 1/N); batch 2 × 7. */
-function ssmGradErrors(m: ModelInfo, seed: number): Array<[string, number]> {
+function ssmGradErrors(m: ModelInfo, seed: number): Promise<Array<[string, number]>> {
   const rng = streamRng(seed);
   const seq = 7;
   const ids = () => Int32Array.from({ length: 2 * seq }, () => Math.floor(rng() * m.head.vocab));

@@ -64,19 +64,19 @@ describe("attention-weight dropout: parity with PyTorch autograd (float64)", () 
     expect(attentionRates(g)).toEqual([0.2, 0.2]);
   });
 
-  it("loss (two steps, evaluation) and every gradient", () => {
+  it("loss (two steps, evaluation) and every gradient", async () => {
     const params = new Map(weightLayout(m).map((t) => [t.name, f64(`weight.${t.name}`)]));
     const tokens = file.get("input.tokens");
     const batch = bindBatch(m, new Map([["tokens", { data: i64("input.tokens"), shape: tokens.shape }]]), i64("input.targets").map((t) => (t < 0 ? -1 : t)));
     const engine = new TrainingEngine(differentiate(g));
     const o = { train: true, seed, step, smoothing: 0.1 };
-    const r = engine.lossAndGrads(params, batch, o);
+    const r = await engine.lossAndGrads(params, batch, o);
     const rel = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
-    const lossOf = (x: { train: boolean; step?: number }) => engine.loss(engine.forward(params, batch, { seed, ...x }), batch, 0.1, false).loss;
+    const lossOf = async (x: { train: boolean; step?: number }) => engine.loss(await engine.forward(params, batch, { seed, ...x }), batch, 0.1, false).loss;
     const errs = {
       loss: rel(r.loss, f64("expected.loss")[0]),
-      next: rel(lossOf({ train: true, step: step + 1 }), f64("expected.loss_next")[0]),
-      eval: rel(lossOf({ train: false }), f64("expected.eval_loss")[0]),
+      next: rel(await lossOf({ train: true, step: step + 1 }), f64("expected.loss_next")[0]),
+      eval: rel(await lossOf({ train: false }), f64("expected.eval_loss")[0]),
     };
     const globalScale = Math.max(...weightLayout(m).flatMap((t) => [...f64(`grad.${t.name}`)].map(Math.abs)));
     // The key biases' exact gradient is 0 (softmax is shift-invariant, dropout or not): measured against 1e-9 of the largest gradient.
@@ -94,11 +94,11 @@ describe("attention-weight dropout: parity with PyTorch autograd (float64)", () 
     expect(Math.abs(f64("expected.loss")[0] - f64("expected.loss_next")[0])).toBeGreaterThan(1e-3);
   });
 
-  it("the wasm target: the same loss and gradients (float32 matmuls)", () => {
+  it("the wasm target: the same loss and gradients (float32 matmuls)", async () => {
     const params = new Map(weightLayout(m).map((t) => [t.name, Float32Array.from(f64(`weight.${t.name}`))]));
     const tokens = file.get("input.tokens");
     const batch = bindBatch(m, new Map([["tokens", { data: i64("input.tokens"), shape: tokens.shape }]]), i64("input.targets").map((t) => (t < 0 ? -1 : t)));
-    const r = new TrainingEngine(differentiate(g), new WasmTrainKernels()).lossAndGrads(params, batch, { train: true, seed, step, smoothing: 0.1 });
+    const r = await new TrainingEngine(differentiate(g), new WasmTrainKernels()).lossAndGrads(params, batch, { train: true, seed, step, smoothing: 0.1 });
     const want = f64("expected.loss")[0];
     const globalScale = Math.max(...weightLayout(m).flatMap((t) => [...f64(`grad.${t.name}`)].map(Math.abs)));
     const worst = Math.max(...weightLayout(m).map((t) => maxRelError(r.grads.get(t.name)!, f64(`grad.${t.name}`), 1e-3 * globalScale)));
@@ -232,19 +232,19 @@ describe("attention-weight dropout: the training program", () => {
     expect(attentionRates(g)).toEqual([undefined, undefined, undefined]);
   });
 
-  it("evaluation ignores it; training steps draw other masks", () => {
+  it("evaluation ignores it; training steps draw other masks", async () => {
     const engine = new TrainingEngine(differentiate(trainingGraph(m)));
     const off = new TrainingEngine(differentiate(trainingGraph(m, { dropout: 0 })));
     const params = new Map(weightLayout(m).map((t) => [t.name, Float64Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, normals(streamRng(3, t.shape[0])))]));
-    const logits = (e: TrainingEngine, o: { train: boolean; step?: number }) => e.forward(params, batch, { seed: 1, ...o }).logits;
-    expect(logits(engine, { train: false })).toEqual(logits(off, { train: true }));
-    const a = logits(engine, { train: true, step: 0 });
-    expect(maxRelError(a, logits(engine, { train: true, step: 0 }), 0)).toBe(0);
-    expect(maxRelError(a, logits(engine, { train: true, step: 1 }))).toBeGreaterThan(1e-3);
-    expect(maxRelError(a, logits(engine, { train: false }))).toBeGreaterThan(1e-3);
+    const logits = async (e: TrainingEngine, o: { train: boolean; step?: number }) => (await e.forward(params, batch, { seed: 1, ...o })).logits;
+    expect(await logits(engine, { train: false })).toEqual(await logits(off, { train: true }));
+    const a = await logits(engine, { train: true, step: 0 });
+    expect(maxRelError(a, await logits(engine, { train: true, step: 0 }), 0)).toBe(0);
+    expect(maxRelError(a, await logits(engine, { train: true, step: 1 }))).toBeGreaterThan(1e-3);
+    expect(maxRelError(a, await logits(engine, { train: false }))).toBeGreaterThan(1e-3);
   });
 
-  it("finite differences (float64) through self and cross attention with dropped weights, padding, MQA", () => {
+  it("finite differences (float64) through self and cross attention with dropped weights, padding, MQA", async () => {
     const n = normals(streamRng(4, 1));
     const params = new Map(
       weightLayout(m).map((t) => {
@@ -253,7 +253,7 @@ describe("attention-weight dropout: the training program", () => {
         return [t.name, a];
       }),
     );
-    const errors = directionalErrors(new TrainingEngine(differentiate(trainingGraph(m))), params, batch, 4);
+    const errors = await directionalErrors(new TrainingEngine(differentiate(trainingGraph(m))), params, batch, 4);
     console.log(`attn dropout FD: worst ${errors[0][1].toExponential(2)} (${errors[0][0]}) over ${errors.length} tensors`);
     expect(errors[0][1], `worst: ${errors[0][0]}`).toBeLessThan(1e-6);
   });

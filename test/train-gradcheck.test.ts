@@ -235,20 +235,20 @@ function randomParams(m: ModelInfo, seed: number): Map<string, Float64Array> {
   return out;
 }
 
-function check(m: ModelInfo, g: Graph, seed: number): Array<[string, number]> {
+function check(m: ModelInfo, g: Graph, seed: number): Promise<Array<[string, number]>> {
   return directionalErrors(new TrainingEngine(differentiate(g)), randomParams(m, seed), randomBatch(m, seed), seed);
 }
 
 describe("finite differences (float64) of the VJP rules", () => {
   for (const [what, text] of Object.entries(SPECS)) {
-    it(what, () => {
+    it(what, async () => {
       const m = spec(text);
       let g = trainingGraph(m);
       if (m.name === "fd_alibi") g = withSoftcap(g, 5);
       const ops = new Set(g.nodes.map((n) => n.op));
       if (m.name === "fd_alibi") expect(ops.has("softcap")).toBe(true);
       if (m.name === "fd_seq2seq") expect(ops.has("dropout")).toBe(true);
-      const errors = check(m, g, 11);
+      const errors = await check(m, g, 11);
       console.log(`${m.name}: worst directional-derivative error ${errors[0][1].toExponential(2)} (${errors[0][0]}) over ${errors.length} tensors`);
       expect(errors[0][1], `worst: ${errors[0][0]}`).toBeLessThan(1e-6);
     });

@@ -99,7 +99,7 @@ const TARGETS: ReadonlyArray<[string, () => TrainKernels]> = [
 
 describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, kernels) => {
   for (const f of FIXTURES) {
-    it(`${f.name}: loss, every gradient, AdamW after 3 steps (${f.covers})`, () => {
+    it(`${f.name}: loss, every gradient, AdamW after 3 steps (${f.covers})`, async () => {
       const m = loadSpec(f.name);
       const wfile = parseSafetensors(readFileSync(`test/fixtures/${f.name}.safetensors`));
       const tfile = parseSafetensors(readFileSync(`test/fixtures/train-${f.name}.safetensors`));
@@ -110,7 +110,7 @@ describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, ker
       const batch = batchOf(m, wfile, tfile);
 
       const engine = new TrainingEngine(differentiate(trainingGraph(m)), kernels());
-      const r = engine.lossAndGrads(weights, batch, { train: true, smoothing: hp.label_smoothing });
+      const r = await engine.lossAndGrads(weights, batch, { train: true, smoothing: hp.label_smoothing });
       const f64 = (name: string) => new Float64Array(tfile.raw(name).slice().buffer);
       const wantLoss = f64("expected.loss")[0];
       expect(Math.abs(r.loss - wantLoss) / wantLoss, "loss").toBeLessThan(1e-5);
@@ -136,7 +136,7 @@ describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, ker
       const losses: number[] = [];
       const d = m.dims.get("d")!;
       for (let t = 1; t <= hp.steps; t++) {
-        const s = engine.lossAndGrads(params, batch, { train: true, smoothing: hp.label_smoothing });
+        const s = await engine.lossAndGrads(params, batch, { train: true, smoothing: hp.label_smoothing });
         losses.push(s.loss);
         clipGradNorm(s.grads.values(), hp.clip);
         const lr = learningRate({ kind: "noam", lr: hp.factor, warmup: hp.warmup, steps: hp.steps, d, minRatio: 0 }, t);

@@ -115,7 +115,7 @@ describe("encoder–decoder batches", () => {
     });
   });
 
-  it("padding reaches no real position: padded source tokens and padded decoder tokens leave the logits that count unchanged", () => {
+  it("padding reaches no real position: padded source tokens and padded decoder tokens leave the logits that count unchanged", async () => {
     const m = copyModel();
     const trainer = new Trainer(m, config(), initialWeights(m, 7));
     const layout = seq2seqLayout(m, S, E);
@@ -123,11 +123,11 @@ describe("encoder–decoder batches", () => {
       { source: [1, 2, 3, 4, 5], target: [1, 2, 3, 4, 5] },
       { source: [7, 8], target: [7, 8] },
     ];
-    const logits = (b: ReturnType<typeof pairBatch>) => trainer.engine.forward(trainer.params, b, { train: false }).logits;
+    const logits = async (b: ReturnType<typeof pairBatch>) => (await trainer.engine.forward(trainer.params, b, { train: false })).logits;
     const b = pairBatch(m, layout, pairs);
-    const base = logits(b);
+    const base = await logits(b);
     const counted = (x: Float64Array) => Array.from(x).filter((_, i) => b.targets[Math.floor(i / 12)] >= 0);
-    const edit = (name: string, at: number, v: number) => {
+    const edit = async (name: string, at: number, v: number) => {
       const inputs = new Map(b.inputs);
       const t = (inputs.get(name) as Int32Array).slice();
       t[at] = v;
@@ -135,12 +135,12 @@ describe("encoder–decoder batches", () => {
       return logits({ ...b, inputs });
     };
     // Row 1's source is padded at positions 2–4 (flat 7–9); its decoder input at 3–5 (flat 9–11).
-    expect(counted(edit("src_tokens", 8, 9))).toEqual(counted(base));
-    expect(counted(edit("tokens", 10, 9))).toEqual(counted(base));
-    const real = counted(edit("src_tokens", 6, 9)); // row 1's second real source symbol
+    expect(counted(await edit("src_tokens", 8, 9))).toEqual(counted(base));
+    expect(counted(await edit("tokens", 10, 9))).toEqual(counted(base));
+    const real = counted(await edit("src_tokens", 6, 9)); // row 1's second real source symbol
     expect(Math.max(...real.map((x, i) => Math.abs(x - counted(base)[i])))).toBeGreaterThan(1e-6);
     // Teacher forcing: the loss counts each target symbol and the end symbol, nothing else.
-    expect(trainer.engine.loss(trainer.engine.forward(trainer.params, b, { train: false }), b, 0, false).count).toBe(5 + 1 + 2 + 1);
+    expect(trainer.engine.loss(await trainer.engine.forward(trainer.params, b, { train: false }), b, 0, false).count).toBe(5 + 1 + 2 + 1);
   });
 });
 

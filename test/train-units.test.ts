@@ -28,7 +28,7 @@ describe("training forward", () => {
     model.dispose();
     const engine = new TrainingEngine(differentiate(trainingGraph(m)));
     const batch = bindBatch(m, new Map([["tokens", { data: tokens, shape: [2, 16] }]]), new Int32Array(32));
-    const got = engine.forward(w, batch, { train: true }).logits;
+    const got = (await engine.forward(w, batch, { train: true })).logits;
     let err = 0;
     let scale = 0;
     for (let i = 0; i < want.length; i++) {
@@ -84,7 +84,7 @@ describe("loss, dropout, optimiser", () => {
     expect([...r.dLogits.slice(3)]).toEqual([0, 0, 0]);
   });
 
-  it("train(dropout) adds residual and embedding dropout; masks are seeded by (seed, step) and off in evaluation", () => {
+  it("train(dropout) adds residual and embedding dropout; masks are seeded by (seed, step) and off in evaluation", async () => {
     const m = checkSource(
       `model d { dims { vocab = 11, d = 8, heads = 2, layers = 2, context = 16 }
   input tokens: int[batch, seq] where seq <= context
@@ -104,10 +104,10 @@ describe("loss, dropout, optimiser", () => {
     const engine = new TrainingEngine(differentiate(g));
     const w = new Map(weightLayout(m).map((t) => [t.name, Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + t.name.length))]));
     const batch = bindBatch(m, new Map([["tokens", { data: Int32Array.from({ length: 32 }, (_, i) => i % 11), shape: [2, 16] }]]), new Int32Array(32));
-    const a = engine.forward(w, batch, { train: true, seed: 1, step: 5 });
-    const b = engine.forward(w, batch, { train: true, seed: 1, step: 5 });
-    const c = engine.forward(w, batch, { train: true, seed: 1, step: 6 });
-    const e = engine.forward(w, batch, { train: false });
+    const a = await engine.forward(w, batch, { train: true, seed: 1, step: 5 });
+    const b = await engine.forward(w, batch, { train: true, seed: 1, step: 5 });
+    const c = await engine.forward(w, batch, { train: true, seed: 1, step: 6 });
+    const e = await engine.forward(w, batch, { train: false });
     expect([...a.logits]).toEqual([...b.logits]);
     expect([...a.logits]).not.toEqual([...c.logits]);
     const mask = a.masks.get(drops[0].out)!;

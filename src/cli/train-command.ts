@@ -356,7 +356,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const evaluate = async () => {
     if (starts.length === 0) return NaN;
     const t = performance.now();
-    const v = trainer.evaluate(valBatches());
+    const v = await trainer.evaluate(valBatches());
     const exact = s2s ? (lastExact = await s2s.accuracy(trainer.params)) : undefined;
     if (exact) lastAccuracy = `, exact match ${exact.correct}/${exact.total} (${(100 * exact.accuracy).toFixed(1)}%)`;
     const accuracy = exact ? exact.accuracy : task ? (await taskAccuracy(m, trainer.params, task, [task.maxLength], evalWindows, config.seed))[0]?.accuracy : undefined;
@@ -394,7 +394,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
         return interrupted === "SIGINT" ? 130 : 143;
       }
       const t = trainer.step + 1;
-      const r = trainer.update(trainBatch(t));
+      const r = await trainer.update(trainBatch(t));
       log.steps.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, seconds: elapsed() });
       recent.push(r.loss);
       const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;

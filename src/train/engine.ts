@@ -106,13 +106,13 @@ export class TrainingEngine {
   }
 
   /** The forward program; with `keepAll` false only the tape's values survive it. */
-  forward(params: Params, batch: Batch, o: ForwardOptions, keepAll = false): Tape {
+  async forward(params: Params, batch: Batch, o: ForwardOptions, keepAll = false): Promise<Tape> {
     const g = this.program.forward;
     const tape: Tape = { values: new Map(), pre: new Map(), lse: new Map(), masks: new Map(), attentionDropout: new Map(), dims: batch.dims, logits: new Float64Array(0) };
     const env = tape.values;
     for (const n of g.nodes) {
       try {
-        env.set(n.out, this.evalNode(n, env, params, batch, o, tape));
+        env.set(n.out, await this.evalNode(n, env, params, batch, o, tape));
       } catch (e) {
         if (e instanceof Error) e.message = `training forward: node %${n.out} (${n.op} "${g.values[n.out].name}"): ${e.message}`;
         throw e;
@@ -145,7 +145,7 @@ export class TrainingEngine {
     return [rope(q, d.batch, d.seqQ, d.heads, d.headDim, n.rope), rope(k, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope)];
   }
 
-  private evalNode(n: Node, env: Map<number, Stored>, params: Params, batch: Batch, o: ForwardOptions, tape: Tape): Stored {
+  private async evalNode(n: Node, env: Map<number, Stored>, params: Params, batch: Batch, o: ForwardOptions, tape: Tape): Promise<Stored> {
     const val = (id: number) => f64(env.get(id)!);
     const dims = batch.dims;
     switch (n.op) {
@@ -185,11 +185,11 @@ export class TrainingEngine {
         const x = val(n.x);
         const [outDim, inDim] = this.shape(n.weight, dims);
         const rows = x.length / inDim;
-        const y = this.kernels.linearForward(x, rows, inDim, val(n.weight), n.bias === undefined ? null : val(n.bias), outDim);
+        const y = await this.kernels.linearForward(x, rows, inDim, val(n.weight), n.bias === undefined ? null : val(n.bias), outDim);
         let out = y;
         if (n.act !== undefined) {
           tape.pre.set(n.out, y);
-          out = this.kernels.activationForward(y, n.act);
+          out = await this.kernels.activationForward(y, n.act);
         } else if (n.gate !== undefined) {
           tape.pre.set(n.out, y);
           out = gatedForward(val(n.gate), y, n.gateAct!);
@@ -201,7 +201,7 @@ export class TrainingEngine {
         return out;
       }
       case "activation":
-        return this.kernels.activationForward(val(n.x), n.act);
+        return await this.kernels.activationForward(val(n.x), n.act);
       case "gated":
         return gatedForward(val(n.gate), val(n.up), n.act);
       case "softcap":
@@ -212,7 +212,7 @@ export class TrainingEngine {
         // Weight dropout keyed by (seed, step, node), like the dropout nodes' masks.
         const dropout = o.train && n.dropout !== undefined && n.dropout > 0 ? { p: n.dropout, seed: o.seed ?? 0, step: o.step ?? 0, node: n.out } : undefined;
         const keyMask = n.padding !== undefined ? (env.get(n.padding) as Uint8Array) : undefined;
-        const r = this.kernels.attentionForward(q, k, val(n.v), d, attentionOptions(n, keyMask, dropout));
+        const r = await this.kernels.attentionForward(q, k, val(n.v), d, attentionOptions(n, keyMask, dropout));
         tape.lse.set(n.out, r.lse);
         if (dropout !== undefined) tape.attentionDropout.set(n.out, dropout);
         return r.out;
@@ -262,7 +262,7 @@ export class TrainingEngine {
   }
 
   /** The backward program: parameter gradients (float64) by weight name, given d loss / d logits. */
-  backward(tape: Tape, dLogits: Float64Array, params: Params): Map<string, Float64Array> {
+  async backward(tape: Tape, dLogits: Float64Array, params: Params): Promise<Map<string, Float64Array>> {
     const g = this.program.forward;
     const dims = tape.dims;
     const grads = new Map<number, Float64Array>([[this.program.logits, dLogits]]);
@@ -288,7 +288,7 @@ export class TrainingEngine {
       const fields = new Set(s.writes.map((w) => w.field));
       const want = (field: string, id: number | undefined): Float64Array | null => (id !== undefined && fields.has(field) ? gradOf(id) : null);
       try {
-        this.step(n, dOut, want, val, tape, params);
+        await this.step(n, dOut, want, val, tape, params);
       } catch (e) {
         if (e instanceof Error) e.message = `backward: node %${n.out} (${n.op} "${g.values[n.out].name}"): ${e.message}`;
         throw e;
@@ -300,7 +300,7 @@ export class TrainingEngine {
     return out;
   }
 
-  private step(n: Node, dOut: Float64Array, want: (field: string, id: number | undefined) => Float64Array | null, val: (id: number) => Num, tape: Tape, params: Params): void {
+  private async step(n: Node, dOut: Float64Array, want: (field: string, id: number | undefined) => Float64Array | null, val: (id: number) => Num, tape: Tape, params: Params): Promise<void> {
     const dims = tape.dims;
     switch (n.op) {
       case "embed": {
@@ -337,7 +337,7 @@ export class TrainingEngine {
         const [outDim, inDim] = this.shape(n.weight, dims);
         let dy = dOut;
         if (n.act !== undefined) {
-          dy = this.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
+          dy = await this.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
         } else if (n.gate !== undefined) {
           const pre = tape.pre.get(n.out)!;
           const gate = val(n.gate);
@@ -348,11 +348,11 @@ export class TrainingEngine {
           if (dg) gatedBackward(dOut, gate, pre, n.gateAct!, dg, null);
         }
         const x = val(n.x);
-        this.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+        await this.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
         return;
       }
       case "activation": {
-        accumulate(want("x", n.x)!, this.kernels.activationGrad(dOut, val(n.x), n.act));
+        accumulate(want("x", n.x)!, await this.kernels.activationGrad(dOut, val(n.x), n.act));
         return;
       }
       case "gated":
@@ -372,7 +372,7 @@ export class TrainingEngine {
         if (n.op === "attention") {
           // The forward's own dropout counters: the kernel regenerates the same masks.
           const o = attentionOptions(n, keyMask, tape.attentionDropout.get(n.out));
-          this.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
+          await this.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
         } else {
           linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...(keyMask !== undefined ? { keyMask } : {}) }, dqR, dkR, dv);
         }
@@ -417,10 +417,10 @@ export class TrainingEngine {
   }
 
   /** Loss and parameter gradients of one batch. */
-  lossAndGrads(params: Params, batch: Batch, o: ForwardOptions & { smoothing: number }): { loss: number; count: number; grads: Map<string, Float64Array> } {
-    const tape = this.forward(params, batch, o);
+  async lossAndGrads(params: Params, batch: Batch, o: ForwardOptions & { smoothing: number }): Promise<{ loss: number; count: number; grads: Map<string, Float64Array> }> {
+    const tape = await this.forward(params, batch, o);
     const l = this.loss(tape, batch, o.smoothing);
-    const grads = this.backward(tape, l.dLogits, params);
+    const grads = await this.backward(tape, l.dLogits, params);
     return { loss: l.loss, count: l.count, grads };
   }
 }

@@ -6,6 +6,8 @@
 //
 // Contract, shared by all implementations: inputs are read as given (float32 or float64),
 // outputs are fresh Float64Arrays, and gradients are accumulated (+=) into the arrays passed in.
+// A kernel may answer now or with a promise (WebGPU reads its results back asynchronously);
+// the engine awaits every call, so the CPU targets stay synchronous and pay one microtask.
 
 import {
   activationForward,
@@ -20,24 +22,27 @@ import {
 import type { Activation } from "../../backends/reference/kernels/activation.ts";
 import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
 
+/** A kernel's answer: now, or later. */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface TrainKernels {
   /** Where the kernels run, as `--target` names it. */
-  readonly target: "reference" | "wasm";
+  readonly target: "reference" | "wasm" | "webgpu";
   /** y = x Wᵀ + b: x [rows, inDim], W [outDim, inDim]. */
-  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array;
+  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Awaitable<Float64Array>;
   /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given). */
-  linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void;
-  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array };
+  linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): Awaitable<void>;
+  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): Awaitable<{ out: Float64Array; lse: Float64Array }>;
   /** act(x), elementwise. */
-  activationForward(x: Num, act: Activation): Float64Array;
+  activationForward(x: Num, act: Activation): Awaitable<Float64Array>;
   /** dy · act'(x), elementwise, fresh. */
-  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array;
-  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void;
+  activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Float64Array>;
+  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
 }
 
 /** The float64 oracle (backends/reference/backward). */
-export const referenceKernels: TrainKernels = {
-  target: "reference",
+export const referenceKernels = {
+  target: "reference" as const,
   linearForward,
   linearBackward,
   attentionForward,
@@ -48,4 +53,4 @@ export const referenceKernels: TrainKernels = {
     for (let i = 0; i < dy.length; i++) if (dy[i] !== 0) out[i] = dy[i] * activationGrad(act, x[i]);
     return out;
   },
-};
+} satisfies TrainKernels;

@@ -73,10 +73,10 @@ export class Trainer {
   }
 
   /** Forward, backward, clipping and one optimiser update on `batch`: update number step + 1. */
-  update(batch: Batch): StepResult {
+  async update(batch: Batch): Promise<StepResult> {
     const c = this.config;
     const t = this.state.step + 1;
-    const r = this.engine.lossAndGrads(this.params, batch, { train: true, seed: c.seed, step: t, smoothing: c.labelSmoothing });
+    const r = await this.engine.lossAndGrads(this.params, batch, { train: true, seed: c.seed, step: t, smoothing: c.labelSmoothing });
     if (!Number.isFinite(r.loss)) throw new Error(`the loss is ${r.loss} at step ${t}`);
     const gradNorm = c.clip > 0 ? clipGradNorm(r.grads.values(), c.clip) : clipGradNorm(r.grads.values(), Infinity);
     const lr = this.lrAt(t);
@@ -85,11 +85,11 @@ export class Trainer {
   }
 
   /** Mean loss over batches, dropout off, no label smoothing (the plain cross-entropy). */
-  evaluate(batches: Iterable<Batch>): number {
+  async evaluate(batches: Iterable<Batch>): Promise<number> {
     let total = 0;
     let count = 0;
     for (const b of batches) {
-      const tape = this.engine.forward(this.params, b, { train: false });
+      const tape = await this.engine.forward(this.params, b, { train: false });
       const l = this.engine.loss(tape, b, 0, false);
       total += l.loss * l.count;
       count += l.count;

@@ -7,18 +7,18 @@ import type { Batch, TrainingEngine } from "../../src/train/engine.ts";
 import { normals, streamRng } from "../../src/train/rng.ts";
 
 /** [tensor, relative error] for every parameter, worst first. */
-export function directionalErrors(engine: TrainingEngine, params: Map<string, Float64Array>, batch: Batch, seed: number): Array<[string, number]> {
+export async function directionalErrors(engine: TrainingEngine, params: Map<string, Float64Array>, batch: Batch, seed: number): Promise<Array<[string, number]>> {
   const o = { train: true, seed: 7, step: 3, smoothing: 0.1 };
-  const loss = (p: Map<string, Float64Array>) => engine.loss(engine.forward(p, batch, o), batch, o.smoothing, false).loss;
-  const { grads } = engine.lossAndGrads(params, batch, o);
+  const loss = async (p: Map<string, Float64Array>) => engine.loss(await engine.forward(p, batch, o), batch, o.smoothing, false).loss;
+  const { grads } = await engine.lossAndGrads(params, batch, o);
   const h = 1e-4;
   const errors: Array<[string, number]> = [];
   const dir = normals(streamRng(seed, 3));
   for (const [name, p] of params) {
     const u = Float64Array.from(p, () => dir());
     const shifted = (s: number) => new Map([...params].map(([k, v]) => [k, k === name ? v.map((x, i) => x + s * h * u[i]) : v]));
-    const central = (k: number) => (loss(shifted(k)) - loss(shifted(-k))) / (2 * k * h);
-    const fd = (4 * central(0.5) - central(1)) / 3;
+    const central = async (k: number) => ((await loss(shifted(k))) - (await loss(shifted(-k)))) / (2 * k * h);
+    const fd = (4 * (await central(0.5)) - (await central(1))) / 3;
     const g = grads.get(name)!;
     let an = 0;
     for (let i = 0; i < g.length; i++) an += g[i] * u[i];

@@ -97,7 +97,7 @@ export class ModuleTrainer {
     await yieldToEventLoop();
     this.alive("evaluate()");
     const tokens = bound.reduce((n, b) => n + b.targets.reduce((k, t) => k + (t >= 0 ? 1 : 0), 0), 0);
-    return { loss: this.t.evaluate(bound), tokens };
+    return { loss: await this.t.evaluate(bound), tokens };
   }
 
   /** The current weights: F32 safetensors in native names (load() and `specformer run --weights` read them). */
