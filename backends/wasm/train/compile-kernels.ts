@@ -8,9 +8,10 @@ import type { EmitFlags } from "../wat.ts";
 import { emitTrainModule } from "./emit-train-module.ts";
 import type { TrainKernel } from "./kernel-names.ts";
 
-export function compileKernel(k: TrainKernel, fl: EmitFlags, memory: WebAssembly.Memory): WebAssembly.Exports {
+/** The kernel's module (worker threads instantiate it too, on the same shared memory) and its instance's exports. */
+export function compileKernel(k: TrainKernel, fl: EmitFlags, memory: WebAssembly.Memory): { module: WebAssembly.Module; exports: WebAssembly.Exports } {
   const module = new WebAssembly.Module(assemble(emitTrainModule([k], fl), fl) as Uint8Array<ArrayBuffer>);
-  return new WebAssembly.Instance(module, { env: { memory } }).exports;
+  return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports };
 }
 
 /** One module holding every kernel of `kernels`, plain SIMD128 and relaxed SIMD (the loader picks one, as for inference). */

@@ -2,7 +2,8 @@
 // and denominator, from which the caller forms the log-sum-exp) and the vector–Jacobian
 // product, flash-style like the reference (backends/reference/backward/attention.ts): no n×n
 // matrix is stored; the backward recomputes each visible pair's probability from q, k and
-// the row's log-sum-exp. Single-threaded: dk and dv rows are accumulated in place.
+// the row's log-sum-exp. dk and dv rows are accumulated in place; threads split the work by
+// KV head (rowLoops), so each row of them has one writer.
 //
 // Keys are taken four at a time: four q·k dot products (head-dim vectors, then one 4×4
 // transpose-add), one vector exp for the four probabilities, and the online-softmax rescale
@@ -94,25 +95,43 @@ function blockScores(f: Func, fl: EmitFlags, s: AttentionTrainSpec, nv: number, 
   return out.join("\n");
 }
 
-/** The loops over batch, query row and head around `body`, with $qp (this row's q) set. */
-function rowLoops(f: Func, s: AttentionTrainSpec, body: string): string {
-  f.local("i32", "b", "i", "h", "j", "row", "qp", "kp", "vp", "rowK");
+/**
+ * The loops around `body`, with $qp (this row's q) set: over units — (batch, head) pairs for the
+ * forward, (batch, KV head) pairs for the backward, whose query heads are the KV head's GQA
+ * group — then query rows, then the unit's heads. Threads split the units ($tid's share): a
+ * backward unit owns its KV head's dk and dv rows, so no two threads accumulate into one, and
+ * each dk / dv row still sums its (row, head) terms in the order one thread would.
+ */
+function rowLoops(f: Func, s: AttentionTrainSpec, body: string, unit: "head" | "group"): string {
+  f.local("i32", "b", "i", "h", "j", "row", "qp", "kp", "vp", "rowK", "u", "u1", "units", "h0", "h1", "per");
   const D4 = s.headDim * 4;
+  const setUnit =
+    unit === "head"
+      ? `(local.set $b (i32.div_u ${get("u")} ${get("H")}))
+    (local.set $h0 (i32.rem_u ${get("u")} ${get("H")}))
+    (local.set $h1 (i32.add ${get("h0")} (i32.const 1)))`
+      : `(local.set $b (i32.div_u ${get("u")} ${get("KVH")}))
+    (local.set $h0 (i32.mul (i32.rem_u ${get("u")} ${get("KVH")}) ${get("per")}))
+    (local.set $h1 (i32.add ${get("h0")} ${get("per")}))`;
   return `
   (local.set $rowK (i32.mul ${get("KVH")} ${i32(D4)}))
-  (local.set $b (i32.const 0))
-  (block $B_b (loop $L_b (br_if $B_b (i32.ge_s ${get("b")} ${get("B")}))
+  (local.set $per (i32.div_u ${get("H")} ${get("KVH")}))
+  (local.set $units (i32.mul ${get("B")} ${unit === "head" ? get("H") : get("KVH")}))
+  (local.set $u (i32.div_u (i32.mul ${get("units")} (global.get $tid)) (global.get $nth)))
+  (local.set $u1 (i32.div_u (i32.mul ${get("units")} (i32.add (global.get $tid) (i32.const 1))) (global.get $nth)))
+  (block $B_u (loop $L_u (br_if $B_u (i32.ge_s ${get("u")} ${get("u1")}))
+    ${setUnit}
     (local.set $i (i32.const 0))
     (block $B_i (loop $L_i (br_if $B_i (i32.ge_s ${get("i")} ${get("S")}))
-      (local.set $h (i32.const 0))
-      (block $B_h (loop $L_h (br_if $B_h (i32.ge_s ${get("h")} ${get("H")}))
+      (local.set $h ${get("h0")})
+      (block $B_h (loop $L_h (br_if $B_h (i32.ge_s ${get("h")} ${get("h1")}))
         (local.set $row (i32.add (i32.mul (i32.add (i32.mul ${get("b")} ${get("S")}) ${get("i")}) ${get("H")}) ${get("h")}))
         (local.set $qp (i32.mul ${get("row")} ${i32(D4)}))
         ${rowSetup(f)}
         (block $B_row ${body})
         (local.set $h (i32.add ${get("h")} (i32.const 1))) (br $L_h)))
       (local.set $i (i32.add ${get("i")} (i32.const 1))) (br $L_i)))
-    (local.set $b (i32.add ${get("b")} (i32.const 1))) (br $L_b)))`;
+    (local.set $u (i32.add ${get("u")} (i32.const 1))) (br $L_u)))`;
 }
 
 /** Byte address of key row j (this batch, this kv head) in buffer `base`. */
@@ -163,7 +182,7 @@ export function emitAttentionForward(fl: EmitFlags, s: AttentionTrainSpec): stri
           ${Array.from({ length: nv }, (_, v) => `(v128.store offset=${v * 16} (i32.add ${get("out")} ${get("qp")}) (f32x4.mul ${get(`acc${v}`)} ${get("x")}))`).join("\n")})
          (else
           ${Array.from({ length: nv }, (_, v) => `(v128.store offset=${v * 16} (i32.add ${get("out")} ${get("qp")}) (v128.const i32x4 0 0 0 0))`).join("\n")}))`;
-  return f.text(rowLoops(f, s, body));
+  return f.text(rowLoops(f, s, body, "head"));
 }
 
 /**
@@ -227,5 +246,5 @@ export function emitAttentionBackward(fl: EmitFlags, s: AttentionTrainSpec): str
           ${[0, 1, 2, 3].map(perKey).join("\n")}
           (local.set $j (i32.add ${get("j")} (i32.const 4))) (br $L_j)))
         ${Array.from({ length: nv }, (_, v) => `(v128.store offset=${v * 16} (i32.add ${get("dq")} ${get("qp")}) ${madd(fl, get(`dqa${v}`), splat(s.scale), `(v128.load offset=${v * 16} (i32.add ${get("dq")} ${get("qp")}))`)})`).join("\n")}`;
-  return f.text(rowLoops(f, s, body));
+  return f.text(rowLoops(f, s, body, "group"));
 }

@@ -71,6 +71,8 @@ function band(f: Func, fl: EmitFlags, N: number, K: number, mr: number): string 
 
 /**
  * (func $dw_n…_k… (param $dy $x $c $rows)): c [N, K] += dyᵀ x, each tile over all the rows.
+ * Threads split the bands of MR rows of dW ($tid's share of ceil(N / MR), the tail band last):
+ * each owns disjoint rows of dW, and a band is the same code whoever runs it.
  * Measured at ~18 GFLOP/s, under half the forward's: each tile streams x and dy (rows 0.5–2 KB
  * apart) from L2/L3. Blocking the rows so the slice of x stays in L1 was slower still (10–12):
  * the dy rows, a power of two apart, fall into a few L1 sets. Packing a block of dy transposed
@@ -78,16 +80,24 @@ function band(f: Func, fl: EmitFlags, N: number, K: number, mr: number): string 
  */
 export function emitMatmulDw(fl: EmitFlags, N: number, K: number): string {
   const f = new Func(matmulDwName(N, K), ["dy", "x", "c", "rows"], undefined, `dW[${N}, ${K}] += dy[rows, ${N}]ᵀ · x[rows, ${K}]`);
-  f.local("i32", "n0", "k0", "r", "dp", "xp", "cp");
+  f.local("i32", "n0", "k0", "r", "dp", "xp", "cp", "b0", "b1", "nEnd");
   const full = Math.floor(N / MR);
   const tail = N % MR;
+  const bands = Math.ceil(N / MR);
+  const share = `
+  (local.set $b0 (i32.div_u (i32.mul ${i32(bands)} (global.get $tid)) (global.get $nth)))
+  (local.set $b1 (i32.div_u (i32.mul ${i32(bands)} (i32.add (global.get $tid) (i32.const 1))) (global.get $nth)))`;
   const loop =
     full === 0
       ? ""
-      : `(local.set $n0 (i32.const 0))
-  (loop $L_n
+      : `(local.set $n0 (i32.mul ${get("b0")} ${i32(MR)}))
+  (local.set $nEnd (i32.mul (call $imin ${get("b1")} ${i32(full)}) ${i32(MR)}))
+  (block $B_n (loop $L_n
+    (br_if $B_n (i32.ge_s ${get("n0")} ${get("nEnd")}))
     ${band(f, fl, N, K, MR)}
-    (br_if $L_n (i32.lt_s (local.tee $n0 (i32.add ${get("n0")} ${i32(MR)})) ${i32(full * MR)})))`;
-  return f.text(`${loop}
-  ${tail === 0 ? "" : `(local.set $n0 ${i32(full * MR)})\n${band(f, fl, N, K, tail)}`}`);
+    (local.set $n0 (i32.add ${get("n0")} ${i32(MR)}))
+    (br $L_n)))`;
+  return f.text(`${share}
+  ${loop}
+  ${tail === 0 ? "" : `(if (i32.gt_s ${get("b1")} ${i32(full)}) (then (local.set $n0 ${i32(full * MR)})\n${band(f, fl, N, K, tail)}))`}`);
 }

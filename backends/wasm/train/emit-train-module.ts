@@ -50,12 +50,18 @@ export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
   }
 }
 
-/** A module of `kernels`, importing env.memory (which the caller makes and every kernel shares). */
+/**
+ * A module of `kernels`, importing env.memory (which the caller makes and every kernel shares).
+ * With `fl.threads` the memory is shared and the module exports set_thread(t, n): the matmul,
+ * dW and attention kernels then do the t-th of n shares of their work (thread-pool.ts); left at
+ * (0, 1) they do all of it, which is all a single-threaded module ever does.
+ */
 export function emitTrainModule(kernels: readonly TrainKernel[], fl: EmitFlags): string {
   return `(module
-  (import "env" "memory" (memory 1 ${MAX_PAGES}))
+  (import "env" "memory" (memory 1 ${MAX_PAGES}${fl.threads ? " shared" : ""}))
   (global $tid (mut i32) (i32.const 0))
   (global $nth (mut i32) (i32.const 1))
+  ${fl.threads ? `(func (export "set_thread") (param $t i32) (param $n i32) (global.set $tid (local.get $t)) (global.set $nth (local.get $n)))` : ""}
   ${emitHelpers()}
   ${kernels.map((k, i) => emitKernel(k, fl, i)).join("\n  ")})`;
 }

@@ -1,6 +1,9 @@
 // The one memory the Wasm training kernels share, as a bump allocator reset at the start of
 // every kernel call: operands are copied in (float32) and results copied out (float64),
-// O(rows · width) copies against O(rows · width · width) multiply-adds.
+// O(rows · width) copies against O(rows · width · width) multiply-adds. With worker threads
+// (thread-pool.ts) the memory is shared and declares its maximum (a shared memory cannot grow
+// past it; 4 GiB, as the inference backend's), and its first CONTROL_BYTES hold the pool's
+// control block instead of the 64 bytes a single thread leaves unused.
 
 import type { Num } from "../../reference/backward/index.ts";
 import { MAX_PAGES } from "../plan.ts";
@@ -9,16 +12,23 @@ const PAGE = 65536;
 /** Slack after every buffer: a four-key block may read three rows past k or v. */
 const SLACK = 4096;
 
-/** A memory the kernels' modules import as env.memory. */
-export const trainMemory = (): WebAssembly.Memory => new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+/** Bytes at the start of a shared memory that the thread pool's control block takes. */
+export const CONTROL_BYTES = 4096;
+
+/** A memory the kernels' modules import as env.memory; `shared` for worker threads. */
+export const trainMemory = (shared = false): WebAssembly.Memory => new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, ...(shared ? { shared: true } : {}) });
 
 export class KernelMemory {
   private top = 0;
 
-  constructor(readonly memory: WebAssembly.Memory) {}
+  /** `reserved`: bytes at address 0 that no kernel call is given (64, or CONTROL_BYTES with threads). */
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly reserved = 64,
+  ) {}
 
   reset(): void {
-    this.top = 64;
+    this.top = this.reserved;
   }
 
   /** `floats` f32 slots (plus slack), 64-byte aligned; grows the memory. Returns a byte address. */

@@ -10,6 +10,12 @@
 // package's train.wasm; prebuilt.ts), or, without one, a module per kernel compiled with
 // binaryen on first use and cached (the CLI). Functions are looked up by kernel-names.ts's names.
 //
+// With `threads` T > 1 (Node only; the CLI's --threads) the memory is shared, T − 1 worker
+// threads instantiate every kernel module on it (thread-pool.ts), and each call is split into
+// shares (split.ts) that give one thread's results bit for bit. The prebuilt modules of a
+// generated package are single-threaded builds, and its trainer() runs on one thread: a
+// browser's main thread may not block in Atomics.wait, which this synchronous interface needs.
+//
 // Attention the Wasm kernel does not cover (block-sparse and strided patterns, head dims not a
 // multiple of 4) runs the reference kernel, so every program trains on this target.
 
@@ -23,21 +29,38 @@ import type { EmitFlags } from "../wat.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
 import type { AttentionTrainSpec } from "./emit-attention-train.ts";
 import { compileKernel } from "./compile-kernels.ts";
-import { KernelMemory, trainMemory } from "./kernel-memory.ts";
+import { CONTROL_BYTES, KernelMemory, trainMemory } from "./kernel-memory.ts";
 import { kernelExports, kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import type { PrebuiltTrainModule } from "./prebuilt.ts";
+import { attentionShares, dwShares, elementShares, matmulShares, MIN_SPLIT, type Share, type SplitOptions } from "./split.ts";
+import { MAX_TRAIN_THREADS, TrainThreadPool } from "./thread-pool.ts";
 
 export type { PrebuiltTrainModule } from "./prebuilt.ts";
 
-type MatmulFn = (a: number, w: number, bias: number, c: number, rows: number) => void;
-type DwFn = (dy: number, x: number, c: number, rows: number) => void;
-interface AttentionFns {
-  fwd: (...args: number[]) => void;
-  bwd: (...args: number[]) => void;
+export interface WasmTrainKernelOptions {
+  /** Threads splitting each kernel call, the calling one included (default 1; at most 16; Node only). */
+  threads?: number;
+  /** Multiply-adds below which a call stays on the calling thread (default split.ts's MIN_SPLIT; tests pass 0). */
+  minSplit?: number;
 }
-interface ActivationFns {
-  fwd: (x: number, y: number, n: number) => void;
-  grad: (dy: number, x: number, dx: number, n: number) => void;
+
+/** One kernel function: callable here, and by id on the workers. */
+interface KernelFn {
+  fn: (...args: number[]) => void;
+  /** The pool's id for it (threads only). */
+  id: number;
+  /** Its module's set_thread (threads only). */
+  setThread?: (t: number, n: number) => void;
+}
+type Fns = Record<string, KernelFn>;
+
+/** Calls that ran on more than one thread, by kernel (tests check that the split paths ran). */
+export interface SplitCounts {
+  matmul: number;
+  dw: number;
+  attentionForward: number;
+  attentionBackward: number;
+  activation: number;
 }
 
 /** W [R, C] row-major → panels [ceil(C/NR)][R][NR] of its columns (zero past C). */
@@ -82,12 +105,18 @@ export function attentionKernelSpec(dims: AttentionDims, o: TrainAttentionOption
   return { headDim: dims.headDim, scale: o.scale ?? 1 / Math.sqrt(dims.headDim), ...(o.softcap !== undefined ? { softcap: o.softcap } : {}) };
 }
 
+/** Multiply-adds of an attention forward, about (q·k and p·v over every pair; masks ignored). */
+const attentionWork = (d: AttentionDims): number => 2 * d.batch * d.heads * d.seqQ * d.seqK * d.headDim;
+
 export class WasmTrainKernels implements TrainKernels {
   readonly target = "wasm";
   private readonly mem: KernelMemory;
   private readonly flags: EmitFlags;
   /** Kernel name → its functions by role. */
-  private readonly kernels = new Map<string, Record<string, Function>>();
+  private readonly kernels = new Map<string, Fns>();
+  private readonly pool: TrainThreadPool | undefined;
+  private readonly split: SplitOptions;
+  readonly splitCalls: SplitCounts = { matmul: 0, dw: 0, attentionForward: 0, attentionBackward: 0, activation: 0 };
 
   /**
    * With `prebuilt`, every kernel comes from that module (a missing one is an error naming
@@ -96,27 +125,63 @@ export class WasmTrainKernels implements TrainKernels {
   constructor(
     private readonly prebuilt?: PrebuiltTrainModule,
     relaxed = relaxedSimdSupported(),
+    opts: WasmTrainKernelOptions = {},
   ) {
-    this.mem = new KernelMemory(prebuilt?.memory ?? trainMemory());
-    this.flags = { relaxed, threads: false };
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_TRAIN_THREADS) throw new Error(`wasm training: threads must be an integer from 1 to ${MAX_TRAIN_THREADS}, got ${threads}`);
+    if (threads > 1 && prebuilt !== undefined) throw new Error("wasm training: a prebuilt kernel module is a single-threaded build (no shared memory); train on 1 thread");
+    this.mem = new KernelMemory(prebuilt?.memory ?? trainMemory(threads > 1), threads > 1 ? CONTROL_BYTES : 64);
+    this.flags = { relaxed, threads: threads > 1 };
+    this.split = { threads, minSplit: opts.minSplit ?? MIN_SPLIT };
+    this.pool = threads > 1 ? new TrainThreadPool(this.mem.memory, threads) : undefined;
   }
 
-  private kernel<T>(k: TrainKernel): T {
+  /** Threads splitting each call. */
+  get threads(): number {
+    return this.split.threads;
+  }
+
+  /** Ends the worker threads (none with 1 thread); the kernels run nothing after. Idempotent. */
+  close(): void {
+    this.pool?.close();
+  }
+
+  private kernel(k: TrainKernel): Fns {
     const name = kernelName(k);
     let fns = this.kernels.get(name);
     if (fns === undefined) {
-      const exports = this.prebuilt?.exports ?? compileKernel(k, this.flags, this.mem.memory);
+      let exports: WebAssembly.Exports;
+      let module: WebAssembly.Module | undefined;
+      if (this.prebuilt !== undefined) exports = this.prebuilt.exports;
+      else ({ exports, module } = compileKernel(k, this.flags, this.mem.memory));
+      const roles = Object.entries(kernelExports(k));
+      const ids = this.pool !== undefined && module !== undefined ? this.pool.load(module, roles.map(([, exported]) => exported)) : [];
+      const setThread = exports.set_thread as KernelFn["setThread"];
       fns = {};
-      for (const [role, exported] of Object.entries(kernelExports(k))) {
+      for (const [i, [role, exported]] of roles.entries()) {
         const fn = exports[exported];
         if (typeof fn !== "function") {
           throw new Error(`wasm training: the prebuilt kernel module has no kernel ${exported}, which this program needs; rebuild the package with this specformer (specformer build)`);
         }
-        fns[role] = fn;
+        fns[role] = { fn: fn as KernelFn["fn"], id: ids[i] ?? -1, ...(setThread !== undefined ? { setThread } : {}) };
       }
       this.kernels.set(name, fns);
     }
-    return fns as T;
+    return fns;
+  }
+
+  /** Runs `f`'s shares: the first here, the others on the workers; counts a split call under `what`. */
+  private exec(f: KernelFn, shares: Share[], what: keyof SplitCounts): void {
+    if (this.pool === undefined) {
+      f.fn(...shares[0].args);
+      return;
+    }
+    if (shares.length > 1) this.splitCalls[what]++;
+    this.pool.run(f.id, shares, (s) => {
+      // A module's thread globals persist: set them on every call.
+      f.setThread!(s.tid, s.nth);
+      f.fn(...s.args);
+    });
   }
 
   private reset(): void {
@@ -144,21 +209,21 @@ export class WasmTrainKernels implements TrainKernels {
   // ---- activations ------------------------------------------------------------------------------
 
   activationForward(x: Num, act: Activation): Float64Array {
-    const fns = this.kernel<ActivationFns>({ kind: "activation", act });
+    const fns = this.kernel({ kind: "activation", act });
     this.reset();
     const xp = this.put(x);
     const y = this.alloc(x.length);
-    fns.fwd(xp, y, x.length);
+    this.exec(fns.fwd, elementShares(this.split, [xp, y], x.length), "activation");
     return this.take(y, x.length);
   }
 
   activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
-    const fns = this.kernel<ActivationFns>({ kind: "activation", act });
+    const fns = this.kernel({ kind: "activation", act });
     this.reset();
     const dp = this.put(dy);
     const xp = this.put(x);
     const dx = this.alloc(x.length);
-    fns.grad(dp, xp, dx, x.length);
+    this.exec(fns.grad, elementShares(this.split, [dp, xp, dx], x.length), "activation");
     return this.take(dx, x.length);
   }
 
@@ -166,7 +231,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array {
     if (x.length !== rows * inDim || w.length !== outDim * inDim) throw new Error(`linear: x ${x.length} / w ${w.length} do not match rows ${rows}, in ${inDim}, out ${outDim}`);
-    const run = this.kernel<{ run: MatmulFn }>(linearForwardKernel(inDim, outDim, bias !== null)).run;
+    const run = this.kernel(linearForwardKernel(inDim, outDim, bias !== null)).run;
     this.reset();
     const a = this.put(x);
     const wp = this.alloc(Math.ceil(outDim / NR) * NR * inDim);
@@ -174,30 +239,30 @@ export class WasmTrainKernels implements TrainKernels {
     const c = this.alloc(rows * outDim);
     packRows(w, outDim, inDim, this.f32, wp >> 2);
     if (bias !== null) this.f32.set(bias, bp >> 2);
-    run(a, wp, bp, c, rows);
+    this.exec(run, matmulShares(this.split, this.flags.relaxed, a, wp, bp, c, rows, inDim, outDim), "matmul");
     return this.take(c, rows * outDim);
   }
 
   linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
     if (dx !== null) {
       // dx [rows, inDim] = dy [rows, outDim] · W [outDim, inDim]: W's columns are the panels.
-      const run = this.kernel<{ run: MatmulFn }>(linearDxKernel(inDim, outDim)).run;
+      const run = this.kernel(linearDxKernel(inDim, outDim)).run;
       this.reset();
       const a = this.put(dy);
       const wp = this.alloc(Math.ceil(inDim / NR) * NR * outDim);
       const c = this.alloc(rows * inDim);
       packColumns(w, outDim, inDim, this.f32, wp >> 2);
-      run(a, wp, 0, c, rows);
+      this.exec(run, matmulShares(this.split, this.flags.relaxed, a, wp, 0, c, rows, outDim, inDim), "matmul");
       this.addInto(dx, c);
     }
     if (dw !== null) {
       // dW [outDim, inDim] = dyᵀ [outDim, rows] · x [rows, inDim], from both as they are.
-      const run = this.kernel<{ run: DwFn }>(linearDwKernel(inDim, outDim)).run;
+      const run = this.kernel(linearDwKernel(inDim, outDim)).run;
       this.reset();
       const dp = this.put(dy);
       const xp = this.put(x);
       const c = this.zeros(outDim * inDim);
-      run(dp, xp, c, rows);
+      this.exec(run, dwShares(this.split, dp, xp, c, rows, outDim, inDim), "dw");
       this.addInto(dw, c);
     }
     if (db !== null) {
@@ -225,7 +290,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
     if (!wasmAttentionCovers(dims, o)) return refAttentionForward(q, k, v, dims, o);
-    const fns = this.kernel<AttentionFns>({ kind: "attention", spec: attentionKernelSpec(dims, o) });
+    const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     const rows = dims.batch * dims.seqQ * dims.heads;
     this.reset();
     const qp = this.put(q);
@@ -234,7 +299,7 @@ export class WasmTrainKernels implements TrainKernels {
     const out = this.alloc(q.length);
     const ml = this.alloc(2 * rows);
     const args = this.maskArgs(dims, o);
-    fns.fwd(qp, kp, vp, out, ml, ...args);
+    this.exec(fns.fwd, attentionShares(this.split, [qp, kp, vp, out, ml, ...args], dims.batch * dims.heads, attentionWork(dims)), "attentionForward");
     const view = this.f32;
     const lse = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
@@ -246,7 +311,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void {
     if (!wasmAttentionCovers(dims, o)) return refAttentionBackward(q, k, v, out, lse, dOut, dims, o, dq, dk, dv);
-    const fns = this.kernel<AttentionFns>({ kind: "attention", spec: attentionKernelSpec(dims, o) });
+    const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     this.reset();
     const qp = this.put(q);
     const kp = this.put(k);
@@ -258,7 +323,7 @@ export class WasmTrainKernels implements TrainKernels {
     const dkp = this.zeros(k.length);
     const dvp = this.zeros(v.length);
     const args = this.maskArgs(dims, o);
-    fns.bwd(qp, kp, vp, op, dop, lp, dqp, dkp, dvp, ...args);
+    this.exec(fns.bwd, attentionShares(this.split, [qp, kp, vp, op, dop, lp, dqp, dkp, dvp, ...args], dims.batch * dims.kvHeads, 2 * attentionWork(dims)), "attentionBackward");
     if (dq !== null) this.addInto(dq, dqp);
     if (dk !== null) this.addInto(dk, dkp);
     if (dv !== null) this.addInto(dv, dvp);
