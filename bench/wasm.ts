@@ -115,35 +115,46 @@ async function forwards(flavours: boolean[], threadCounts: number[]): Promise<vo
   const tokens = Int32Array.from({ length: 2048 }, (_, i) => (i * 31 + 7) % 512);
   const fwd: Record<string, unknown>[] = [];
   const dec: Record<string, unknown>[] = [];
+  /** ms / token of one-token steps from `at` cached positions. */
+  const decodeAt = async (model: Model, at: number): Promise<[number, number]> => {
+    const state = await model.begin({ batch: 1 });
+    for (let p = 0; p < at; p += 128) await model.step(state, tokens.subarray(p, Math.min(at, p + 128)), Math.min(128, at - p));
+    // Warm the one-row path on a throw-away state, then time 48 steps from exactly `at`.
+    const one = Int32Array.of(3);
+    const ts: number[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1500 && state.position < at + 400) await model.step(state, one, 1);
+    const s2 = await model.begin({ batch: 1 });
+    for (let p = 0; p < at; p += 128) await model.step(s2, tokens.subarray(p, Math.min(at, p + 128)), Math.min(128, at - p));
+    for (let i = 0; i < 48; i++) {
+      const t = performance.now();
+      await model.step(s2, one, 1);
+      ts.push(performance.now() - t);
+    }
+    ts.sort((a, b) => a - b);
+    state.dispose();
+    s2.dispose();
+    return [ts[24], ts[0]];
+  };
   for (const relaxed of flavours) {
     for (const threads of threadCounts) {
-      const model: Model = await createWasmModel(m, g, w, { relaxed, threads });
-      try {
-        const prompt = tokens.subarray(0, 128);
-        const [med, min] = await time(() => model.forward(prompt, { batch: 1, seq: 128 }), 3000, 25);
-        fwd.push({ simd: relaxed ? "relaxed" : "plain", threads, "ms / forward (median)": r2(med), "ms (best)": r2(min), "GFLOP/s (median)": r1(flops / med / 1e6), "GFLOP/s (best)": r1(flops / min / 1e6) });
-        for (const at of [128, 1024]) {
-          const state = await model.begin({ batch: 1 });
-          for (let p = 0; p < at; p += 128) await model.step(state, tokens.subarray(p, Math.min(at, p + 128)), Math.min(128, at - p));
-          // Warm the one-row path on a throw-away state, then time 48 steps from exactly `at`.
-          const one = Int32Array.of(3);
-          const ts: number[] = [];
-          const t0 = performance.now();
-          while (performance.now() - t0 < 1500 && state.position < at + 400) await model.step(state, one, 1);
-          const s2 = await model.begin({ batch: 1 });
-          for (let p = 0; p < at; p += 128) await model.step(s2, tokens.subarray(p, Math.min(at, p + 128)), Math.min(128, at - p));
-          for (let i = 0; i < 48; i++) {
-            const t = performance.now();
-            await model.step(s2, one, 1);
-            ts.push(performance.now() - t);
+      // With threads, also the round-1 rule (every call split, one barrier meeting per op) as the before figure.
+      for (const splitEveryCall of threads > 1 ? [false, true] : [false]) {
+        const model: Model = await createWasmModel(m, g, w, { relaxed, threads, splitEveryCall });
+        const split = threads === 1 ? "-" : splitEveryCall ? "every call (before)" : "where it pays";
+        try {
+          if (!splitEveryCall) {
+            const prompt = tokens.subarray(0, 128);
+            const [med, min] = await time(() => model.forward(prompt, { batch: 1, seq: 128 }), 3000, 25);
+            fwd.push({ simd: relaxed ? "relaxed" : "plain", threads, "ms / forward (median)": r2(med), "ms (best)": r2(min), "GFLOP/s (median)": r1(flops / med / 1e6), "GFLOP/s (best)": r1(flops / min / 1e6) });
           }
-          ts.sort((a, b) => a - b);
-          dec.push({ simd: relaxed ? "relaxed" : "plain", threads, position: at, "ms / token (median)": r2(ts[24]), "ms (best)": r2(ts[0]) });
-          state.dispose();
-          s2.dispose();
+          for (const at of [128, 1024]) {
+            const [med, best] = await decodeAt(model, at);
+            dec.push({ simd: relaxed ? "relaxed" : "plain", threads, split, position: at, "ms / token (median)": r2(med), "ms (best)": r2(best) });
+          }
+        } finally {
+          model.dispose();
         }
-      } finally {
-        model.dispose();
       }
     }
   }

@@ -64,7 +64,7 @@ describe.each(CASES)("$name", ({ model }) => {
     const flavours: Array<[string, () => Promise<Model>]> = [
       ["relaxed SIMD", () => createModel("wasm", m, store)],
       ["plain SIMD", () => createWasmModel(m, program, store, { relaxed: false })],
-      ["2 threads", () => createWasmModel(m, program, store, { threads: 2 })],
+      ["2 threads", () => createWasmModel(m, program, store, { threads: 2, splitEveryCall: true })],
     ];
     const ref = keep(createReferenceModel(m, program, store));
     const all = tokens(m, B * S, 3);

@@ -360,7 +360,7 @@ describe("tier 2: builds for wasm and webgpu and agrees with the reference", () 
         ["wasm", () => createModel("wasm", m, fx.w, { artifact })],
         ["wasm (plain SIMD)", () => createWasmModel(m, graph, fx.w, { compiled: artifact as never, relaxed: false })],
       ];
-      if (threads) flavours.push(["wasm (2 threads)", () => createModel("wasm", m, fx.w, { artifact, threads: 2 })]);
+      if (threads) flavours.push(["wasm (2 threads)", () => createModel("wasm", m, fx.w, { artifact, threads: 2, splitEveryCall: true })]);
       for (const [label, create] of flavours) {
         let mdl: Model | undefined;
         await attempt(failures, `${label} load`, async () => {

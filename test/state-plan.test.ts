@@ -137,7 +137,7 @@ async function spied(target: Target, m: ModelInfo, w: Weights): Promise<{ model:
 const FLAVOURS: Array<{ name: string; target: Target; create(m: ModelInfo, w: Weights): Promise<Model> }> = [
   { name: "wasm", target: "wasm", create: async (m, w) => (await spied("wasm", m, w)).model },
   { name: "wasm (plain SIMD)", target: "wasm", create: (m, w) => createWasmModel(m, inferenceGraph(m), w, { relaxed: false }) },
-  { name: "wasm (2 threads)", target: "wasm", create: (m, w) => createWasmModel(m, inferenceGraph(m), w, { threads: 2 }) },
+  { name: "wasm (2 threads)", target: "wasm", create: (m, w) => createWasmModel(m, inferenceGraph(m), w, { threads: 2, splitEveryCall: true }) },
   { name: "webgpu", target: "webgpu", create: async (m, w) => (await spied("webgpu", m, w)).model },
   {
     name: "webgpu (other attention kernel)",

@@ -178,12 +178,13 @@ describe("wasm backend: decode states", () => {
 });
 
 describe("wasm backend: worker threads", () => {
-  it.each(["gpt", "linear", "sparse", "seq2seq"])("%s with 2 threads matches the reference, forward and decode", async (key) => {
+  // Auto: small steps stay on the calling thread (runtime.ts splitPays); every call: the threaded kernels on one-row steps too.
+  it.each(["gpt", "linear", "sparse", "seq2seq"].flatMap((k) => [[k, false], [k, true]] as const))("%s with 2 threads matches the reference, forward and decode (split every call: %s)", async (key, splitEveryCall) => {
     const m = load(key);
     const g = inferenceGraph(m);
     const w = randomWeights(m, 7, { std: 0.2 });
     const ref = createReferenceModel(m, g, w);
-    const wasm = await createWasmModel(m, g, w, { threads: 2 });
+    const wasm = await createWasmModel(m, g, w, { threads: 2, splitEveryCall });
     try {
       const { tokens: t, opts } = request(m, SEQ[key]);
       expectClose(await wasm.forward(t, opts), await ref.forward(t, opts), `${key} forward, 2 threads`);

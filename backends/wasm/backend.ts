@@ -21,6 +21,11 @@ import { stepChunks } from "../../src/ir/state-plan.ts";
 export interface WasmModelOptions {
   /** Threads (the calling one included) splitting every op; default 1. */
   threads?: number;
+  /**
+   * Split every call across the threads, even a decode step too small for a split to pay
+   * (runtime.ts splitPays): for tests of the threaded kernels on tiny models.
+   */
+  splitEveryCall?: boolean;
   /** Use relaxed SIMD (fused multiply-add): default when the engine supports it. */
   relaxed?: boolean;
   /** Positions cap for sections without a declared bound (default 2048). */
@@ -206,7 +211,7 @@ async function instantiateWasm(m: ModelInfo, graph: Graph, weights: ReadonlyMap<
   // ships its binaries and never needs it.
   const variant = prebuilt ?? (await import("./compile.ts")).compileVariant(plan, { relaxed, threads: threads > 1 });
   const module = await WebAssembly.compile(variant.binary as Uint8Array<ArrayBuffer>);
-  const rt = await WasmRuntime.create(plan, module, threads);
+  const rt = await WasmRuntime.create(plan, module, threads, opts.splitEveryCall ?? false);
   fillStatic(plan, rt.memory.buffer, weights);
   return new WasmExecutor(planInputs(m), plan, rt);
 }
@@ -241,5 +246,5 @@ export const wasmBackend: Backend<CompiledWasm> = {
     return { plan: c.plan, files, artifacts };
   },
   instantiate: (m, program, artifact, weights, opts = {}) =>
-    instantiateWasm(m, program, weights, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(artifact ? { compiled: artifact } : {}) }),
+    instantiateWasm(m, program, weights, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.splitEveryCall ? { splitEveryCall: true } : {}), ...(artifact ? { compiled: artifact } : {}) }),
 };

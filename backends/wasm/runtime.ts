@@ -6,6 +6,15 @@ import type { Worker } from "node:worker_threads";
 import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
 
 /** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
+/** Rows (sequences × new tokens) from which a call always splits: prefill and batched steps. */
+const SPLIT_ROWS = 8;
+/**
+ * Packed weight bytes per op from which a one-row step splits too: two threads then stream
+ * more bytes per second than one (bench/lowbit.ts's read kernel: ~1.7× here) and the meetings
+ * at the barriers cost little beside the reads.
+ */
+const SPLIT_BYTES_PER_OP = 1 << 20;
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { module, memory, tid, nth, baseline, abortAt, barGenAt } = workerData;
@@ -39,6 +48,7 @@ export class WasmRuntime {
   private free: Region[] = [];
   private top: number;
   private workers: Worker[] = [];
+  private readonly weightBytesPerOp: number;
   broken: string | undefined;
 
   private constructor(
@@ -46,16 +56,20 @@ export class WasmRuntime {
     readonly memory: WebAssembly.Memory,
     instance: WebAssembly.Instance,
     readonly threads: number,
+    private readonly splitEveryCall: boolean,
   ) {
     this.exports = instance.exports as unknown as WasmRuntime["exports"];
     this.top = plan.layout.staticBytes;
+    const ops = Math.max(1, plan.decode.length);
+    // The packed matrices are what a decode step reads whole (an embedding, one row of).
+    this.weightBytesPerOp = plan.layout.weights.reduce((n, w) => n + (w.packed || w.storage ? w.bytes : 0), 0) / ops;
   }
 
-  static async create(plan: WasmPlan, module: WebAssembly.Module, threads: number): Promise<WasmRuntime> {
+  static async create(plan: WasmPlan, module: WebAssembly.Module, threads: number, splitEveryCall = false): Promise<WasmRuntime> {
     const pages = plan.layout.staticBytes / WASM_PAGE;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, ...(threads > 1 ? { shared: true } : {}) });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const rt = new WasmRuntime(plan, memory, instance, threads);
+    const rt = new WasmRuntime(plan, memory, instance, threads, splitEveryCall);
     rt.exports.set_thread(0, threads);
     if (threads > 1) await rt.startWorkers(module);
     return rt;
@@ -159,23 +173,42 @@ export class WasmRuntime {
     u[at + SLOT.maskStride / 4] = rec.maskStride;
   }
 
-  /** Runs an entry point on every thread; returns when all of them are done. */
+  /**
+   * Whether a call of `rows` rows is worth splitting across the threads. Every op ends at a
+   * barrier, so a split costs a worker wake-up plus one meeting per op (tens of µs when a
+   * thread was descheduled); a few-row call of a small model does less work than that per op
+   * (bench-peers' decode step: 0.60 ms on one thread, 1.8 ms on two). Prefill always splits; a
+   * decode step only when each op reads enough weight bytes that two readers pay.
+   */
+  splitPays(rows: number): boolean {
+    if (this.threads <= 1) return false;
+    if (rows >= SPLIT_ROWS || this.splitEveryCall) return true;
+    return this.weightBytesPerOp >= SPLIT_BYTES_PER_OP;
+  }
+
+  /** Runs an entry point on every thread, or on this one alone where a split does not pay; returns when all are done. */
   run(entry: "encode" | "decode"): void {
     if (this.broken) throw new Error(`wasm backend: ${this.broken}`);
     const i = this.i32();
     const d = this.plan.layout.desc >> 2;
-    if (this.threads > 1) {
+    const split = this.splitPays(i[d + DESC.g / 4] * i[d + DESC.n / 4]);
+    if (split) {
       Atomics.store(i, d + DESC.cmd / 4, entry === "encode" ? 1 : 2);
       Atomics.add(i, d + DESC.gen / 4, 1);
       Atomics.notify(i, d + DESC.gen / 4);
+    } else if (this.threads > 1) {
+      // The workers sleep on; thread 0 takes every share and its barriers return at once.
+      this.exports.set_thread(0, 1);
     }
     try {
       this.exports[entry]();
     } catch (e) {
       this.broken = `a call trapped (${e instanceof Error ? e.message : String(e)}); create the model again`;
       throw e;
+    } finally {
+      if (!split && this.threads > 1) this.exports.set_thread(0, this.threads);
     }
-    if (this.threads > 1 && Atomics.load(i, d + DESC.abort / 4) !== 0) {
+    if (split && Atomics.load(i, d + DESC.abort / 4) !== 0) {
       this.broken ??= "a worker thread trapped";
       throw new Error(`wasm backend: ${this.broken}`);
     }

@@ -55,6 +55,8 @@ export interface PackageFiles {
 export interface InstantiateOptions {
   /** Wasm: threads splitting the work (the calling one included). */
   threads?: number;
+  /** Wasm: split even the calls too small for it to pay (tests of the threaded kernels). */
+  splitEveryCall?: boolean;
   /** WebGPU: the device to run on; without one the executor opens (and later destroys) its own. */
   device?: GPUDevice;
 }
