@@ -41,7 +41,11 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 /** Bytes one decode step at `position` reads: packed weights whole, a gathered table's one row, every other tensor, K and V rows. */
 export function bytesPerToken(plan: WasmPlan, position: number): { weights: number; kv: number } {
   const gathered = new Map<string, number>();
-  for (const op of plan.decode) if (op.op === "embed") gathered.set(op.table, op.vocab);
+  for (const op of plan.decode) {
+    if (op.op === "embed") gathered.set(op.table, op.vocab);
+    // A learned position table: one row per step, like an embedding.
+    if (op.op === "add_position" && op.table !== undefined) gathered.set(op.table, plan.context);
+  }
   let weights = 0;
   for (const w of plan.layout.weights) weights += w.packed ? w.bytes : w.bytes / (gathered.get(w.name) ?? 1);
   let kv = 0;
