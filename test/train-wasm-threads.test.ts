@@ -6,7 +6,11 @@
 // shapes; each case also checks that its calls did run on more than one thread, and the
 // trainer runs use the default threshold on the demo model too. The one-thread kernels
 // themselves are checked against the reference in test/train-wasm-kernels.test.ts.
-import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { main } from "../src/cli/main.ts";
 import type { TrainAttentionOptions } from "../backends/reference/backward/index.ts";
 import type { AttentionDims } from "../backends/reference/kernels/shape.ts";
 import { instantiateTrainModule } from "../backends/wasm/train/prebuilt.ts";
@@ -227,4 +231,81 @@ describe("a Trainer on 2 threads against 1", () => {
       }
     }, 120_000);
   }
+});
+
+describe("specformer train --target wasm --threads", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sf-train-threads-"));
+  // d = 64 and an MLP of 256 at 4 × 32 tokens: the MLP's matmuls pass the default split threshold.
+  const spec = join(dir, "byte.sf");
+  writeFileSync(
+    spec,
+    `model byte_mlp {
+  dims { vocab = 257, d = 64, heads = 2, layers = 1, context = 32 }
+  input tokens: int[batch, seq] where seq <= context
+  tokenizer byte
+  embed tokens(vocab, d)
+  position learned(context)
+  stack layers × decoder {
+    norm layer(eps = 1e-5)
+    attention self(heads = heads, mask = causal, bias = true)
+    norm layer(eps = 1e-5)
+    mlp(hidden = 4 * d, act = gelu)
+  }
+  norm layer(eps = 1e-5)
+  head tied
+}
+`,
+  );
+  const data = join(dir, "data.txt");
+  writeFileSync(data, Array.from({ length: 60 }, (_, i) => `fortune number ${i} says ${"abcdefgh".slice(i % 5)} and more.`).join("\n%\n") + "\n%\n");
+
+  // main() adds its closed-pipe listeners on every call.
+  process.stdout.setMaxListeners(100);
+  process.stderr.setMaxListeners(100);
+  async function sf(...args: string[]): Promise<{ code: number; stderr: string }> {
+    let stderr = "";
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((t: string | Uint8Array) => {
+      stderr += String(t);
+      return true;
+    });
+    try {
+      await main(["node", "specformer", ...args]);
+    } finally {
+      spy.mockRestore();
+    }
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = 0;
+    return { code, stderr };
+  }
+  const run = (out: string, ...extra: string[]) => sf("train", spec, "--data", data, "--steps", "8", "--batch", "4", "--seq", "32", "--eval-every", "4", "--eval-windows", "4", "--out", join(dir, out), ...extra);
+
+  it("8 steps on 2 threads: the log's losses and the weights equal 1 thread's", async () => {
+    const one = await run("one.safetensors", "--target", "wasm");
+    const two = await run("two.safetensors", "--target", "wasm", "--threads", "2");
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr).toMatch(/wasm \(2 threads\) kernels/);
+    const log = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { steps: Array<{ loss: number }>; evals: Array<{ valLoss: number }> };
+    const [a, b] = [log("one.log.json"), log("two.log.json")];
+    expect(a.steps).toHaveLength(8);
+    expect(b.steps.map((x) => x.loss)).toEqual(a.steps.map((x) => x.loss));
+    expect(b.evals.map((x) => x.valLoss)).toEqual(a.evals.map((x) => x.valLoss));
+    expect(Buffer.compare(readFileSync(join(dir, "two.safetensors")), readFileSync(join(dir, "one.safetensors")))).toBe(0);
+  }, 120_000);
+
+  it("a bad --threads, or --threads without --target wasm, is one usage line", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--target", "wasm", "--threads", "0"], /^specformer: --threads must be an integer >= 1, got `0`$/m],
+      [["--target", "wasm", "--threads", "two"], /^specformer: --threads must be an integer >= 1, got `two`$/m],
+      [["--target", "wasm", "--threads", "17"], /^specformer: --threads is at most 16, got 17$/m],
+      [["--threads", "2"], /^specformer: --threads is for --target wasm \(got --target reference\)$/m],
+      [["--target", "reference", "--threads", "1"], /^specformer: --threads is for --target wasm \(got --target reference\)$/m],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = await run("bad.safetensors", ...extra);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("specformer:"))).toHaveLength(1);
+    }
+  });
 });

@@ -222,6 +222,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--weights <file>", "start from these weights instead of GPT-2's initialisation")
     .addOption(new Option("--map <convention>", "with --weights: a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
     .option("--target <target>", "reference | wasm (default reference; webgpu has no backward kernels yet)")
+    .option("--threads <n>", "--target wasm: threads splitting each kernel call (default 1; results are the same bit for bit)")
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
     .action(async (file: string, o) => setExit(await (await import("./train-command.ts")).runTrain(file, o)));

@@ -60,6 +60,8 @@ export interface TrainCliOptions extends TaskCliOptions, Seq2seqCliOptions {
   weights?: string;
   map?: MapName;
   target?: string;
+  /** --target wasm: threads splitting each kernel call (WasmTrainKernels). */
+  threads?: string;
   model?: string;
   color?: string;
 }
@@ -191,6 +193,9 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     if (target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
     throw new CliError("training on webgpu is not built yet: the reference and wasm backends have backward kernels; use --target wasm", EXIT_ERRORS);
   }
+  const threads = int(o.threads, "--threads", 1) ?? 1;
+  if (o.threads !== undefined && target !== "wasm") throw new CliError(`--threads is for --target wasm (got --target ${target})`);
+  if (threads > 16) throw new CliError(`--threads is at most 16, got ${threads}`);
   const asked = given(o);
   const m = loadModel(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
   const encdec = m.sections.some((s) => s.role === "encoder");
@@ -286,7 +291,8 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   if (resumed) params = resumed.params;
   else if (o.weights !== undefined) params = new Map([...(await loadWeights(m, o.weights, o.map ? { map: o.map } : {}))].map(([k, v]) => [k, Float32Array.from(v)]));
   else params = initialWeights(m, config.seed);
-  const trainer = new Trainer(m, config, params, resumed?.state, target === "wasm" ? new WasmTrainKernels() : referenceKernels);
+  const wasmKernels = target === "wasm" ? new WasmTrainKernels(undefined, undefined, { threads }) : undefined;
+  const trainer = new Trainer(m, config, params, resumed?.state, wasmKernels ?? referenceKernels);
   const bidirectional = trainer.program.forward.nodes.find((n) => (n.op === "attention" || n.op === "linear_attention") && n.source === "self" && !n.causal);
   if (bidirectional && !s2s) {
     throw new CliError(`model ${m.name} has bidirectional attention ("${bidirectional.op === "attention" || bidirectional.op === "linear_attention" ? bidirectional.cache : ""}"), so next-token training would see the answers; masked-LM training is not built`, EXIT_ERRORS);
@@ -331,7 +337,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   say(
     `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${s2s ? s2sPlan!.describe : task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
-      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, ${target === "wasm" ? "wasm" : "reference"} kernels` +
+      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, ${target === "wasm" ? `wasm${threads > 1 ? ` (${threads} threads)` : ""}` : "reference"} kernels` +
       (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
   );
 
@@ -391,6 +397,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
       if (interrupted) {
         writeOutputs(false);
         say(`interrupted at step ${trainer.step}/${config.steps}: wrote ${files.ckpt}; continue with --resume ${files.ckpt} --steps ${config.steps}`);
+        wasmKernels?.close();
         return interrupted === "SIGINT" ? 130 : 143;
       }
       const t = trainer.step + 1;
@@ -425,6 +432,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
     say(`exact match of greedy decoding: ${log.final.accuracy.map((a) => `${a.length} letters ${a.correct}/${a.total}`).join(", ")}`);
   }
   writeOutputs(true);
+  wasmKernels?.close();
   say(`done: ${trainer.step} steps in ${fmtTime(elapsed())}, val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats (${Number.isFinite(lastVal) ? (lastVal / Math.LN2).toFixed(3) : "-"} bits/token); wrote ${files.weights}, ${files.log}, ${files.svg}, ${files.ckpt}`);
   return EXIT_OK;
 }
