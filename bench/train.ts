@@ -1,19 +1,26 @@
 // Training throughput: tokens per second of whole AdamW steps (forward, backward, clipping,
-// update) of a spec on the reference and wasm training targets, one thread, next to PyTorch on
-// the CPU of the same machine in the same sitting (bench/train-torch.py, the demo recipe's
-// model written independently in scripts/train-demo.py). Default: specs/demo-fortune.sf at the
-// demo recipe's batch (8 × 256 tokens).
+// update) of a spec on the reference and wasm training targets — wasm on each thread count of
+// --threads — next to PyTorch on the CPU of the same machine in the same sitting
+// (bench/train-torch.py, the demo recipe's model written independently in scripts/train-demo.py).
+// Default: specs/demo-fortune.sf at the demo recipe's batch (8 × 256 tokens).
 //
-//   npx tsx bench/train.ts [--spec S] [--batch B] [--seq T] [--steps N] [--no-reference] [--no-torch]
+//   npx tsx bench/train.ts [--spec S] [--batch B] [--seq T] [--steps N] [--threads 1,2] [--no-reference] [--no-torch]
 //
 // PyTorch's row needs python3-torch with a tuned BLAS behind libblas.so.3 (Debian's
 // libopenblas0-pthread; with the reference BLAS torch's matmuls run ~25× slower); the row
 // names the library torch loaded.
-// Re-runs itself with Node 20's --experimental-wasm-relaxed-simd. Times are this process's CPU
-// time (process.cpuUsage), so other load on the machine mostly cancels; PyTorch's are its
-// process CPU time too (time.process_time, one thread). Each row also gives the share of the
-// step spent in the target's kernels (matmuls, attention, activations; copies in and out
-// included); the rest (norms, embeddings, the loss, the optimiser) runs the reference kernels.
+// Re-runs itself with Node 20's --experimental-wasm-relaxed-simd. Two times per step:
+//   wall  elapsed time (performance.now): the figure for threads — what the user waits — but
+//         other load on the machine stretches it (a descheduled worker stalls the step), so the
+//         table prints the load average before and after;
+//   CPU   this process's CPU time, all its threads (process.cpuUsage): load mostly cancels, but
+//         T threads that each do 1/T of the work cost about as much CPU as one, so CPU time
+//         cannot show a speed-up from threads.
+// The trainers take their measured steps in turn (one step of each, then again), so a change of
+// load falls on every row alike. PyTorch's time is its process CPU time (time.process_time, one
+// thread). Each row also gives the share of the step's wall time spent in the target's kernels
+// (matmuls, attention, activations; copies in and out included); the rest (norms, embeddings,
+// the loss, the optimiser) runs the reference kernels.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -41,21 +48,28 @@ const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+const wallMs = (): number => performance.now();
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** TrainKernels that add the CPU time of every call to `spent` (in all, and by kernel). */
-function timed(k: TrainKernels, spent: { ms: number; by: Map<string, number> }): TrainKernels {
+/** Wall ms in the kernels, in all and by kernel. */
+interface Spent {
+  ms: number;
+  by: Map<string, number>;
+}
+
+/** TrainKernels that add the wall time of every call to `spent` (in all, and by kernel). */
+function timed(k: TrainKernels, spent: Spent): TrainKernels {
   const wrap =
     <A extends unknown[], R>(fn: (...a: A) => R) =>
     (...a: A): R => {
-      const t = cpuMs();
+      const t = wallMs();
       try {
         return fn(...a);
       } finally {
-        const dt = cpuMs() - t;
+        const dt = wallMs() - t;
         spent.ms += dt;
         spent.by.set(fn.name, (spent.by.get(fn.name) ?? 0) + dt);
       }
@@ -73,21 +87,33 @@ function timed(k: TrainKernels, spent: { ms: number; by: Map<string, number> }):
 
 interface Row {
   target: string;
-  msPerStep: number;
-  tokensPerS: number;
+  /** Median wall ms per step (absent for PyTorch, which reports CPU time). */
+  wallMs?: number;
+  /** Median CPU ms per step, all threads. */
+  cpuMs: number;
   kernelShare?: number;
-  /** ms per step in each kernel. */
+  /** Wall ms per step in each kernel. */
   byKernel?: Map<string, number>;
 }
 
-async function benchTarget(specPath: string, kernels: TrainKernels, batch: number, seq: number, steps: number): Promise<Row> {
+/** A trainer ready to time: warmed up, then one measured step per call of `step`. */
+interface Bench {
+  target: string;
+  steps: number;
+  spent: Spent;
+  step(): Promise<void>;
+  cpu: number[];
+  wall: number[];
+}
+
+async function prepare(specPath: string, kernels: TrainKernels, target: string, batch: number, seq: number, steps: number): Promise<Bench> {
   const m = checkFile(specPath).entry;
   if (!m) throw new Error(`${specPath} does not check`);
   const config: TrainConfig = {
     steps: 2000, batch, seq, schedule: "cosine", lr: 3e-3, warmup: 100, minLrRatio: 0.1, optimizer: "adamw",
     betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1, clip: 1, labelSmoothing: 0, dropout: 0, seed: 1,
   };
-  const spent = { ms: 0, by: new Map<string, number>() };
+  const spent: Spent = { ms: 0, by: new Map<string, number>() };
   const trainer = new Trainer(m, config, initialWeights(m, 1), undefined, timed(kernels, spent));
   const out = outputSection(m);
   const vocab = m.head.vocab;
@@ -105,24 +131,41 @@ async function benchTarget(specPath: string, kernels: TrainKernels, batch: numbe
   // Compiles the kernels, then lets V8 tier them up from its baseline compiler (Liftoff, ~7×
   // slower here) to TurboFan, which it does in the background once a function is hot.
   for (let s = 0; s < 3; s++) await trainer.update(data);
-  const times: number[] = [];
   spent.ms = 0;
   spent.by.clear();
-  for (let s = 0; s < steps; s++) {
-    const t = cpuMs();
-    await trainer.update(data);
-    times.push(cpuMs() - t);
-  }
-  const total = times.reduce((a, b) => a + b, 0);
-  const ms = median(times);
-  return { target: kernels.target === "wasm" ? `wasm (${relaxedSimdSupported() ? "relaxed SIMD" : "SIMD128"}), 1 thread` : "reference (JS float64)", msPerStep: ms, tokensPerS: (batch * seq * 1000) / ms, kernelShare: spent.ms / total, byKernel: new Map([...spent.by].map(([k, v]) => [k.replace(/^bound /, ""), v / steps])) };
+  const b: Bench = {
+    target,
+    steps,
+    spent,
+    cpu: [],
+    wall: [],
+    async step() {
+      const [c, w] = [cpuMs(), wallMs()];
+      await trainer.update(data);
+      b.wall.push(wallMs() - w);
+      b.cpu.push(cpuMs() - c);
+    },
+  };
+  return b;
+}
+
+function rowOf(b: Bench): Row {
+  const wall = b.wall.reduce((a, x) => a + x, 0);
+  return { target: b.target, wallMs: median(b.wall), cpuMs: median(b.cpu), kernelShare: b.spent.ms / wall, byKernel: new Map([...b.spent.by].map(([k, v]) => [k.replace(/^bound /, ""), v / b.steps])) };
+}
+
+/** --threads: a comma-separated list of thread counts, each 1–16. */
+function threadCounts(v: string): number[] {
+  const out = v.split(",").map((t) => t.trim());
+  for (const t of out) if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 16) throw new Error(`--threads takes thread counts from 1 to 16 separated by commas (1,2), got \`${v}\``);
+  return out.map(Number);
 }
 
 function torchRow(batch: number, seq: number, steps: number): Row | string {
   const py = spawnSync(process.env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3"), [fileURLToPath(new URL("./train-torch.py", import.meta.url)), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" } });
   if (py.status !== 0) return `PyTorch run failed: ${(py.stderr || py.stdout).trim().split("\n").at(-1)}`;
   const r = JSON.parse(py.stdout.trim().split("\n").at(-1)!) as { ms_per_step: number; torch: string; threads: number; blas: string };
-  return { target: `PyTorch ${r.torch} CPU, ${r.threads} thread (${r.blas})`, msPerStep: r.ms_per_step, tokensPerS: (batch * seq * 1000) / r.ms_per_step };
+  return { target: `PyTorch ${r.torch} CPU, ${r.threads} thread (${r.blas})`, cpuMs: r.ms_per_step };
 }
 
 async function main(): Promise<void> {
@@ -130,22 +173,38 @@ async function main(): Promise<void> {
   const batch = Number(arg("--batch", "8"));
   const seq = Number(arg("--seq", "256"));
   const steps = Number(arg("--steps", "5"));
+  const threads = threadCounts(arg("--threads", "1"));
   readFileSync(spec); // a clear error for a missing spec before anything runs
+  const loadBefore = os.loadavg();
   const rows: Array<Row | string> = [];
   if (!has("--no-torch") && spec === "specs/demo-fortune.sf") rows.push(torchRow(batch, seq, steps));
-  rows.push(await benchTarget(spec, new WasmTrainKernels(), batch, seq, steps));
-  if (!has("--no-reference")) rows.push(await benchTarget(spec, referenceKernels, batch, seq, Math.min(steps, 2)));
-  const load = os.loadavg()[0].toFixed(1);
-  console.log(`\ntraining throughput: ${spec}, batch ${batch} × ${seq} tokens, median of ${steps} steps (CPU time), load average ${load}, ${os.cpus()[0]?.model ?? "?"}\n`);
-  console.log("| target | ms / step | tokens / s | in the target's kernels |");
-  console.log("|---|---:|---:|---:|");
+  const simd = relaxedSimdSupported() ? "relaxed SIMD" : "SIMD128";
+  const wasm = threads.map((t) => new WasmTrainKernels(undefined, undefined, { threads: t }));
+  try {
+    const benches: Bench[] = [];
+    for (const [i, k] of wasm.entries()) benches.push(await prepare(spec, k, `wasm (${simd}), ${threads[i]} thread${threads[i] > 1 ? "s" : ""}`, batch, seq, steps));
+    if (!has("--no-reference")) benches.push(await prepare(spec, referenceKernels, "reference (JS float64)", batch, seq, Math.min(steps, 2)));
+    // In turn, so that load changing during the run falls on every row alike.
+    for (let s = 0; s < steps; s++) for (const b of benches) if (s < b.steps) await b.step();
+    rows.push(...benches.map(rowOf));
+  } finally {
+    for (const k of wasm) k.close();
+  }
+  const loadAfter = os.loadavg();
+  const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");
+  const tps = (ms: number | undefined) => (ms === undefined ? "" : ((batch * seq * 1000) / ms).toFixed(0));
+  console.log(`\ntraining throughput: ${spec}, batch ${batch} × ${seq} tokens, median of ${steps} steps, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"})`);
+  console.log(`load average (1 / 5 / 15 min): ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after`);
+  console.log("wall: elapsed time per step, the figure for threads (other load stretches it); CPU: this process's CPU time per step, all its threads together\n");
+  console.log("| target | wall ms / step | tokens / s (wall) | CPU ms / step | tokens / CPU-s | in the target's kernels (wall) |");
+  console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
-    if (typeof r === "string") console.log(`| ${r} | | | |`);
-    else console.log(`| ${r.target} | ${r.msPerStep.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.kernelShare === undefined ? "" : `${(100 * r.kernelShare).toFixed(0)}%`} |`);
+    if (typeof r === "string") console.log(`| ${r} | | | | | |`);
+    else console.log(`| ${r.target} | ${r.wallMs?.toFixed(0) ?? ""} | ${tps(r.wallMs)} | ${r.cpuMs.toFixed(0)} | ${tps(r.cpuMs)} | ${r.kernelShare === undefined ? "" : `${(100 * r.kernelShare).toFixed(0)}%`} |`);
   }
   for (const r of rows) {
     if (typeof r === "string" || !r.byKernel) continue;
-    console.log(`\n${r.target}, ms per step by kernel: ${[...r.byKernel].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    console.log(`\n${r.target}, wall ms per step by kernel: ${[...r.byKernel].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
   }
 }
 
