@@ -82,6 +82,10 @@ function timed(k: TrainKernels, spent: Spent): TrainKernels {
     attentionBackward: wrap(k.attentionBackward.bind(k)),
     activationForward: wrap(k.activationForward.bind(k)),
     activationGrad: wrap(k.activationGrad.bind(k)),
+    ssmConvForward: wrap(k.ssmConvForward.bind(k)),
+    ssmConvBackward: wrap(k.ssmConvBackward.bind(k)),
+    ssmScanForward: wrap(k.ssmScanForward.bind(k)),
+    ssmScanBackward: wrap(k.ssmScanBackward.bind(k)),
   };
 }
 

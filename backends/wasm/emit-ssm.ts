@@ -100,7 +100,7 @@ export function emitSsmConv(fl: EmitFlags, op: ConvOp, desc: number, weightAddr:
  * ≤ 1/3, by its odd series to s^15 (the next term is below 2⁻²⁵ relative). Equal to torch's
  * thresholded softplus within f32 for every x.
  */
-function softplusV(f: Func, fl: EmitFlags, out: string, x: string): string {
+export function softplusV(f: Func, fl: EmitFlags, out: string, x: string): string {
   const a = `${out}_a`;
   const y = `${out}_y`;
   const s = `${out}_s`;

@@ -20,10 +20,6 @@ import {
   rope,
   softcapBackward,
   softcapForward,
-  ssmConvBackward,
-  ssmConvForward,
-  ssmScanBackward,
-  ssmScanForward,
   accumulate,
   activationGrad,
   type AttentionDropout,
@@ -227,9 +223,9 @@ export class TrainingEngine {
         });
       }
       case "ssm_conv":
-        return ssmConvForward(val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias));
+        return await this.kernels.ssmConvForward(val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias));
       case "ssm_scan":
-        return ssmScanForward(val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) });
+        return await this.kernels.ssmScanForward(val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) });
       case "dropout": {
         const x = val(n.x);
         if (!o.train || !(n.p > 0)) return x;
@@ -384,12 +380,12 @@ export class TrainingEngine {
         return;
       }
       case "ssm_conv":
-        ssmConvBackward(dOut, val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias), want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+        await this.kernels.ssmConvBackward(dOut, val(n.x), this.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias), want("x", n.x), want("weight", n.weight), want("bias", n.bias));
         return;
       case "ssm_scan": {
         const w = { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) };
         const grads = { u: want("u", n.u), proj: want("proj", n.proj), z: want("z", n.z), dtWeight: want("dtWeight", n.dtWeight), dtBias: want("dtBias", n.dtBias), aLog: want("aLog", n.aLog), d: want("d", n.d) };
-        ssmScanBackward(dOut, val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), w, grads);
+        await this.kernels.ssmScanBackward(dOut, val(n.u), val(n.proj), val(n.z), this.scanDims(n, dims), w, grads);
         return;
       }
       case "dropout": {

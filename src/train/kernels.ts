@@ -1,6 +1,7 @@
 // The training engine's kernels for the ops that carry nearly all of a step's arithmetic —
 // matmuls (linear forward, dx and dW), softmax attention (forward with log-sum-exp, and its
-// vector–Jacobian product) and the MLP's elementwise activation — behind one interface, so one engine (engine.ts) runs a backward
+// vector–Jacobian product), the MLP's elementwise activation and Mamba's conv and selective
+// scan (forward and VJP) — behind one interface, so one engine (engine.ts) runs a backward
 // program on any backend. Every other op (norms, activations, embeddings, the loss, the
 // optimiser) is O(rows · width) and runs the reference kernels on every backend.
 //
@@ -16,7 +17,15 @@ import {
   attentionForward,
   linearBackward,
   linearForward,
+  type ConvDims,
   type Num,
+  type ScanDims,
+  type ScanGrads,
+  type ScanParams,
+  ssmConvBackward,
+  ssmConvForward,
+  ssmScanBackward,
+  ssmScanForward,
   type TrainAttentionOptions,
 } from "../../backends/reference/backward/index.ts";
 import type { Activation } from "../../backends/reference/kernels/activation.ts";
@@ -38,6 +47,12 @@ export interface TrainKernels {
   /** dy · act'(x), elementwise, fresh. */
   activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Float64Array>;
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
+  /** Mamba's causal depthwise conv + silu over the first `channels` of x's rows: [batch, seq, channels]. */
+  ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Awaitable<Float64Array>;
+  ssmConvBackward(dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): Awaitable<void>;
+  /** Mamba's selective scan (ir.ts's ssm_scan), gated by silu(z): [batch, seq, inner]. */
+  ssmScanForward(u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams): Awaitable<Float64Array>;
+  ssmScanBackward(dOut: Float64Array, u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams, g: ScanGrads): Awaitable<void>;
 }
 
 /** The float64 oracle (backends/reference/backward). */
@@ -48,6 +63,10 @@ export const referenceKernels = {
   attentionForward,
   attentionBackward,
   activationForward,
+  ssmConvForward,
+  ssmConvBackward,
+  ssmScanForward,
+  ssmScanBackward,
   activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
     const out = new Float64Array(dy.length);
     for (let i = 0; i < dy.length; i++) if (dy[i] !== 0) out[i] = dy[i] * activationGrad(act, x[i]);

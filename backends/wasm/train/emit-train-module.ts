@@ -10,6 +10,7 @@ import type { EmitFlags } from "../wat.ts";
 import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
 import { emitAttentionBackward, emitAttentionForward } from "./emit-attention-train.ts";
 import { emitMatmulDw } from "./emit-matmul-dw.ts";
+import { emitSsmConvBackward, emitSsmConvForward, emitSsmScanBackward, emitSsmScanForward } from "./emit-ssm-train.ts";
 import { kernelExports, type TrainKernel } from "./kernel-names.ts";
 
 /**
@@ -47,6 +48,16 @@ export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
   ${renamed(emitActivationGrad(fl, k.act), "act_grad", `grad${id}`)}
   ${exportAs(`fwd${id}`, ex.fwd)}
   ${exportAs(`grad${id}`, ex.grad)}`;
+    case "ssm_conv":
+      return `${emitSsmConvForward(fl, k.spec, `fwd${id}`)}
+  ${emitSsmConvBackward(fl, k.spec, `bwd${id}`)}
+  ${exportAs(`fwd${id}`, ex.fwd)}
+  ${exportAs(`bwd${id}`, ex.bwd)}`;
+    case "ssm_scan":
+      return `${emitSsmScanForward(fl, k.spec, `fwd${id}`)}
+  ${emitSsmScanBackward(fl, k.spec, `bwd${id}`)}
+  ${exportAs(`fwd${id}`, ex.fwd)}
+  ${exportAs(`bwd${id}`, ex.bwd)}`;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Activation } from "../../reference/kernels/activation.ts";
 import { matmulName, type MatmulSpec } from "../emit-matmul.ts";
 import { attentionTrainKey, type AttentionTrainSpec } from "./emit-attention-train.ts";
 import { matmulDwName } from "./emit-matmul-dw.ts";
+import type { SsmConvTrainSpec, SsmScanTrainSpec } from "./emit-ssm-train.ts";
 
 export type TrainKernel =
   /** C = A · Wᵀ over W's panels: a linear's forward, or its dx (over W's column panels). */
@@ -18,7 +19,11 @@ export type TrainKernel =
   /** Softmax attention forward and backward. */
   | { kind: "attention"; spec: AttentionTrainSpec }
   /** act(x) and dy · act'(x). */
-  | { kind: "activation"; act: Activation };
+  | { kind: "activation"; act: Activation }
+  /** Mamba's causal depthwise conv (+ silu), forward and backward (emit-ssm-train.ts). */
+  | { kind: "ssm_conv"; spec: SsmConvTrainSpec }
+  /** Mamba's selective scan, forward and backward. */
+  | { kind: "ssm_scan"; spec: SsmScanTrainSpec };
 
 /** A linear's x · Wᵀ (+ b): x [rows, inDim], W [outDim, inDim]. */
 export const linearForwardKernel = (inDim: number, outDim: number, bias: boolean): TrainKernel => ({ kind: "matmul", spec: { K: inDim, N: outDim, bias, residual: false } });
@@ -39,6 +44,14 @@ export function kernelExports(k: TrainKernel): Record<string, string> {
     }
     case "activation":
       return { fwd: `act_fwd_${k.act}`, grad: `act_grad_${k.act}` };
+    case "ssm_conv": {
+      const key = `e${k.spec.channels}_k${k.spec.width}`;
+      return { fwd: `ssm_conv_fwd_${key}`, bwd: `ssm_conv_bwd_${key}` };
+    }
+    case "ssm_scan": {
+      const key = `e${k.spec.inner}_n${k.spec.stateSize}_r${k.spec.dtRank}`;
+      return { fwd: `ssm_scan_fwd_${key}`, bwd: `ssm_scan_bwd_${key}` };
+    }
   }
 }
 

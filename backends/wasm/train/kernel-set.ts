@@ -2,8 +2,8 @@
 // in only model dims (the batch's rows come at run time), so walking the forward program's
 // nodes lists them all — each linear's forward, dx (where its input takes a gradient) and dW
 // (where its weight does), each softmax attention the Wasm kernel covers, each activation of a
-// linear's epilogue or of its own node. `specformer build` compiles exactly this set into a
-// generated package (emit-train-module.ts).
+// linear's epilogue or of its own node, each Mamba conv and selective scan. `specformer build`
+// compiles exactly this set into a generated package (emit-train-module.ts).
 
 import type { ModelInfo } from "../../../src/model/model.ts";
 import { differentiate, type BackwardProgram } from "../../../src/train/autodiff.ts";
@@ -37,6 +37,12 @@ export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
       const dims = { batch: 1, seqQ: 1, seqK: 1, heads: n.heads, kvHeads: n.kvHeads, headDim: n.headDim };
       const o = attentionOptions(n);
       if (wasmAttentionCovers(dims, o)) add({ kind: "attention", spec: attentionKernelSpec(dims, o) });
+    } else if (n.op === "ssm_conv") {
+      add({ kind: "ssm_conv", spec: { channels: n.channels, width: n.width } });
+    } else if (n.op === "ssm_scan") {
+      const inner = g.values[n.u].shape[2];
+      if (typeof inner !== "number") throw new Error(`ssm scan %${n.out}: its channel count ${inner} is not a model dim`);
+      add({ kind: "ssm_scan", spec: { inner, stateSize: n.stateSize, dtRank: n.dtRank } });
     }
   }
   return [...out.values()];

@@ -19,7 +19,7 @@
 // Attention the Wasm kernel does not cover (block-sparse and strided patterns, head dims not a
 // multiple of 4) runs the reference kernel, so every program trains on this target.
 
-import { attentionBackward as refAttentionBackward, attentionForward as refAttentionForward, type Num, type TrainAttentionOptions } from "../../reference/backward/index.ts";
+import { attentionBackward as refAttentionBackward, attentionForward as refAttentionForward, type ConvDims, type Num, type ScanDims, type ScanGrads, type ScanParams, type TrainAttentionOptions } from "../../reference/backward/index.ts";
 import { headSlopes } from "../../reference/kernels/position.ts";
 import type { AttentionDims } from "../../reference/kernels/shape.ts";
 import type { TrainKernels } from "../../../src/train/kernels.ts";
@@ -32,6 +32,7 @@ import { compileKernel } from "./compile-kernels.ts";
 import { CONTROL_BYTES, KernelMemory, trainMemory } from "./kernel-memory.ts";
 import { kernelExports, kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import type { PrebuiltTrainModule } from "./prebuilt.ts";
+import { WasmSsmKernels } from "./ssm-kernels.ts";
 import { attentionShares, dwShares, elementShares, matmulShares, MIN_SPLIT, type Share, type SplitOptions } from "./split.ts";
 import { MAX_TRAIN_THREADS, TrainThreadPool } from "./thread-pool.ts";
 
@@ -327,5 +328,24 @@ export class WasmTrainKernels implements TrainKernels {
     if (dq !== null) this.addInto(dq, dqp);
     if (dk !== null) this.addInto(dk, dkp);
     if (dv !== null) this.addInto(dv, dvp);
+  }
+
+  // ---- Mamba (ssm-kernels.ts: packing; emit-ssm-train.ts: the kernels; one thread) -------------
+
+  private ssmKernels?: WasmSsmKernels;
+  private get ssm(): WasmSsmKernels {
+    return (this.ssmKernels ??= new WasmSsmKernels(this.mem, (k, role, args) => this.kernel(k)[role].fn(...args)));
+  }
+  ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Float64Array {
+    return this.ssm.convForward(x, d, w, bias);
+  }
+  ssmConvBackward(dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): void {
+    this.ssm.convBackward(dOut, x, d, w, bias, dx, dw, dBias);
+  }
+  ssmScanForward(u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams): Float64Array {
+    return this.ssm.scanForward(u, proj, z, dims, w);
+  }
+  ssmScanBackward(dOut: Float64Array, u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams, g: ScanGrads): void {
+    this.ssm.scanBackward(dOut, u, proj, z, dims, w, g);
   }
 }
