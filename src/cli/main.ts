@@ -189,7 +189,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .action(async (path: string, text: string, o) => setExit(await (await import("./tokenize-command.ts")).runTokenize(path, text, o)));
 
   p.command("train")
-    .description("train a model from its spec (reference or wasm kernels): weights, JSON log, SVG loss curve, checkpoints")
+    .description("train a model from its spec (reference, wasm or webgpu kernels): weights, JSON log, SVG loss curve, checkpoints")
     .argument("<file>", "spec file")
     .option("--data <file>", "training text (read as bytes through the spec's `tokenizer byte`); for an encoder–decoder, one source<TAB>target pair per line")
     .option("--task <task>", "instead of --data: copy | ngram-lookup (Jelassi et al. 2024), strings over 26 letters, loss on the answer only; on an encoder–decoder: copy | reverse (the Annotated Transformer's task)")
@@ -221,11 +221,16 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--resume <ckpt>", "continue from a checkpoint written by an earlier run")
     .option("--weights <file>", "start from these weights instead of GPT-2's initialisation")
     .addOption(new Option("--map <convention>", "with --weights: a checkpoint named the PyTorch way").choices([...MAP_NAMES]))
-    .option("--target <target>", "reference | wasm (default reference; webgpu has no backward kernels yet)")
+    .option("--target <target>", "reference | wasm | webgpu (default reference)")
     .option("--threads <n>", "--target wasm: threads splitting each kernel call (default 1; results are the same bit for bit)")
     .option("--model <name>", "which model of the file (default: the last)")
     .addOption(color)
-    .action(async (file: string, o) => setExit(await (await import("./train-command.ts")).runTrain(file, o)));
+    .option("--verbose", "show the WebGPU driver's own warnings")
+    .action(async (file: string, o) => {
+      const filtered = webgpuNeedsFilter(o.target, o.verbose) ? await runWithFilteredStderr(argv) : undefined;
+      if (filtered !== undefined) return setExit(filtered);
+      setExit(await (await import("./train-command.ts")).runTrain(file, o));
+    });
 
   p.command("import")
     .description("write a readable spec (.sf) from a Hugging Face checkpoint's config.json")

@@ -1,5 +1,5 @@
 // `specformer train SPEC --data FILE --steps N --out W.safetensors …`: trains a byte-level
-// language model from its spec on the reference or wasm training kernels (src/train). Writes, next to --out:
+// language model from its spec on the reference, wasm or webgpu training kernels (src/train). Writes, next to --out:
 //   W.safetensors        the final weights (F32, native names: `run --weights W` loads them)
 //   W.log.json           configuration, data, every step's loss / rate / gradient norm, the evaluations
 //   W.loss.svg           the loss curve
@@ -70,7 +70,7 @@ export interface TrainLog {
   format: "specformer-train-log/1";
   model: string;
   spec: string;
-  target: "reference" | "wasm";
+  target: "reference" | "wasm" | "webgpu";
   params: number;
   data: { file: string; bytes: number; sha256: string; trainTokens: number; valTokens: number; documents: { train: number; val: number } };
   config: TrainConfig;
@@ -189,10 +189,7 @@ const fmtTime = (s: number): string => {
 
 export async function runTrain(file: string, o: TrainCliOptions): Promise<number> {
   const target = o.target ?? "reference";
-  if (target !== "reference" && target !== "wasm") {
-    if (target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
-    throw new CliError("training on webgpu is not built yet: the reference and wasm backends have backward kernels; use --target wasm", EXIT_ERRORS);
-  }
+  if (target !== "reference" && target !== "wasm" && target !== "webgpu") throw new CliError(`--target must be reference, wasm or webgpu, got \`${target}\``);
   const threads = int(o.threads, "--threads", 1) ?? 1;
   if (o.threads !== undefined && target !== "wasm") throw new CliError(`--threads is for --target wasm (got --target ${target})`);
   if (threads > 16) throw new CliError(`--threads is at most 16, got ${threads}`);
@@ -292,7 +289,9 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   else if (o.weights !== undefined) params = new Map([...(await loadWeights(m, o.weights, o.map ? { map: o.map } : {}))].map(([k, v]) => [k, Float32Array.from(v)]));
   else params = initialWeights(m, config.seed);
   const wasmKernels = target === "wasm" ? new WasmTrainKernels(undefined, undefined, { threads }) : undefined;
-  const trainer = new Trainer(m, config, params, resumed?.state, wasmKernels ?? referenceKernels);
+  // webgpu: no adapter is one line (BackendUnavailableError, exit 1); dispose() at the end frees the device.
+  const gpuKernels = target === "webgpu" ? await (await import("../../backends/wgsl/train/kernels.ts")).createWebGpuTrainKernels() : undefined;
+  const trainer = new Trainer(m, config, params, resumed?.state, wasmKernels ?? gpuKernels ?? referenceKernels);
   const bidirectional = trainer.program.forward.nodes.find((n) => (n.op === "attention" || n.op === "linear_attention") && n.source === "self" && !n.causal);
   if (bidirectional && !s2s) {
     throw new CliError(`model ${m.name} has bidirectional attention ("${bidirectional.op === "attention" || bidirectional.op === "linear_attention" ? bidirectional.cache : ""}"), so next-token training would see the answers; masked-LM training is not built`, EXIT_ERRORS);
@@ -337,7 +336,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   const say = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   say(
     `train ${m.name} (${paramCount(m).toLocaleString("en-US")} parameters) on ${s2s ? s2sPlan!.describe : task ? `the ${task.kind} task, strings of ${task.minLength}–${task.maxLength} letters` : `${o.data}: ${corpus.train.length.toLocaleString("en-US")} training / ${corpus.val.length.toLocaleString("en-US")} held-out tokens`}; ` +
-      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, ${target === "wasm" ? `wasm${threads > 1 ? ` (${threads} threads)` : ""}` : "reference"} kernels` +
+      `${config.steps} steps of ${config.batch}×${config.seq}, ${config.optimizer} ${config.schedule} lr ${config.lr} warmup ${config.warmup}, ${target === "wasm" ? `wasm${threads > 1 ? ` (${threads} threads)` : ""}` : target === "webgpu" ? `webgpu (${gpuKernels!.adapterName})` : "reference"} kernels` +
       (resumed ? `; resumed at step ${resumed.meta.step}` : ""),
   );
 
@@ -398,6 +397,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
         writeOutputs(false);
         say(`interrupted at step ${trainer.step}/${config.steps}: wrote ${files.ckpt}; continue with --resume ${files.ckpt} --steps ${config.steps}`);
         wasmKernels?.close();
+        gpuKernels?.dispose();
         return interrupted === "SIGINT" ? 130 : 143;
       }
       const t = trainer.step + 1;
@@ -433,6 +433,7 @@ export async function runTrain(file: string, o: TrainCliOptions): Promise<number
   }
   writeOutputs(true);
   wasmKernels?.close();
+  gpuKernels?.dispose();
   say(`done: ${trainer.step} steps in ${fmtTime(elapsed())}, val ${Number.isFinite(lastVal) ? lastVal.toFixed(4) : "-"} nats (${Number.isFinite(lastVal) ? (lastVal / Math.LN2).toFixed(3) : "-"} bits/token); wrote ${files.weights}, ${files.log}, ${files.svg}, ${files.ckpt}`);
   return EXIT_OK;
 }
