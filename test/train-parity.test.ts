@@ -17,7 +17,7 @@
 //     but below that, are left out of the 1e-5 check (the test prints how many: the key biases
 //     and a handful of others, of ~30,000).
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkFile } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { weightLayout } from "../src/model/weights-layout.ts";
@@ -32,6 +32,8 @@ import { adamState, adamStep, clipGradNorm } from "../src/train/optim.ts";
 import { learningRate } from "../src/train/schedule.ts";
 import { referenceKernels, type TrainKernels } from "../src/train/kernels.ts";
 import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
+import { WebGpuTrainKernels } from "../backends/wgsl/train/kernels.ts";
+import { gpuDevice } from "./helpers/gpu.ts";
 import { maxRelError } from "./helpers/rel-error.ts";
 
 const FIXTURES: ReadonlyArray<{ name: string; map?: MapName; covers: string }> = [
@@ -90,16 +92,30 @@ function maxAbsErr(got: ArrayLike<number>, want: ArrayLike<number>, use: (i: num
   return [err, skipped];
 }
 
-// Every training target against the same PyTorch numbers: the wasm kernels (float32 matmuls
-// and attention) within the same bounds as the float64 reference.
-const TARGETS: ReadonlyArray<[string, () => TrainKernels]> = [
-  ["reference", () => referenceKernels],
-  ["wasm", () => new WasmTrainKernels()],
+// Every training target against the same PyTorch numbers: the wasm and webgpu kernels (float32
+// matmuls, attention and activations) within the same bounds as the float64 reference. webgpu:
+// one device for the file; with CI set, no adapter fails its tests (gpuDevice throws), elsewhere
+// they are skipped.
+let webgpu: WebGpuTrainKernels | undefined;
+afterAll(() => webgpu?.dispose());
+const TARGETS: ReadonlyArray<[string, () => Promise<TrainKernels | undefined>]> = [
+  ["reference", async () => referenceKernels],
+  ["wasm", async () => new WasmTrainKernels()],
+  [
+    "webgpu",
+    async () => {
+      const device = await gpuDevice();
+      if (device) webgpu ??= new WebGpuTrainKernels(device);
+      return webgpu;
+    },
+  ],
 ];
 
 describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, kernels) => {
   for (const f of FIXTURES) {
-    it(`${f.name}: loss, every gradient, AdamW after 3 steps (${f.covers})`, async () => {
+    it(`${f.name}: loss, every gradient, AdamW after 3 steps (${f.covers})`, async (ctx) => {
+      const k = await kernels();
+      if (!k) return ctx.skip();
       const m = loadSpec(f.name);
       const wfile = parseSafetensors(readFileSync(`test/fixtures/${f.name}.safetensors`));
       const tfile = parseSafetensors(readFileSync(`test/fixtures/train-${f.name}.safetensors`));
@@ -109,7 +125,7 @@ describe.each(TARGETS)("training parity with PyTorch (%s kernels)", (target, ker
       const expectedAfter = native(m, subset(tfile, (n) => (n.startsWith("after.") ? n.slice(6) : undefined)), f.map);
       const batch = batchOf(m, wfile, tfile);
 
-      const engine = new TrainingEngine(differentiate(trainingGraph(m)), kernels());
+      const engine = new TrainingEngine(differentiate(trainingGraph(m)), k);
       const r = await engine.lossAndGrads(weights, batch, { train: true, smoothing: hp.label_smoothing });
       const f64 = (name: string) => new Float64Array(tfile.raw(name).slice().buffer);
       const wantLoss = f64("expected.loss")[0];
