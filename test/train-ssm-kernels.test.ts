@@ -10,8 +10,8 @@
 //   - the training engine on a hybrid Mamba / attention model: the fixture model of
 //     test/ssm.test.ts (weights and tokens of scripts/make-ssm-fixtures.py: its logits match
 //     PyTorch's within 1e-4 through the training engine's forward on wasm too) and a model of
-//     odd widths (inner 15, state 16, dt rank 3), wasm (1 and 2 threads) and the WebGPU SSM
-//     kernels against the reference engine: loss within 1e-6 relative, every gradient within
+//     odd widths (inner 15, state 16, dt rank 3), wasm (1 and 2 threads), WebGpuTrainKernels and
+//     the WebGPU SSM kernels alone (the other ops on the reference) against the reference engine: loss within 1e-6 relative, every gradient within
 //     1e-4 of its tensor's scale;
 //   - a packaged Mamba trains on wasm: the model's kernel set lists the SSM kernels, and a
 //     prebuilt module of the set gives the lazily compiled kernels' results bit for bit.
@@ -25,6 +25,7 @@ import { kernelName } from "../backends/wasm/train/kernel-names.ts";
 import { modelTrainKernels } from "../backends/wasm/train/kernel-set.ts";
 import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
 import { instantiateTrainModule } from "../backends/wasm/train/prebuilt.ts";
+import { WebGpuTrainKernels } from "../backends/wgsl/train/kernels.ts";
 import { gpuSsmConvBackward, gpuSsmConvForward, gpuSsmScanBackward, gpuSsmScanForward } from "../backends/wgsl/train/ssm-gpu.ts";
 import { checkSource } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
@@ -45,7 +46,7 @@ afterAll(() => device?.destroy());
 
 type Ssm = Pick<TrainKernels, "ssmConvForward" | "ssmConvBackward" | "ssmScanForward" | "ssmScanBackward">;
 
-/** The WebGPU SSM kernels behind TrainKernels' ssm methods, the rest the reference's. */
+/** The WebGPU SSM kernels (ssm-gpu.ts) behind TrainKernels' ssm methods, the rest the reference's. */
 const gpuKernels = (dev: GPUDevice): TrainKernels => ({
   ...referenceKernels,
   target: "webgpu",
@@ -58,7 +59,7 @@ const gpuKernels = (dev: GPUDevice): TrainKernels => ({
 const FLAVOURS: Array<[string, () => Ssm]> = [
   ["wasm simd128", () => new WasmTrainKernels(undefined, false)],
   ...(relaxedSimdSupported() ? ([["wasm relaxed", () => new WasmTrainKernels(undefined, true)]] as Array<[string, () => Ssm]>) : []),
-  ...(device ? ([["webgpu", () => gpuKernels(device)]] as Array<[string, () => Ssm]>) : []),
+  ...(device ? ([["webgpu", () => new WebGpuTrainKernels(device)]] as Array<[string, () => Ssm]>) : []),
 ];
 if (!device) console.warn("train-ssm-kernels: no WebGPU adapter; the webgpu kernels are not run here");
 
@@ -224,10 +225,15 @@ function oddCase(): { params: Map<string, Float32Array>; batch: Batch } {
   return { params, batch: bindBatch(ODD, new Map([["tokens", { data: ids(), shape: [2, 37] }]]), ids()) };
 }
 
-const ENGINE_TARGETS: Array<[string, () => TrainKernels & { close?: () => void }]> = [
+const ENGINE_TARGETS: Array<[string, () => TrainKernels & { close?: () => void; dispose?: () => void }]> = [
   ["wasm", () => new WasmTrainKernels(undefined, false)],
   ["wasm, 2 threads", () => new WasmTrainKernels(undefined, false, { threads: 2, minSplit: 0 })],
-  ...(device ? ([["webgpu ssm kernels", () => gpuKernels(device)]] as Array<[string, () => TrainKernels]>) : []),
+  ...(device
+    ? ([
+        ["webgpu (WebGpuTrainKernels)", () => new WebGpuTrainKernels(device)],
+        ["webgpu SSM kernels, the rest reference", () => gpuKernels(device)],
+      ] as Array<[string, () => TrainKernels]>)
+    : []),
 ];
 const CASES: Array<[string, ModelInfo, () => { params: Map<string, Float32Array>; batch: Batch }]> = [
   ["the hybrid fixture model (state 4, conv 3, dt rank 2, GQA attention)", HYBRID, hybridFixture],
@@ -253,6 +259,7 @@ describe.each(ENGINE_TARGETS)("training engine on %s against the reference engin
       expect(worst[1], `worst gradient: ${worst[0]}`).toBeLessThan(1e-4);
     } finally {
       kernels.close?.();
+      kernels.dispose?.();
     }
   });
 });

@@ -1,7 +1,7 @@
 // The WebGPU training kernels (src/train/kernels.ts's TrainKernels, target "webgpu"): linear
 // forward / dx / dW / db (matmul-train.ts), flash attention forward and its FlashAttention-2
-// backward (attention-train.ts, attention-grad.ts) and the MLP activations
-// (activation-train.ts), WGSL specialised per shape — the model's dims baked in, the batch's
+// backward (attention-train.ts, attention-grad.ts), the MLP activations
+// (activation-train.ts) and Mamba's conv and selective scan (ssm-gpu.ts), WGSL specialised per shape — the model's dims baked in, the batch's
 // rows and sequence lengths in a uniform — with pipelines cached by that key (runner.ts).
 // Every call is one job: upload (float32), dispatch, read back with mapAsync, so each method
 // answers with a promise, which the engine awaits.
@@ -19,11 +19,11 @@
 import {
   attentionBackward as refAttentionBackward,
   attentionForward as refAttentionForward,
-  ssmConvBackward,
-  ssmConvForward,
-  ssmScanBackward,
-  ssmScanForward,
+  type ConvDims,
   type Num,
+  type ScanDims,
+  type ScanGrads,
+  type ScanParams,
   type TrainAttentionOptions,
 } from "../../reference/backward/index.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
@@ -34,6 +34,7 @@ import { ACT_LINE, activationKernel } from "./activation-train.ts";
 import { attentionDeltaKernel, attentionDkvKernel, attentionDqKernel, D_LINE, queryBlock } from "./attention-grad.ts";
 import { attentionForwardKernel, attentionTrainKey, BKV, BQ, keyBlock, type TrainAttentionSpec } from "./attention-train.ts";
 import { attentionFits, elementsFit, linearFits } from "./covers.ts";
+import { gpuSsmConvBackward, gpuSsmConvForward, gpuSsmScanBackward, gpuSsmScanForward } from "./ssm-gpu.ts";
 import { colsumKernel, gemmKernel, gemmKey, gemmTile, LINE, reduceKernel, type GemmSpec } from "./matmul-train.ts";
 import { TrainGpu, type Job, type JobBuffer } from "./runner.ts";
 
@@ -88,11 +89,19 @@ export class WebGpuTrainKernels implements TrainKernels {
     this.budget = Math.min(device.limits.maxComputeWorkgroupStorageSize, WG_BUDGET);
   }
 
-  // Mamba's conv and selective scan run the reference kernels on this target for now.
-  readonly ssmConvForward = ssmConvForward;
-  readonly ssmConvBackward = ssmConvBackward;
-  readonly ssmScanForward = ssmScanForward;
-  readonly ssmScanBackward = ssmScanBackward;
+  // Mamba's conv and selective scan: ssm-gpu.ts (its own jobs; the reference kernels past the device's buffer limits).
+  ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Promise<Float64Array> {
+    return gpuSsmConvForward(this.gpu.device, x, d, w, bias);
+  }
+  ssmConvBackward(dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): Promise<void> {
+    return gpuSsmConvBackward(this.gpu.device, dOut, x, d, w, bias, dx, dw, dBias);
+  }
+  ssmScanForward(u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams): Promise<Float64Array> {
+    return gpuSsmScanForward(this.gpu.device, u, proj, z, dims, w);
+  }
+  ssmScanBackward(dOut: Float64Array, u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams, g: ScanGrads): Promise<void> {
+    return gpuSsmScanBackward(this.gpu.device, dOut, u, proj, z, dims, w, g);
+  }
 
   /** Frees the pooled buffers, and the device when this object opened it. */
   dispose(): void {

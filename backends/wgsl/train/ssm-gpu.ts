@@ -4,10 +4,12 @@
 // then the copies to mappable buffers), results read back as fresh Float64Arrays and
 // gradients added (+=) into the caller's arrays — the host adding up the kernels' partial sums
 // (∂proj over workgroups of channels, the per-channel parameters over sequences) in float64.
-// Pipelines are compiled once per device and kernel. A WebGpuTrainKernels delegates its ssm*
-// methods here.
+// Pipelines are compiled once per device and kernel. WebGpuTrainKernels delegates its ssm*
+// methods here. A call whose largest buffer exceeds the device's storage-binding or buffer size
+// limit, or (the scan backward) whose dt rank + 2 × state is too wide for its workgroup buffer,
+// runs the reference kernel instead (as covers.ts's rule does for the other kernels).
 
-import type { ConvDims, Num, ScanDims, ScanGrads, ScanParams } from "../../reference/backward/index.ts";
+import { type ConvDims, type Num, type ScanDims, type ScanGrads, type ScanParams, ssmConvBackward, ssmConvForward, ssmScanBackward, ssmScanForward } from "../../reference/backward/index.ts";
 import {
   convDwKernel,
   convDxKernel,
@@ -137,6 +139,9 @@ class Job {
   }
 }
 
+/** Whether buffers of `floats` f32 each fit the device's limits. */
+const fits = (device: GPUDevice, ...floats: number[]): boolean => Math.max(...floats) * 4 <= Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+
 function checkConv(x: Num, d: ConvDims, w: Num): void {
   if (d.channels > d.rowWidth || x.length !== d.batch * d.seq * d.rowWidth || w.length !== d.channels * d.width) {
     throw new Error(`ssm conv: x ${x.length} / weight ${w.length} do not match [${d.batch}, ${d.seq}, ${d.rowWidth}] rows and ${d.channels} × ${d.width} taps`);
@@ -145,6 +150,7 @@ function checkConv(x: Num, d: ConvDims, w: Num): void {
 
 export async function gpuSsmConvForward(device: GPUDevice, x: Num, d: ConvDims, w: Num, bias: Num | null): Promise<Float64Array> {
   checkConv(x, d, w);
+  if (!fits(device, x.length)) return ssmConvForward(x, d, w, bias);
   const rows = d.batch * d.seq;
   const job = new Job(device, d.batch, d.seq);
   const out = job.output(rows * d.channels);
@@ -156,6 +162,7 @@ export async function gpuSsmConvForward(device: GPUDevice, x: Num, d: ConvDims, 
 export async function gpuSsmConvBackward(device: GPUDevice, dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): Promise<void> {
   if (dx === null && dw === null && dBias === null) return;
   checkConv(x, d, w);
+  if (!fits(device, x.length)) return ssmConvBackward(dOut, x, d, w, bias, dx, dw, dBias);
   const { channels: E, width: K, rowWidth } = d;
   const rows = d.batch * d.seq;
   const job = new Job(device, d.batch, d.seq);
@@ -207,6 +214,7 @@ function scanParams(job: Job, dims: ScanDims, w: ScanParams): GPUBuffer[] {
 
 export async function gpuSsmScanForward(device: GPUDevice, u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams): Promise<Float64Array> {
   checkScan(u, proj, z, dims);
+  if (!fits(device, z.length, proj.length)) return ssmScanForward(u, proj, z, dims, w);
   const rows = dims.batch * dims.seq;
   const job = new Job(device, dims.batch, dims.seq);
   const out = job.output(rows * dims.inner);
@@ -223,9 +231,11 @@ export async function gpuSsmScanBackward(device: GPUDevice, dOut: Float64Array, 
   const P = R + 2 * N;
   const NP = R + N + 2;
   const WG = scanBackwardGroup(dims);
-  const groups = Math.ceil(E / WG);
+  const groups = Math.ceil(E / Math.max(1, WG));
+  const ckFloats = batch * groups * WG * Math.ceil(seq / scanChunk(dims)) * N;
+  if (WG === 0 || !fits(device, z.length, ckFloats, groups * rows * P)) return ssmScanBackward(dOut, u, proj, z, dims, w, g);
   const job = new Job(device, batch, seq);
-  const ck = job.output(batch * groups * WG * Math.ceil(seq / scanChunk(dims)) * N);
+  const ck = job.output(ckFloats);
   const du = job.output(rows * E);
   const dz = job.output(rows * E);
   const dp = job.output(groups * rows * P);

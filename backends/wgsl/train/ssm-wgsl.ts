@@ -190,13 +190,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`);
 }
 
-/** The scan backward's channels per workgroup: ∂proj's workgroup buffer (WG · P floats) within 16 KiB. */
+/** The scan backward's channels per workgroup: ∂proj's workgroup buffer (WG · P floats) within WebGPU's guaranteed 16 KiB; 0 if not even one fits. */
 export function scanBackwardGroup(s: ScanGpuSpec): number {
   const P = s.dtRank + 2 * s.stateSize;
   let wg = 64;
   while (wg > 1 && wg * P * 4 > 16384) wg /= 2;
-  if (wg * P * 4 > 16384) throw new Error(`webgpu ssm scan: dt rank ${s.dtRank} + 2 × state ${s.stateSize} is too wide for the backward's workgroup buffer`);
-  return wg;
+  return wg * P * 4 > 16384 ? 0 : wg;
 }
 
 /** Steps between the backward's stored states: CH · N private floats per invocation. */
@@ -209,6 +208,7 @@ export const scanChunk = (s: ScanGpuSpec): number => Math.max(1, Math.min(32, Ma
  */
 export function scanBackwardKernel(s: ScanGpuSpec): SsmGpuKernel {
   const WG = scanBackwardGroup(s);
+  if (WG === 0) throw new Error(`webgpu ssm scan: dt rank ${s.dtRank} + 2 × state ${s.stateSize} is too wide for the backward's workgroup buffer`);
   const CH = scanChunk(s);
   const N = s.stateSize;
   const bindings: Array<[string, Access]> = [["DO", "read"], ["U", "read"], ["PJ", "read"], ["Z", "read"], ["DTW", "read"], ["AL", "read"], ["DB", "read"], ["CK", "rw"], ["DU", "rw"], ["DZ", "rw"], ["DP", "rw"], ["DPK", "rw"]];
