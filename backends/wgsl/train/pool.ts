@@ -1,7 +1,10 @@
 // GPU buffers kept for reuse, keyed by (usage, size): a training step asks for the same few
-// dozen sizes every step, and creating and destroying each buffer per call is what this saves
-// (bench/train-webgpu.ts --no-pool measures the difference). A buffer goes back to the pool
-// only once the call that used it has read its results back, so no two calls share one.
+// dozen sizes every step, and creating and destroying each buffer per call is what this saves.
+// Measured on llvmpipe (bench/train-webgpu.ts --batch 2 --seq 64, alternating runs, load ~6 on
+// 2 cores): 2,335 and 2,634 ms per step pooled against 2,964 and 2,832 without (4,466 buffers
+// created per 5 steps instead of 34); in a step of 8 × 256 the kernels' arithmetic dwarfs it.
+// A buffer goes back to the pool only once the call that used it has read its results back,
+// so no two calls share one.
 
 /** Buffer sizes are multiples of 16 bytes (storage bindings want 4, uniforms 16; one rule for all). */
 export const roundBytes = (bytes: number): number => Math.max(16, Math.ceil(bytes / 16) * 16);
