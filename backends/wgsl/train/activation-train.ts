@@ -12,7 +12,7 @@ import type { Activation } from "../../reference/kernels/activation.ts";
 import { activationFn } from "../wgsl.ts";
 import { FLAT_WG, FLAT_WG_ARGS, TrainBindings, type TrainKernel } from "./program.ts";
 
-export const ACT_LINE = 256;
+export const ACT_LINE = 128;
 
 /** WGSL `fn act_grad(x: f32) -> f32`, with act_f (and its helpers) defined first. */
 function gradFn(act: Activation): string {

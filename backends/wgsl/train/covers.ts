@@ -11,12 +11,16 @@
 //     maxStorageBuffersPerShaderStage allows, or its grid more workgroups in a dimension than
 //     maxComputeWorkgroupsPerDimension (1-D grids fold into two dimensions first).
 // Workgroup memory never forces a fallback: a head dim whose staged blocks do not fit
-// maxComputeWorkgroupStorageSize runs the walk variant, which stages nothing.
+// maxComputeWorkgroupStorageSize runs the walk variant, which stages nothing. No workgroup has
+// more than 128 invocations (matmuls 64, attention 32 / 64, elementwise and reductions 128) nor
+// stages more than 16 KiB: WebGPU's minimums even at the compatibility feature level, so those
+// limits need no test.
 
 import type { TrainAttentionOptions } from "../../reference/backward/attention.ts";
 import type { AttentionDims } from "../../reference/kernels/shape.ts";
 import { BKV, BQ } from "./attention-train.ts";
-import { gemmTile } from "./matmul-train.ts";
+import { ACT_LINE } from "./activation-train.ts";
+import { gemmTile, LINE } from "./matmul-train.ts";
 
 export interface TrainLimits {
   maxStorageBufferBindingSize: number;
@@ -58,10 +62,10 @@ export function linearFits(l: TrainLimits, rows: number, inDim: number, outDim: 
     l.maxStorageBuffersPerShaderStage >= 4 &&
     fitsBuffers(l, [rows * inDim, outDim * inDim, rows * outDim, slices * outDim * inDim]) &&
     fitsGrid(l, [Math.ceil(outDim / bn), Math.ceil(rows / bm), Math.ceil(inDim / bn), Math.ceil(outDim / bm), slices]) &&
-    fitsLine(l, Math.ceil((outDim * inDim) / 256))
+    fitsLine(l, Math.ceil((outDim * inDim) / LINE))
   );
 }
 
 export function elementsFit(l: TrainLimits, n: number): boolean {
-  return l.maxStorageBuffersPerShaderStage >= 3 && fitsBuffers(l, [n]) && fitsLine(l, Math.ceil(n / 256));
+  return l.maxStorageBuffersPerShaderStage >= 3 && fitsBuffers(l, [n]) && fitsLine(l, Math.ceil(n / ACT_LINE));
 }

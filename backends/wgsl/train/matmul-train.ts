@@ -165,7 +165,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 }
 
 /** Threads per workgroup of the 1-D kernels below. */
-export const LINE = 256;
+export const LINE = 128;
 
 /** out[e] = Σ_s part[s · len + e] for e < P.len, s < P.slices (in slice order). */
 export function reduceKernel(): TrainKernel {
