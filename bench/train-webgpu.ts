@@ -110,4 +110,8 @@ async function main(): Promise<void> {
   kernels.dispose();
 }
 
-await main();
+await main().catch((e: unknown) => {
+  // No adapter (or a kernel that fails): one line, not a stack.
+  console.error(`bench/train-webgpu: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
