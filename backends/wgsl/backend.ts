@@ -29,6 +29,8 @@ export interface WebGpuModelOptions {
   matmul?: MatmulVariant;
   /** Attention kernel; default "walk" on a CPU adapter, else "tiles". */
   attention?: AttentionMode;
+  /** Mamba's scan; default "sequential" on a CPU adapter, else "chunked" (prefill in time chunks). */
+  scan?: "chunked" | "sequential";
   /**
    * Limits tighter than the device's, e.g. to check that a model fits a smaller GPU;
    * `shaderF16: false` makes low-bit readers take the f32 path on a device with `shader-f16`.
@@ -181,6 +183,7 @@ async function instantiateWebGpu(m: ModelInfo, graph: Graph, weights: ReadonlyMa
   const compiled = compileWgsl(m, graph, tighten(limitsOf(device), opts.limits), {
     matmul: opts.matmul ?? (cpu ? "register" : "blocked"),
     attention: opts.attention ?? (cpu ? "walk" : "tiles"),
+    scan: opts.scan ?? (cpu ? "sequential" : "chunked"),
   });
   const program = await WgslProgram.create(device, compiled, weights);
   return new WebGpuExecutor(program, compiled, planInputs(m).context, false);

@@ -42,10 +42,12 @@ export interface CompileOptions {
   matmul?: MatmulVariant;
   /** Attention over K/V tiles in workgroup memory (default) or per-query key walks. */
   attention?: AttentionMode;
+  /** Mamba's scan: prefill in time chunks (default, kernels/ssm.ts) or one walk per channel. */
+  scan?: "chunked" | "sequential";
 }
 
 export function compileWgsl(m: ModelInfo, graph: Graph, limits: Partial<WgslLimits> = {}, opts: CompileOptions = {}): CompiledWgsl {
-  return new Compiler(m, graph, { ...DEFAULT_LIMITS, ...limits }, opts.matmul ?? "blocked", opts.attention ?? "tiles").run();
+  return new Compiler(m, graph, { ...DEFAULT_LIMITS, ...limits }, opts.matmul ?? "blocked", opts.attention ?? "tiles", opts.scan ?? "chunked").run();
 }
 
 class Compiler {
@@ -73,6 +75,7 @@ class Compiler {
     private readonly limits: WgslLimits,
     private readonly variant: MatmulVariant,
     private readonly attentionMode: AttentionMode,
+    private readonly scanMode: "chunked" | "sequential",
   ) {
     for (const n of g.nodes) this.producer.set(n.out, n);
     this.decSeq = outputSection(m).seqDim;
@@ -397,7 +400,7 @@ class Compiler {
     }
     const n = t.node;
     const inner = this.width(n.u);
-    const k = ssmScanKernel({ inner, stateSize: n.stateSize, dtRank: n.dtRank });
+    const k = ssmScanKernel({ inner, stateSize: n.stateSize, dtRank: n.dtRank, chunked: this.scanMode === "chunked" });
     // dt_proj's bias and D share one binding ([E] each): the scan is at the 8-buffer limit.
     const biasAndD = this.table.whole([this.weightName(n.dtBias), this.weightName(n.d)]);
     const bindings = [this.buf(n.u), this.buf(n.proj), this.buf(n.z), w(n.dtWeight), w(n.aLog), biasAndD, state(n.cache, inner * n.stateSize), this.buf(t.out)];
