@@ -38,7 +38,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const wasm = new WasmTrainKernels();
 
 describe("wasm training kernels: linear", () => {
-  const shapes: Array<[number, number, number]> = [[1, 3, 1], [5, 13, 9], [3, 21, 6], [11, 20, 7], [37, 32, 257], [64, 128, 24], [7, 512, 128], [0, 16, 4]];
+  const shapes: Array<[number, number, number]> = [[1, 3, 1], [5, 13, 9], [3, 21, 6], [11, 20, 7], [37, 32, 257], [64, 128, 24], [7, 512, 128], [0, 16, 4], [261, 20, 10]];
   for (const [rows, inDim, outDim] of shapes) {
     it(`rows ${rows}, in ${inDim}, out ${outDim}: forward, dx, dW, db`, () => {
       const x = noise(rows * inDim, rows * 7 + inDim);

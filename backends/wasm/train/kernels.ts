@@ -29,6 +29,7 @@ import type { EmitFlags } from "../wat.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
 import type { AttentionTrainSpec } from "./emit-attention-train.ts";
 import { compileKernel } from "./compile-kernels.ts";
+import { dwScratchBytes } from "./emit-matmul-dw.ts";
 import { CONTROL_BYTES, KernelMemory, trainMemory } from "./kernel-memory.ts";
 import { kernelExports, kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import type { PrebuiltTrainModule } from "./prebuilt.ts";
@@ -263,7 +264,8 @@ export class WasmTrainKernels implements TrainKernels {
       const dp = this.put(dy);
       const xp = this.put(x);
       const c = this.zeros(outDim * inDim);
-      this.exec(run, dwShares(this.split, dp, xp, c, rows, outDim, inDim), "dw");
+      const scratch = this.alloc((this.split.threads * dwScratchBytes(outDim, inDim)) / 4);
+      this.exec(run, dwShares(this.split, dp, xp, c, rows, outDim, inDim, scratch), "dw");
       this.addInto(dw, c);
     }
     if (db !== null) {

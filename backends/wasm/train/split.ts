@@ -16,6 +16,7 @@
 
 import { MR } from "../emit-matmul.ts";
 import { NR } from "../plan.ts";
+import { DW_MR } from "./emit-matmul-dw.ts";
 import type { Share } from "./thread-pool.ts";
 
 export type { Share } from "./thread-pool.ts";
@@ -59,10 +60,10 @@ export function matmulShares(o: SplitOptions, relaxed: boolean, a: number, w: nu
   return panels < 2 ? whole(args) : byKernel(Math.min(o.threads, panels), args);
 }
 
-/** dW [N, K] += dyᵀ x over `rows`: args (dy, x, c, rows); the kernel's bands are 4 rows of dW. */
-export function dwShares(o: SplitOptions, dy: number, x: number, c: number, rows: number, N: number, K: number): Share[] {
-  const args = [dy, x, c, rows];
-  const bands = Math.ceil(N / 4);
+/** dW [N, K] += dyᵀ x over `rows`: args (dy, x, c, rows, scratch); the kernel's bands are DW_MR rows of dW. */
+export function dwShares(o: SplitOptions, dy: number, x: number, c: number, rows: number, N: number, K: number, scratch: number): Share[] {
+  const args = [dy, x, c, rows, scratch];
+  const bands = Math.ceil(N / DW_MR);
   if (o.threads === 1 || rows * K * N < o.minSplit || bands < 2) return whole(args);
   return byKernel(Math.min(o.threads, bands), args);
 }
