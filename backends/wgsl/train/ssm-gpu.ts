@@ -14,6 +14,7 @@ import {
   convDwKernel,
   convDxKernel,
   convForwardKernel,
+  convGradKernel,
   FLAT_GROUP,
   SCAN_FORWARD_GROUP,
   scanBackwardGroup,
@@ -166,17 +167,21 @@ export async function gpuSsmConvBackward(device: GPUDevice, dOut: Float64Array, 
   const { channels: E, width: K, rowWidth } = d;
   const rows = d.batch * d.seq;
   const job = new Job(device, d.batch, d.seq);
-  const common = [job.input(x), job.input(w), job.input(bias ?? new Float32Array(E)), job.input(dOut)];
+  const xb = job.input(x);
+  const wb = job.input(w);
+  const grid = flatGrid(Math.ceil((rows * E) / FLAT_GROUP));
+  const gb = job.output(rows * E);
+  job.dispatch(convGradKernel(d), [xb, wb, job.input(bias ?? new Float32Array(E)), job.input(dOut), gb], grid);
   const outs: GPUBuffer[] = [];
   const dxb = job.output(rows * E);
   const dwb = job.output(E * K);
   const dbb = job.output(E);
   if (dx !== null) {
-    job.dispatch(convDxKernel(d), [...common, dxb], flatGrid(Math.ceil((rows * E) / FLAT_GROUP)));
+    job.dispatch(convDxKernel(d), [wb, gb, dxb], grid);
     outs.push(dxb);
   }
   if (dw !== null || dBias !== null) {
-    job.dispatch(convDwKernel(d), [...common, dwb, dbb], [E, 1]);
+    job.dispatch(convDwKernel(d), [xb, gb, dwb, dbb], [E, 1]);
     outs.push(dwb, dbb);
   }
   const got = await job.run(outs);

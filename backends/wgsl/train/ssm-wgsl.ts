@@ -3,10 +3,10 @@
 // backends/reference/backward/ssm.ts in f32. ssm-gpu.ts uploads the operands and runs them.
 //
 // Parallelism:
-//   conv forward, conv dx   one invocation per (row, channel): no recurrence, each output
-//                           recomputes the K pre-activations it needs
-//   conv dW, dbias          one workgroup per channel, its invocations striding over the rows,
-//                           then a workgroup reduction
+//   conv forward            one invocation per (row, channel): no recurrence
+//   conv backward           g = dOut · silu'(pre) per (row, channel) first (one exp each), then
+//                           dx per (row, channel) from the K g's it takes, and dW, dbias by one
+//                           workgroup per channel striding over the rows, then a reduction
 //   scan forward            one invocation per (sequence, channel), sequential over time (the
 //                           recurrence), as the inference kernel (kernels/ssm.ts)
 //   scan backward           the same invocations, WG channels to a workgroup. What it keeps:
@@ -85,14 +85,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 }`);
 }
 
-/** dx[s, e] = Σ_k g[s + K − 1 − k, e] · W[e, k], g = dOut · silu'(pre), into DX [rows, E]; flat over rows · E. */
-export function convDxKernel(s: ConvGpuSpec): SsmGpuKernel {
-  return declare(`ssm_conv_dx_${convKey(s)}`, [["X", "read"], ["W", "read"], ["BI", "read"], ["DO", "read"], ["DX", "rw"]], `
+/** G [rows, E] = dOut · silu'(pre): the conv backward's one transcendental per element; flat over rows · E. */
+export function convGradKernel(s: ConvGpuSpec): SsmGpuKernel {
+  return declare(`ssm_conv_g_${convKey(s)}`, [["X", "read"], ["W", "read"], ["BI", "read"], ["DO", "read"], ["G", "rw"]], `
 ${convPre(s)}
 ${SILU_GRAD}
 @compute @workgroup_size(${FLAT_GROUP})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wg, nwg, li);
+  if (i >= P.batch * P.seq * E) { return; }
+  let row = i / E;
+  G[i] = DO[i] * silu_grad(pre(row, row % P.seq, i % E));
+}`);
+}
+
+/** The conv's taps with G: W, G read; no pre-activations. */
+const convTaps = (s: ConvGpuSpec) => `
+const E = ${u32(s.channels)};
+const RW = ${u32(s.rowWidth)};
+const K = ${u32(s.width)};
+const FG = ${u32(FLAT_GROUP)};`;
+
+/** DX [rows, E]: dx[s, e] = Σ_k G[s + K − 1 − k, e] · W[e, k] (rows of the same sequence); flat over rows · E. */
+export function convDxKernel(s: ConvGpuSpec): SsmGpuKernel {
+  return declare(`ssm_conv_dx_${convKey(s)}`, [["W", "read"], ["G", "read"], ["DX", "rw"]], `
+${convTaps(s)}
+@compute @workgroup_size(${FLAT_GROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * nwg.x) * FG + li;
   if (i >= P.batch * P.seq * E) { return; }
   let srow = i / E;
   let e = i % E;
@@ -100,21 +120,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc = 0.0;
   for (var k = 0u; k < K; k++) {
     let lag = K - 1u - k;
-    if (ts + lag < P.seq) {
-      let row = srow + lag;
-      acc += DO[row * E + e] * silu_grad(pre(row, ts + lag, e)) * W[e * K + k];
-    }
+    if (ts + lag < P.seq) { acc += G[(srow + lag) * E + e] * W[e * K + k]; }
   }
   DX[i] = acc;
 }`);
 }
 
-/** DW [E, K] and DBI [E] (written): Σ over rows; one workgroup of FLAT_GROUP per channel. */
+/** DW [E, K] and DBI [E] (written): Σ over rows of G · x and G; one workgroup of FLAT_GROUP per channel. */
 export function convDwKernel(s: ConvGpuSpec): SsmGpuKernel {
   const K1 = s.width + 1;
-  return declare(`ssm_conv_dw_${convKey(s)}`, [["X", "read"], ["W", "read"], ["BI", "read"], ["DO", "read"], ["DW", "rw"], ["DBI", "rw"]], `
-${convPre(s)}
-${SILU_GRAD}
+  return declare(`ssm_conv_dw_${convKey(s)}`, [["X", "read"], ["G", "read"], ["DW", "rw"], ["DBI", "rw"]], `
+${convTaps(s)}
 var<workgroup> red: array<f32, ${FLAT_GROUP * K1}>;
 @compute @workgroup_size(${FLAT_GROUP})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -122,7 +138,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var acc: array<f32, ${K1}>;
   for (var row = li; row < P.batch * P.seq; row += FG) {
     let t = row % P.seq;
-    let g = DO[row * E + e] * silu_grad(pre(row, t, e));
+    let g = G[row * E + e];
     acc[K] += g;
     for (var k = 0u; k < K; k++) {
       let lag = K - 1u - k;
