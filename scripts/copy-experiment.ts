@@ -7,9 +7,9 @@
 //        [--steps N] [--lr LR] [--warmup N] [--batch B] [--seq S] [--max-length L]
 //        [--models rope,nope,hard-alibi,mamba] [--out docs/copying] [--resume]
 //
-// --target picks the kernels of both training (src/train/kernels.ts: matmuls, attention and
-// activations in Wasm SIMD; the other ops, SSM scans included, on the reference kernels) and
-// evaluation. Writes OUT.json (configuration, per model: parameters, training loss and accuracy
+// --target picks the kernels of both training (src/train/kernels.ts: matmuls, attention,
+// activations and Mamba's conv and selective scan in Wasm SIMD; norms, embeddings, the loss and
+// the optimiser on the reference kernels) and evaluation. Writes OUT.json (configuration, per model: parameters, training loss and accuracy
 // at L per evaluation, final accuracy per length), OUT-length.svg and OUT-steps.svg after every
 // model, and prints the table. --resume keeps the models an earlier run of the same
 // configuration left in OUT.json and trains only the others, so a long run can be done a model
