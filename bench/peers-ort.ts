@@ -255,7 +255,16 @@ async function child(m: ModelInfo, f: Files, threads: number, rounds: number): P
   sf.q4.dispose();
   return pairs.map((p, i) => {
     const [s, o] = [median(got[i].specformer), median(got[i].ort)];
-    return { threads, workload: p.workload, "specformer ms": r2(s), "onnxruntime-web ms": r2(o), "specformer ÷ ORT": r2(s / o), "load avg": `${loadBefore} → ${load()}` };
+    const range = (xs: number[]) => `${r2(Math.min(...xs))}–${r2(Math.max(...xs))}`;
+    return {
+      threads,
+      workload: p.workload,
+      "specformer ms": r2(s),
+      "onnxruntime-web ms": r2(o),
+      "specformer ÷ ORT": r2(s / o),
+      "rounds min–max (specformer / ORT)": `${range(got[i].specformer)} / ${range(got[i].ort)}`,
+      "load avg": `${loadBefore} → ${load()}`,
+    };
   });
 }
 
