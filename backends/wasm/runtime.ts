@@ -5,7 +5,6 @@
 import type { Worker } from "node:worker_threads";
 import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
 
-/** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
 /** Rows (sequences × new tokens) from which a call always splits: prefill and batched steps. */
 const SPLIT_ROWS = 8;
 /**
@@ -15,6 +14,7 @@ const SPLIT_ROWS = 8;
  */
 const SPLIT_BYTES_PER_OP = 1 << 20;
 
+/** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { module, memory, tid, nth, baseline, abortAt, barGenAt } = workerData;
