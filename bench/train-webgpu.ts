@@ -14,8 +14,7 @@
 import os from "node:os";
 import { createWebGpuTrainKernels } from "../backends/wgsl/train/kernels.ts";
 import { checkFile } from "../src/check/check.ts";
-import { outputSection } from "../src/model/model.ts";
-import { bindBatch } from "../src/train/data.ts";
+import { benchBatch } from "./train-batch.ts";
 import { initialWeights } from "../src/train/init.ts";
 import type { TrainKernels } from "../src/train/kernels.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
@@ -51,18 +50,7 @@ function timed(k: TrainKernels, by: Map<string, number>): TrainKernels {
 function batchOf(specPath: string, batch: number, seq: number) {
   const m = checkFile(specPath).entry;
   if (!m) throw new Error(`${specPath} does not check`);
-  const out = outputSection(m);
-  let x = 1;
-  const tokens = Int32Array.from({ length: batch * (seq + 1) }, () => (x = (x * 48271) % 2147483647) % m.head.vocab);
-  const ids = new Int32Array(batch * seq);
-  const targets = new Int32Array(batch * seq);
-  for (let b = 0; b < batch; b++) {
-    ids.set(tokens.subarray(b * (seq + 1), b * (seq + 1) + seq), b * seq);
-    targets.set(tokens.subarray(b * (seq + 1) + 1, (b + 1) * (seq + 1)), b * seq);
-  }
-  const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: ids, shape: [batch, seq] }]]);
-  for (const i of m.inputs) if (i.name !== out.input) inputs.set(i.name, { data: new Uint8Array(ids.length).fill(1), shape: [batch, seq] });
-  return { m, data: bindBatch(m, inputs, targets) };
+  return { m, data: benchBatch(m, batch, seq) };
 }
 
 async function main(): Promise<void> {

@@ -29,11 +29,10 @@ import { fileURLToPath } from "node:url";
 import { relaxedSimdSupported } from "../backends/wasm/backend.ts";
 import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
 import { checkFile } from "../src/check/check.ts";
-import { bindBatch } from "../src/train/data.ts";
+import { benchBatch } from "./train-batch.ts";
 import { initialWeights } from "../src/train/init.ts";
 import { referenceKernels, type TrainKernels } from "../src/train/kernels.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
-import { outputSection } from "../src/model/model.ts";
 
 const CHILD = "SPECFORMER_TRAIN_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -119,19 +118,7 @@ async function prepare(specPath: string, kernels: TrainKernels, target: string, 
   };
   const spent: Spent = { ms: 0, by: new Map<string, number>() };
   const trainer = new Trainer(m, config, initialWeights(m, 1), undefined, timed(kernels, spent));
-  const out = outputSection(m);
-  const vocab = m.head.vocab;
-  let x = 1;
-  const tokens = Int32Array.from({ length: batch * (seq + 1) }, () => (x = (x * 48271) % 2147483647) % vocab);
-  const ids = new Int32Array(batch * seq);
-  const targets = new Int32Array(batch * seq);
-  for (let b = 0; b < batch; b++) {
-    ids.set(tokens.subarray(b * (seq + 1), b * (seq + 1) + seq), b * seq);
-    targets.set(tokens.subarray(b * (seq + 1) + 1, (b + 1) * (seq + 1)), b * seq);
-  }
-  const inputs = new Map<string, { data: Int32Array | Uint8Array; shape: number[] }>([[out.input, { data: ids, shape: [batch, seq] }]]);
-  for (const i of m.inputs) if (i.name !== out.input) inputs.set(i.name, { data: new Uint8Array(ids.length).fill(1), shape: [batch, seq] });
-  const data = bindBatch(m, inputs, targets);
+  const data = benchBatch(m, batch, seq);
   // Compiles the kernels, then lets V8 tier them up from its baseline compiler (Liftoff, ~7×
   // slower here) to TurboFan, which it does in the background once a function is hot.
   for (let s = 0; s < 3; s++) await trainer.update(data);

@@ -9,16 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { TrainAttentionOptions } from "../backends/reference/backward/index.ts";
 import { WasmTrainKernels, wasmAttentionCovers } from "../backends/wasm/train/kernels.ts";
 import { referenceKernels } from "../src/train/kernels.ts";
-
-function noise(n: number, seed: number, scale = 1): Float64Array {
-  const a = new Float64Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    a[i] = (x / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return a;
-}
+import { noise } from "./helpers/noise.ts";
 
 /** max |a − b| / max |b|; −inf entries must agree exactly. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -22,16 +22,7 @@ import { outputSection } from "../src/model/model.ts";
 import { bindBatch } from "../src/train/data.ts";
 import { initialWeights } from "../src/train/init.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
-
-function noise(n: number, seed: number, scale = 1): Float64Array {
-  const a = new Float64Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    a[i] = (x / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return a;
-}
+import { noise } from "./helpers/noise.ts";
 
 /** Indices where a and b differ (NaN never equals: the kernels must not produce one here). */
 function differing(a: ArrayLike<number>, b: ArrayLike<number>): number {
