@@ -47,6 +47,8 @@ export const DESC = {
   barGen: 28,
   /** Set by a worker that trapped: barriers stop waiting, the runtime reports it. */
   abort: 32,
+  /** The first dead worker's number, set by the runtime's watcher thread (../worker-watch.ts) with abort. */
+  dead: 36,
   /** Per-slot records start here, SLOT_BYTES each. */
   slots: 64,
 } as const;

@@ -1,8 +1,13 @@
 // One instantiated module and its memory: the heap of state regions above the static part,
 // the call descriptor, and (optionally) worker threads that run the same entry points over a
 // shared memory, each on its share of every op, meeting at barriers inside the module.
+//
+// A worker that dies mid-call (terminated, out of heap) would leave thread 0 at a barrier for
+// good: the barriers wait in 1 ms slices and stop at the abort word, so the workers run under
+// ./worker-watch.ts's watcher thread, which sets abort (and the dead word, with the worker's
+// number) when one ends, whatever ended it.
 
-import type { Worker } from "node:worker_threads";
+import { WatchedWorkers, type WatchedSpec } from "./worker-watch.ts";
 import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
 
 /** Rows (sequences × new tokens) from which a call always splits: prefill and batched steps. */
@@ -13,6 +18,9 @@ const SPLIT_ROWS = 8;
  * at the barriers cost little beside the reads.
  */
 const SPLIT_BYTES_PER_OP = 1 << 20;
+
+/** How long a call whose worker trapped waits for that worker's reason before it throws without one (ms). */
+const TRAP_REASON_MS = 1000;
 
 /** Worker body, as plain JS so it runs without a TypeScript loader (vitest, tsx, node). */
 const WORKER_SOURCE = `
@@ -29,7 +37,7 @@ try {
   Atomics.store(i32, abortAt >> 2, 1);
   Atomics.add(i32, barGenAt >> 2, 1);
   Atomics.notify(i32, barGenAt >> 2);
-  parentPort.postMessage({ error: String(e && e.stack || e) });
+  parentPort.postMessage({ error: String((e && e.message) || e).split("\\n")[0] });
 }
 `;
 
@@ -47,7 +55,7 @@ export class WasmRuntime {
   readonly exports: { encode(): void; decode(): void; set_thread(t: number, n: number): void };
   private free: Region[] = [];
   private top: number;
-  private workers: Worker[] = [];
+  private watched: WatchedWorkers | undefined;
   private readonly weightBytesPerOp: number;
   broken: string | undefined;
 
@@ -78,27 +86,27 @@ export class WasmRuntime {
   private async startWorkers(module: WebAssembly.Module): Promise<void> {
     const desc = this.plan.layout.desc;
     const baseline = Atomics.load(this.i32(), (desc + DESC.gen) >> 2);
-    const ready: Promise<void>[] = [];
     // Loaded only for threads: a single-threaded model must also run in a browser bundle.
-    const { Worker } = await import("node:worker_threads");
+    const wt = await import("node:worker_threads");
+    const workers: WatchedSpec[] = [];
     for (let tid = 1; tid < this.threads; tid++) {
-      const w = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, memory: this.memory, tid, nth: this.threads, baseline, abortAt: desc + DESC.abort, barGenAt: desc + DESC.barGen },
-      });
-      w.unref();
-      ready.push(
-        new Promise((resolve, reject) => {
-          w.once("message", () => resolve());
-          w.once("error", reject);
-        }),
-      );
-      w.on("message", (m: unknown) => {
-        if (m && typeof m === "object" && "error" in m) this.broken = `worker thread failed: ${(m as { error: string }).error}`;
-      });
-      this.workers.push(w);
+      workers.push({ tid, data: { module, memory: this.memory, tid, nth: this.threads, baseline, abortAt: desc + DESC.abort, barGenAt: desc + DESC.barGen } });
     }
-    await Promise.all(ready);
+    const at = (field: number) => (desc + field) >> 2;
+    this.watched = new WatchedWorkers({ wt, memory: this.memory, deadAt: at(DESC.dead), abortAt: [at(DESC.abort)], wake: [at(DESC.barGen)], source: WORKER_SOURCE, workers });
+    await new Promise<void>((resolve, reject) => {
+      let waiting = workers.length;
+      this.watched!.onMessage(
+        (_, m) => {
+          if (m === "ready" && --waiting === 0) resolve();
+        },
+        (tid, why) => {
+          // Between calls (or before the first) this thread's event loop hears of it first.
+          this.broken ??= tid === 0 ? why : `worker thread ${tid} died: ${why}`;
+          reject(new Error(`wasm backend: ${this.broken}`));
+        },
+      );
+    });
   }
 
   i32(): Int32Array {
@@ -188,6 +196,7 @@ export class WasmRuntime {
 
   /** Runs an entry point on every thread, or on this one alone where a split does not pay; returns when all are done. */
   run(entry: "encode" | "decode"): void {
+    this.broken ??= this.watched?.death();
     if (this.broken) throw new Error(`wasm backend: ${this.broken}`);
     const i = this.i32();
     const d = this.plan.layout.desc >> 2;
@@ -209,7 +218,8 @@ export class WasmRuntime {
       if (!split && this.threads > 1) this.exports.set_thread(0, this.threads);
     }
     if (split && Atomics.load(i, d + DESC.abort / 4) !== 0) {
-      this.broken ??= "a worker thread trapped";
+      // A worker that trapped is still on its way out: its reason comes with its exit.
+      this.broken ??= this.watched?.awaitDeath(TRAP_REASON_MS) ?? "a worker thread trapped";
       throw new Error(`wasm backend: ${this.broken}`);
     }
   }
@@ -222,7 +232,13 @@ export class WasmRuntime {
       Atomics.add(i, d + DESC.gen / 4, 1);
       Atomics.notify(i, d + DESC.gen / 4);
     }
-    for (const w of this.workers) void w.terminate();
-    this.workers = [];
+    this.watched?.close();
+    this.watched = undefined;
+  }
+
+  /** Test only: ends worker `tid` from outside (terminate), as an out-of-memory kill would. */
+  terminateWorkerForTest(tid: number): void {
+    if (this.watched === undefined) throw new Error("wasm backend: this model runs no worker threads");
+    this.watched.terminateForTest(tid);
   }
 }
