@@ -86,10 +86,15 @@ export function emitLinearAttention(fl: EmitFlags, op: LinearOp, desc: number, s
       ${Array.from({ length: C }, (_, c) => stc(get("o"), `(f32x4.div ${get(`nu${c}`)} ${get("den4")})`, c * 16, c)).join("\n")}
       (br_if $L_heads (i32.lt_s (local.tee $hh (i32.add ${get("hh")} (i32.const 1))) ${i32(group)})))`;
 
-  // Key j of sequence $s: its K/V rows and whether the padding mask keeps it.
+  // Row j of sequence $s among this call's arena rows of k/v.
   const keyRows = (kBase: string, vBase: string, strideRows: string, j: string) => `
     (local.set $kr (i32.add ${kBase} (i32.add (i32.mul (i32.add (i32.mul ${get("s")} ${strideRows}) ${j}) ${i32(kvDim * 4)}) (i32.mul ${get("kvh")} ${i32(hd * 4)}))))
     (local.set $vr (i32.add ${vBase} (i32.add (i32.mul (i32.add (i32.mul ${get("s")} ${strideRows}) ${j}) ${i32(kvDim * 4)}) (i32.mul ${get("kvh")} ${i32(hd * 4)}))))`;
+  // Key j of sequence $s in the cross slot, head-major as emitPersist writes it (appendHeads).
+  const slotKeyRows = (j: string) => {
+    const at = (base: string) => `(i32.add ${base} (i32.mul (i32.add (i32.mul (i32.add (i32.mul ${get("s")} ${i32(G)}) ${get("kvh")}) ${get("stride")}) ${j}) ${i32(hd * 4)}))`;
+    return `(local.set $kr ${at(get("kb"))}) (local.set $vr ${at(get("vb"))})`;
+  };
   const kept = (pos: string) => (op.padding ? `(i32.load (i32.add ${get("mb")} (i32.shl (i32.add (i32.mul ${get("s")} ${get("mstride")}) ${pos}) (i32.const 2))))` : "(i32.const 1)");
   const zeroState = `
     (local.set $d (i32.const 0))
@@ -108,7 +113,7 @@ export function emitLinearAttention(fl: EmitFlags, op: LinearOp, desc: number, s
     (local.set $j (i32.const 0))
     (block $B_keys (loop $L_keys
       (br_if $B_keys (i32.ge_s ${get("j")} ${get("keys")}))
-      ${keyRows(get("kb"), get("vb"), get("stride"), get("j"))}
+      ${slotKeyRows(get("j"))}
       (if ${kept(get("j"))} (then ${accumulate}))
       (local.set $j (i32.add ${get("j")} (i32.const 1)))
       (br $L_keys)))

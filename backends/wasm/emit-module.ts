@@ -3,7 +3,7 @@
 // barrier and, in the shared-memory variant, the worker loop. The memory is imported so the
 // runtime sizes it (and, for threads, shares it).
 
-import { emitAttention, attentionName, copyRow, emitRope, ropeName } from "./emit-attention.ts";
+import { appendHeads, emitAttention, attentionName, emitRope, ropeName } from "./emit-attention.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitMatmul, matmulName } from "./emit-matmul.ts";
 import { emitSsmConv, emitSsmScan, ssmConvName, ssmScanName } from "./emit-ssm.ts";
@@ -42,11 +42,8 @@ function emitPersist(op: Extract<WOp, { op: "persist" }>, desc: number, position
     (local.set $t (i32.rem_u ${get("r")} ${get("n")}))
     (local.set $src (i32.add ${get("k")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
     ${rope ? Array.from({ length: op.kvHeads }, (_, h) => `(call $${rope} (i32.add ${get("src")} ${i32(h * op.headDim * 4)}) ${get("t")} ${get("rope")})`).join("\n") : ""}
-    (local.set $dst (i32.add ${get("kb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("t")}) ${i32(kvDim * 4)})))
-    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "ck")}
-    (local.set $src (i32.add ${get("v")} (i32.mul ${get("r")} ${i32(kvDim * 4)})))
-    (local.set $dst (i32.add ${get("vb")} (i32.mul (i32.add (i32.mul ${get("s")} ${get("stride")}) ${get("t")}) ${i32(kvDim * 4)})))
-    ${copyRow(get("src"), get("dst"), kvDim * 4, f, "cv")}`;
+    ${appendHeads(f, get("src"), get("kb"), get("t"), op.kvHeads, op.headDim, "ck")}
+    ${appendHeads(f, `(i32.add ${get("v")} (i32.mul ${get("r")} ${i32(kvDim * 4)}))`, get("vb"), get("t"), op.kvHeads, op.headDim, "cv")}`;
   return f.text(`(local.set $g (i32.load ${i32(desc + DESC.g)}))
   (local.set $n (i32.load ${i32(desc + DESC.n)}))
   (local.set $kb (i32.load offset=${SLOT.k} ${get("sd")}))
