@@ -100,7 +100,7 @@ describe("the wasm trainer of a package against its reference trainer, and the p
     hf = weightsOnly(parseSafetensors(readFileSync("test/fixtures/tiny-gpt2.safetensors")));
   }, BUILD_TIMEOUT);
 
-  it("the same batches: losses within 1e-4 relative, weights within 1e-4", async () => {
+  it("the same batches: losses within 1e-4 relative, weights within 4e-4", async () => {
     const [w, r] = await Promise.all([mod.trainer(hf, { ...opts, backend: "wasm" }), mod.trainer(hf, { ...opts, backend: "reference" })]);
     let lossErr = 0;
     for (let s = 0; s < 6; s++) {
@@ -109,7 +109,10 @@ describe("the wasm trainer of a package against its reference trainer, and the p
     }
     // Elements whose first gradient is rounding noise (the key biases: softmax ignores a shift
     // of a row's scores) are left out, as against PyTorch: Adam turns noise into full-size steps.
-    // At lr 1e-3 the worst element left is within 8e-5 (at 1e-2, 8e-4: the gap scales with the rate).
+    // The worst element left at lr 1e-3 (decoder.0.attn.o.weight[246]; the gap scales with the
+    // rate) moves with the kernels' float32 summation order, which Adam amplifies: 7.6e-5 with
+    // row-at-a-time attention, 1.9e-4 with only its four-key p·v sums reordered, 2.3e-4 with
+    // the blocked kernel.
     const g0 = (await new Trainer(m, config, start()).engine.lossAndGrads(start(), bound(0), { train: false, smoothing: 0.1 })).grads;
     const floor = 1e-6 * Math.max(...[...g0.values()].map(maxAbs));
     const [ga, gb] = [parseSafetensors(w.weights()), parseSafetensors(r.weights())];
@@ -123,7 +126,7 @@ describe("the wasm trainer of a package against its reference trainer, and the p
       }
     }
     expect(lossErr).toBeLessThan(1e-4);
-    expect(worst).toBeLessThan(1e-4);
+    expect(worst).toBeLessThan(4e-4);
     expect(skipped).toBeLessThan(200);
     console.log(`tiny-gpt2, 6 steps (dropout 0.1, label smoothing 0.1): wasm trainer's losses within ${lossErr.toExponential(1)} relative, weights within ${worst.toExponential(1)} of the reference trainer's (${skipped} near-zero-gradient elements left out)`);
   });

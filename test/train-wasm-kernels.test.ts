@@ -1,8 +1,9 @@
 // The wasm training kernels (backends/wasm/train/) against the float64 reference kernels they
 // replace, over shapes that exercise every tail: matmul row tiles shorter than MR, panels
-// narrower than NR, inner dims not a multiple of the unroll; attention key blocks cut by the
-// causal edge, windows (causal and two-sided), per-head windows, ALiBi, soft-cap, key padding,
-// GQA / MQA and head dims 4 to 64. Float32 arithmetic: bounds are relative to each output's
+// narrower than NR, inner dims not a multiple of the unroll; attention over one and several
+// 32-row query and key blocks (ragged last ones, more or fewer keys than queries), blocks cut by
+// the causal edge, windows (causal and two-sided), per-head windows, ALiBi, soft-cap, key
+// padding, GQA / MQA and head dims 4 to 64. Float32 arithmetic: bounds are relative to each output's
 // largest magnitude. PyTorch parity of whole training steps on this target is
 // test/train-parity.test.ts.
 import { describe, expect, it } from "vitest";
@@ -52,21 +53,30 @@ describe("wasm training kernels: linear", () => {
 
 describe("wasm training kernels: attention", () => {
   const mask = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 1));
-  const cases: Array<{ name: string; B: number; S: number; H: number; KVH: number; hd: number; o: TrainAttentionOptions }> = [
+  // Sk: keys (default S). S = 70 and 33 span several 32-row query and key blocks with a ragged last one.
+  const cases: Array<{ name: string; B: number; S: number; Sk?: number; H: number; KVH: number; hd: number; o: TrainAttentionOptions }> = [
     { name: "causal GQA", B: 2, S: 37, H: 4, KVH: 2, hd: 8, o: { causal: true, alibi: false } },
     { name: "causal window + ALiBi", B: 1, S: 50, H: 4, KVH: 4, hd: 32, o: { causal: true, alibi: true, window: 7 } },
     { name: "two-sided window + soft-cap, MQA", B: 2, S: 21, H: 2, KVH: 1, hd: 4, o: { causal: false, alibi: false, window: 5, softcap: 3 } },
     { name: "Hard-ALiBi head windows + key padding", B: 2, S: 19, H: 4, KVH: 4, hd: 16, o: { causal: true, alibi: true, headWindows: [0, 3, 0, 6], keyMask: mask(38) } },
     { name: "full (encoder) + key padding, scale", B: 3, S: 9, H: 2, KVH: 2, hd: 64, o: { causal: false, alibi: false, keyMask: mask(27), scale: 0.3 } },
     { name: "a row with every key padded", B: 1, S: 6, H: 1, KVH: 1, hd: 4, o: { causal: true, alibi: false, keyMask: Uint8Array.from([0, 0, 1, 1, 1, 1]) } },
+    { name: "several blocks, causal GQA", B: 2, S: 70, H: 4, KVH: 2, hd: 32, o: { causal: true, alibi: false } },
+    { name: "several blocks, window across blocks + ALiBi + key padding, GQA", B: 2, S: 70, H: 6, KVH: 3, hd: 16, o: { causal: true, alibi: true, window: 40, keyMask: mask(140) } },
+    { name: "several blocks, Hard-ALiBi head windows + soft-cap", B: 1, S: 70, H: 4, KVH: 2, hd: 8, o: { causal: true, alibi: true, headWindows: [0, 33, 5, 64], softcap: 4 } },
+    { name: "several blocks, two-sided window + key padding, MQA", B: 2, S: 33, H: 3, KVH: 1, hd: 64, o: { causal: false, alibi: false, window: 20, keyMask: mask(66) } },
+    { name: "one query", B: 2, S: 1, H: 2, KVH: 1, hd: 12, o: { causal: true, alibi: true } },
+    { name: "more keys than queries (cross), key padding", B: 2, S: 5, Sk: 70, H: 2, KVH: 2, hd: 8, o: { causal: false, alibi: false, keyMask: mask(140) } },
+    { name: "fewer keys than queries, causal", B: 1, S: 70, Sk: 37, H: 2, KVH: 1, hd: 4, o: { causal: true, alibi: false } },
   ];
   for (const c of cases) {
     it(`${c.name}: forward, log-sum-exp and dq, dk, dv`, () => {
-      const d = { batch: c.B, seqQ: c.S, seqK: c.S, heads: c.H, kvHeads: c.KVH, headDim: c.hd };
+      const Sk = c.Sk ?? c.S;
+      const d = { batch: c.B, seqQ: c.S, seqK: Sk, heads: c.H, kvHeads: c.KVH, headDim: c.hd };
       expect(wasmAttentionCovers(d, c.o)).toBe(true);
       const q = noise(c.B * c.S * c.H * c.hd, 1, 2);
-      const k = noise(c.B * c.S * c.KVH * c.hd, 2, 2);
-      const v = noise(c.B * c.S * c.KVH * c.hd, 3);
+      const k = noise(c.B * Sk * c.KVH * c.hd, 2, 2);
+      const v = noise(c.B * Sk * c.KVH * c.hd, 3);
       const r = referenceKernels.attentionForward(q, k, v, d, c.o);
       const x = wasm.attentionForward(q, k, v, d, c.o);
       expect(relErr(x.out, r.out), "out").toBeLessThan(1e-5);

@@ -101,6 +101,8 @@ describe("wasm training kernels on threads: attention", () => {
     { name: "Hard-ALiBi head windows + key padding", B: 2, S: 19, H: 4, KVH: 4, hd: 16, o: { causal: true, alibi: true, headWindows: [0, 3, 0, 6], keyMask: mask(38) } },
     { name: "full (encoder) + key padding, scale", B: 3, S: 9, H: 2, KVH: 2, hd: 64, o: { causal: false, alibi: false, keyMask: mask(27), scale: 0.3 } },
     { name: "one batch row, MQA (the backward has one unit)", B: 1, S: 23, H: 3, KVH: 1, hd: 8, o: { causal: true, alibi: false } },
+    { name: "several 32-row blocks, GQA 4/2", B: 2, S: 70, H: 4, KVH: 2, hd: 32, o: { causal: true, alibi: false } },
+    { name: "several blocks, window + ALiBi + key padding, GQA 6/3", B: 2, S: 70, H: 6, KVH: 3, hd: 16, o: { causal: true, alibi: true, window: 40, keyMask: mask(140) } },
   ];
   for (const k of pools) {
     for (const c of cases) {

@@ -9,7 +9,10 @@ import type { Num } from "../../reference/backward/index.ts";
 import { MAX_PAGES } from "../plan.ts";
 
 const PAGE = 65536;
-/** Slack after every buffer: a four-key block may read three rows past k or v. */
+/**
+ * Slack after every buffer: training attention reads the key mask four keys at a time over
+ * whole 32-key blocks, up to 31 floats past its end.
+ */
 const SLACK = 4096;
 
 /** Bytes at the start of a shared memory that the thread pool's control block takes. */

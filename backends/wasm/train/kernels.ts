@@ -27,7 +27,7 @@ import { relaxedSimdSupported } from "../backend.ts";
 import { NR } from "../plan.ts";
 import type { EmitFlags } from "../wat.ts";
 import type { Activation } from "../../reference/kernels/activation.ts";
-import type { AttentionTrainSpec } from "./emit-attention-train.ts";
+import { type AttentionTrainSpec, bwdScratchBytes, fwdScratchBytes } from "./emit-attention-train.ts";
 import { compileKernel } from "./compile-kernels.ts";
 import { dwScratchBytes } from "./emit-matmul-dw.ts";
 import { CONTROL_BYTES, KernelMemory, trainMemory } from "./kernel-memory.ts";
@@ -288,8 +288,11 @@ export class WasmTrainKernels implements TrainKernels {
 
   // ---- attention --------------------------------------------------------------------------------
 
-  /** The run-time arguments after the buffers: keep, slopes, head windows, shapes, causal, window. */
-  private maskArgs(dims: AttentionDims, o: TrainAttentionOptions): number[] {
+  /**
+   * The run-time arguments after the buffers: keep, slopes, head windows, shapes, causal, window,
+   * and a scratch of `scratchBytes` per thread (the kernel's packed blocks) with that size.
+   */
+  private maskArgs(dims: AttentionDims, o: TrainAttentionOptions, scratchBytes: number): number[] {
     const keep = o.keyMask === undefined ? 0 : this.put(o.keyMask);
     const slopes = headSlopes(dims.heads, o.alibi, o.headWindows);
     const sp = slopes === undefined ? 0 : this.put(slopes);
@@ -298,7 +301,8 @@ export class WasmTrainKernels implements TrainKernels {
       hw = this.alloc(dims.heads);
       new Int32Array(this.mem.memory.buffer, hw, dims.heads).set(o.headWindows);
     }
-    return [keep, sp, hw, dims.batch, dims.seqQ, dims.seqK, dims.heads, dims.kvHeads, o.causal ? 1 : 0, o.window ?? 0];
+    const scratch = this.alloc((this.split.threads * scratchBytes) / 4);
+    return [keep, sp, hw, dims.batch, dims.seqQ, dims.seqK, dims.heads, dims.kvHeads, o.causal ? 1 : 0, o.window ?? 0, scratch, scratchBytes];
   }
 
   attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
@@ -311,7 +315,7 @@ export class WasmTrainKernels implements TrainKernels {
     const vp = this.put(v);
     const out = this.alloc(q.length);
     const ml = this.alloc(2 * rows);
-    const args = this.maskArgs(dims, o);
+    const args = this.maskArgs(dims, o, fwdScratchBytes(dims.headDim, dims.seqK));
     this.exec(fns.fwd, attentionShares(this.split, [qp, kp, vp, out, ml, ...args], dims.batch * dims.heads, attentionWork(dims)), "attentionForward");
     const view = this.f32;
     const lse = new Float64Array(rows);
@@ -335,7 +339,7 @@ export class WasmTrainKernels implements TrainKernels {
     const dqp = this.zeros(q.length);
     const dkp = this.zeros(k.length);
     const dvp = this.zeros(v.length);
-    const args = this.maskArgs(dims, o);
+    const args = this.maskArgs(dims, o, bwdScratchBytes(dims.headDim));
     this.exec(fns.bwd, attentionShares(this.split, [qp, kp, vp, op, dop, lp, dqp, dkp, dvp, ...args], dims.batch * dims.kvHeads, 2 * attentionWork(dims)), "attentionBackward");
     if (dq !== null) this.addInto(dq, dqp);
     if (dk !== null) this.addInto(dk, dkp);
