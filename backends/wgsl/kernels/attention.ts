@@ -151,6 +151,31 @@ export const keyRangeOf = (s: AttentionSpec, h: string, i: string, kvlen: string
 /** The score of dot product `d` (the queries carry the scale) before ALiBi: soft-capped if asked. */
 export const scoreOf = (s: AttentionSpec, d: string): string => (s.softcap === undefined ? d : `capped(${d})`);
 
+/**
+ * Folds one key block's scores sc[jj] (NEG: key not attended, tmax their max) into the online
+ * softmax (m, l, acc): one rescale to the new max per block, then p · v per attended key.
+ * `v` is value component c of key jj; lines after the first are indented by `pad`. The
+ * training forward (../train/attention-train.ts) merges its blocks with the same code.
+ */
+export function mergeBlock(bound: string, v: string, pad: string): string {
+  return [
+    `if (tmax > ${NEG}) {`,
+    "  let mn = max(m, tmax);",
+    "  let cf = exp(m - mn);",
+    "  l = l * cf;",
+    "  for (var c = 0u; c < NV; c++) { acc[c] = acc[c] * cf; }",
+    "  m = mn;",
+    `  for (var jj = 0u; jj < ${bound}; jj++) {`,
+    `    if (sc[jj] > ${NEG}) {`,
+    "      let p = exp(sc[jj] - m);",
+    "      l += p;",
+    `      for (var c = 0u; c < NV; c++) { acc[c] += p * ${v}; }`,
+    "    }",
+    "  }",
+    "}",
+  ].join(`\n${pad}`);
+}
+
 /** Tile sizes that fit the workgroup-memory budget. */
 export function flashTiles(s: AttentionSpec, maxBytes: number): { bq: number; bk: number } {
   const bq = 32;
@@ -275,20 +300,7 @@ fn run_tiles(t: u32, valid: bool, b: u32, h: u32, kvh: u32, i: i32, first: i32, 
         }
         sc[jj] = sv;
       }
-      if (tmax > ${NEG}) {
-        let mn = max(m, tmax);
-        let cf = exp(m - mn);
-        l = l * cf;
-        for (var c = 0u; c < NV; c++) { acc[c] = acc[c] * cf; }
-        m = mn;
-        for (var jj = 0u; jj < BK; jj++) {
-          if (sc[jj] > ${NEG}) {
-            let p = exp(sc[jj] - m);
-            l += p;
-            for (var c = 0u; c < NV; c++) { acc[c] += p * Vs[jj * NV + c]; }
-          }
-        }
-      }
+      ${mergeBlock("BK", "Vs[jj * NV + c]", "      ")}
     }
     workgroupBarrier();
   }

@@ -22,7 +22,7 @@
 // ranges are monotone in the row, so the union of rows i0..i1 lies in [lo(i0), hi(i1))).
 
 import { FLAT_WG, FLAT_WG_ARGS, TrainBindings, type TrainKernel } from "./program.ts";
-import { BKV, BQ, blockRows, commonSource, keyAt, keyBlock, keyReal, keyTileDecls, rangeOf, score, stageKeys, vecsOf, type TrainAttentionSpec } from "./attention-train.ts";
+import { BKV, blockRows, commonSource, fitted, inputBindings, keyAt, keyReal, queryRowKernel, rangeOf, score, vecsOf, type TrainAttentionSpec } from "./attention-train.ts";
 
 export const D_LINE = 64;
 
@@ -49,48 +49,21 @@ fn main(${FLAT_WG_ARGS}) {
 
 /** Pass 3: dq. */
 export function attentionDqKernel(s: TrainAttentionSpec, budget: number): TrainKernel {
-  const bk = keyBlock(s, budget);
-  if (bk === 0) throw new Error(`attention: head dim ${s.headDim} does not fit ${budget} bytes of workgroup memory; use the walk mode`);
-  const b = new TrainBindings();
-  b.add("Q", "read", "array<VT>");
-  b.add("K", "read", "array<VT>");
-  b.add("V", "read", "array<VT>");
-  b.add("GO", "read", "array<VT>");
-  b.add("LD", "read", "array<f32>");
-  if (s.mask) b.add("Mk", "read", "array<u32>");
+  const b = inputBindings(s, true);
   b.add("DQ", "rw", "array<VT>");
-  const body = `${commonSource(s)}
-var<private> q: array<VT, NV>;
+  return queryRowKernel(s, budget, b, {
+    privates: `var<private> q: array<VT, NV>;
 var<private> g: array<VT, NV>;
-var<private> dq: array<VT, NV>;
-${keyTileDecls(s, bk)}
-@compute @workgroup_size(${BQ})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-  let h = wg.y;
-  let b = wg.z;
-  let kvh = h / G;
-  let sq = P.seqQ;
-  let sk = P.seqK;
-  let kvlen = i32(sk);
-  let r = wg.x * ${BQ}u + t;
-  let valid = r < sq;
-  let i = i32(r);
-  let row = (b * sq + min(r, sq - 1u)) * H + h;
-  let qo = row * NV;
-  let lse = LD[2u * row];
+var<private> dq: array<VT, NV>;`,
+    init: `  let lse = LD[2u * row];
   let dd = LD[2u * row + 1u];
   let live = valid && lse < 1.0e38;
   for (var c = 0u; c < NV; c++) {
     q[c] = Q[qo + c] * SCALE;
     g[c] = GO[qo + c];
     dq[c] = VT(0.0);
-  }
-  let first = i32(wg.x * ${BQ}u);
-  let last = i32(min(wg.x * ${BQ}u + ${BQ}u, sq)) - 1;
-  let jr = vec2<i32>(${rangeOf(s, "h", "first")}.x, ${rangeOf(s, "h", "last")}.y);
-  let kr = ${rangeOf(s, "h", "i")};
-  for (var j0 = (jr.x / ${bk}) * ${bk}; j0 < jr.y; j0 += ${bk}) {${stageKeys(s, bk, BQ)}
-    for (var jj = 0u; jj < ${bk}u; jj++) {
+  }`,
+    block: (bk) => `    for (var jj = 0u; jj < ${bk}u; jj++) {
       let j = j0 + i32(jj);
       if (live && j >= kr.x && j < kr.y && ${keyReal(s)}) {
         var d = 0.0;
@@ -104,14 +77,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
         let ds = p * (dp - dd) * dcap(sc);
         for (var c = 0u; c < NV; c++) { dq[c] += ds * ${keyAt(s, "K")}; }
       }
-    }
-    ${s.tiles ? "workgroupBarrier();" : ""}
-  }
-  if (valid) {
+    }`,
+    end: `  if (valid) {
     for (var c = 0u; c < NV; c++) { DQ[qo + c] = dq[c] * SCALE; }
-  }
-}`;
-  return b.kernel(body, BQ, s.tiles ? (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4 : 0);
+  }`,
+  });
 }
 
 /** Query rows staged per block of the dk/dv pass (q, dO: 8·headDim bytes; lse, D: 8). */
@@ -121,16 +91,9 @@ export function queryBlock(s: TrainAttentionSpec, budget: number): number {
 
 /** Pass 2: dk and dv. */
 export function attentionDkvKernel(s: TrainAttentionSpec, budget: number): TrainKernel {
-  const bq = queryBlock(s, budget);
-  if (bq === 0) throw new Error(`attention: head dim ${s.headDim} does not fit ${budget} bytes of workgroup memory; use the walk mode`);
+  const bq = fitted(s, budget, queryBlock(s, budget));
   const nv = vecsOf(s.headDim);
-  const b = new TrainBindings();
-  b.add("Q", "read", "array<VT>");
-  b.add("K", "read", "array<VT>");
-  b.add("V", "read", "array<VT>");
-  b.add("GO", "read", "array<VT>");
-  b.add("LD", "read", "array<f32>");
-  if (s.mask) b.add("Mk", "read", "array<u32>");
+  const b = inputBindings(s, true);
   b.add("DK", "rw", "array<VT>");
   b.add("DV", "rw", "array<VT>");
   // Row ii of the query block: staged (tiles) or read where it lies (walk).

@@ -15,7 +15,7 @@
 // with no barriers (llvmpipe's choice). Key blocks outside the union of the workgroup's rows'
 // ranges are never visited (a causal or windowed row costs O(visible keys)).
 
-import { attentionCommon, keyRangeOf, NEG, scoreOf, type AttentionSpec } from "../kernels/attention.ts";
+import { attentionCommon, keyRangeOf, mergeBlock, NEG, scoreOf, type AttentionSpec } from "../kernels/attention.ts";
 import { f32, floorPow2 } from "../wgsl.ts";
 import { opaqueBound, TrainBindings, type TrainKernel } from "./program.ts";
 
@@ -112,8 +112,8 @@ var<workgroup> Vs: array<VT, ${bk * vecsOf(s.headDim)}>;
 ${s.mask ? `var<workgroup> Ms: array<u32, ${bk}>;` : ""}`;
 }
 
-/** Component c of key jj of the block (tiles) or of key j (walk), and key j's padding test. */
-export const keyAt = (s: TrainAttentionSpec, buf: "K" | "V"): string => (s.tiles ? `${buf}s[jj * NV + c]` : `${buf}[krow(b, j, kvh, sk) + c]`);
+/** Component c of key jj of the block (tiles) or of key j = j0 + jj (walk), and key j's padding test. */
+export const keyAt = (s: TrainAttentionSpec, buf: "K" | "V", j = "j"): string => (s.tiles ? `${buf}s[jj * NV + c]` : `${buf}[krow(b, ${j}, kvh, sk) + c]`);
 export const keyReal = (s: TrainAttentionSpec): string => (!s.mask ? "true" : s.tiles ? "Ms[jj] != 0u" : "Mk[b * sk + u32(j)] != 0u");
 
 /** Key blocks of the forward and dq passes: staged ones in budget, 32 when walking. */
@@ -121,19 +121,48 @@ export function keyBlock(s: TrainAttentionSpec, budget: number): number {
   return s.tiles ? blockRows(s.headDim, s.mask ? 4 : 0, budget) : 32;
 }
 
-export function attentionForwardKernel(s: TrainAttentionSpec, budget: number): TrainKernel {
-  const bk = keyBlock(s, budget);
-  if (bk === 0) throw new Error(`attention: head dim ${s.headDim} does not fit ${budget} bytes of workgroup memory; use the walk mode`);
+/** A block size from keyBlock or queryBlock, which must not be 0 (nothing fits the budget). */
+export function fitted(s: TrainAttentionSpec, budget: number, rows: number): number {
+  if (rows === 0) throw new Error(`attention: head dim ${s.headDim} does not fit ${budget} bytes of workgroup memory; use the walk mode`);
+  return rows;
+}
+
+/** The bindings every pass reads first: Q, K, V, then (backward) dO and LD, then the padding mask. */
+export function inputBindings(s: TrainAttentionSpec, backward: boolean): TrainBindings {
   const b = new TrainBindings();
   b.add("Q", "read", "array<VT>");
   b.add("K", "read", "array<VT>");
   b.add("V", "read", "array<VT>");
+  if (backward) {
+    b.add("GO", "read", "array<VT>");
+    b.add("LD", "read", "array<f32>");
+  }
   if (s.mask) b.add("Mk", "read", "array<u32>");
-  b.add("O", "rw", "array<VT>");
-  b.add("ML", "rw", "array<f32>");
+  return b;
+}
+
+/** What a query-row pass (forward, dq) adds to the frame queryRowKernel writes. */
+export interface QueryRowPass {
+  /** Per-thread declarations. */
+  privates: string;
+  /** Loads row r and zeroes its accumulators; h, b, kvh, sq, sk, kvlen, r, valid, i, row, qo are in scope. */
+  init: string;
+  /** The work on key block j0 of bk keys (staged in tiles mode); kr is row i's visible range. */
+  block: (bk: number) => string;
+  /** Stores the row after the last block. */
+  end: string;
+}
+
+/**
+ * The frame of the forward and dq passes: a workgroup per (query block of BQ rows, head, batch
+ * row), one query row per thread, visiting only the key blocks that meet the union of the
+ * block's visible-key ranges (monotone in the row: [lo(first), hi(last))), staging each in
+ * tiles mode. Rows past seqQ run clamped to the last row (valid false) so barriers stay uniform.
+ */
+export function queryRowKernel(s: TrainAttentionSpec, budget: number, b: TrainBindings, pass: QueryRowPass): TrainKernel {
+  const bk = fitted(s, budget, keyBlock(s, budget));
   const body = `${commonSource(s)}
-var<private> q: array<VT, NV>;
-var<private> acc: array<VT, NV>;
+${pass.privates}
 ${keyTileDecls(s, bk)}
 @compute @workgroup_size(${BQ})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
@@ -148,18 +177,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let i = i32(r);
   let row = (b * sq + min(r, sq - 1u)) * H + h;
   let qo = row * NV;
-  for (var c = 0u; c < NV; c++) {
-    q[c] = Q[qo + c] * SCALE;
-    acc[c] = VT(0.0);
-  }
-  var m = ${NEG};
-  var l = 0.0;
+${pass.init}
   let first = i32(wg.x * ${BQ}u);
   let last = i32(min(wg.x * ${BQ}u + ${BQ}u, sq)) - 1;
   let jr = vec2<i32>(${rangeOf(s, "h", "first")}.x, ${rangeOf(s, "h", "last")}.y);
   let kr = ${rangeOf(s, "h", "i")};
   for (var j0 = (jr.x / ${bk}) * ${bk}; j0 < jr.y; j0 += ${bk}) {${stageKeys(s, bk, BQ)}
-    var sc: array<f32, ${bk}>;
+${pass.block(bk)}
+    ${s.tiles ? "workgroupBarrier();" : ""}
+  }
+${pass.end}
+}`;
+  return b.kernel(body, BQ, s.tiles ? (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4 : 0);
+}
+
+export function attentionForwardKernel(s: TrainAttentionSpec, budget: number): TrainKernel {
+  const b = inputBindings(s, false);
+  b.add("O", "rw", "array<VT>");
+  b.add("ML", "rw", "array<f32>");
+  return queryRowKernel(s, budget, b, {
+    privates: `var<private> q: array<VT, NV>;
+var<private> acc: array<VT, NV>;`,
+    init: `  for (var c = 0u; c < NV; c++) {
+    q[c] = Q[qo + c] * SCALE;
+    acc[c] = VT(0.0);
+  }
+  var m = ${NEG};
+  var l = 0.0;`,
+    block: (bk) => `    var sc: array<f32, ${bk}>;
     var tmax = ${NEG};
     for (var jj = 0u; jj < ${opaqueBound(`${bk}u`)}; jj++) {
       let j = j0 + i32(jj);
@@ -172,29 +217,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       }
       sc[jj] = sv;
     }
-    if (tmax > ${NEG}) {
-      let mn = max(m, tmax);
-      let cf = exp(m - mn);
-      l = l * cf;
-      for (var c = 0u; c < NV; c++) { acc[c] = acc[c] * cf; }
-      m = mn;
-      for (var jj = 0u; jj < ${opaqueBound(`${bk}u`)}; jj++) {
-        if (sc[jj] > ${NEG}) {
-          let j = j0 + i32(jj);
-          let p = exp(sc[jj] - m);
-          l += p;
-          for (var c = 0u; c < NV; c++) { acc[c] += p * ${keyAt(s, "V")}; }
-        }
-      }
-    }
-    ${s.tiles ? "workgroupBarrier();" : ""}
-  }
-  if (valid) {
+    ${mergeBlock(opaqueBound(`${bk}u`), keyAt(s, "V", "j0 + i32(jj)"), "    ")}`,
+    end: `  if (valid) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     for (var c = 0u; c < NV; c++) { O[qo + c] = acc[c] * inv; }
     ML[2u * row] = m;
     ML[2u * row + 1u] = l;
-  }
-}`;
-  return b.kernel(body, BQ, s.tiles ? (2 * bk * s.headDim + (s.mask ? bk : 0)) * 4 : 0);
+  }`,
+  });
 }
