@@ -7,7 +7,7 @@
 // (begin + steps in uneven chunks) against the reference forward.
 
 import v8 from "node:v8";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkSource } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { createModel } from "../backends/registry.ts";
@@ -210,27 +210,35 @@ describe.each(CASES)("wasm, $title", (c) => {
     expect(warned).toBe(dims.some((hd) => hd % 4 !== 0));
   });
 
+  // A Wasm build is most of each test's time: the forward and decode tests of a variant share
+  // one build (and the reference's forward), started by whichever test runs first.
+  let reference: Promise<Float32Array> | undefined;
+  const referenceForward = () =>
+    (reference ??= createModel("reference", m, w).then(async (ref) => {
+      try {
+        return await ref.forward(tokens, opts);
+      } finally {
+        ref.dispose();
+      }
+    }));
+  const built = new Map<string, Promise<Model>>();
+  const build = (v: Variant) => built.get(v.name) ?? built.set(v.name, wasmModel(m, w, v)).get(v.name)!;
+  afterAll(async () => {
+    for (const model of await Promise.allSettled(built.values())) if (model.status === "fulfilled") model.value.dispose();
+  });
+
   it.each(variants)("forward matches the reference within 1e-4 ($name)", async (v) => {
-    const ref = await createModel("reference", m, w);
-    const expected = await ref.forward(tokens, opts);
-    ref.dispose();
-    const model = await wasmModel(m, w, v);
-    try {
-      const got = await model.forward(tokens, opts);
-      expect(got.length).toBe(expected.length);
-      expect(maxRelError(got, expected), v.name).toBeLessThan(1e-4);
-    } finally {
-      model.dispose();
-    }
+    const expected = await referenceForward();
+    const got = await (await build(v)).forward(tokens, opts);
+    expect(got.length).toBe(expected.length);
+    expect(maxRelError(got, expected), v.name).toBeLessThan(1e-4);
   });
 
   if (!causal) return;
 
   it.each(variants)("incremental decode (3 + 1 + 5 + rest) matches the forward ($name)", async (v) => {
-    const ref = await createModel("reference", m, w);
-    const full = await ref.forward(tokens, opts);
-    ref.dispose();
-    const model = await wasmModel(m, w, v);
+    const full = await referenceForward();
+    const model = await build(v);
     const vocab = m.head.vocab;
     const wasmFull = await model.forward(tokens, opts);
     const state = await model.begin({ batch: opts.batch, ...(opts.src ? { src: opts.src } : {}) });
@@ -253,7 +261,6 @@ describe.each(CASES)("wasm, $title", (c) => {
       }
     } finally {
       state.dispose();
-      model.dispose();
     }
     expect(maxRelError(got, wasmFull), `${v.name}: steps vs the Wasm forward`).toBeLessThan(1e-4);
     expect(maxRelError(got, full), `${v.name}: steps vs the reference forward`).toBeLessThan(1e-4);
