@@ -9,7 +9,7 @@ import { inferenceGraph } from "../src/ir/lower.ts";
 import { weightLayout } from "../src/model/weights-layout.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { mulberry32 } from "../src/runtime/sample.ts";
-import { WeightsError, f16ToF32, f32ToF16, parseSafetensors, writeSafetensors, type TensorToWrite } from "../src/runtime/safetensors.ts";
+import { WeightsError, f16ToF32, f32ArrayToF16, f32ToF16, parseSafetensors, writeSafetensors, type TensorToWrite } from "../src/runtime/safetensors.ts";
 import { META_DTYPE, META_VERSION, encodeStore } from "../src/runtime/weights/file.ts";
 import { bytesByDtype, storageOf, type Q4Weight, type Q8Weight } from "../src/runtime/weights/format.ts";
 import { dequantize, fromGgmlQ4_0, quantize, quantizeQ4, quantizeQ8, toF16, toGgmlQ4_0, toGgmlQ8_0, wordsToBytes } from "../src/runtime/weights/quantize.ts";
@@ -127,6 +127,26 @@ describe("quantisers against the block formulas", () => {
     const h = toF16(x, [5]);
     expect([...h.bits]).toEqual([...x].map(f32ToF16));
     expect(() => toF16(Float32Array.from([1, 70000]), [2], "t")).toThrow(/^tensor "t": value 70000 at index \[1\] is beyond f16's range/);
+  });
+
+  it("bulk f16 conversion (integer ops on f32 bits) equals the exact per-element rounding everywhere", () => {
+    // Every boundary the bit arithmetic has: zero, the 2^-25 tie, subnormals and the carry into
+    // the smallest normal, ties to even in both ranges, 65504 / 65520 (→ inf), inf, NaN; then
+    // random bit patterns over every exponent (both signs).
+    const special = [0, -0, 2 ** -25, 2 ** -25 * 1.0000001, 2 ** -24, 1.5 * 2 ** -24, 2.5 * 2 ** -24, 2 ** -14 - 2 ** -25, 2 ** -14 - 2 ** -26, 2 ** -14, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, 65536, 1e9, Infinity, -Infinity, NaN, 0.1, -2.5, 1e-7];
+    const bits = new Uint32Array(200_000);
+    let r = 12345;
+    for (let i = 0; i < bits.length; i++) bits[i] = r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+    const x = new Float32Array(special.length + bits.length);
+    x.set(special);
+    new Uint32Array(x.buffer).set(bits, special.length);
+    const got = f32ArrayToF16(x);
+    for (let i = 0; i < x.length; i++) if (got[i] !== f32ToF16(x[i])) expect(`${x[i]} → ${got[i].toString(16)}`).toBe(`${x[i]} → ${f32ToF16(x[i]).toString(16)}`);
+    // A sweep of every f32 from 2^-26 to 2^-13 at a stride that lands on ties and carries.
+    const sweep = new Uint32Array(1 << 16).map((_, i) => 0x32800000 + i * 0x91);
+    const xs = new Float32Array(sweep.buffer);
+    const hs = f32ArrayToF16(xs);
+    for (let i = 0; i < xs.length; i++) if (hs[i] !== f32ToF16(xs[i])) expect(`${xs[i]} → ${hs[i]}`).toBe(`${xs[i]} → ${f32ToF16(xs[i])}`);
   });
 
   it("a non-finite weight is refused before it poisons a block scale", () => {

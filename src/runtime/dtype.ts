@@ -165,6 +165,46 @@ export function f32ToF16(x: number): number {
   return encodeFloat(x, 5, 10);
 }
 
+/**
+ * Bulk F32 → F16 bits, the same as f32ToF16 on each element (ties to even; overflow to ±inf;
+ * NaN → 0x7E00), by integer operations on the f32 bits: the input is exactly f32, so rounding
+ * once from its bits is the direct rounding. ~100 × faster than f32ToF16's exact arithmetic
+ * on doubles (a 166M-parameter model converted in seconds, not a minute).
+ */
+export function f32ArrayToF16(data: Float32Array): Uint16Array {
+  const src = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < src.length; i++) {
+    const f = src[i];
+    const sign = (f >>> 16) & 0x8000;
+    const abs = f & 0x7fffffff;
+    if (abs > 0x7f800000) {
+      out[i] = 0x7e00; // NaN: canonical, unsigned, as f32ToF16
+      continue;
+    }
+    let h: number;
+    if (abs >= 0x477ff000) h = 0x7c00; // ≥ 65520 (half-way past 65504, odd): ±inf
+    else if (abs >= 0x38800000) {
+      // normal f16: exponent rebiased 127 → 15, 23 mantissa bits rounded to 10
+      const base = abs - 0x38000000;
+      const q = base >>> 13;
+      const rem = base & 0x1fff;
+      h = q + (rem > 0x1000 || (rem === 0x1000 && (q & 1) === 1) ? 1 : 0);
+    } else if (abs > 0x33000000) {
+      // subnormal f16 (m × 2^-24): the 24-bit significand shifted down, rounded; 0x400 is the
+      // smallest normal, which a carry reaches with the right bits
+      const shift = 126 - (abs >>> 23);
+      const mant = (abs & 0x7fffff) | 0x800000;
+      const q = mant >>> shift;
+      const rem = mant & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      h = q + (rem > half || (rem === half && (q & 1) === 1) ? 1 : 0);
+    } else h = 0; // ≤ 2^-25 (the tie at 2^-25 goes to the even 0)
+    out[i] = sign | h;
+  }
+  return out;
+}
+
 /** bfloat16 bits (low 16 bits of `bits`) to its exact value. */
 export function bf16ToF32(bits: number): number {
   return decodeFloat(bits & 0xffff, 8, 7);

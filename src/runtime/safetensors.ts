@@ -27,6 +27,7 @@ export {
   isDType,
   f16ToF32,
   f32ToF16,
+  f32ArrayToF16,
   bf16ToF32,
   f32ToBf16,
 } from "./dtype.ts";

@@ -3,7 +3,7 @@
 // f32 arithmetic, so a block's codes and scale are the ones llama.cpp writes; dequantising is
 // exact in f32 (a small integer times an f16 value). Browser-safe: typed arrays only.
 
-import { WeightsError, f16ToF32, f32ToF16, formatShape } from "../safetensors.ts";
+import { WeightsError, f16ToF32, f32ArrayToF16, f32ToF16, formatShape } from "../safetensors.ts";
 import { BLOCK, blocksOf, type F16Weight, type LowBitWeight, type Q4Weight, type Q8Weight, type StorageDType, type StoredWeight } from "./format.ts";
 
 const fround = Math.fround;
@@ -129,13 +129,11 @@ export const codeAt = (words: Uint32Array, at: number, j: number): number => (wo
 /** f16 bits of every element; values beyond f16's range are an error naming the first one. */
 export function toF16(data: Float32Array, shape: readonly number[], name = "tensor"): F16Weight {
   checkFiniteInput(name, data, shape);
-  const bits = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const h = f32ToF16(data[i]);
-    if ((h & 0x7c00) === 0x7c00) {
+  const bits = f32ArrayToF16(data);
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & 0x7c00) === 0x7c00) {
       throw new WeightsError(`value ${data[i]} at index [${rowIndex(shape, i).join(", ")}] is beyond f16's range (±65504); keep this tensor in f32`, name);
     }
-    bits[i] = h;
   }
   return { dtype: "f16", shape: [...shape], bits };
 }
