@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cli } from "./helpers/cli-in-process.ts";
 import { checkFile } from "../src/check/check.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import { weightLayout } from "../src/model/weights-layout.ts";
@@ -17,7 +18,12 @@ import { convertStore } from "../src/runtime/weights/store.ts";
 
 // A dummy first argument: `node -e … -- inspect` would start Node's own debugger.
 const ENTRY = `import("./src/cli/main.ts").then((m) => m.main(["node", "specformer", ...process.argv.slice(2)]))`;
-const sf = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", ENTRY, "--", "x", ...args], { encoding: "utf8" });
+/** One real process (exit status and streams as a shell sees them); the other cases run main() in process. */
+const spawned = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", ENTRY, "--", "x", ...args], { encoding: "utf8" });
+const sf = async (...args: string[]) => {
+  const r = await cli(...args);
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
+};
 const SPEC = "specs/demo-fortune.sf";
 const m = checkFile(SPEC).entry!;
 const n = (x: number) => x.toLocaleString("en-US");
@@ -52,37 +58,37 @@ function expectTable(stdout: string, rows: Array<[string, number, number, number
 }
 
 describe("inspect: weight bytes by storage dtype", () => {
-  it.each(["f16", "q8", "q4"] as const)("--dtype %s prints the table the format defines", (to) => {
-    const r = sf("inspect", SPEC, "--dtype", to);
+  it.each(["f16", "q8", "q4"] as const)("--dtype %s prints the table the format defines", async (to) => {
+    const r = to === "q4" ? spawned("inspect", SPEC, "--dtype", to) : await sf("inspect", SPEC, "--dtype", to);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`Weights by storage dtype (quantised to ${to}):`);
     expectTable(r.stdout, expected(to));
   });
 
-  it("--weights-file: a q8 file's tensors as they load, and the same in JSON", () => {
+  it("--weights-file: a q8 file's tensors as they load, and the same in JSON", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sf-inspect-"));
     const graph = inferenceGraph(m);
     const f32 = bindWeightStore(m, parseSafetensors(readFileSync("models/demo-fortune.safetensors")), graph);
     const file = join(dir, "q8.safetensors");
     writeFileSync(file, encodeStore(weightLayout(m), convertStore(graph, f32, "q8")));
-    const r = sf("inspect", SPEC, "--weights-file", file);
+    const r = await sf("inspect", SPEC, "--weights-file", file);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Weights by storage dtype (${file}, as stored):`);
     expectTable(r.stdout, expected("q8"));
-    const j = sf("inspect", SPEC, "--weights-file", file, "--format", "json");
+    const j = await sf("inspect", SPEC, "--weights-file", file, "--format", "json");
     const storage = JSON.parse(j.stdout).storage;
     for (const [d, tensors, params, bytes] of expected("q8")) expect(storage[d]).toEqual({ tensors, params, bytes });
   });
 
-  it("errors are one line: an unreadable file (2), a file of another model (1), a bad --dtype (2)", () => {
-    const gone = sf("inspect", SPEC, "--weights-file", "/nonexistent/w.safetensors");
+  it("errors are one line: an unreadable file (2), a file of another model (1), a bad --dtype (2)", async () => {
+    const gone = await sf("inspect", SPEC, "--weights-file", "/nonexistent/w.safetensors");
     expect(gone.status).toBe(2);
     expect(gone.stderr).toMatch(/^specformer: cannot read weights \/nonexistent\/w\.safetensors: [^\n]+\n$/);
-    const other = sf("inspect", "specs/tiny-llama.sf", "--weights-file", "models/demo-fortune.safetensors");
+    const other = await sf("inspect", "specs/tiny-llama.sf", "--weights-file", "models/demo-fortune.safetensors");
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/^specformer: [^\n]+\n$/);
-    const bad = sf("inspect", SPEC, "--dtype", "q3");
+    const bad = await sf("inspect", SPEC, "--dtype", "q3");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/q3/);
   });
