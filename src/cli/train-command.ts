@@ -8,7 +8,7 @@
 // Options left out take the recipe defaults below; on --resume they come from the checkpoint,
 // and an option given that disagrees with it is a usage error (the run would not be the same run).
 
-import { recipeDefaults } from "../train/recipe.ts";
+import { obeys, readNumbers, recipeDefaults, ruleText, type NumberRule } from "../train/recipe.ts";
 import { WasmTrainKernels } from "../../backends/wasm/train/kernels.ts";
 import { referenceKernels } from "../train/kernels.ts";
 import { createHash } from "node:crypto";
@@ -84,37 +84,24 @@ export interface TrainLog {
 
 // ---- option parsing ---------------------------------------------------------------------------
 
-function int(v: string | undefined, what: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) throw new CliError(`${what} must be an integer >= ${min}, got \`${v}\``);
-  return Number(v);
-}
-
-function real(v: string | undefined, what: string, lo: number, hi: number, open = false): number | undefined {
+/** A flag's number under `r` (src/train/recipe.ts); integers are written as digits only. */
+function flag(v: string | undefined, what: string, r: NumberRule): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x) || x < lo || x > hi || (open && x === lo)) {
-    throw new CliError(`${what} must be a number in ${open ? "(" : "["}${lo}, ${hi}], got \`${v}\``);
-  }
+  if (v.trim() === "" || (r.int && !/^\d+$/.test(v)) || !obeys(r, x)) throw new CliError(`${what} must be ${ruleText(r)}, got \`${v}\``);
   return x;
 }
 
+const int = (v: string | undefined, what: string, min: number): number | undefined => flag(v, what, { int: true, min });
+const real = (v: string | undefined, what: string, lo: number, hi: number, open = false): number | undefined => flag(v, what, { int: false, lo, hi, open });
+
 /** The options given on the command line, parsed; undefined where not given. */
 function given(o: TrainCliOptions): Partial<TrainConfig> {
-  const c: Partial<TrainConfig> = {};
-  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
-    if (v !== undefined) c[k] = v;
-  };
-  set("steps", int(o.steps, "--steps", 1));
-  set("batch", int(o.batch, "--batch", 1));
-  set("seq", int(o.seq, "--seq", 1));
-  set("lr", real(o.lr, "--lr", 0, 1e6, true));
+  const c = readNumbers((k, r) => flag(o[k], OPTION_NAME[k], r), true);
   if (o.schedule !== undefined) {
     if (!(SCHEDULES as readonly string[]).includes(o.schedule)) throw new CliError(`--schedule must be one of ${SCHEDULES.join(", ")}, got \`${o.schedule}\``);
     c.schedule = o.schedule as ScheduleKind;
   }
-  set("warmup", int(o.warmup, "--warmup", 0));
-  set("minLrRatio", real(o.minLrRatio, "--min-lr-ratio", 0, 1));
   if (o.optimizer !== undefined) {
     if (o.optimizer !== "adam" && o.optimizer !== "adamw") throw new CliError(`--optimizer must be adam or adamw, got \`${o.optimizer}\``);
     c.optimizer = o.optimizer;
@@ -125,12 +112,6 @@ function given(o: TrainCliOptions): Partial<TrainConfig> {
     if (b.length !== 2 || b.some((x) => x >= 1)) throw new CliError(`--betas takes two numbers in [0, 1), e.g. 0.9,0.98; got \`${o.betas}\``);
     c.betas = [b[0], b[1]];
   }
-  set("eps", real(o.eps, "--eps", 0, 1, true));
-  set("weightDecay", real(o.weightDecay, "--weight-decay", 0, 10));
-  set("clip", real(o.clip, "--clip", 0, 1e9));
-  set("labelSmoothing", real(o.labelSmoothing, "--label-smoothing", 0, 1));
-  set("dropout", real(o.dropout, "--dropout", 0, 0.99));
-  set("seed", int(o.seed, "--seed", 0));
   return c;
 }
 

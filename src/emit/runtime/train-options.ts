@@ -8,7 +8,7 @@
 import type { ModelInfo } from "../../model/model.ts";
 import { ModelInputError } from "../../runtime/model-api.ts";
 import { SCHEDULES, type ScheduleKind } from "../../train/schedule.ts";
-import { recipeDefaults } from "../../train/recipe.ts";
+import { obeys, readNumbers, recipeDefaults, ruleText, type NumberRule } from "../../train/recipe.ts";
 import type { TrainConfig } from "../../train/trainer.ts";
 
 /** The update rule's options, as index.d.ts `TrainerOptions` declares them. */
@@ -44,16 +44,10 @@ const fail = (what: string, want: string, got: unknown): never => {
   throw new ModelInputError(`trainer(): ${what} must be ${want}, got ${typeof got === "string" ? JSON.stringify(got) : Array.isArray(got) ? `[${got.join(", ")}]` : String(got)}`);
 };
 
-function count(v: unknown, what: string, min: number): number | undefined {
+/** An option's number under `r` (src/train/recipe.ts). */
+function number(v: unknown, what: string, r: NumberRule): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(what, `an integer >= ${min}`, v);
-  return v as number;
-}
-
-/** A number in [lo, hi] (or (lo, hi] with `open`). */
-function real(v: unknown, what: string, lo: number, hi: number, open = false): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (open && v === lo)) fail(what, `a number in ${open ? "(" : "["}${lo}, ${hi}]`, v);
+  if (typeof v !== "number" || !obeys(r, v)) fail(what, ruleText(r), v);
   return v as number;
 }
 
@@ -66,29 +60,20 @@ export function checkKeys(opts: object): void {
 
 /** The options given, checked; absent ones stay absent. */
 export function givenOptions(o: UpdateOptions): Partial<TrainConfig> {
-  const c: Partial<TrainConfig> = {};
-  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) => {
-    if (v !== undefined) c[k] = v;
-  };
-  set("steps", count(o.steps, "steps", 1));
-  if (o.schedule !== undefined && !(SCHEDULES as readonly unknown[]).includes(o.schedule)) fail("schedule", SCHEDULES.map((s) => `"${s}"`).join(", ") + " or absent", o.schedule);
-  set("schedule", o.schedule);
-  set("lr", real(o.lr, "lr", 0, 1e6, true));
-  set("warmup", count(o.warmup, "warmup", 0));
-  set("minLrRatio", real(o.minLrRatio, "minLrRatio", 0, 1));
-  if (o.optimizer !== undefined && o.optimizer !== "adam" && o.optimizer !== "adamw") fail("optimizer", '"adam" or "adamw"', o.optimizer);
-  set("optimizer", o.optimizer);
+  const c = readNumbers((k, r) => number((o as Record<string, unknown>)[k], k, r), false);
+  if (o.schedule !== undefined) {
+    if (!(SCHEDULES as readonly unknown[]).includes(o.schedule)) fail("schedule", SCHEDULES.map((s) => `"${s}"`).join(", ") + " or absent", o.schedule);
+    c.schedule = o.schedule;
+  }
+  if (o.optimizer !== undefined) {
+    if (o.optimizer !== "adam" && o.optimizer !== "adamw") fail("optimizer", '"adam" or "adamw"', o.optimizer);
+    c.optimizer = o.optimizer;
+  }
   if (o.betas !== undefined) {
     const b = o.betas;
     if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== "number" || !(x >= 0 && x < 1))) fail("betas", "two numbers in [0, 1), e.g. [0.9, 0.98]", b);
     c.betas = [b[0], b[1]];
   }
-  set("eps", real(o.eps, "eps", 0, 1, true));
-  set("weightDecay", real(o.weightDecay, "weightDecay", 0, 10));
-  set("clip", real(o.clip, "clip", 0, 1e9));
-  set("labelSmoothing", real(o.labelSmoothing, "labelSmoothing", 0, 1));
-  set("dropout", real(o.dropout, "dropout", 0, 0.99));
-  set("seed", count(o.seed, "seed", 0));
   return c;
 }
 
