@@ -1,8 +1,7 @@
-// Training throughput of the copy experiment's Mamba (scripts/copy-experiment.ts: 3 Mamba-1
-// blocks of width 64, expand 2, state 16, conv 4; the spec is repeated here because that script
-// runs on import) on the wasm target, with its SSM ops on the float64 reference kernels (as
-// before the Wasm SSM kernels, backends/wasm/train/emit-ssm-train.ts) and on the Wasm SSM
-// kernels; the experiment's RoPE transformer on wasm for comparison. Whole AdamW steps through
+// Training throughput of the copy experiment's Mamba (src/train/copy-experiment.ts: 3 Mamba-1
+// blocks of width 64, expand 2, state 16, conv 4) on the wasm target, with its SSM ops on the
+// float64 reference kernels (as before the Wasm SSM kernels, backends/wasm/train/emit-ssm-train.ts)
+// and on the Wasm SSM kernels; the experiment's RoPE transformer on wasm for comparison. Whole AdamW steps through
 // Trainer on copy-task batches (8 × 64 by default, the experiment's), after warm-up steps per
 // trainer (5 by default: binaryen compiles each kernel on first use, and V8 runs a Wasm function
 // in its baseline tier until it has been called enough to be optimised — the first ~20 calls of
@@ -15,37 +14,10 @@
 import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
 import { checkSource } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
-import { copyBatch, type CopyTask, minStringLength } from "../src/train/copy-task.ts";
-import { bindBatch } from "../src/train/data.ts";
+import { copyExperimentBatch, copyExperimentConfig, copyExperimentTask, COPY_MODELS } from "../src/train/copy-experiment.ts";
 import { initialWeights } from "../src/train/init.ts";
 import { referenceKernels, type TrainKernels } from "../src/train/kernels.ts";
-import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
-
-const MAMBA = `model copy_mamba {
-  dims { vocab = 29, d = 64, layers = 3 }
-  input tokens: int[batch, seq]
-  embed tokens(vocab, d)
-  stack layers × decoder {
-    norm rms(eps = 1e-5)
-    ssm mamba(state = 16, conv = 4, expand = 2)
-  }
-  norm rms(eps = 1e-5)
-  head tied
-}`;
-const ROPE = `model copy_rope {
-  dims { vocab = 29, d = 64, heads = 8, layers = 2, context = 512 }
-  input tokens: int[batch, seq] where seq <= context
-  embed tokens(vocab, d)
-  position rope
-  stack layers × decoder {
-    norm layer(eps = 1e-5)
-    attention self(heads = heads, mask = causal)
-    norm layer(eps = 1e-5)
-    mlp(hidden = 4 * d, act = gelu)
-  }
-  norm layer(eps = 1e-5)
-  head tied
-}`;
+import { Trainer } from "../src/train/trainer.ts";
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -97,25 +69,9 @@ function ssmTimed(k: TrainKernels, spent: { ms: number }, reference: boolean): T
   };
 }
 
-const L = 8;
-const task: CopyTask = { kind: "copy", minLength: minStringLength({ kind: "copy", ngram: 3, answerLength: 3 }), maxLength: L, ngram: 3, answerLength: 3 };
-const config: TrainConfig = {
-  steps: steps + warmup,
-  batch,
-  seq,
-  schedule: "cosine",
-  lr: 3e-3,
-  warmup: 1,
-  minLrRatio: 0.1,
-  optimizer: "adamw",
-  betas: [0.9, 0.98],
-  eps: 1e-8,
-  weightDecay: 0.01,
-  clip: 1,
-  labelSmoothing: 0,
-  dropout: 0,
-  seed: 1,
-};
+const task = copyExperimentTask("copy", 8);
+// The experiment's rule at this bench's shape, with a one-step warm-up of the rate.
+const config = copyExperimentConfig({ steps: steps + warmup, batch, seq, lr: 3e-3, warmup: 1 });
 
 interface Row {
   label: string;
@@ -127,9 +83,9 @@ interface Row {
 }
 const rows: Row[] = [];
 for (const [label, spec, reference] of [
-  ["Mamba, wasm, SSM on the reference kernels (before)", MAMBA, true],
-  ["Mamba, wasm, SSM on the Wasm kernels (after)", MAMBA, false],
-  ["Transformer (RoPE), wasm", ROPE, false],
+  ["Mamba, wasm, SSM on the reference kernels (before)", COPY_MODELS.mamba.spec, true],
+  ["Mamba, wasm, SSM on the Wasm kernels (after)", COPY_MODELS.mamba.spec, false],
+  ["Transformer (RoPE), wasm", COPY_MODELS.rope.spec, false],
 ] as const) {
   const model = checked(spec);
   const kernels = new WasmTrainKernels(undefined, undefined, { threads });
@@ -137,10 +93,7 @@ for (const [label, spec, reference] of [
   rows.push({ label, model, ssm, ms: 0, kernels, trainer: new Trainer(model, config, initialWeights(model, 1), undefined, ssmTimed(kernels, ssm, reference)) });
 }
 
-const batchAt = (m: ModelInfo, t: number) => {
-  const { tokens, targets } = copyBatch(task, batch, seq, 1, t);
-  return bindBatch(m, new Map([[m.inputs[0].name, { data: tokens, shape: [batch, seq] }]]), targets);
-};
+const batchAt = (m: ModelInfo, t: number) => copyExperimentBatch(m, task, config, t);
 for (let t = 1; t <= warmup; t++) for (const r of rows) await r.trainer.update(batchAt(r.model, t));
 for (const r of rows) r.ssm.ms = 0;
 const losses = new Map<string, number[]>();

@@ -1,7 +1,8 @@
 // The copying experiment of Jelassi et al. 2024 ("Repeat After Me"), scaled to a shared 2-core
 // machine: tiny transformers (RoPE, NoPE, Hard-ALiBi) and a Mamba of about the same parameter
 // count, trained from their specs by specformer's trainer on the copy task with strings of at
-// most L letters, then tested by greedy decoding on strings up to 10 × L.
+// most L letters, then tested by greedy decoding on strings up to 10 × L. The models, the task's
+// settings and the update rule are src/train/copy-experiment.ts's (bench/train-ssm.ts uses them too).
 //
 //   npm run copying    # docs/copying.md's two runs (copy, then n-gram lookup): the defaults below
 //   npx tsx scripts/copy-experiment.ts [--quick] [--task copy|ngram-lookup] [--target wasm|reference]
@@ -25,53 +26,13 @@ import { checkSource } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { paramCount } from "../src/model/weights-layout.ts";
 import { copyAccuracy } from "../src/train/copy-eval.ts";
-import { COPY_TASKS, copyBatch, type CopyTask, type CopyTaskKind, minStringLength } from "../src/train/copy-task.ts";
-import { bindBatch } from "../src/train/data.ts";
+import { copyExperimentBatch, copyExperimentConfig, copyExperimentTask, COPY_MODELS } from "../src/train/copy-experiment.ts";
+import { COPY_TASKS, type CopyTask, type CopyTaskKind } from "../src/train/copy-task.ts";
 import { initialWeights } from "../src/train/init.ts";
 import { referenceKernels } from "../src/train/kernels.ts";
 import { WasmTrainKernels } from "../backends/wasm/train/kernels.ts";
-import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
+import { Trainer } from "../src/train/trainer.ts";
 import { accuracyPlot } from "./copy-plot.ts";
-
-// ---- the models -------------------------------------------------------------------------------
-
-const D = 64;
-const CONTEXT = 512;
-const transformer = (name: string, position: string) => `model ${name} {
-  dims { vocab = 29, d = ${D}, heads = 8, layers = 2, context = ${CONTEXT} }
-  input tokens: int[batch, seq] where seq <= context
-  embed tokens(vocab, d)
-  ${position}
-  stack layers × decoder {
-    norm layer(eps = 1e-5)
-    attention self(heads = heads, mask = causal)
-    norm layer(eps = 1e-5)
-    mlp(hidden = 4 * d, act = gelu)
-  }
-  norm layer(eps = 1e-5)
-  head tied
-}
-`;
-// Three Mamba-1 blocks of width 64 (expand 2, state 16) hold about the parameters of two
-// transformer layers of width 64 with 4× MLPs.
-const mamba = `model copy_mamba {
-  dims { vocab = 29, d = ${D}, layers = 3 }
-  input tokens: int[batch, seq]
-  embed tokens(vocab, d)
-  stack layers × decoder {
-    norm rms(eps = 1e-5)
-    ssm mamba(state = 16, conv = 4, expand = 2)
-  }
-  norm rms(eps = 1e-5)
-  head tied
-}
-`;
-export const MODEL_SPECS: Record<string, { label: string; spec: string }> = {
-  rope: { label: "Transformer, RoPE", spec: transformer("copy_rope", "position rope") },
-  nope: { label: "Transformer, NoPE", spec: transformer("copy_nope", "position none") },
-  "hard-alibi": { label: "Transformer, Hard-ALiBi", spec: transformer("copy_hard_alibi", "position hard_alibi(local_heads = 4, rest = none)") },
-  mamba: { label: "Mamba", spec: mamba },
-};
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -100,31 +61,15 @@ const steps = numberOption("steps", quick ? 4 : 6000);
 const evalEvery = numberOption("eval-every", quick ? 2 : 500);
 const evalCount = numberOption("eval-count", quick ? 4 : 50);
 const out = option("out") ?? (quick ? "out/copy-quick" : kind === "copy" ? "docs/copying" : "docs/copying-lookup");
-const names = (option("models") ?? Object.keys(MODEL_SPECS).join(",")).split(",");
-for (const n of names) if (!(n in MODEL_SPECS)) fail(`unknown model \`${n}\`; known: ${Object.keys(MODEL_SPECS).join(", ")}`);
-const task: CopyTask = { kind, minLength: minStringLength({ kind, ngram: 3, answerLength: 3 }), maxLength: L, ngram: 3, answerLength: 3 };
+const names = (option("models") ?? Object.keys(COPY_MODELS).join(",")).split(",");
+for (const n of names) if (!(n in COPY_MODELS)) fail(`unknown model \`${n}\`; known: ${Object.keys(COPY_MODELS).join(", ")}`);
+const task = copyExperimentTask(kind, L);
 // Training windows hold about four of the longest examples; test lengths reach 10 × L.
 const seq = numberOption("seq", quick ? 32 : 8 * L);
 const batch = numberOption("batch", quick ? 2 : 8);
 const lr = numberOption("lr", 3e-3, false);
 const lengths = quick ? [L, 2 * L] : [...new Set([Math.max(task.minLength, L / 2), L, 2 * L, 3 * L, 4 * L, 6 * L, 8 * L, 10 * L].map(Math.round))];
-const config: TrainConfig = {
-  steps,
-  batch,
-  seq,
-  schedule: "cosine",
-  lr,
-  warmup: numberOption("warmup", quick ? 1 : 100),
-  minLrRatio: 0.1,
-  optimizer: "adamw",
-  betas: [0.9, 0.98],
-  eps: 1e-8,
-  weightDecay: 0.01,
-  clip: 1,
-  labelSmoothing: 0,
-  dropout: 0,
-  seed: 1,
-};
+const config = copyExperimentConfig({ steps, batch, seq, lr, warmup: numberOption("warmup", quick ? 1 : 100) });
 
 // ---- the run ----------------------------------------------------------------------------------
 
@@ -160,7 +105,7 @@ async function accuracyAt(m: ModelInfo, params: Map<string, Float32Array>, ls: n
 }
 
 async function runModel(name: string): Promise<ModelResult | { name: string; skipped: string }> {
-  const { label, spec } = MODEL_SPECS[name];
+  const { label, spec } = COPY_MODELS[name];
   const m = checked(spec);
   if (typeof m === "string") return { name, skipped: `does not check here: ${m}` };
   let trainer: Trainer;
@@ -175,8 +120,7 @@ async function runModel(name: string): Promise<ModelResult | { name: string; ski
   process.stderr.write(`${label}: ${res.params.toLocaleString("en-US")} parameters, ${steps} steps of ${batch}×${seq} on ${target} kernels\n`);
   let trainMs = 0;
   for (let t = 1; t <= steps; t++) {
-    const { tokens, targets } = copyBatch(task, batch, seq, config.seed, t);
-    const b = bindBatch(m, new Map([[m.inputs[0].name, { data: tokens, shape: [batch, seq] }]]), targets);
+    const b = copyExperimentBatch(m, task, config, t);
     const u0 = performance.now();
     const r = await trainer.update(b);
     trainMs += performance.now() - u0;
