@@ -214,22 +214,27 @@ export function softcapBackward(dy: Float64Array, x: Num, cap: number, dx: Float
 
 // ---- norms ----------------------------------------------------------------------------------
 
+/** Row x[o .. o + dim)'s mean (0 for RMSNorm) and 1 / sqrt(biased variance about it + eps). */
+function rowStats(kind: "layer" | "rms", x: Num, o: number, dim: number, eps: number): [number, number] {
+  let mean = 0;
+  if (kind === "layer") {
+    for (let i = 0; i < dim; i++) mean += x[o + i];
+    mean /= dim;
+  }
+  let sq = 0;
+  for (let i = 0; i < dim; i++) {
+    const d = x[o + i] - mean;
+    sq += d * d;
+  }
+  return [mean, 1 / Math.sqrt(sq / dim + eps)];
+}
+
 /** LayerNorm (biased variance) or RMSNorm over the last axis of x [rows, dim], scaled by offset + w. */
 export function normForward(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset = 0): Float64Array {
   const out = new Float64Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
-    let mean = 0;
-    if (kind === "layer") {
-      for (let i = 0; i < dim; i++) mean += x[o + i];
-      mean /= dim;
-    }
-    let sq = 0;
-    for (let i = 0; i < dim; i++) {
-      const d = x[o + i] - mean;
-      sq += d * d;
-    }
-    const inv = 1 / Math.sqrt(sq / dim + eps);
+    const [mean, inv] = rowStats(kind, x, o, dim, eps);
     for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mean) * inv * (offset + w[i]) + (b === null ? 0 : b[i]);
   }
   return out;
@@ -257,17 +262,7 @@ export function normBackward(
   const xhat = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
-    let mean = 0;
-    if (kind === "layer") {
-      for (let i = 0; i < dim; i++) mean += x[o + i];
-      mean /= dim;
-    }
-    let sq = 0;
-    for (let i = 0; i < dim; i++) {
-      const d = x[o + i] - mean;
-      sq += d * d;
-    }
-    const inv = 1 / Math.sqrt(sq / dim + eps);
+    const [mean, inv] = rowStats(kind, x, o, dim, eps);
     let gMean = 0;
     let gxMean = 0;
     for (let i = 0; i < dim; i++) {

@@ -45,43 +45,80 @@ function maskedValues(v: Num, batch: number, seq: number, width: number, keyMask
   return out;
 }
 
+/** What both passes start from: φ(q), φ(k) and v with padded keys zeroed, and the prefix state S, z. */
+interface Scan {
+  dims: AttentionDims;
+  causal: boolean;
+  eps: number;
+  group: number;
+  fq: Float64Array;
+  fk: Float64Array;
+  vv: Num;
+  S: Float64Array;
+  z: Float64Array;
+}
+
+function scanInputs(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainLinearAttentionOptions): Scan {
+  const { batch, seqQ, seqK, heads, kvHeads, headDim: hd } = dims;
+  return {
+    dims,
+    causal: o.causal,
+    eps: o.eps ?? 1e-6,
+    group: heads / kvHeads,
+    fq: features(o.featureMap, q, batch, seqQ, heads * hd),
+    fk: features(o.featureMap, k, batch, seqK, kvHeads * hd, o.keyMask),
+    vv: maskedValues(v, batch, seqK, kvHeads * hd, o.keyMask),
+    S: new Float64Array(hd * hd),
+    z: new Float64Array(hd),
+  };
+}
+
+/**
+ * The forward scan of kv head g of batch row b: S, z become S_i, z_i for each query row i in
+ * turn, and `visit` sees each query head h of g's group there, with qo = row (i, h)'s offset,
+ * ro = its index and den = φ(q_i) · z_i + eps.
+ */
+function scanQueries(s: Scan, b: number, g: number, visit: (qo: number, ro: number, den: number) => void): void {
+  const { seqQ, seqK, heads, kvHeads, headDim: hd } = s.dims;
+  const { fq, fk, vv, S, z } = s;
+  S.fill(0);
+  z.fill(0);
+  const addKey = (j: number) => {
+    const ko = ((b * seqK + j) * kvHeads + g) * hd;
+    for (let d = 0; d < hd; d++) {
+      const f = fk[ko + d];
+      z[d] += f;
+      if (f !== 0) for (let e = 0; e < hd; e++) S[d * hd + e] += f * vv[ko + e];
+    }
+  };
+  if (!s.causal) for (let j = 0; j < seqK; j++) addKey(j);
+  for (let i = 0; i < seqQ; i++) {
+    if (s.causal) addKey(i);
+    for (let h = g * s.group; h < (g + 1) * s.group; h++) {
+      const ro = (b * seqQ + i) * heads + h;
+      const qo = ro * hd;
+      let den = s.eps;
+      for (let d = 0; d < hd; d++) den += fq[qo + d] * z[d];
+      visit(qo, ro, den);
+    }
+  }
+}
+
 export function linearAttentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainLinearAttentionOptions): Float64Array {
   const { batch, seqQ, seqK, heads, kvHeads, headDim: hd } = dims;
   if (o.causal && seqQ !== seqK) throw new Error(`causal linear attention needs seqQ == seqK, got ${seqQ} and ${seqK}`);
-  const eps = o.eps ?? 1e-6;
-  const group = heads / kvHeads;
-  const fq = features(o.featureMap, q, batch, seqQ, heads * hd);
-  const fk = features(o.featureMap, k, batch, seqK, kvHeads * hd, o.keyMask);
-  const vv = maskedValues(v, batch, seqK, kvHeads * hd, o.keyMask);
+  const scan = scanInputs(q, k, v, dims, o);
+  const { fq, S } = scan;
   const out = new Float64Array(batch * seqQ * heads * hd);
-  const S = new Float64Array(hd * hd);
-  const z = new Float64Array(hd);
   for (let b = 0; b < batch; b++) {
     for (let g = 0; g < kvHeads; g++) {
-      S.fill(0);
-      z.fill(0);
-      const addKey = (j: number) => {
-        const ko = ((b * seqK + j) * kvHeads + g) * hd;
-        for (let d = 0; d < hd; d++) {
-          const f = fk[ko + d];
-          z[d] += f;
-          if (f !== 0) for (let e = 0; e < hd; e++) S[d * hd + e] += f * vv[ko + e];
+      scanQueries(scan, b, g, (qo, _ro, den) => {
+        for (let e = 0; e < hd; e++) {
+          let num = 0;
+          for (let d = 0; d < hd; d++) num += fq[qo + d] * S[d * hd + e];
+          out[qo + e] = num / den;
         }
-      };
-      if (!o.causal) for (let j = 0; j < seqK; j++) addKey(j);
-      for (let i = 0; i < seqQ; i++) {
-        if (o.causal) addKey(i);
-        for (let h = g * group; h < (g + 1) * group; h++) {
-          const qo = ((b * seqQ + i) * heads + h) * hd;
-          let den = eps;
-          for (let d = 0; d < hd; d++) den += fq[qo + d] * z[d];
-          for (let e = 0; e < hd; e++) {
-            let num = 0;
-            for (let d = 0; d < hd; d++) num += fq[qo + d] * S[d * hd + e];
-            out[qo + e] = num / den;
-          }
-        }
-      }
+      });
     }
   }
   return out;
@@ -101,55 +138,32 @@ export function linearAttentionBackward(
   dv: Float64Array | null,
 ): void {
   const { batch, seqQ, seqK, heads, kvHeads, headDim: hd } = dims;
-  const eps = o.eps ?? 1e-6;
-  const group = heads / kvHeads;
   const map = o.featureMap;
-  const fq = features(map, q, batch, seqQ, heads * hd);
-  const fk = features(map, k, batch, seqK, kvHeads * hd, o.keyMask);
-  const vv = maskedValues(v, batch, seqK, kvHeads * hd, o.keyMask);
+  const scan = scanInputs(q, k, v, dims, o);
+  const { fq, fk, vv, S, z, group } = scan;
   // dnum_i = dO_i / den_i and dden_i = -(dO_i · out_i) / den_i, per query row and head.
   const dnum = new Float64Array(batch * seqQ * heads * hd);
   const dden = new Float64Array(batch * seqQ * heads);
-  const S = new Float64Array(hd * hd);
-  const z = new Float64Array(hd);
   const G = new Float64Array(hd * hd);
   const gz = new Float64Array(hd);
 
   for (let b = 0; b < batch; b++) {
     for (let g = 0; g < kvHeads; g++) {
       // Forward scan: rebuild S_i, z_i; dφ(q_i) = S_i dnum_i + z_i dden_i.
-      S.fill(0);
-      z.fill(0);
-      const addKey = (j: number) => {
-        const ko = ((b * seqK + j) * kvHeads + g) * hd;
+      scanQueries(scan, b, g, (qo, ro, den) => {
+        let dOo = 0;
+        for (let e = 0; e < hd; e++) {
+          dnum[qo + e] = dOut[qo + e] / den;
+          dOo += dOut[qo + e] * out[qo + e];
+        }
+        dden[ro] = -dOo / den;
+        if (dq === null) return;
         for (let d = 0; d < hd; d++) {
-          const f = fk[ko + d];
-          z[d] += f;
-          if (f !== 0) for (let e = 0; e < hd; e++) S[d * hd + e] += f * vv[ko + e];
+          let s = z[d] * dden[ro];
+          for (let e = 0; e < hd; e++) s += S[d * hd + e] * dnum[qo + e];
+          dq[qo + d] += s * phiGrad(map, q[qo + d]);
         }
-      };
-      if (!o.causal) for (let j = 0; j < seqK; j++) addKey(j);
-      for (let i = 0; i < seqQ; i++) {
-        if (o.causal) addKey(i);
-        for (let h = g * group; h < (g + 1) * group; h++) {
-          const qo = ((b * seqQ + i) * heads + h) * hd;
-          const ro = (b * seqQ + i) * heads + h;
-          let den = eps;
-          for (let d = 0; d < hd; d++) den += fq[qo + d] * z[d];
-          let dOo = 0;
-          for (let e = 0; e < hd; e++) {
-            dnum[qo + e] = dOut[qo + e] / den;
-            dOo += dOut[qo + e] * out[qo + e];
-          }
-          dden[ro] = -dOo / den;
-          if (dq === null) continue;
-          for (let d = 0; d < hd; d++) {
-            let s = z[d] * dden[ro];
-            for (let e = 0; e < hd; e++) s += S[d * hd + e] * dnum[qo + e];
-            dq[qo + d] += s * phiGrad(map, q[qo + d]);
-          }
-        }
-      }
+      });
       if (dk === null && dv === null) continue;
       // Reverse scan: G_j, g_j over the queries that see key j; then dφ(k_j), dv_j.
       G.fill(0);
