@@ -177,7 +177,8 @@ describe("specformer train --task", () => {
 });
 
 describe("scripts/copy-experiment.ts --quick", () => {
-  const script = (...args: string[]) => spawnSync("npx", ["tsx", "scripts/copy-experiment.ts", "--quick", ...args], { encoding: "utf8" });
+  // Node with tsx's loader, not `npx tsx`: one process a run instead of npm's, tsx's and the script's.
+  const script = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "scripts/copy-experiment.ts", "--quick", ...args], { encoding: "utf8" });
   const dir = mkdtempSync(join(tmpdir(), "sf-copyx-"));
   const out = join(dir, "q");
   type Run = { train: { steps: number; target: string }; lengths: number[]; models: Array<{ name: string; losses: Array<{ loss: number }>; final: Array<{ length: number }>; tokensPerSecond: number }> };
