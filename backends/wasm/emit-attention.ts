@@ -4,7 +4,8 @@
 // block-sparse visits the global blocks and the band, strided the band plus every stride-th
 // column), four keys at a time: four dot products as four vector accumulators reduced by one
 // 4×4 transpose, a vector exp, and the P·V update of the output row kept in per-thread
-// scratch. K/V rows are read by index, so GQA/MQA heads share them and the cache never moves.
+// scratch. K/V rows are read by index, so GQA/MQA heads share them and the cache never moves
+// (head-major slots and the cache append: emit-kv-rows.ts; the segments: emit-attention-keys.ts).
 // A sliding-window self-attention (slidingWindow in src/ir/state-plan.ts) may run over a ring
 // of `stride` rows: position p lives in row p mod stride. Its append writes there, and its one
 // segment of visible keys [lo, hi) (at most `window` <= stride positions) becomes two, split at
@@ -13,6 +14,8 @@
 // has the ring's stride. Every other attention's code is unchanged.
 
 import { expV, softcapV } from "./emit-math.ts";
+import { appendHeads, headBase, ropeName, scaleRow } from "./emit-kv-rows.ts";
+import { headWindow, ringRebase, segments } from "./emit-attention-keys.ts";
 import { loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";
@@ -49,185 +52,6 @@ export function attentionName(op: AttentionOp): string {
   if (op.ropeKey) parts.push(`rope${op.ropeDim}`);
   if (op.padding) parts.push("pad");
   return parts.join("_");
-}
-
-/**
- * In-place rotary embedding of one head vector at `ptr` for position `pos` (rotate_half:
- * channel c pairs with c + dim/2). The table holds cos then sin, [positions, dim/2] each.
- */
-export function emitRope(name: string, dim: number, positions: number): string {
-  const half = dim / 2;
-  const f = new Func(name, ["ptr", "pos", "table"], undefined, `RoPE rotate_half over ${dim} channels`);
-  f.local("i32", "c", "cs");
-  f.local("v128", "x1", "x2", "co", "si");
-  f.local("f32", "y1", "y2", "sc", "ss");
-  const sinOff = positions * half * 4;
-  const nv = Math.floor(half / 4);
-  const vec =
-    nv === 0
-      ? ""
-      : `(local.set $c (i32.const 0))
-  (loop $L_c
-    (local.set $x1 ${loadV(`(i32.add ${get("ptr")} ${get("c")})`)})
-    (local.set $x2 ${loadV(`(i32.add ${get("ptr")} ${get("c")})`, half * 4)})
-    (local.set $co ${loadV(`(i32.add ${get("cs")} ${get("c")})`)})
-    (local.set $si ${loadV(`(i32.add ${get("cs")} ${get("c")})`, sinOff)})
-    ${storeV(`(i32.add ${get("ptr")} ${get("c")})`, `(f32x4.sub (f32x4.mul ${get("x1")} ${get("co")}) (f32x4.mul ${get("x2")} ${get("si")}))`)}
-    ${storeV(`(i32.add ${get("ptr")} ${get("c")})`, `(f32x4.add (f32x4.mul ${get("x2")} ${get("co")}) (f32x4.mul ${get("x1")} ${get("si")}))`, half * 4)}
-    (br_if $L_c (i32.lt_s (local.tee $c (i32.add ${get("c")} (i32.const 16))) ${i32(nv * 16)})))`;
-  const scalar: string[] = [];
-  for (let c = nv * 4; c < half; c++) {
-    scalar.push(`(local.set $y1 (f32.load offset=${c * 4} ${get("ptr")}))
-    (local.set $y2 (f32.load offset=${(c + half) * 4} ${get("ptr")}))
-    (local.set $sc (f32.load offset=${c * 4} ${get("cs")}))
-    (local.set $ss (f32.load offset=${sinOff + c * 4} ${get("cs")}))
-    (f32.store offset=${c * 4} ${get("ptr")} (f32.sub (f32.mul ${get("y1")} ${get("sc")}) (f32.mul ${get("y2")} ${get("ss")})))
-    (f32.store offset=${(c + half) * 4} ${get("ptr")} (f32.add (f32.mul ${get("y2")} ${get("sc")}) (f32.mul ${get("y1")} ${get("ss")})))`);
-  }
-  return f.text(`(local.set $cs (i32.add ${get("table")} (i32.mul ${get("pos")} ${i32(half * 4)})))
-  ${vec}
-  ${scalar.join("\n")}`);
-}
-
-export const ropeName = (dim: number, positions: number): string => `rope_${dim}_p${positions}`;
-
-/** Copies `bytes` (a multiple of 4) from src to dst: unrolled v128 moves, a loop for long rows. */
-export function copyRow(src: string, dst: string, bytes: number, f?: Func, label = "cp"): string {
-  const vecBytes = bytes - (bytes % 16);
-  const out: string[] = [];
-  if (vecBytes > 256 && f) {
-    f.local("i32", `${label}_o`);
-    const o = get(`${label}_o`);
-    out.push(`(local.set $${label}_o (i32.const 0))
-  (loop $L_${label}
-    ${storeV(`(i32.add ${dst} ${o})`, loadV(`(i32.add ${src} ${o})`))}
-    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(vecBytes)})))`);
-  } else {
-    for (let o = 0; o < vecBytes; o += 16) out.push(storeV(dst, loadV(src, o), o));
-  }
-  for (let o = vecBytes; o < bytes; o += 4) out.push(`(f32.store offset=${o} ${dst} (f32.load offset=${o} ${src}))`);
-  return out.join("\n");
-}
-
-/**
- * Writes one position's K or V row [G heads × hd] from `src` into a head-major cache slot:
- * head h of sequence $s at row `pos` lives at base + ((s·G + h)·$stride + pos)·hd·4, so each
- * head's keys are contiguous. With position-major rows a head's walk over the cache read 1 row
- * in G's worth of every line and page (decode at 4,096 positions ran at ~3.5 GB/s against the
- * 20 GB/s a streaming read gets); head-major, a decode step streams each head's keys.
- */
-export function appendHeads(f: Func, src: string, base: string, pos: string, G: number, hd: number, label: string): string {
-  f.local("i32", `${label}_h`, `${label}_s`, `${label}_d`);
-  const hb = hd * 4;
-  return `(local.set $${label}_d (i32.add ${base} (i32.mul (i32.add (i32.mul (i32.mul ${get("s")} ${i32(G)}) ${get("stride")}) ${pos}) ${i32(hb)})))
-    (local.set $${label}_s ${src})
-    (local.set $${label}_h (i32.const 0))
-    (loop $L_${label}
-      ${copyRow(get(`${label}_s`), get(`${label}_d`), hb, f, `${label}c`)}
-      (local.set $${label}_s (i32.add ${get(`${label}_s`)} ${i32(hb)}))
-      (local.set $${label}_d (i32.add ${get(`${label}_d`)} (i32.mul ${get("stride")} ${i32(hb)})))
-      (br_if $L_${label} (i32.lt_s (local.tee $${label}_h (i32.add ${get(`${label}_h`)} (i32.const 1))) ${i32(G)})))`;
-}
-
-/** The first key of KV head $kvh of sequence $s in a head-major slot at `base` (appendHeads). */
-const headBase = (base: string, G: number, hd: number): string =>
-  `(i32.add ${get(base)} (i32.mul (i32.add (i32.mul ${get("s")} ${i32(G)}) ${get("kvh")}) (i32.mul ${get("stride")} ${i32(hd * 4)})))`;
-
-/**
- * Multiplies `floats` at ptr by a v128 constant expression: a vector loop over the whole
- * vectors, then scalar stores for the last floats % 4 (never touching the next row).
- */
-export function scaleRow(f: Func, ptr: string, floats: number, factor: string, label: string): string {
-  const vec = floats - (floats % 4);
-  const tail = Array.from(
-    { length: floats - vec },
-    (_, k) => `(f32.store offset=${(vec + k) * 4} ${ptr} (f32.mul (f32.load offset=${(vec + k) * 4} ${ptr}) (f32x4.extract_lane 0 ${factor})))`,
-  ).join("\n");
-  if (vec === 0) return tail;
-  f.local("i32", `${label}_o`);
-  const o = get(`${label}_o`);
-  const loop = `(local.set $${label}_o (i32.const 0))
-  (loop $L_${label}
-    ${storeV(`(i32.add ${ptr} ${o})`, `(f32x4.mul ${loadV(`(i32.add ${ptr} ${o})`)} ${factor})`)}
-    (br_if $L_${label} (i32.lt_s (local.tee $${label}_o (i32.add ${o} (i32.const 16))) ${i32(vec * 4)})))`;
-  return tail ? `${loop}\n${tail}` : loop;
-}
-
-/**
- * Hard-ALiBi: the window of head $h into local $hw (0 = no limit), a select per windowed head;
- * empty without per-head windows.
- */
-function headWindow(f: Func, op: AttentionOp): string {
-  if (!op.headWindows) return "";
-  f.local("i32", "hw");
-  const w = op.headWindows.reduce((rest, w, h) => (w > 0 ? `(select ${i32(w)} ${rest} (i32.eq ${get("h")} ${i32(h)}))` : rest), i32(0));
-  return `(local.set $hw ${w})`;
-}
-
-/** Visible-key segments of query position $i among $seqK keys, into locals ss*, se*, sp*. */
-function segments(f: Func, op: AttentionOp): { count: number; code: string } {
-  f.local("i32", "lo", "hi", "ss0", "se0", "sp0", "ss1", "se1", "sp1", "ss2", "se2", "sp2", "bi", "fc");
-  const code: string[] = [`(local.set $lo (i32.const 0)) (local.set $hi ${get("seqK")})`];
-  if (op.causal) code.push(`(local.set $hi (call $imin ${get("hi")} (i32.add ${get("i")} (i32.const 1))))`);
-  if (op.window !== undefined) {
-    code.push(`(local.set $lo (call $imax ${get("lo")} (i32.sub ${get("i")} ${i32(op.window - 1)})))`);
-    if (!op.causal) code.push(`(local.set $hi (call $imin ${get("hi")} (i32.add ${get("i")} ${i32(op.window)})))`);
-  }
-  // A windowed head (Hard-ALiBi, causal) sees only keys j > i - hw.
-  if (op.headWindows) code.push(`${headWindow(f, op)} (if (i32.gt_s ${get("hw")} (i32.const 0)) (then (local.set $lo (call $imax ${get("lo")} (i32.add (i32.sub ${get("i")} ${get("hw")}) (i32.const 1))))))`);
-  for (let k = 0; k < 3; k++) code.push(`(local.set $ss${k} (i32.const 0)) (local.set $se${k} (i32.const 0)) (local.set $sp${k} (i32.const 1))`);
-  const push = (k: number, s: string, e: string, step: string | number) =>
-    `(local.set $ss${k} (call $imax ${s} ${get("lo")})) (local.set $se${k} (call $imin ${e} ${get("hi")})) (local.set $sp${k} ${typeof step === "number" ? i32(step) : step})`;
-  const sp = op.sparse;
-  let count = 1;
-  let body: string;
-  if (slidingWindow(op) !== undefined) {
-    // A ring of $stride rows: slots from $wb (the multiple of stride at or below lo) up to
-    // wb + stride, then from wb + stride on (the wrapped part, empty unless the range wraps).
-    count = 2;
-    f.local("i32", "wb");
-    body = `(local.set $wb (i32.mul (i32.div_u ${get("lo")} ${get("stride")}) ${get("stride")}))
-    ${push(0, get("lo"), `(i32.add ${get("wb")} ${get("stride")})`, 1)}
-    ${push(1, `(i32.add ${get("wb")} ${get("stride")})`, get("hi"), 1)}`;
-  } else if (sp === undefined) {
-    body = push(0, get("lo"), get("hi"), 1);
-  } else if (sp.kind === "block") {
-    count = 2;
-    const globalEnd = i32(sp.global * sp.block);
-    const band =
-      sp.local <= 0
-        ? push(0, i32(0), globalEnd, 1)
-        : `(local.set $fc (i32.mul (i32.add (i32.sub ${get("bi")} ${i32(sp.local)}) (i32.const 1)) ${i32(sp.block)}))
-      (if (i32.le_s ${get("fc")} ${globalEnd})
-        (then ${push(0, i32(0), `(call $imax ${globalEnd} (i32.mul (i32.add ${get("bi")} ${i32(sp.local)}) ${i32(sp.block)}))`, 1)})
-        (else ${push(0, i32(0), globalEnd, 1)} ${push(1, get("fc"), `(i32.mul (i32.add ${get("bi")} ${i32(sp.local)}) ${i32(sp.block)})`, 1)}))`;
-    body = `(local.set $bi (i32.div_u ${get("i")} ${i32(sp.block)}))
-    (if (i32.lt_s ${get("bi")} ${i32(sp.global)}) (then ${push(0, get("lo"), get("hi"), 1)}) (else ${band}))`;
-  } else {
-    count = 3;
-    const st = sp.stride;
-    body = `(local.set $fc (i32.add ${get("lo")} (i32.rem_u (i32.sub ${get("i")} ${get("lo")}) ${i32(st)})))
-    ${push(0, get("fc"), `(i32.sub ${get("i")} ${i32(st - 1)})`, st)}
-    ${push(1, `(i32.sub ${get("i")} ${i32(st - 1)})`, `(i32.add ${get("i")} ${i32(st)})`, 1)}
-    ${push(2, `(call $imax (i32.add ${get("i")} ${i32(st)}) ${get("fc")})`, get("hi"), st)}`;
-  }
-  code.push(`(if (i32.lt_s ${get("lo")} ${get("hi")}) (then ${body}))`);
-  return { count, code: code.join("\n") };
-}
-
-/**
- * Ring segments: position sb = wb + seg·stride sits in slot 0 of this segment, so the base
- * pointers move back by sb rows and key j (absolute) is read at base + j·row as elsewhere.
- * The mask moves with the ring when it has the ring's stride (a ring history), else it is a
- * full history indexed by absolute position and stays. Positions and ALiBi stay absolute.
- */
-function ringRebase(padding: boolean, row: number): string {
-  const sb = get("sb");
-  return `(local.set $sb (i32.add ${get("wb")} (i32.mul ${get("seg")} ${get("stride")})))
-      (local.set $kbase (i32.sub ${get("kb0")} (i32.mul ${sb} ${i32(row)})))
-      (local.set $vbase (i32.sub ${get("vb0")} (i32.mul ${sb} ${i32(row)})))${
-        padding ? `\n      (local.set $mrow (i32.sub ${get("mr0")} (i32.shl (select ${sb} (i32.const 0) (i32.eq ${get("mstride")} ${get("stride")})) (i32.const 2))))` : ""
-      }`;
 }
 
 /**

@@ -5,7 +5,7 @@
 // Keys of a memory source are re-summed into per-thread scratch on every call.
 
 import { featureV } from "./emit-math.ts";
-import { ropeName } from "./emit-attention.ts";
+import { ropeName } from "./emit-kv-rows.ts";
 import { laneMask, loadPart, storeLanes, threadRows } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, SLOT } from "./plan.ts";

@@ -3,7 +3,8 @@
 // barrier and, in the shared-memory variant, the worker loop. The memory is imported so the
 // runtime sizes it (and, for threads, shares it).
 
-import { appendHeads, emitAttention, attentionName, emitRope, ropeName } from "./emit-attention.ts";
+import { emitAttention, attentionName } from "./emit-attention.ts";
+import { appendHeads, emitRope, ropeName } from "./emit-kv-rows.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitMatmul, matmulName } from "./emit-matmul.ts";
 import { emitSsmConv, emitSsmScan, ssmConvName, ssmScanName } from "./emit-ssm.ts";
