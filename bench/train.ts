@@ -4,7 +4,7 @@
 // (bench/train-torch.py, the demo recipe's model written independently in scripts/train-demo.py).
 // Default: specs/demo-fortune.sf at the demo recipe's batch (8 × 256 tokens).
 //
-//   npx tsx bench/train.ts [--spec S] [--batch B] [--seq T] [--steps N] [--threads 1,2] [--no-reference] [--no-torch]
+//   npx tsx bench/train.ts [--spec S] [--batch B] [--seq T] [--steps N] [--threads 1,2] [--warmup-seconds 15] [--no-reference] [--no-torch]
 //
 // PyTorch's row needs python3-torch with a tuned BLAS behind libblas.so.3 (Debian's
 // libopenblas0-pthread; with the reference BLAS torch's matmuls run ~25× slower); the row
@@ -109,7 +109,7 @@ interface Bench {
   wall: number[];
 }
 
-async function prepare(specPath: string, kernels: TrainKernels, target: string, batch: number, seq: number, steps: number): Promise<Bench> {
+async function prepare(specPath: string, kernels: TrainKernels, target: string, batch: number, seq: number, steps: number, warmupMs: number): Promise<Bench> {
   const m = checkFile(specPath).entry;
   if (!m) throw new Error(`${specPath} does not check`);
   const config: TrainConfig = {
@@ -120,8 +120,12 @@ async function prepare(specPath: string, kernels: TrainKernels, target: string, 
   const trainer = new Trainer(m, config, initialWeights(m, 1), undefined, timed(kernels, spent));
   const data = benchBatch(m, batch, seq);
   // Compiles the kernels, then lets V8 tier them up from its baseline compiler (Liftoff, ~7×
-  // slower here) to TurboFan, which it does in the background once a function is hot.
-  for (let s = 0; s < 3; s++) await trainer.update(data);
+  // slower here) to TurboFan, which it does in the background once a function is hot — in each
+  // worker's isolate on its own, after the fewer calls its shares make: three steps left the
+  // workers' kernels in Liftoff, so two threads timed no faster than one. Warm up for a fixed
+  // time (at least three steps), as bench/wasm.ts does.
+  const warmStart = wallMs();
+  for (let s = 0; s < 3 || wallMs() - warmStart < warmupMs; s++) await trainer.update(data);
   spent.ms = 0;
   spent.by.clear();
   const b: Bench = {
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
   const batch = Number(arg("--batch", "8"));
   const seq = Number(arg("--seq", "256"));
   const steps = Number(arg("--steps", "5"));
+  const warmupMs = 1000 * Number(arg("--warmup-seconds", "15"));
   const threads = threadCounts(arg("--threads", "1"));
   readFileSync(spec); // a clear error for a missing spec before anything runs
   const loadBefore = os.loadavg();
@@ -173,8 +178,8 @@ async function main(): Promise<void> {
   const wasm = threads.map((t) => new WasmTrainKernels(undefined, undefined, { threads: t }));
   try {
     const benches: Bench[] = [];
-    for (const [i, k] of wasm.entries()) benches.push(await prepare(spec, k, `wasm (${simd}), ${threads[i]} thread${threads[i] > 1 ? "s" : ""}`, batch, seq, steps));
-    if (!has("--no-reference")) benches.push(await prepare(spec, referenceKernels, "reference (JS float64)", batch, seq, Math.min(steps, 2)));
+    for (const [i, k] of wasm.entries()) benches.push(await prepare(spec, k, `wasm (${simd}), ${threads[i]} thread${threads[i] > 1 ? "s" : ""}`, batch, seq, steps, warmupMs));
+    if (!has("--no-reference")) benches.push(await prepare(spec, referenceKernels, "reference (JS float64)", batch, seq, Math.min(steps, 2), 0));
     // In turn, so that load changing during the run falls on every row alike.
     for (let s = 0; s < steps; s++) for (const b of benches) if (s < b.steps) await b.step();
     rows.push(...benches.map(rowOf));
