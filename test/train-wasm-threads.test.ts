@@ -19,7 +19,7 @@ import { WasmTrainKernels, type SplitCounts } from "../backends/wasm/train/kerne
 import { checkFile } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { outputSection } from "../src/model/model.ts";
-import { bindBatch } from "../src/train/data.ts";
+import { bindBatch, windows } from "../src/train/data.ts";
 import { initialWeights } from "../src/train/init.ts";
 import { Trainer, type TrainConfig } from "../src/train/trainer.ts";
 import { noise } from "./helpers/noise.ts";
@@ -187,12 +187,7 @@ async function train(m: ModelInfo, kernels: WasmTrainKernels, batch: number, seq
   let x = 7;
   for (let s = 0; s < steps; s++) {
     const tokens = Int32Array.from({ length: batch * (seq + 1) }, () => (x = (x * 48271) % 2147483647) % m.head.vocab);
-    const ids = new Int32Array(batch * seq);
-    const targets = new Int32Array(batch * seq);
-    for (let b = 0; b < batch; b++) {
-      ids.set(tokens.subarray(b * (seq + 1), b * (seq + 1) + seq), b * seq);
-      targets.set(tokens.subarray(b * (seq + 1) + 1, (b + 1) * (seq + 1)), b * seq);
-    }
+    const { tokens: ids, targets } = windows(tokens, Array.from({ length: batch }, (_, b) => b * (seq + 1)), seq);
     losses.push((await trainer.update(bindBatch(m, new Map([[input, { data: ids, shape: [batch, seq] }]]), targets))).loss);
   }
   return { losses, params: trainer.params };
