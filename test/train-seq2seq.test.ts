@@ -126,7 +126,7 @@ describe("encoder–decoder batches", () => {
     const logits = async (b: ReturnType<typeof pairBatch>) => (await trainer.engine.forward(trainer.params, b, { train: false })).logits;
     const b = pairBatch(m, layout, pairs);
     const base = await logits(b);
-    const counted = (x: Float64Array) => Array.from(x).filter((_, i) => b.targets[Math.floor(i / 12)] >= 0);
+    const counted = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => b.targets[Math.floor(i / 12)] >= 0);
     const edit = async (name: string, at: number, v: number) => {
       const inputs = new Map(b.inputs);
       const t = (inputs.get(name) as Int32Array).slice();

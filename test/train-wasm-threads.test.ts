@@ -60,7 +60,7 @@ describe("wasm training kernels on threads: linear", () => {
         const gT = g1.map((g) => g.slice());
         const y1 = one.linearForward(x, rows, inDim, w, b, outDim);
         one.linearBackward(dy, x, rows, inDim, w, outDim, g1[0], g1[1], g1[2]);
-        let yT: Float64Array | undefined;
+        let yT: Float32Array | undefined;
         const splits = splitsOf(k, () => {
           yT = k.linearForward(x, rows, inDim, w, b, outDim);
           k.linearBackward(dy, x, rows, inDim, w, outDim, gT[0], gT[1], gT[2]);
@@ -116,7 +116,7 @@ describe("wasm training kernels on threads: attention", () => {
         const g1 = [noise(q.length, 5, 0.1), noise(kk.length, 6, 0.1), noise(v.length, 7, 0.1)];
         const gT = g1.map((g) => g.slice());
         one.attentionBackward(q, kk, v, r1.out, r1.lse, dOut, d, c.o, g1[0], g1[1], g1[2]);
-        let rT: { out: Float64Array; lse: Float64Array } | undefined;
+        let rT: ReturnType<WasmTrainKernels["attentionForward"]> | undefined;
         const splits = splitsOf(k, () => {
           rT = k.attentionForward(q, kk, v, d, c.o);
           k.attentionBackward(q, kk, v, rT.out, rT.lse, dOut, d, c.o, gT[0], gT[1], gT[2]);
@@ -139,8 +139,8 @@ describe("wasm training kernels on threads: activations", () => {
       it(`${k.threads} threads, ${act}: forward and derivative over 1,001 elements equal one thread's`, () => {
         const x = noise(1001, 11, 4);
         const dy = noise(1001, 12);
-        let y: Float64Array | undefined;
-        let g: Float64Array | undefined;
+        let y: Float32Array | undefined;
+        let g: Float32Array | undefined;
         const splits = splitsOf(k, () => {
           y = k.activationForward(x, act);
           g = k.activationGrad(dy, x, act);

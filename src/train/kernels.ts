@@ -6,7 +6,9 @@
 // optimiser) is O(rows · width) and runs the reference kernels on every backend.
 //
 // Contract, shared by all implementations: inputs are read as given (float32 or float64),
-// outputs are fresh Float64Arrays, and gradients are accumulated (+=) into the arrays passed in.
+// outputs are fresh arrays — Float64Array, or Float32Array where `float32` says the kernels
+// compute in float32 and hand their results on unconverted (wasm) — and gradients are
+// accumulated (+=) into the Float64Arrays passed in.
 // A kernel may answer now or with a promise (WebGPU reads its results back asynchronously);
 // the engine awaits every call, so the CPU targets stay synchronous and pay one microtask.
 
@@ -37,15 +39,20 @@ export type Awaitable<T> = T | Promise<T>;
 export interface TrainKernels {
   /** Where the kernels run, as `--target` names it. */
   readonly target: "reference" | "wasm" | "webgpu";
+  /**
+   * The kernels compute in float32, return Float32Array and read float32 inputs without a
+   * conversion: the engine then passes parameters as given instead of as float64 copies.
+   */
+  readonly float32?: boolean;
   /** y = x Wᵀ + b: x [rows, inDim], W [outDim, inDim]. */
-  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Awaitable<Float64Array>;
-  /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given). */
-  linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): Awaitable<void>;
-  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): Awaitable<{ out: Float64Array; lse: Float64Array }>;
+  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Awaitable<Num>;
+  /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given); dy may be activationGrad's answer. */
+  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): Awaitable<void>;
+  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): Awaitable<{ out: Num; lse: Float64Array }>;
   /** act(x), elementwise. */
-  activationForward(x: Num, act: Activation): Awaitable<Float64Array>;
+  activationForward(x: Num, act: Activation): Awaitable<Num>;
   /** dy · act'(x), elementwise, fresh. */
-  activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Float64Array>;
+  activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Num>;
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
   /** Mamba's causal depthwise conv + silu over the first `channels` of x's rows: [batch, seq, channels]. */
   ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Awaitable<Float64Array>;

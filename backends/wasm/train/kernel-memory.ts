@@ -1,5 +1,6 @@
 // The one memory the Wasm training kernels share, as a bump allocator reset at the start of
-// every kernel call: operands are copied in (float32) and results copied out (float64),
+// every kernel call: operands are copied in (float32) and results copied out (float32 for the
+// engine, which keeps them so; float64 for the Mamba kernels and the gradients added into),
 // O(rows · width) copies against O(rows · width · width) multiply-adds. With worker threads
 // (thread-pool.ts) the memory is shared and declares its maximum (a shared memory cannot grow
 // past it; 4 GiB, as the inference backend's), and its first CONTROL_BYTES hold the pool's
@@ -67,6 +68,11 @@ export class KernelMemory {
     // The typed-array constructor converts natively without zeroing first: ~2× `new` + set,
     // and ~20× Float64Array.from (which walks the iterator protocol).
     return new Float64Array(this.f32.subarray(at >> 2, (at >> 2) + floats));
+  }
+
+  /** A float32 copy: the kernels' results handed on as they computed them. */
+  take32(at: number, floats: number): Float32Array {
+    return this.f32.slice(at >> 2, (at >> 2) + floats);
   }
 
   addInto(dst: Float64Array, at: number): void {

@@ -98,7 +98,7 @@ function packRows(w: Num, N: number, K: number, out: Float32Array, at: number): 
 }
 
 /** db [N] += Σ_r dy [r, :], four rows per pass over db (~2.5× one: a third of the loads and stores of db). */
-function columnSums(dy: Float64Array, rows: number, N: number, db: Float64Array): void {
+function columnSums(dy: Num, rows: number, N: number, db: Float64Array): void {
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const y0 = r * N;
@@ -128,6 +128,7 @@ const attentionWork = (d: AttentionDims): number => 2 * d.batch * d.heads * d.se
 
 export class WasmTrainKernels implements TrainKernels {
   readonly target = "wasm";
+  readonly float32 = true;
   private readonly mem: KernelMemory;
   private readonly flags: EmitFlags;
   /** Kernel name → its functions by role. */
@@ -217,8 +218,8 @@ export class WasmTrainKernels implements TrainKernels {
   private zeros(floats: number): number {
     return this.mem.zeros(floats);
   }
-  private take(at: number, floats: number): Float64Array {
-    return this.mem.take(at, floats);
+  private take(at: number, floats: number): Float32Array {
+    return this.mem.take32(at, floats);
   }
   private addInto(dst: Float64Array, at: number): void {
     this.mem.addInto(dst, at);
@@ -226,7 +227,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   // ---- activations ------------------------------------------------------------------------------
 
-  activationForward(x: Num, act: Activation): Float64Array {
+  activationForward(x: Num, act: Activation): Float32Array {
     const fns = this.kernel({ kind: "activation", act });
     this.reset();
     const xp = this.put(x);
@@ -235,7 +236,7 @@ export class WasmTrainKernels implements TrainKernels {
     return this.take(y, x.length);
   }
 
-  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
+  activationGrad(dy: Num, x: Num, act: Activation): Float32Array {
     const fns = this.kernel({ kind: "activation", act });
     this.reset();
     const dp = this.put(dy);
@@ -247,7 +248,7 @@ export class WasmTrainKernels implements TrainKernels {
 
   // ---- linear -----------------------------------------------------------------------------------
 
-  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float64Array {
+  linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Float32Array {
     if (x.length !== rows * inDim || w.length !== outDim * inDim) throw new Error(`linear: x ${x.length} / w ${w.length} do not match rows ${rows}, in ${inDim}, out ${outDim}`);
     const run = this.kernel(linearForwardKernel(inDim, outDim, bias !== null)).run;
     this.reset();
@@ -261,7 +262,7 @@ export class WasmTrainKernels implements TrainKernels {
     return this.take(c, rows * outDim);
   }
 
-  linearBackward(dy: Float64Array, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
+  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
     // One copy of dy serves both products.
     this.reset();
     const dp = dx !== null || dw !== null ? this.put(dy) : 0;
@@ -305,7 +306,7 @@ export class WasmTrainKernels implements TrainKernels {
     return [keep, sp, hw, dims.batch, dims.seqQ, dims.seqK, dims.heads, dims.kvHeads, o.causal ? 1 : 0, o.window ?? 0, scratch, scratchBytes];
   }
 
-  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Float64Array; lse: Float64Array } {
+  attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): { out: Num; lse: Float64Array } {
     if (!wasmAttentionCovers(dims, o)) return refAttentionForward(q, k, v, dims, o);
     const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     const rows = dims.batch * dims.seqQ * dims.heads;

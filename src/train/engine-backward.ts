@@ -1,0 +1,139 @@
+// The backward pass of one node: its vector–Jacobian product, accumulated (+=) into the
+// gradients of the inputs it has one for — matmuls, attention, activations and Mamba through
+// the target's TrainKernels, the rest on the reference kernels (backends/reference/backward).
+
+import {
+  accumulate,
+  embedBackward,
+  gatedBackward,
+  linearAttentionBackward,
+  normBackward,
+  positionBackward,
+  rope,
+  softcapBackward,
+  type Num,
+} from "../../backends/reference/backward/index.ts";
+import { activationFn } from "../../backends/reference/kernels/activation.ts";
+import type { Node } from "../ir/ir.ts";
+import { unhandledOp } from "../ir/ops.ts";
+import { attentionOptions, type NodeShapes, type Tape } from "./engine-nodes.ts";
+
+/** The gradient array of an input (by its field on the node and its value id), or null where none is wanted. */
+export type Want = (field: string, id: number | undefined) => Float64Array | null;
+
+export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, want: Want, val: (id: number) => Num, tape: Tape): Promise<void> {
+  const dims = tape.dims;
+  switch (n.op) {
+    case "embed": {
+      const dim = e.shape(n.table, dims)[1];
+      embedBackward(dOut, tape.values.get(n.ids) as Int32Array, dim, n.scale, want("table", n.table)!);
+      return;
+    }
+    case "add_position": {
+      const dx = want("x", n.x);
+      if (dx) accumulate(dx, dOut);
+      const dt = want("table", n.table);
+      if (dt) {
+        const [b, s, d] = e.shape(n.x, dims);
+        positionBackward(dOut, b, s, d, dt);
+      }
+      return;
+    }
+    case "add": {
+      const da = want("a", n.a);
+      if (da) accumulate(da, dOut);
+      const db = want("b", n.b);
+      if (db) accumulate(db, dOut);
+      return;
+    }
+    case "norm": {
+      const dim = e.shape(n.weight, dims)[0];
+      const x = val(n.x);
+      normBackward(n.kind, dOut, x, x.length / dim, dim, val(n.weight), n.eps, want("x", n.x), want("weight", n.weight), want("bias", n.bias), n.offset);
+      return;
+    }
+    case "linear": {
+      const dr = want("residual", n.residual);
+      if (dr) accumulate(dr, dOut);
+      const [outDim, inDim] = e.shape(n.weight, dims);
+      let dy: Num = dOut;
+      if (n.act !== undefined) {
+        dy = await e.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
+      } else if (n.gate !== undefined) {
+        const pre = tape.pre.get(n.out)!;
+        const gate = val(n.gate);
+        const f = activationFn(n.gateAct!);
+        dy = new Float64Array(dOut.length);
+        for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * f(gate[i]);
+        const dg = want("gate", n.gate);
+        if (dg) gatedBackward(dOut, gate, pre, n.gateAct!, dg, null);
+      }
+      const x = val(n.x);
+      await e.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+      return;
+    }
+    case "activation": {
+      accumulate(want("x", n.x)!, await e.kernels.activationGrad(dOut, val(n.x), n.act));
+      return;
+    }
+    case "gated":
+      gatedBackward(dOut, val(n.gate), val(n.up), n.act, want("gate", n.gate), want("up", n.up));
+      return;
+    case "softcap":
+      softcapBackward(dOut, val(n.x), n.cap, want("x", n.x)!);
+      return;
+    case "attention":
+    case "linear_attention": {
+      const d = e.attentionDims(n, dims);
+      const [q, k] = e.rotated(n, val(n.q), val(n.k), d);
+      // The kernels accumulate: without RoPE they add into the inputs' gradients directly;
+      // with it, into fresh arrays that go back through the transposed rotation.
+      const fresh = (g: Float64Array | null) => (g === null ? null : n.rope ? new Float64Array(g.length) : g);
+      const [dq, dk, dv] = [want("q", n.q), want("k", n.k), want("v", n.v)];
+      const [dqR, dkR] = [fresh(dq), fresh(dk)];
+      const keyMask = n.padding !== undefined ? (tape.values.get(n.padding) as Uint8Array) : undefined;
+      if (n.op === "attention") {
+        // The forward's own dropout counters: the kernel regenerates the same masks.
+        const o = attentionOptions(n, keyMask, tape.attentionDropout.get(n.out));
+        await e.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
+      } else {
+        linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...(keyMask !== undefined ? { keyMask } : {}) }, dqR, dkR, dv);
+      }
+      if (n.rope) {
+        if (dq && dqR) accumulate(dq, rope(dqR, d.batch, d.seqQ, d.heads, d.headDim, n.rope, true));
+        if (dk && dkR) accumulate(dk, rope(dkR, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope, true));
+      }
+      return;
+    }
+    case "ssm_conv":
+      await e.kernels.ssmConvBackward(dOut, val(n.x), e.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias), want("x", n.x), want("weight", n.weight), want("bias", n.bias));
+      return;
+    case "ssm_scan": {
+      const w = { dtWeight: val(n.dtWeight), dtBias: val(n.dtBias), aLog: val(n.aLog), d: val(n.d) };
+      const grads = { u: want("u", n.u), proj: want("proj", n.proj), z: want("z", n.z), dtWeight: want("dtWeight", n.dtWeight), dtBias: want("dtBias", n.dtBias), aLog: want("aLog", n.aLog), d: want("d", n.d) };
+      await e.kernels.ssmScanBackward(dOut, val(n.u), val(n.proj), val(n.z), e.scanDims(n, dims), w, grads);
+      return;
+    }
+    case "dropout": {
+      const dx = want("x", n.x)!;
+      const mask = tape.masks.get(n.out);
+      if (mask === undefined) {
+        accumulate(dx, dOut); // dropout was off in this forward
+        return;
+      }
+      const keep = 1 / (1 - n.p);
+      for (let i = 0; i < dOut.length; i++) if (mask[i]) dx[i] += dOut[i] * keep;
+      return;
+    }
+    case "output": {
+      accumulate(want("x", n.x)!, dOut);
+      return;
+    }
+    case "input":
+    case "weight":
+      return;
+    default:
+      unhandledOp(n, "backward");
+  }
+}
+
