@@ -19,8 +19,8 @@
 // The trainers take their measured steps in turn (one step of each, then again), so a change of
 // load falls on every row alike. PyTorch's time is its process CPU time (time.process_time, one
 // thread). Each row also gives the share of the step's wall time spent in the target's kernels
-// (matmuls, attention, activations; copies in and out included); the rest (norms, embeddings,
-// the loss, the optimiser) runs the reference kernels.
+// (matmuls, attention, activations, norms where the target has them; copies in and out
+// included); the rest (embeddings, the loss, the optimiser) runs the reference kernels.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -75,6 +75,7 @@ function timed(k: TrainKernels, spent: Spent): TrainKernels {
     };
   return {
     target: k.target,
+    ...(k.float32 ? { float32: true } : {}),
     linearForward: wrap(k.linearForward.bind(k)),
     linearBackward: wrap(k.linearBackward.bind(k)),
     attentionForward: wrap(k.attentionForward.bind(k)),
@@ -85,6 +86,8 @@ function timed(k: TrainKernels, spent: Spent): TrainKernels {
     ssmConvBackward: wrap(k.ssmConvBackward.bind(k)),
     ssmScanForward: wrap(k.ssmScanForward.bind(k)),
     ssmScanBackward: wrap(k.ssmScanBackward.bind(k)),
+    ...(k.normForward ? { normForward: wrap(k.normForward.bind(k)) } : {}),
+    ...(k.normBackward ? { normBackward: wrap(k.normBackward.bind(k)) } : {}),
   };
 }
 

@@ -107,3 +107,38 @@ describe("wasm training kernels: activations", () => {
     });
   }
 });
+
+describe("wasm training kernels: norms", () => {
+  // Widths 4 (one vector), 12 and 132 (not a power of two); 6 is not a multiple of 4 (the reference runs); rows 1, 3 and 37.
+  const cases: Array<{ kind: "layer" | "rms"; rows: number; dim: number; bias: boolean; offset: number }> = [
+    { kind: "layer", rows: 1, dim: 4, bias: true, offset: 0 },
+    { kind: "layer", rows: 37, dim: 132, bias: true, offset: 0 },
+    { kind: "layer", rows: 3, dim: 12, bias: false, offset: 0 },
+    { kind: "rms", rows: 37, dim: 12, bias: false, offset: 0 },
+    { kind: "rms", rows: 3, dim: 132, bias: false, offset: 1 },
+    { kind: "layer", rows: 5, dim: 6, bias: true, offset: 0 },
+  ];
+  for (const c of cases) {
+    it(`${c.kind} norm, ${c.rows} rows of ${c.dim}${c.bias ? ", bias" : ""}${c.offset ? `, offset ${c.offset}` : ""}: forward, dx, dw, db`, () => {
+      // Rows with a common offset (a mean far from 0) and a spread, as a residual stream.
+      const x = noise(c.rows * c.dim, c.rows + c.dim, 2).map((v, i) => v + 3 * Math.sin(Math.floor(i / c.dim)));
+      const w = Float32Array.from(noise(c.dim, 4, 0.5).map((v) => (c.offset ? v : 1 + v)));
+      const b = c.bias ? Float32Array.from(noise(c.dim, 5, 0.2)) : null;
+      const rows = c.rows;
+      expect(relErr(wasm.normForward(c.kind, x, rows, c.dim, w, b, 1e-5, c.offset), referenceKernels.normForward(c.kind, x, rows, c.dim, w, b, 1e-5, c.offset)), "y").toBeLessThan(2e-6);
+      const dy = noise(rows * c.dim, 6);
+      const start = (n: number) => noise(n, 77, 0.1);
+      const [rx, rw, rb] = [start(rows * c.dim), start(c.dim), start(c.dim)];
+      const [gx, gw, gb] = [rx.slice(), rw.slice(), rb.slice()];
+      referenceKernels.normBackward(c.kind, dy, x, rows, c.dim, w, 1e-5, rx, rw, rb, c.offset);
+      wasm.normBackward(c.kind, dy, x, rows, c.dim, w, 1e-5, gx, gw, gb, c.offset);
+      expect(relErr(gx, rx), "dx").toBeLessThan(1e-5);
+      expect(relErr(gw, rw), "dw").toBeLessThan(1e-5);
+      expect(relErr(gb, rb), "db").toBeLessThan(1e-6);
+      // Only the gradients asked for are touched.
+      const only = start(rows * c.dim);
+      wasm.normBackward(c.kind, dy, x, rows, c.dim, w, 1e-5, only, null, null, c.offset);
+      expect(relErr(only, rx), "dx alone").toBeLessThan(1e-5);
+    });
+  }
+});

@@ -1,6 +1,7 @@
 // The backward pass of one node: its vector–Jacobian product, accumulated (+=) into the
-// gradients of the inputs it has one for — matmuls, attention, activations and Mamba through
-// the target's TrainKernels, the rest on the reference kernels (backends/reference/backward).
+// gradients of the inputs it has one for — matmuls, attention, activations and Mamba (and the
+// norms where the target has kernels for them) through the target's TrainKernels, the rest on
+// the reference kernels (backends/reference/backward).
 
 import {
   accumulate,
@@ -49,7 +50,9 @@ export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, w
     case "norm": {
       const dim = e.shape(n.weight, dims)[0];
       const x = val(n.x);
-      normBackward(n.kind, dOut, x, x.length / dim, dim, val(n.weight), n.eps, want("x", n.x), want("weight", n.weight), want("bias", n.bias), n.offset);
+      const args = [n.kind, dOut, x, x.length / dim, dim, val(n.weight), n.eps, want("x", n.x), want("weight", n.weight), want("bias", n.bias), n.offset] as const;
+      if (e.kernels.normBackward) await e.kernels.normBackward(...args);
+      else normBackward(...args);
       return;
     }
     case "linear": {

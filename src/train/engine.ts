@@ -85,7 +85,8 @@ export class TrainingEngine extends NodeShapes {
       case "norm": {
         const x = val(n.x);
         const dim = this.shape(n.weight, dims)[0];
-        return normForward(n.kind, x, x.length / dim, dim, val(n.weight), n.bias === undefined ? null : val(n.bias), n.eps, n.offset);
+        const args = [n.kind, x, x.length / dim, dim, val(n.weight), n.bias === undefined ? null : val(n.bias), n.eps, n.offset] as const;
+        return this.kernels.normForward ? await this.kernels.normForward(...args) : normForward(...args);
       }
       case "linear": {
         const x = val(n.x);

@@ -2,8 +2,8 @@
 // matmuls (linear forward, dx and dW), softmax attention (forward with log-sum-exp, and its
 // vector–Jacobian product), the MLP's elementwise activation and Mamba's conv and selective
 // scan (forward and VJP) — behind one interface, so one engine (engine.ts) runs a backward
-// program on any backend. Every other op (norms, activations, embeddings, the loss, the
-// optimiser) is O(rows · width) and runs the reference kernels on every backend.
+// program on any backend. Every other op (embeddings, the loss, the optimiser; the norms on
+// targets without kernels for them) is O(rows · width) and runs the reference kernels.
 //
 // Contract, shared by all implementations: inputs are read as given (float32 or float64),
 // outputs are fresh arrays — Float64Array, or Float32Array where `float32` says the kernels
@@ -19,6 +19,8 @@ import {
   attentionForward,
   linearBackward,
   linearForward,
+  normBackward,
+  normForward,
   type ConvDims,
   type Num,
   type ScanDims,
@@ -54,6 +56,12 @@ export interface TrainKernels {
   /** dy · act'(x), elementwise, fresh. */
   activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Num>;
   attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
+  /**
+   * LayerNorm / RMSNorm over rows of `dim` (backends/reference/backward/dense.ts's normForward,
+   * which the engine runs where a target has none); the backward adds into dx, dw, db.
+   */
+  normForward?(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset?: number): Awaitable<Num>;
+  normBackward?(kind: "layer" | "rms", dy: Float64Array, x: Num, rows: number, dim: number, w: Num, eps: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null, offset?: number): Awaitable<void>;
   /** Mamba's causal depthwise conv + silu over the first `channels` of x's rows: [batch, seq, channels]. */
   ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Awaitable<Float64Array>;
   ssmConvBackward(dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): Awaitable<void>;
@@ -70,6 +78,8 @@ export const referenceKernels = {
   attentionForward,
   attentionBackward,
   activationForward,
+  normForward,
+  normBackward,
   ssmConvForward,
   ssmConvBackward,
   ssmScanForward,

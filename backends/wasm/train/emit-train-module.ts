@@ -10,6 +10,7 @@ import type { EmitFlags } from "../wat.ts";
 import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
 import { emitAttentionBackward, emitAttentionForward } from "./emit-attention-train.ts";
 import { emitMatmulDw } from "./emit-matmul-dw.ts";
+import { emitColumnSums, emitNormBackward, emitNormForward } from "./emit-norm-train.ts";
 import { emitSsmConvBackward, emitSsmConvForward, emitSsmScanBackward, emitSsmScanForward } from "./emit-ssm-train.ts";
 import { kernelExports, type TrainKernel } from "./kernel-names.ts";
 
@@ -27,6 +28,8 @@ function renamed(text: string, from: string, to: string): string {
 export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
   const ex = kernelExports(k);
   const exportAs = (fn: string, name: string) => `(export ${JSON.stringify(name)} (func $${fn}))`;
+  /** Functions, each named $<role><id>, then their exports under their roles' names. */
+  const fns = (...parts: Array<[text: string, role: string]>) => [...parts.map(([t]) => t), ...parts.map(([, role]) => exportAs(`${role}${id}`, ex[role]))].join("\n  ");
   switch (k.kind) {
     case "matmul": {
       // The microkernel's gate and residual operands are unused here: a wrapper takes the five that are.
@@ -39,25 +42,17 @@ export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
     case "dw":
       return `${emitMatmulDw(fl, k.N, k.K)}\n  ${exportAs(ex.run, ex.run)}`;
     case "attention":
-      return `${renamed(emitAttentionForward(fl, k.spec), "attn_fwd", `fwd${id}`)}
-  ${renamed(emitAttentionBackward(fl, k.spec), "attn_bwd", `bwd${id}`)}
-  ${exportAs(`fwd${id}`, ex.fwd)}
-  ${exportAs(`bwd${id}`, ex.bwd)}`;
+      return fns([renamed(emitAttentionForward(fl, k.spec), "attn_fwd", `fwd${id}`), "fwd"], [renamed(emitAttentionBackward(fl, k.spec), "attn_bwd", `bwd${id}`), "bwd"]);
     case "activation":
-      return `${renamed(emitActivationForward(fl, k.act), "act_fwd", `fwd${id}`)}
-  ${renamed(emitActivationGrad(fl, k.act), "act_grad", `grad${id}`)}
-  ${exportAs(`fwd${id}`, ex.fwd)}
-  ${exportAs(`grad${id}`, ex.grad)}`;
+      return fns([renamed(emitActivationForward(fl, k.act), "act_fwd", `fwd${id}`), "fwd"], [renamed(emitActivationGrad(fl, k.act), "act_grad", `grad${id}`), "grad"]);
+    case "norm":
+      return fns([emitNormForward(fl, k.spec, `fwd${id}`), "fwd"], [emitNormBackward(fl, k.spec, `bwd${id}`), "bwd"]);
+    case "colsum":
+      return fns([emitColumnSums(`run${id}`), "run"]);
     case "ssm_conv":
-      return `${emitSsmConvForward(fl, k.spec, `fwd${id}`)}
-  ${emitSsmConvBackward(fl, k.spec, `bwd${id}`)}
-  ${exportAs(`fwd${id}`, ex.fwd)}
-  ${exportAs(`bwd${id}`, ex.bwd)}`;
+      return fns([emitSsmConvForward(fl, k.spec, `fwd${id}`), "fwd"], [emitSsmConvBackward(fl, k.spec, `bwd${id}`), "bwd"]);
     case "ssm_scan":
-      return `${emitSsmScanForward(fl, k.spec, `fwd${id}`)}
-  ${emitSsmScanBackward(fl, k.spec, `bwd${id}`)}
-  ${exportAs(`fwd${id}`, ex.fwd)}
-  ${exportAs(`bwd${id}`, ex.bwd)}`;
+      return fns([emitSsmScanForward(fl, k.spec, `fwd${id}`), "fwd"], [emitSsmScanBackward(fl, k.spec, `bwd${id}`), "bwd"]);
   }
 }
 

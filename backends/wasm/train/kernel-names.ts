@@ -9,6 +9,7 @@ import type { Activation } from "../../reference/kernels/activation.ts";
 import { matmulName, type MatmulSpec } from "../emit-matmul.ts";
 import { attentionTrainKey, type AttentionTrainSpec } from "./emit-attention-train.ts";
 import { matmulDwName } from "./emit-matmul-dw.ts";
+import type { NormTrainSpec } from "./emit-norm-train.ts";
 import type { SsmConvTrainSpec, SsmScanTrainSpec } from "./emit-ssm-train.ts";
 
 export type TrainKernel =
@@ -20,6 +21,10 @@ export type TrainKernel =
   | { kind: "attention"; spec: AttentionTrainSpec }
   /** act(x) and dy · act'(x). */
   | { kind: "activation"; act: Activation }
+  /** LayerNorm / RMSNorm forward and backward over rows of a width. */
+  | { kind: "norm"; spec: NormTrainSpec }
+  /** A bias gradient: column sums of dy into float64. */
+  | { kind: "colsum" }
   /** Mamba's causal depthwise conv (+ silu), forward and backward (emit-ssm-train.ts). */
   | { kind: "ssm_conv"; spec: SsmConvTrainSpec }
   /** Mamba's selective scan, forward and backward. */
@@ -44,6 +49,10 @@ export function kernelExports(k: TrainKernel): Record<string, string> {
     }
     case "activation":
       return { fwd: `act_fwd_${k.act}`, grad: `act_grad_${k.act}` };
+    case "norm":
+      return { fwd: `norm_fwd_${k.spec.kind}_d${k.spec.dim}`, bwd: `norm_bwd_${k.spec.kind}_d${k.spec.dim}` };
+    case "colsum":
+      return { run: "colsum" };
     case "ssm_conv": {
       const key = `e${k.spec.channels}_k${k.spec.width}`;
       return { fwd: `ssm_conv_fwd_${key}`, bwd: `ssm_conv_bwd_${key}` };

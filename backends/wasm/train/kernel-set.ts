@@ -2,7 +2,8 @@
 // in only model dims (the batch's rows come at run time), so walking the forward program's
 // nodes lists them all — each linear's forward, dx (where its input takes a gradient) and dW
 // (where its weight does), each softmax attention the Wasm kernel covers, each activation of a
-// linear's epilogue or of its own node, each Mamba conv and selective scan. `specformer build`
+// linear's epilogue or of its own node, each norm the Wasm kernel covers (and the column sums of
+// any bias gradient), each Mamba conv and selective scan. `specformer build`
 // compiles exactly this set into a generated package (emit-train-module.ts).
 
 import type { ModelInfo } from "../../../src/model/model.ts";
@@ -11,6 +12,7 @@ import { attentionOptions } from "../../../src/train/engine.ts";
 import { trainingGraph } from "../../../src/train/graph.ts";
 import { kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import { attentionKernelSpec, wasmAttentionCovers } from "./kernels.ts";
+import { wasmNormCovers } from "./norm-kernels.ts";
 
 /** The kernels `program` runs on the Wasm target, each once, in program order. */
 export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
@@ -29,6 +31,10 @@ export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
       if (grads.has("x")) add(linearDxKernel(inDim, outDim));
       if (grads.has("weight")) add(linearDwKernel(inDim, outDim));
       if (n.act !== undefined) add({ kind: "activation", act: n.act });
+      if (grads.has("bias")) add({ kind: "colsum" });
+    } else if (n.op === "norm") {
+      const dim = g.values[n.weight].shape[0];
+      if (typeof dim === "number" && wasmNormCovers(dim)) add({ kind: "norm", spec: { kind: n.kind, dim } });
     } else if (n.op === "activation") {
       add({ kind: "activation", act: n.act });
     } else if (n.op === "attention") {

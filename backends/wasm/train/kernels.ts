@@ -4,7 +4,8 @@
 // dW = dyᵀ·x (emit-matmul-dw.ts), which reads dy and x as the forward left them; softmax
 // attention forward and backward (emit-attention-train.ts); the MLP's activation and its
 // derivative (emit-activation-train.ts). Every kernel has its model dims baked in and takes
-// the batch's rows at run time, so a model's whole set is known before any batch
+// the batch's rows at run time; the norms and a bias's column sums (emit-norm-train.ts,
+// norm-kernels.ts) likewise, so a model's whole set is known before any batch
 // (kernel-set.ts). The kernels come from one of two places, all sharing one memory
 // (kernel-memory.ts): a prebuilt, already-instantiated module holding the set (a generated
 // package's train.wasm; prebuilt.ts), or, without one, a module per kernel compiled with
@@ -33,6 +34,7 @@ import { dwScratchBytes } from "./emit-matmul-dw.ts";
 import { CONTROL_BYTES, KernelMemory, trainMemory } from "./kernel-memory.ts";
 import { kernelExports, kernelName, linearDwKernel, linearDxKernel, linearForwardKernel, type TrainKernel } from "./kernel-names.ts";
 import type { PrebuiltTrainModule } from "./prebuilt.ts";
+import { WasmNormKernels } from "./norm-kernels.ts";
 import { WasmSsmKernels } from "./ssm-kernels.ts";
 import { attentionShares, dwShares, elementShares, matmulShares, MIN_SPLIT, type Share, type SplitOptions } from "./split.ts";
 import { MAX_TRAIN_THREADS, TrainThreadPool } from "./thread-pool.ts";
@@ -94,22 +96,6 @@ function packRows(w: Num, N: number, K: number, out: Float32Array, at: number): 
       const row = n * K;
       for (let k = 0; k < K; k++) out[base + k * NR + c] = w[row + k];
     }
-  }
-}
-
-/** db [N] += Σ_r dy [r, :], four rows per pass over db (~2.5× one: a third of the loads and stores of db). */
-function columnSums(dy: Num, rows: number, N: number, db: Float64Array): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const y0 = r * N;
-    const y1 = y0 + N;
-    const y2 = y1 + N;
-    const y3 = y2 + N;
-    for (let o = 0; o < N; o++) db[o] += dy[y0 + o] + dy[y1 + o] + (dy[y2 + o] + dy[y3 + o]);
-  }
-  for (; r < rows; r++) {
-    const yo = r * N;
-    for (let o = 0; o < N; o++) db[o] += dy[yo + o];
   }
 }
 
@@ -263,9 +249,10 @@ export class WasmTrainKernels implements TrainKernels {
   }
 
   linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
-    // One copy of dy serves both products.
+    // One copy of dy serves both products and the bias's column sums.
+    if (dx === null && dw === null && db === null) return;
     this.reset();
-    const dp = dx !== null || dw !== null ? this.put(dy) : 0;
+    const dp = this.put(dy);
     if (dx !== null) {
       // dx [rows, inDim] = dy [rows, outDim] · W [outDim, inDim]: W's columns are the panels.
       const run = this.kernel(linearDxKernel(inDim, outDim)).run;
@@ -284,7 +271,7 @@ export class WasmTrainKernels implements TrainKernels {
       this.exec(run, dwShares(this.split, dp, xp, c, rows, outDim, inDim, scratch), "dw");
       this.addInto(dw, c);
     }
-    if (db !== null) columnSums(dy, rows, outDim, db);
+    if (db !== null) this.norms.columnSums(dp, rows, outDim, db);
   }
 
   // ---- attention --------------------------------------------------------------------------------
@@ -345,6 +332,19 @@ export class WasmTrainKernels implements TrainKernels {
     if (dq !== null) this.addInto(dq, dqp);
     if (dk !== null) this.addInto(dk, dkp);
     if (dv !== null) this.addInto(dv, dvp);
+  }
+
+  // ---- norms and column sums (norm-kernels.ts; one thread) -------------------------------------
+
+  private normKernels?: WasmNormKernels;
+  private get norms(): WasmNormKernels {
+    return (this.normKernels ??= new WasmNormKernels(this.mem, (k, role, args) => this.kernel(k)[role].fn(...args)));
+  }
+  normForward(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset = 0): Num {
+    return this.norms.forward(kind, x, rows, dim, w, b, eps, offset);
+  }
+  normBackward(kind: "layer" | "rms", dy: Float64Array, x: Num, rows: number, dim: number, w: Num, eps: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null, offset = 0): void {
+    this.norms.backward(kind, dy, x, rows, dim, w, eps, dx, dw, db, offset);
   }
 
   // ---- Mamba (ssm-kernels.ts: packing; emit-ssm-train.ts: the kernels; one thread) -------------
