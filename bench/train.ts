@@ -19,8 +19,8 @@
 // The trainers take their measured steps in turn (one step of each, then again), so a change of
 // load falls on every row alike. PyTorch's time is its process CPU time (time.process_time, one
 // thread). Each row also gives the share of the step's wall time spent in the target's kernels
-// (matmuls, attention, activations, norms where the target has them; copies in and out
-// included); the rest (embeddings, the loss, the optimiser) runs the reference kernels.
+// (matmuls, attention, activations; the norms and the loss where the target has them; copies
+// in and out included); the rest (embeddings, the optimiser) runs the reference kernels.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -88,6 +88,7 @@ function timed(k: TrainKernels, spent: Spent): TrainKernels {
     ssmScanBackward: wrap(k.ssmScanBackward.bind(k)),
     ...(k.normForward ? { normForward: wrap(k.normForward.bind(k)) } : {}),
     ...(k.normBackward ? { normBackward: wrap(k.normBackward.bind(k)) } : {}),
+    ...(k.crossEntropy ? { crossEntropy: wrap(k.crossEntropy.bind(k)) } : {}),
   };
 }
 

@@ -142,3 +142,27 @@ describe("wasm training kernels: norms", () => {
     });
   }
 });
+
+describe("wasm training kernels: cross-entropy", () => {
+  // Vocabs 1–5 (a row shorter than one vector, one, and one with a 1-lane tail) and 257 (the byte models'); ignored rows (−1) among them.
+  for (const vocab of [1, 3, 4, 5, 257]) {
+    for (const smoothing of [0, 0.1]) {
+      it(`vocab ${vocab}, label smoothing ${smoothing}: loss and gradient, ignored rows`, () => {
+        const rows = 7;
+        const logits = Float32Array.from(noise(rows * vocab, vocab + 1, 6));
+        const targets = Int32Array.from({ length: rows }, (_, r) => (r % 3 === 1 ? -1 : (r * 5) % vocab));
+        const got = wasm.crossEntropy(logits, targets, vocab, smoothing, true);
+        const want = referenceKernels.crossEntropy(logits, targets, vocab, smoothing, true);
+        expect(got.count).toBe(want.count);
+        expect(Math.abs(got.loss - want.loss) / Math.max(want.loss, 1), "loss (vocab 1: 0)").toBeLessThan(1e-6);
+        expect(relErr(got.dLogits, want.dLogits), "dLogits").toBeLessThan(1e-6);
+        expect(wasm.crossEntropy(logits, targets, vocab, smoothing, false).dLogits.length).toBe(0);
+      });
+    }
+  }
+  it("no counted target: loss 0, gradient 0; a target past the vocab is an error", () => {
+    const none = wasm.crossEntropy(new Float32Array(10), Int32Array.of(-1, -1), 5, 0.1, true);
+    expect([none.loss, none.count, Math.max(...none.dLogits.map(Math.abs))]).toEqual([0, 0, 0]);
+    expect(() => wasm.crossEntropy(new Float32Array(10), Int32Array.of(0, 5), 5, 0, true)).toThrow("target 5 at row 1 is outside [0, 5)");
+  });
+});

@@ -167,7 +167,8 @@ export class TrainingEngine extends NodeShapes {
   /** Mean loss (and its gradient) of a forward's logits. */
   loss(tape: Tape, batch: Batch, smoothing: number, wantGrad = true): ReturnType<typeof crossEntropy> {
     const vocab = this.program.forward.values[this.program.logits].shape.at(-1) as number;
-    return crossEntropy(tape.logits, batch.targets, vocab, smoothing, wantGrad);
+    const k = this.kernels;
+    return k.crossEntropy ? k.crossEntropy(tape.logits, batch.targets, vocab, smoothing, wantGrad) : crossEntropy(tape.logits, batch.targets, vocab, smoothing, wantGrad);
   }
 
   /** The backward program: parameter gradients (float64) by weight name, given d loss / d logits. */

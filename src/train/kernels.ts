@@ -34,6 +34,7 @@ import {
 } from "../../backends/reference/backward/index.ts";
 import type { Activation } from "../../backends/reference/kernels/activation.ts";
 import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
+import { crossEntropy, type LossResult } from "./loss.ts";
 
 /** A kernel's answer: now, or later. */
 export type Awaitable<T> = T | Promise<T>;
@@ -62,6 +63,12 @@ export interface TrainKernels {
    */
   normForward?(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset?: number): Awaitable<Num>;
   normBackward?(kind: "layer" | "rms", dy: Float64Array, x: Num, rows: number, dim: number, w: Num, eps: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null, offset?: number): Awaitable<void>;
+  /**
+   * Mean softmax cross-entropy with label smoothing over rows of `vocab` logits and its
+   * gradient (loss.ts's crossEntropy, which the engine runs where a target has none).
+   * Synchronous: the loss is read on the host at once.
+   */
+  crossEntropy?(logits: Num, targets: Int32Array, vocab: number, smoothing: number, wantGrad: boolean): LossResult;
   /** Mamba's causal depthwise conv + silu over the first `channels` of x's rows: [batch, seq, channels]. */
   ssmConvForward(x: Num, d: ConvDims, w: Num, bias: Num | null): Awaitable<Float64Array>;
   ssmConvBackward(dOut: Float64Array, x: Num, d: ConvDims, w: Num, bias: Num | null, dx: Float64Array | null, dw: Float64Array | null, dBias: Float64Array | null): Awaitable<void>;
@@ -80,6 +87,7 @@ export const referenceKernels = {
   activationForward,
   normForward,
   normBackward,
+  crossEntropy,
   ssmConvForward,
   ssmConvBackward,
   ssmScanForward,

@@ -13,18 +13,28 @@ export interface LossResult {
   dLogits: Float64Array;
 }
 
-export function crossEntropy(logits: ArrayLike<number>, targets: Int32Array, vocab: number, smoothing = 0, wantGrad = true): LossResult {
+/** The inputs' checks (one-line errors), shared with the targets' own kernels; returns the counted targets. */
+export function checkLossInputs(logits: ArrayLike<number>, targets: Int32Array, vocab: number, smoothing: number): number {
   const rows = targets.length;
   if (logits.length !== rows * vocab) throw new Error(`cross-entropy: ${logits.length} logits for ${rows} targets of vocab ${vocab}`);
   if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`label smoothing must be in [0, 1], got ${smoothing}`);
-  const dLogits = new Float64Array(wantGrad ? rows * vocab : 0);
   let count = 0;
-  for (const t of targets) if (t >= 0) count++;
+  for (let r = 0; r < rows; r++) {
+    const y = targets[r];
+    if (y >= vocab) throw new Error(`target ${y} at row ${r} is outside [0, ${vocab})`);
+    if (y >= 0) count++;
+  }
+  return count;
+}
+
+export function crossEntropy(logits: ArrayLike<number>, targets: Int32Array, vocab: number, smoothing = 0, wantGrad = true): LossResult {
+  const rows = targets.length;
+  const count = checkLossInputs(logits, targets, vocab, smoothing);
+  const dLogits = new Float64Array(wantGrad ? rows * vocab : 0);
   let total = 0;
   for (let r = 0; r < rows; r++) {
     const y = targets[r];
     if (y < 0) continue;
-    if (y >= vocab) throw new Error(`target ${y} at row ${r} is outside [0, ${vocab})`);
     const o = r * vocab;
     let max = -Infinity;
     let sum = 0;

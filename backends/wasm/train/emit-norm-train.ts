@@ -1,5 +1,6 @@
 // Row reductions for training on Wasm SIMD: LayerNorm / RMSNorm forward and backward over rows
-// of a baked-in width (a multiple of 4), and the column sums a linear's bias gradient needs.
+// of a baked-in width (a multiple of 4), the column sums a linear's bias gradient needs, and
+// the softmax cross-entropy over the logits' rows (row sums and gradient; emitCrossEntropy).
 // The norms follow backends/reference/backward/dense.ts (biased variance, the row statistics
 // recomputed in the backward rather than stored), in float32: mean and variance in two passes
 // over the row, so no cancellation of E[x²] − E[x]². The caller folds a norm's weight offset
@@ -11,7 +12,8 @@
 // Column sums add dy's rows into float64 sums (f64x2 lanes): a bias gradient over thousands of
 // rows keeps the reference's precision, and the float32 dy is the kernels' own input.
 
-import { type EmitFlags, Func, get, madd, set } from "../wat.ts";
+import { expV } from "../emit-math.ts";
+import { type EmitFlags, Func, get, madd, set, splat } from "../wat.ts";
 
 export interface NormTrainSpec {
   kind: "layer" | "rms";
@@ -115,4 +117,62 @@ export function emitColumnSums(name: string): string {
       (local.set $i (i32.add ${get("i")} (i32.const 16))) (br $L)))
     (local.set $p (i32.add ${get("p")} ${get("rowBytes")}))
     (local.set $r (i32.add ${get("r")} (i32.const 1))) (br $RL)))`);
+}
+
+/**
+ * (func $name (param $z $g $rows $targets $stats i32) (param $invCount $smooth f32)): softmax
+ * cross-entropy's row sums and gradient over rows of `vocab` logits (src/train/loss.ts's
+ * semantics, label smoothing ε). Per row: stats [max, Σ e^(z − max), Σ z] (the host takes the
+ * log and the loss in float64), and g = e^(z − max) / Σ · invCount − smooth — the gradient but
+ * for the target's −(1 − ε) · invCount, which the host adds; a row whose target is negative
+ * (ignored) gets g = 0. The last vector of a row masks the lanes past `vocab`; its stores run
+ * into the next row, which writes them after (or into the slack after the buffer).
+ */
+export function emitCrossEntropy(fl: EmitFlags, vocab: number, name: string): string {
+  const f = new Func(name, [["z", "i32"], ["g", "i32"], ["rows", "i32"], ["targets", "i32"], ["stats", "i32"], ["invCount", "f32"], ["smooth", "f32"]], undefined, `cross-entropy, vocab ${vocab}`);
+  f.local("i32", "i", "zr", "gr", "st");
+  f.local("v128", "x", "mx", "se", "sz", "keep", "sc", "sh");
+  f.local("f32", "mxs");
+  const full = Math.floor(vocab / 4) * 16;
+  const tail = vocab % 4;
+  // Lanes of the last vector that belong to the row (tail > 0), as a mask.
+  const mask = `(v128.const i32x4 ${[0, 1, 2, 3].map((l) => (l < tail ? -1 : 0)).join(" ")})`;
+  const z = `(v128.load (i32.add ${get("zr")} ${get("i")}))`;
+  const loop = (body: string) => `(local.set $i (i32.const 0))
+    (block $B (loop $L (br_if $B (i32.ge_u ${get("i")} (i32.const ${full})))
+      ${body}
+      (local.set $i (i32.add ${get("i")} (i32.const 16))) (br $L)))`;
+  const maxLane = (a: string, b: string) => `(f32.max ${a} ${b})`;
+  const lane = (l: number) => `(f32x4.extract_lane ${l} ${get("mx")})`;
+  const exp = `${set("x", v("sub", z, get("mx")))} ${expV(f, fl, "e", "x")}`;
+  // i = full here: the tail vector.
+  const tailMax = tail ? set("mx", v("pmax", get("mx"), `(v128.bitselect ${z} ${splat(-Infinity)} ${mask})`)) : "";
+  const tailSums = tail ? `${exp} ${set("se", v("add", get("se"), `(v128.and ${get("e")} ${mask})`))} ${set("sz", v("add", get("sz"), `(v128.and ${z} ${mask})`))} (v128.store (i32.add ${get("gr")} ${get("i")}) ${get("e")})` : "";
+  const grad = set("x", `(v128.load (i32.add ${get("gr")} ${get("i")}))`) + ` (v128.store (i32.add ${get("gr")} ${get("i")}) (v128.and ${get("keep")} ${v("sub", v("mul", get("x"), get("sc")), get("sh"))}))`;
+  const tailGrad = tail ? grad : "";
+  const row = `${set("mx", splat(-Infinity))}
+    ${loop(set("mx", v("pmax", get("mx"), z)))}
+    ${tailMax}
+    ${set("mxs", maxLane(maxLane(lane(0), lane(1)), maxLane(lane(2), lane(3))))}
+    ${set("mx", `(f32x4.splat ${get("mxs")})`)}
+    (local.set $se (v128.const i32x4 0 0 0 0)) (local.set $sz (v128.const i32x4 0 0 0 0))
+    ${loop(`${exp} ${set("se", v("add", get("se"), get("e")))} ${set("sz", v("add", get("sz"), z))} (v128.store (i32.add ${get("gr")} ${get("i")}) ${get("e")})`)}
+    ${tailSums}
+    (f32.store ${get("st")} ${get("mxs")})
+    (f32.store offset=4 ${get("st")} ${hsum("se")})
+    (f32.store offset=8 ${get("st")} ${hsum("sz")})
+    ;; keep: all ones for a counted row, zeros for an ignored one (target < 0)
+    ${set("keep", `(i32x4.splat (i32.sub (i32.const 0) (i32.ge_s (i32.load ${get("targets")}) (i32.const 0))))`)}
+    ${set("sc", `(f32x4.splat (f32.div ${get("invCount")} ${hsum("se")}))`)}
+    ${set("sh", `(f32x4.splat ${get("smooth")})`)}
+    ${loop(grad)}
+    ${tailGrad}`;
+  return f.text(`(local.set $zr ${get("z")}) (local.set $gr ${get("g")}) (local.set $st ${get("stats")})
+  (block $RB (loop $RL (br_if $RB (i32.eqz ${get("rows")}))
+    ${row}
+    (local.set $zr (i32.add ${get("zr")} (i32.const ${vocab * 4})))
+    (local.set $gr (i32.add ${get("gr")} (i32.const ${vocab * 4})))
+    (local.set $st (i32.add ${get("st")} (i32.const 12)))
+    (local.set $targets (i32.add ${get("targets")} (i32.const 4)))
+    (local.set $rows (i32.sub ${get("rows")} (i32.const 1))) (br $RL)))`);
 }

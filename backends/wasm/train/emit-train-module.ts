@@ -10,7 +10,7 @@ import type { EmitFlags } from "../wat.ts";
 import { emitActivationForward, emitActivationGrad } from "./emit-activation-train.ts";
 import { emitAttentionBackward, emitAttentionForward } from "./emit-attention-train.ts";
 import { emitMatmulDw } from "./emit-matmul-dw.ts";
-import { emitColumnSums, emitNormBackward, emitNormForward } from "./emit-norm-train.ts";
+import { emitColumnSums, emitCrossEntropy, emitNormBackward, emitNormForward } from "./emit-norm-train.ts";
 import { emitSsmConvBackward, emitSsmConvForward, emitSsmScanBackward, emitSsmScanForward } from "./emit-ssm-train.ts";
 import { kernelExports, type TrainKernel } from "./kernel-names.ts";
 
@@ -49,6 +49,8 @@ export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
       return fns([emitNormForward(fl, k.spec, `fwd${id}`), "fwd"], [emitNormBackward(fl, k.spec, `bwd${id}`), "bwd"]);
     case "colsum":
       return fns([emitColumnSums(`run${id}`), "run"]);
+    case "xent":
+      return fns([emitCrossEntropy(fl, k.vocab, `run${id}`), "run"]);
     case "ssm_conv":
       return fns([emitSsmConvForward(fl, k.spec, `fwd${id}`), "fwd"], [emitSsmConvBackward(fl, k.spec, `bwd${id}`), "bwd"]);
     case "ssm_scan":

@@ -25,6 +25,8 @@ export type TrainKernel =
   | { kind: "norm"; spec: NormTrainSpec }
   /** A bias gradient: column sums of dy into float64. */
   | { kind: "colsum" }
+  /** Softmax cross-entropy's row sums and gradient over rows of `vocab` logits. */
+  | { kind: "xent"; vocab: number }
   /** Mamba's causal depthwise conv (+ silu), forward and backward (emit-ssm-train.ts). */
   | { kind: "ssm_conv"; spec: SsmConvTrainSpec }
   /** Mamba's selective scan, forward and backward. */
@@ -53,6 +55,8 @@ export function kernelExports(k: TrainKernel): Record<string, string> {
       return { fwd: `norm_fwd_${k.spec.kind}_d${k.spec.dim}`, bwd: `norm_bwd_${k.spec.kind}_d${k.spec.dim}` };
     case "colsum":
       return { run: "colsum" };
+    case "xent":
+      return { run: `xent_v${k.vocab}` };
     case "ssm_conv": {
       const key = `e${k.spec.channels}_k${k.spec.width}`;
       return { fwd: `ssm_conv_fwd_${key}`, bwd: `ssm_conv_bwd_${key}` };

@@ -3,7 +3,7 @@
 // nodes lists them all — each linear's forward, dx (where its input takes a gradient) and dW
 // (where its weight does), each softmax attention the Wasm kernel covers, each activation of a
 // linear's epilogue or of its own node, each norm the Wasm kernel covers (and the column sums of
-// any bias gradient), each Mamba conv and selective scan. `specformer build`
+// any bias gradient), each Mamba conv and selective scan, and the loss over the logits' vocab. `specformer build`
 // compiles exactly this set into a generated package (emit-train-module.ts).
 
 import type { ModelInfo } from "../../../src/model/model.ts";
@@ -51,6 +51,8 @@ export function trainKernelSet(program: BackwardProgram): TrainKernel[] {
       add({ kind: "ssm_scan", spec: { inner, stateSize: n.stateSize, dtRank: n.dtRank } });
     }
   }
+  const vocab = g.values[program.logits].shape.at(-1);
+  if (typeof vocab === "number") add({ kind: "xent", vocab });
   return [...out.values()];
 }
 

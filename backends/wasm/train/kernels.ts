@@ -24,6 +24,7 @@ import { attentionBackward as refAttentionBackward, attentionForward as refAtten
 import { headSlopes } from "../../reference/kernels/position.ts";
 import type { AttentionDims } from "../../reference/kernels/shape.ts";
 import type { TrainKernels } from "../../../src/train/kernels.ts";
+import type { LossResult } from "../../../src/train/loss.ts";
 import { relaxedSimdSupported } from "../backend.ts";
 import { NR } from "../plan.ts";
 import type { EmitFlags } from "../wat.ts";
@@ -342,6 +343,9 @@ export class WasmTrainKernels implements TrainKernels {
   }
   normForward(kind: "layer" | "rms", x: Num, rows: number, dim: number, w: Num, b: Num | null, eps: number, offset = 0): Num {
     return this.norms.forward(kind, x, rows, dim, w, b, eps, offset);
+  }
+  crossEntropy(logits: Num, targets: Int32Array, vocab: number, smoothing: number, wantGrad: boolean): LossResult {
+    return this.norms.crossEntropy(logits, targets, vocab, smoothing, wantGrad);
   }
   normBackward(kind: "layer" | "rms", dy: Float64Array, x: Num, rows: number, dim: number, w: Num, eps: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null, offset = 0): void {
     this.norms.backward(kind, dy, x, rows, dim, w, eps, dx, dw, db, offset);

@@ -1,4 +1,4 @@
-// The host side of the Wasm norm and column-sum kernels (emit-norm-train.ts): copies the
+// The host side of the Wasm norm, column-sum and cross-entropy kernels (emit-norm-train.ts): copies the
 // operands into the kernel memory, folds a norm's weight offset into its scale, calls the
 // kernel on the calling thread (a norm is O(rows · width), a few microseconds a layer) and
 // hands the results on as TrainKernels' contract wants: the forward's output as Float32Array,
@@ -6,6 +6,7 @@
 // multiple of 4) run the reference kernels.
 
 import { normBackward as refNormBackward, normForward as refNormForward, type Num } from "../../reference/backward/index.ts";
+import { checkLossInputs, type LossResult } from "../../../src/train/loss.ts";
 import type { KernelMemory } from "./kernel-memory.ts";
 import type { TrainKernel } from "./kernel-names.ts";
 
@@ -68,5 +69,35 @@ export class WasmNormKernels {
     this.call({ kind: "colsum" }, "run", [dyp, rows, N, out]);
     const sums = new Float64Array(this.mem.memory.buffer, out, N);
     for (let i = 0; i < N; i++) db[i] += sums[i];
+  }
+
+  /**
+   * Mean softmax cross-entropy with label smoothing and its gradient (src/train/loss.ts's
+   * crossEntropy): the kernel's float32 row sums and gradient, the log, the loss and the
+   * target's share of the gradient here in float64.
+   */
+  crossEntropy(logits: Num, targets: Int32Array, vocab: number, smoothing: number, wantGrad: boolean): LossResult {
+    const count = checkLossInputs(logits, targets, vocab, smoothing);
+    const rows = targets.length;
+    const invCount = count > 0 ? 1 / count : 0;
+    this.mem.reset();
+    const zp = this.mem.put(logits);
+    const gp = this.mem.alloc(rows * vocab);
+    const tp = this.mem.alloc(rows);
+    new Int32Array(this.mem.memory.buffer, tp, rows).set(targets);
+    const sp = this.mem.alloc(3 * rows);
+    this.call({ kind: "xent", vocab }, "run", [zp, gp, rows, tp, sp, invCount, (smoothing / vocab) * invCount]);
+    const f = this.mem.f32;
+    const [z, st] = [zp >> 2, sp >> 2];
+    let total = 0;
+    for (let r = 0; r < rows; r++) {
+      const y = targets[r];
+      if (y < 0) continue;
+      const lse = f[st + 3 * r] + Math.log(f[st + 3 * r + 1]);
+      total += (1 - smoothing) * (lse - f[z + r * vocab + y]) + smoothing * (lse - f[st + 3 * r + 2] / vocab);
+    }
+    const dLogits = wantGrad ? new Float64Array(f.subarray(gp >> 2, (gp >> 2) + rows * vocab)) : new Float64Array(0);
+    if (wantGrad) for (let r = 0; r < rows; r++) if (targets[r] >= 0) dLogits[r * vocab + targets[r]] -= (1 - smoothing) * invCount;
+    return { loss: count > 0 ? total / count : 0, count, dLogits };
   }
 }
