@@ -7,14 +7,13 @@
 // (begin + steps in uneven chunks) against the reference forward.
 
 import v8 from "node:v8";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkSource } from "../src/check/check.ts";
 import type { ModelInfo } from "../src/model/model.ts";
-import { createModel } from "../backends/registry.ts";
-import type { Model } from "../src/runtime/model-api.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { tinyInputs } from "./helpers/tiny-specs.ts";
 import { maxRelError } from "./helpers/rel-error.ts";
+import { sharedBuilds, type WasmVariant } from "./helpers/wasm-vs-reference.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
@@ -26,11 +25,7 @@ interface Case {
   variants?: Variant[];
 }
 
-interface Variant {
-  name: string;
-  relaxed?: boolean;
-  threads?: number;
-}
+type Variant = WasmVariant;
 
 const PLAIN: Variant = { name: "plain SIMD128", relaxed: false };
 const threads = (n: number): Variant => ({ name: `${n} threads`, threads: n });
@@ -189,14 +184,6 @@ function load(c: Case): ModelInfo {
   return r.entry;
 }
 
-/** max |got - ref| / max(1, max |ref|). */
-async function wasmModel(m: ModelInfo, w: Map<string, Float32Array>, v: Variant): Promise<Model> {
-  if (v.relaxed === undefined) return createModel("wasm", m, w, v.threads ? { threads: v.threads } : {});
-  const { createWasmModel } = await import("../backends/wasm/backend.ts");
-  const { inferenceGraph } = await import("../src/ir/lower.ts");
-  return createWasmModel(m, inferenceGraph(m), w, { relaxed: v.relaxed, ...(v.threads ? { threads: v.threads } : {}) });
-}
-
 describe.each(CASES)("wasm, $title", (c) => {
   const m = load(c);
   const w = randomWeights(m, 7, { std: 0.3 });
@@ -210,22 +197,7 @@ describe.each(CASES)("wasm, $title", (c) => {
     expect(warned).toBe(dims.some((hd) => hd % 4 !== 0));
   });
 
-  // A Wasm build is most of each test's time: the forward and decode tests of a variant share
-  // one build (and the reference's forward), started by whichever test runs first.
-  let reference: Promise<Float32Array> | undefined;
-  const referenceForward = () =>
-    (reference ??= createModel("reference", m, w).then(async (ref) => {
-      try {
-        return await ref.forward(tokens, opts);
-      } finally {
-        ref.dispose();
-      }
-    }));
-  const built = new Map<string, Promise<Model>>();
-  const build = (v: Variant) => built.get(v.name) ?? built.set(v.name, wasmModel(m, w, v)).get(v.name)!;
-  afterAll(async () => {
-    for (const model of await Promise.allSettled(built.values())) if (model.status === "fulfilled") model.value.dispose();
-  });
+  const { referenceForward, build } = sharedBuilds(m, w, tokens, opts);
 
   it.each(variants)("forward matches the reference within 1e-4 ($name)", async (v) => {
     const expected = await referenceForward();

@@ -4,6 +4,7 @@
 
 import { assemble } from "./compile.ts";
 import { attentionName, emitAttention } from "./emit-attention.ts";
+import { blockedScratchFloats } from "./emit-attention-blocked.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
 import { emitHelpers } from "./emit-rows.ts";
 import type { WOp } from "./ops.ts";
@@ -43,7 +44,7 @@ function visible(spec: AttentionBenchSpec, i: number): number {
 export const alibiSlopes = (heads: number): Float32Array => Float32Array.from({ length: heads }, (_, h) => 2 ** (-8 * (h + 1) / heads));
 
 /** Per-thread scratch the bench gives the kernel: generous, so any kernel version fits. */
-const scratchFloatsFor = (hd: number): number => Math.max(24 * hd + 1024, hd * hd + 8 * hd + 64);
+const scratchFloatsFor = (hd: number): number => Math.max(24 * hd + 1024, hd * hd + 8 * hd + 64, blockedScratchFloats(hd) + 4 * hd + 64);
 
 export function attentionBenchModule(relaxed: boolean, spec: AttentionBenchSpec): AttentionBench {
   const fl: EmitFlags = { relaxed, threads: false };

@@ -13,6 +13,7 @@ import type { Act } from "./emit-math.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
 import { NR } from "./plan.ts";
 import { paddedChannels } from "./emit-ssm.ts";
+import { blockedScratchFloats } from "./emit-attention-blocked.ts";
 
 type NodeOf<K extends Node["op"]> = Extract<Node, { op: K }>;
 
@@ -286,7 +287,8 @@ export function buildOps(graph: Graph, stepInputs: ReadonlySet<string>): BuiltOp
       source: n.source, ...(ropeKey ? { ropeKey } : {}), ropeDim: n.rope?.dim ?? 0, padding: mask !== undefined, name: n.cache,
     };
     const hd = n.headDim;
-    scratchFloats = Math.max(scratchFloats, n.op === "attention" ? 4 * hd + 64 : hd * hd + 8 * hd + 64);
+    // Softmax: the blocked prefill's buffers (emit-attention-blocked.ts), then the one-row path's accumulator.
+    scratchFloats = Math.max(scratchFloats, n.op === "attention" ? blockedScratchFloats(hd) + 4 * hd + 64 : hd * hd + 8 * hd + 64);
     const op: WOp =
       n.op === "attention"
         ? { op: "attention", ...common, scale: n.scale ?? 1 / Math.sqrt(hd), ...(n.softcap !== undefined ? { softcap: n.softcap } : {}), ...(n.window !== undefined ? { window: n.window } : {}), ...(n.sparse ? { sparse: n.sparse } : {}), ...(n.alibi ? { alibiKey: table({ kind: "alibi", section, dim: 0, base: 0, heads: n.heads, ...(n.headWindows ? { windows: n.headWindows } : {}) }) } : {}), ...(n.headWindows ? { headWindows: n.headWindows } : {}) }

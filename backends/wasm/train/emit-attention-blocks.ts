@@ -1,13 +1,13 @@
 // Building blocks of the blocked training attention (emit-attention-train.ts): every product of
 // the forward and the backward is a small matmul between T × T or T × headDim blocks that sit
-// packed in a per-thread scratch, run by one register-tiled microkernel (4 rows × 8 columns of
-// C: 8 accumulators, per step of the sum two vector loads of B and four broadcasts of A). Its
-// operands are named by strides, so the transposed products of the backward (Pᵀ·dO, dSᵀ·Q)
-// read the probability block in place. Also here: the scratch layouts, the packing of K and V
-// blocks (zero past the last key), and each query row's visible-key bounds.
+// packed in a per-thread scratch, run by the register-tiled microkernel of ../emit-block-mm.ts
+// (shared with the inference prefill, ../emit-attention-blocked.ts). Its operands are named by
+// strides, so the transposed products of the backward (Pᵀ·dO, dSᵀ·Q) read the probability
+// block in place. Also here: the scratch layouts, the packing of K and V blocks (zero past the
+// last key), and each query row's visible-key bounds.
 
 import { softcapV } from "../emit-math.ts";
-import { type EmitFlags, Func, get, i32, madd, set, splat } from "../wat.ts";
+import { type EmitFlags, Func, get, i32, set, splat } from "../wat.ts";
 import type { AttentionTrainSpec } from "./emit-attention-train.ts";
 
 /** Queries and keys per block. */
@@ -41,85 +41,6 @@ export const bwdLayout = (d: number): Layout =>
 /** Bytes of one thread's forward scratch for Sk keys: the fixed part and every key block packed twice (Kᵀ, V). */
 export const fwdScratchBytes = (d: number, Sk: number): number => fwdLayout(d).fixed + 2 * Math.ceil(Sk / T) * T * d * 4;
 export const bwdScratchBytes = (d: number): number => bwdLayout(d).fixed;
-
-/**
- * C [M, N] (+)= A [M, K] · B [K, N], where A(m, k) is at $a + m·am + k·ak, B(k, n) at
- * $b + k·bk + 4n (rows of B contiguous) and C(m, n) at $c + m·cm + 4n; a, b, c name i32
- * locals, strides are bytes. M and K multiples of 4, N of 4 (a last tile of 4 columns when N
- * is not a multiple of 8). `zero`: C is overwritten instead of added to.
- */
-export interface Mm {
-  id: string;
-  M: number;
-  N: number;
-  K: number;
-  a: string;
-  am: number;
-  ak: number;
-  b: string;
-  bk: number;
-  c: string;
-  cm: number;
-  zero: boolean;
-}
-
-function mmTile(f: Func, fl: EmitFlags, s: Mm, nv: number): string {
-  const acc = (i: number, v: number) => `ma${i}_${v}`;
-  const names: string[] = [];
-  for (let i = 0; i < 4; i++) for (let v = 0; v < nv; v++) names.push(acc(i, v));
-  f.local("v128", ...names, "mx0", "mx1", "md");
-  f.local("i32", "mm_m0", "mm_n0", "mm_ap", "mm_bp", "mm_cp", "mm_k");
-  const init: string[] = [];
-  const store: string[] = [];
-  for (let i = 0; i < 4; i++) {
-    for (let v = 0; v < nv; v++) {
-      const o = i * s.cm + v * 16;
-      init.push(set(acc(i, v), s.zero ? "(v128.const i32x4 0 0 0 0)" : `(v128.load offset=${o} ${get("mm_cp")})`));
-      store.push(`(v128.store offset=${o} ${get("mm_cp")} ${get(acc(i, v))})`);
-    }
-  }
-  const step: string[] = [];
-  for (let u = 0; u < 4; u++) {
-    for (let v = 0; v < nv; v++) step.push(set(`mx${v}`, `(v128.load offset=${u * s.bk + v * 16} ${get("mm_bp")})`));
-    for (let i = 0; i < 4; i++) {
-      step.push(set("md", `(v128.load32_splat offset=${i * s.am + u * s.ak} ${get("mm_ap")})`));
-      for (let v = 0; v < nv; v++) step.push(set(acc(i, v), madd(fl, get("md"), get(`mx${v}`), get(acc(i, v)))));
-    }
-  }
-  const L = `${s.id}_${nv}`;
-  return `
-      (local.set $mm_cp (i32.add ${get(s.c)} (i32.add (i32.mul ${get("mm_m0")} ${i32(s.cm)}) (i32.shl ${get("mm_n0")} (i32.const 2)))))
-      ${init.join("\n")}
-      (local.set $mm_ap (i32.add ${get(s.a)} (i32.mul ${get("mm_m0")} ${i32(s.am)})))
-      (local.set $mm_bp (i32.add ${get(s.b)} (i32.shl ${get("mm_n0")} (i32.const 2))))
-      (local.set $mm_k (i32.const 0))
-      (loop $L_mk_${L}
-        ${step.join("\n")}
-        (local.set $mm_ap (i32.add ${get("mm_ap")} ${i32(4 * s.ak)}))
-        (local.set $mm_bp (i32.add ${get("mm_bp")} ${i32(4 * s.bk)}))
-        (br_if $L_mk_${L} (i32.lt_s (local.tee $mm_k (i32.add ${get("mm_k")} (i32.const 4))) ${i32(s.K)})))
-      ${store.join("\n")}`;
-}
-
-export function mm(f: Func, fl: EmitFlags, s: Mm): string {
-  if (s.M % 4 || s.K % 4 || s.N % 4) throw new Error(`wasm attention blocks: ${s.id} is ${s.M}×${s.K}·${s.K}×${s.N}, not multiples of 4`);
-  const n8 = s.N - (s.N % 8);
-  const full =
-    n8 === 0
-      ? ""
-      : `(local.set $mm_n0 (i32.const 0))
-      (loop $L_mn_${s.id}
-        ${mmTile(f, fl, s, 2)}
-        (br_if $L_mn_${s.id} (i32.lt_s (local.tee $mm_n0 (i32.add ${get("mm_n0")} (i32.const 8))) ${i32(n8)})))`;
-  const tail = s.N % 8 === 0 ? "" : `(local.set $mm_n0 ${i32(n8)})\n${mmTile(f, fl, s, 1)}`;
-  f.local("i32", "mm_m0");
-  return `
-    (local.set $mm_m0 (i32.const 0))
-    (loop $L_mm_${s.id}
-      ${full}
-      ${tail}
-      (br_if $L_mm_${s.id} (i32.lt_s (local.tee $mm_m0 (i32.add ${get("mm_m0")} (i32.const 4))) ${i32(s.M)})))`;
-}
 
 /**
  * Packs key block $pj0 (T keys of batch $b, KV head $kvh) from `src` ([B, Sk, KVH, d]): into

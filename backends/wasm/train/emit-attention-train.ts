@@ -26,7 +26,8 @@
 
 import { expV } from "../emit-math.ts";
 import { type EmitFlags, f32, Func, get, i32, madd, set, splat } from "../wat.ts";
-import { bwdLayout, fwdLayout, headSetup, hmax, mm, NEG, packKeys, perRow, perVec, queryRow, rowBounds, scores, scratchSetup, T, unitLoop, ZERO } from "./emit-attention-blocks.ts";
+import { mm } from "../emit-block-mm.ts";
+import { bwdLayout, fwdLayout, headSetup, hmax, NEG, packKeys, perRow, perVec, queryRow, rowBounds, scores, scratchSetup, T, unitLoop, ZERO } from "./emit-attention-blocks.ts";
 
 export { bwdScratchBytes, fwdScratchBytes } from "./emit-attention-blocks.ts";
 
