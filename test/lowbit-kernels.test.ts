@@ -86,3 +86,44 @@ describe("wasm kernels: low-bit matmul against the reference arithmetic", () => 
     }
   }
 });
+
+describe("wasm kernels: f16 decode's input scaling (x · 2^112 against weights read as w · 2^-112)", () => {
+  // Weights across the f16 range: subnormals (|w| < 2^-14), zeros, normals up to 60,000.
+  function weights(N: number, K: number): LowBitWeight {
+    const w = rand(N * K, 17, 2);
+    for (let i = 0; i < w.length; i++) w[i] = i % 5 === 0 ? w[i] * 1e-5 : i % 11 === 0 ? 0 : i % 97 === 0 ? w[i] * 60000 : w[i];
+    return quantize(w, [N, K], "f16", "w") as LowBitWeight;
+  }
+  // [max |x|, what it exercises]: just under 2^16 (scaled, finite); 2^16 and 1e30 (the exact
+  // path: x · 2^112 would overflow); tiny inputs (subnormal f32 products stay exact).
+  const cases: Array<[number, string]> = [
+    [65535, "scaled"],
+    [65536, "exact path"],
+    [1e30, "exact path"],
+    [1e-30, "scaled, tiny"],
+  ];
+  for (const relaxed of [false, true]) {
+    it.each(cases)(`max |x| %d (%s), rows 1–3, K 70, N 13 (${relaxed ? "relaxed" : "plain"})`, (amax) => {
+      const [N, K, M] = [13, 70, 3];
+      const w = weights(N, K);
+      const W = dequantize(w);
+      const A = rand(M * K, 5, 2);
+      A[K + 3] = amax; // row 1
+      for (let i = 0; i < A.length; i++) if (amax < 1) A[i] *= amax;
+      const mm = lowBitMatmulModule(relaxed, w, A, M);
+      for (const rows of [1, 2, 3]) {
+        mm.run(rows);
+        const got = mm.c(rows);
+        for (let r = 0; r < rows; r++) {
+          let scale = 0;
+          const want = new Float64Array(N);
+          for (let n = 0; n < N; n++) {
+            for (let k = 0; k < K; k++) want[n] += A[r * K + k] * W[n * K + k];
+            scale = Math.max(scale, Math.abs(want[n]));
+          }
+          for (let n = 0; n < N; n++) expect(Math.abs(got[r * N + n] - want[n]) / scale, `rows ${rows}, row ${r}, column ${n}`).toBeLessThan(2e-6);
+        }
+      }
+    });
+  }
+});

@@ -1,86 +1,14 @@
 // Low-bit matmuls (layouts: lowbit.ts): the dispatch between the decode matrix–vector and the
-// prefill path, and the f16 bodies; q8 / q4 bodies are in emit-lowbit-int.ts.
+// prefill path; the f16 bodies are in emit-lowbit-f16.ts, the q8 / q4 ones in emit-lowbit-int.ts.
 
 import { BLOCK } from "../../src/runtime/weights/format.ts";
-import { epilogue, f16x4ToF32, MR, matmulName, rowTilesOf, type MatmulSpec } from "./emit-matmul.ts";
+import { MR, matmulName, rowTilesOf, type MatmulSpec } from "./emit-matmul.ts";
+import { dequantPanelF16, mvRowF16, prescaleRows } from "./emit-lowbit-f16.ts";
 import { dequantIntPanel, mvIntRow } from "./emit-lowbit-int.ts";
 import { quantizeRowsInt, quantizeRowsShared } from "./emit-quant.ts";
 import { panelBytes } from "./lowbit.ts";
 import { NR } from "./plan.ts";
-import { type EmitFlags, Func, get, i32, madd, set, splatLoad, storeV } from "./wat.ts";
-
-
-/** The f16 weights of step kk (0..31) of the current block for vectors v < nv as exact f32x4, from $rec. */
-const f16Vector = (kk: number, v: number): string => f16x4ToF32(`(v128.load16x4_s offset=${kk * NR * 2 + v * 8} ${get("rec")})`);
-
-/** Blocks of a row: a loop over the whole ones, then the partial one (K % 32 steps), each by `block(steps)`. */
-function overBlocks(s: MatmulSpec, label: string, block: (steps: number) => string, advance: string): string {
-  const whole = Math.floor(s.K / BLOCK);
-  const rest = s.K % BLOCK;
-  const loop =
-    whole === 0
-      ? ""
-      : `(local.set $blk (i32.const 0))
-      (loop $L_${label}
-        ${block(BLOCK)}
-        ${advance}
-        (br_if $L_${label} (i32.lt_s (local.tee $blk (i32.add ${get("blk")} (i32.const 1))) ${i32(whole)})))`;
-  return `${loop}\n${rest ? block(rest) : ""}`;
-}
-
-/**
- * Matrix–vector for one row $i over the panel at $qp: the weights dequantised in registers,
- * four partial sums per vector (independent FMA chains), the block's scale applied once per
- * block to their sum, f32 throughout.
- */
-function mvRowF16(f: Func, fl: EmitFlags, s: MatmulSpec, mode: "full" | "tail"): string {
-  const cols = mode === "full" ? NR : s.N % NR;
-  const nv = Math.ceil(cols / 4);
-  const U = 4;
-  const t = (u: number, v: number) => `t${u}_${v}`;
-  for (let v = 0; v < nv; v++) f.local("v128", `c0_0_${v}`, ...Array.from({ length: U }, (_, u) => t(u, v)));
-  f.local("v128", "x", "ts");
-  f.local("i32", "blk", "rec");
-  const block = (steps: number): string => {
-    const out: string[] = [];
-    for (let u = 0; u < U; u++) for (let v = 0; v < nv; v++) out.push(set(t(u, v), "(v128.const i32x4 0 0 0 0)"));
-    for (let kk = 0; kk < steps; kk++) {
-      out.push(set("x", splatLoad(get("ap"), kk * 4)));
-      for (let v = 0; v < nv; v++) out.push(set(t(kk % U, v), madd(fl, get("x"), f16Vector(kk, v), get(t(kk % U, v)))));
-    }
-    for (let v = 0; v < nv; v++) {
-      out.push(set("ts", `(f32x4.add (f32x4.add ${get(t(0, v))} ${get(t(1, v))}) (f32x4.add ${get(t(2, v))} ${get(t(3, v))}))`));
-      out.push(set(`c0_0_${v}`, `(f32x4.add ${get(`c0_0_${v}`)} ${get("ts")})`));
-    }
-    return out.join("\n");
-  };
-  const advance = `(local.set $ap (i32.add ${get("ap")} ${i32(BLOCK * 4)}))\n(local.set $rec (i32.add ${get("rec")} ${i32(BLOCK * NR * 2)}))`;
-  return `
-        (local.set $ap (i32.add ${get("a")} (i32.mul ${get("i")} ${i32(s.K * 4)})))
-        (local.set $cp (i32.add ${get("c")} (i32.shl (i32.add (i32.mul ${get("i")} ${i32(s.N)}) ${get("col")}) (i32.const 2))))
-        (local.set $rec ${get("qp")})
-        ${Array.from({ length: nv }, (_, v) => set(`c0_0_${v}`, "(v128.const i32x4 0 0 0 0)")).join("\n")}
-        ${overBlocks(s, `mv_${mode}`, block, advance)}
-        ${epilogue(f, fl, s, 1, cols)}`;
-}
-
-/** The panel at $qp dequantised into f32 [K][NR] at $scr (exact: a code times an f16 scale). */
-function dequantPanelF16(f: Func, s: MatmulSpec, mode: "full" | "tail"): string {
-  const cols = mode === "full" ? NR : s.N % NR;
-  const nv = Math.ceil(cols / 4);
-  f.local("i32", "blk", "rec");
-  const block = (steps: number): string => {
-    const out: string[] = [];
-    for (let kk = 0; kk < steps; kk++) for (let v = 0; v < nv; v++) out.push(storeV(get("bp"), f16Vector(kk, v), (kk * NR + v * 4) * 4));
-    return out.join("\n");
-  };
-  const advance = `(local.set $bp (i32.add ${get("bp")} ${i32(BLOCK * NR * 4)}))\n(local.set $rec (i32.add ${get("rec")} ${i32(BLOCK * NR * 2)}))`;
-  return `
-      (local.set $rec ${get("qp")})
-      (local.set $bp ${get("scr")})
-      ${overBlocks(s, `dq_${mode}`, block, advance)}`;
-}
-
+import { type EmitFlags, Func, get, i32 } from "./wat.ts";
 /**
  * (func $mm_<storage>_… (param $a $w $bias $c $gate $res $rows)): the matmul over low-bit
  * panels. Fewer than MR rows (decode steps): matrix–vector, each weight byte read once per row
@@ -116,13 +44,20 @@ export function emitMatmulLowBit(fl: EmitFlags, s: MatmulSpec): string {
     (br $L_${label})))`;
   const int = st !== "f16";
   if (int && s.actq === undefined) throw new Error(`wasm emit: ${matmulName(s)} needs the shared activation region`);
-  const mv = (mode: "full" | "tail") => `
+  const mv = (exact: boolean) => (mode: "full" | "tail") => {
+    const l = `${mode}${exact ? "_x" : ""}`;
+    return `
     (local.set $i (i32.const 0))
-    (block $B_mvr_${mode} (loop $L_mvr_${mode}
-      (br_if $B_mvr_${mode} (i32.ge_s ${get("i")} ${get("rows")}))
-      ${int ? mvIntRow(f, fl, s, mode) : mvRowF16(f, fl, s, mode)}
+    (block $B_mvr_${l} (loop $L_mvr_${l}
+      (br_if $B_mvr_${l} (i32.ge_s ${get("i")} ${get("rows")}))
+      ${int ? mvIntRow(f, fl, s, mode) : mvRowF16(f, fl, s, mode, exact)}
       (local.set $i (i32.add ${get("i")} (i32.const 1)))
-      (br $L_mvr_${mode})))`;
+      (br $L_mvr_${l})))`;
+  };
+  // f16: the rows scaled by 2^112 first (emit-lowbit-f16.ts), unless that would overflow.
+  const decode = int
+    ? `${quantizeRowsInt(f, s.K, get("rows"))} ${perPanel("pv", mv(false))}`
+    : `${prescaleRows(f, s.K)} (if ${get("exact")} (then ${perPanel("pvx", mv(true))}) (else ${perPanel("pv", mv(false))}))`;
   const mm = (mode: "full" | "tail") => `${int ? dequantIntPanel(f, s) : dequantPanelF16(f, s, mode)}
     (local.set $wp ${get("scr")})
     ${rowTilesOf(f, fl, s, mode, mrFull)}`;
@@ -131,7 +66,7 @@ export function emitMatmulLowBit(fl: EmitFlags, s: MatmulSpec): string {
   const body = `
   (local.set $scr (i32.add ${i32(s.scratch.base)} (i32.mul (global.get $tid) ${i32(s.scratch.bytes)})))
   (if (i32.lt_s ${get("rows")} ${i32(mrFull)})
-    (then ${int ? quantizeRowsInt(f, s.K, get("rows")) : ""} ${perPanel("pv", mv)})
+    (then ${decode})
     (else ${int ? `${quantizeRowsShared(f, s.K, s.actq!)} (local.set $a ${i32(s.actq!)})` : ""} ${perPanel("pm", mm)}))`;
   return f.text(body);
 }

@@ -11,7 +11,8 @@ import { type AttentionBench, attentionBenchModule } from "./kernel-bench-attent
 import { packPanels } from "./load.ts";
 import { actRowBytes } from "./emit-quant.ts";
 import { packLowBit, packedBytes } from "./lowbit.ts";
-import { BLOCK, blocksOf, type LowBitWeight } from "../../src/runtime/weights/format.ts";
+import { BLOCK, blocksOf, type LowBitWeight, type StorageDType } from "../../src/runtime/weights/format.ts";
+import { quantize } from "../../src/runtime/weights/quantize.ts";
 import { type EmitFlags, madd } from "./wat.ts";
 
 /**
@@ -110,6 +111,23 @@ export interface LowBitMatmul {
   weightBytes: number;
 }
 
+/** A single-threaded module over an imported memory of `pages`: the globals and the (no-op) barrier kernels expect, the helpers, then `funcs`. */
+const benchModuleText = (pages: number, funcs: string): string => `(module
+  (import "env" "memory" (memory ${pages}))
+  (global $tid (mut i32) (i32.const 0))
+  (global $nth (mut i32) (i32.const 1))
+  (func $barrier)
+  ${emitHelpers()}
+  ${funcs})`;
+
+/** Per-thread scratch of a low-bit matmul over K: a decode step's quantised rows, or prefill's dequantised panel. */
+const lowBitScratchBytes = (K: number): number => Math.ceil((Math.max(3 * actRowBytes(K), 4 * blocksOf(K) * BLOCK * NR) + 256) / 64) * 64;
+
+/** `(func (export "mm") (param $w i32) (param $rows i32))`: the matmul `s` over the weights at $w. */
+const mmExport = (s: MatmulSpec, a: number, c: number): string =>
+  `(func (export "mm") (param $w i32) (param $rows i32)
+    (call $${matmulName(s)} (i32.const ${a}) (local.get $w) (i32.const 0) (i32.const ${c}) (i32.const 0) (i32.const 0) (local.get $rows)))`;
+
 /**
  * The backend's low-bit matmul for one shape over fixed buffers (A [M, K] f32, W packed from its
  * storage, C [M, N]); `rows` < MR takes the decode path, more the prefill one. Single-threaded.
@@ -118,7 +136,7 @@ export function lowBitMatmulModule(relaxed: boolean, w: LowBitWeight, A: Float32
   const fl: EmitFlags = { relaxed, threads: false };
   const [N, K] = w.shape;
   const storage = w.dtype;
-  const scratchBytes = Math.ceil((Math.max(3 * actRowBytes(K), 4 * blocksOf(K) * BLOCK * NR) + 256) / 64) * 64;
+  const scratchBytes = lowBitScratchBytes(K);
   const scratch = 1024;
   const a = scratch + scratchBytes;
   const actq = a + Math.ceil((4 * M * K + 64) / 64) * 64;
@@ -127,20 +145,51 @@ export function lowBitMatmulModule(relaxed: boolean, w: LowBitWeight, A: Float32
   const c = wAt + Math.ceil(weightBytes / 64) * 64;
   const pages = Math.ceil((c + 4 * M * N + 1024) / 65536);
   const s: MatmulSpec = { K, N, bias: false, residual: false, storage, scratch: { base: scratch, bytes: scratchBytes }, actq };
-  const text = `(module
-  (import "env" "memory" (memory ${pages}))
-  (global $tid (mut i32) (i32.const 0))
-  (global $nth (mut i32) (i32.const 1))
-  (func $barrier)
-  ${emitHelpers()}
-  ${emitMatmul(fl, s)}
-  (func (export "mm") (param $rows i32)
-    (call $${matmulName(s)} (i32.const ${a}) (i32.const ${wAt}) (i32.const 0) (i32.const ${c}) (i32.const 0) (i32.const 0) (local.get $rows))))`;
+  const text = benchModuleText(pages, `${emitMatmul(fl, s)}\n${mmExport(s, a, c)}`);
   const memory = new WebAssembly.Memory({ initial: pages });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
   new Float32Array(memory.buffer).set(A, a / 4);
   packLowBit(w, new Uint8Array(memory.buffer, wAt, weightBytes));
-  return { run: inst.exports.mm as (rows: number) => void, c: (rows) => new Float32Array(memory.buffer, c, rows * N).slice(), weightBytes };
+  const mm = inst.exports.mm as (w: number, rows: number) => void;
+  return { run: (rows) => mm(wAt, rows), c: (rows) => new Float32Array(memory.buffer, c, rows * N).slice(), weightBytes };
+}
+
+export interface DecodeBench {
+  /** One decode row (x [K]) over copy `i` of the weights. */
+  run(i: number): void;
+  /** Bytes of one packed copy; copies. */
+  bytes: number;
+  copies: number;
+}
+
+/**
+ * The backend's matmul for W [N, K] in `storage` (W the f32 values, converted as a load would)
+ * at one row, over `copies` packed copies of W, so that a pass over all of them streams from
+ * memory rather than from the caches (bench/lowbit-kernels.ts).
+ */
+export function decodeBenchModule(relaxed: boolean, storage: StorageDType, W: Float32Array, N: number, K: number, copies: number): DecodeBench {
+  const fl: EmitFlags = { relaxed, threads: false };
+  const bytes = packedBytes(storage, N, K);
+  const scratchBytes = lowBitScratchBytes(K);
+  const scratch = 1024;
+  const a = scratch + scratchBytes;
+  const actq = a + 4 * K + 64;
+  const c = actq + 4 * K + 64;
+  const w0 = Math.ceil((c + 4 * N + 64) / 4096) * 4096;
+  const stride = Math.ceil(bytes / 4096) * 4096;
+  const pages = Math.ceil((w0 + stride * copies) / 65536);
+  const s: MatmulSpec = { K, N, bias: false, residual: false, ...(storage === "f32" ? {} : { storage, scratch: { base: scratch, bytes: scratchBytes }, actq }) };
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const text = benchModuleText(pages, `${emitMatmul(fl, s)}\n${mmExport(s, a, c)}`);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
+  const x = new Float32Array(memory.buffer, a, K);
+  for (let k = 0; k < K; k++) x[k] = Math.sin(k + 1);
+  const first = new Uint8Array(memory.buffer, w0, bytes);
+  if (storage === "f32") packPanels(W, N, K, new Float32Array(memory.buffer, w0, bytes / 4));
+  else packLowBit(quantize(W, [N, K], storage) as LowBitWeight, first);
+  for (let i = 1; i < copies; i++) new Uint8Array(memory.buffer, w0 + i * stride, bytes).set(first);
+  const mm = inst.exports.mm as (w: number, rows: number) => void;
+  return { run: (i) => mm(w0 + i * stride, 1), bytes, copies };
 }
 
 /** A module exporting `act(rows)`: the backend's activation kernel over [rows, 256] at fixed buffers. */
