@@ -12,6 +12,7 @@ import { parseSafetensors } from "../src/runtime/safetensors.ts";
 import { differentiate, verifyBackward } from "../src/train/autodiff.ts";
 import { bindBatch } from "../src/train/data.ts";
 import { TrainingEngine } from "../src/train/engine.ts";
+import { float32Gradients } from "../src/train/engine-nodes.ts";
 import { trainingGraph } from "../src/train/graph.ts";
 import { crossEntropy } from "../src/train/loss.ts";
 import { adamState, adamStep, clipGradNorm, decays } from "../src/train/optim.ts";
@@ -133,5 +134,21 @@ describe("loss, dropout, optimiser", () => {
     expect(params.get("w")![1]).toBeCloseTo(-2 * 0.95 + 0.1, 6);
     expect(params.get("b")![0]).toBeCloseTo(0.5 - 0.1, 6);
     expect(st.step).toBe(1);
+  });
+});
+
+describe("float32 gradients on float32 targets", () => {
+  it("are the MLP hidden values and attention outputs, each written once by a linear's dx, never a parameter", () => {
+    const names = (spec: string) => {
+      const p = differentiate(trainingGraph(checkFile(spec).entry!, { dropout: 0 }));
+      const params = new Set(p.params.values());
+      const ids = [...float32Gradients(p)];
+      expect(ids.filter((id) => params.has(id))).toEqual([]);
+      return ids.map((id) => p.forward.values[id].name).sort();
+    };
+    expect(names("specs/tiny-gpt2.sf")).toEqual(["decoder.0.attn.scores", "decoder.0.mlp.act", "decoder.1.attn.scores", "decoder.1.mlp.act"]);
+    // SwiGLU's fused gate epilogue too; cross-attention's output as self-attention's.
+    expect(names("specs/tiny-llama.sf")).toEqual(["decoder.0.attn.scores", "decoder.0.mlp.act", "decoder.1.attn.scores", "decoder.1.mlp.act"]);
+    expect(names("specs/tiny-torch-transformer.sf").filter((n) => n.includes("layer.0"))).toEqual(["decoder.decoder_layer.0.attn.scores", "decoder.decoder_layer.0.cross_attn.scores", "decoder.decoder_layer.0.mlp.act", "encoder.encoder_layer.0.attn.scores", "encoder.encoder_layer.0.mlp.act"]);
   });
 });

@@ -21,8 +21,18 @@ import { attentionOptions, type NodeShapes, type Tape } from "./engine-nodes.ts"
 
 /** The gradient array of an input (by its field on the node and its value id), or null where none is wanted. */
 export type Want = (field: string, id: number | undefined) => Float64Array | null;
+/** The same, where the gradient may be a float32 one (float32Gradients): a linear's dx. */
+export type WantAny = (field: string, id: number | undefined) => Num | null;
 
-export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, want: Want, val: (id: number) => Num, tape: Tape): Promise<void> {
+/**
+ * The VJP of `n` given its output's gradient `dIn`: float32 (float32Gradients) only for a
+ * linear or softmax attention node, whose kernels read it as they read any input.
+ */
+export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want, val: (id: number) => Num, tape: Tape, wantAny: WantAny = want): Promise<void> {
+  if (n.op === "linear") return linearNode(e, n, dIn, want, val, tape, wantAny);
+  if (n.op === "attention" || n.op === "linear_attention") return attentionNode(e, n, dIn, want, val, tape);
+  if (!(dIn instanceof Float64Array)) throw new Error(`a float32 output gradient reached a ${n.op} node`);
+  const dOut = dIn;
   const dims = tape.dims;
   switch (n.op) {
     case "embed": {
@@ -55,26 +65,6 @@ export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, w
       else normBackward(...args);
       return;
     }
-    case "linear": {
-      const dr = want("residual", n.residual);
-      if (dr) accumulate(dr, dOut);
-      const [outDim, inDim] = e.shape(n.weight, dims);
-      let dy: Num = dOut;
-      if (n.act !== undefined) {
-        dy = await e.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
-      } else if (n.gate !== undefined) {
-        const pre = tape.pre.get(n.out)!;
-        const gate = val(n.gate);
-        const f = activationFn(n.gateAct!);
-        dy = new Float64Array(dOut.length);
-        for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * f(gate[i]);
-        const dg = want("gate", n.gate);
-        if (dg) gatedBackward(dOut, gate, pre, n.gateAct!, dg, null);
-      }
-      const x = val(n.x);
-      await e.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, want("x", n.x), want("weight", n.weight), want("bias", n.bias));
-      return;
-    }
     case "activation": {
       accumulate(want("x", n.x)!, await e.kernels.activationGrad(dOut, val(n.x), n.act));
       return;
@@ -85,29 +75,6 @@ export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, w
     case "softcap":
       softcapBackward(dOut, val(n.x), n.cap, want("x", n.x)!);
       return;
-    case "attention":
-    case "linear_attention": {
-      const d = e.attentionDims(n, dims);
-      const [q, k] = e.rotated(n, val(n.q), val(n.k), d);
-      // The kernels accumulate: without RoPE they add into the inputs' gradients directly;
-      // with it, into fresh arrays that go back through the transposed rotation.
-      const fresh = (g: Float64Array | null) => (g === null ? null : n.rope ? new Float64Array(g.length) : g);
-      const [dq, dk, dv] = [want("q", n.q), want("k", n.k), want("v", n.v)];
-      const [dqR, dkR] = [fresh(dq), fresh(dk)];
-      const keyMask = n.padding !== undefined ? (tape.values.get(n.padding) as Uint8Array) : undefined;
-      if (n.op === "attention") {
-        // The forward's own dropout counters: the kernel regenerates the same masks.
-        const o = attentionOptions(n, keyMask, tape.attentionDropout.get(n.out));
-        await e.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
-      } else {
-        linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...(keyMask !== undefined ? { keyMask } : {}) }, dqR, dkR, dv);
-      }
-      if (n.rope) {
-        if (dq && dqR) accumulate(dq, rope(dqR, d.batch, d.seqQ, d.heads, d.headDim, n.rope, true));
-        if (dk && dkR) accumulate(dk, rope(dkR, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope, true));
-      }
-      return;
-    }
     case "ssm_conv":
       await e.kernels.ssmConvBackward(dOut, val(n.x), e.convDims(n, dims), val(n.weight), n.bias === undefined ? null : val(n.bias), want("x", n.x), want("weight", n.weight), want("bias", n.bias));
       return;
@@ -140,3 +107,50 @@ export async function backwardNode(e: NodeShapes, n: Node, dOut: Float64Array, w
   }
 }
 
+/** A linear's VJP (its dx maybe float32: wantAny), from a float32 or float64 output gradient. */
+async function linearNode(e: NodeShapes, n: Extract<Node, { op: "linear" }>, dOut: Num, want: Want, val: (id: number) => Num, tape: Tape, wantAny: WantAny): Promise<void> {
+  const dims = tape.dims;
+  const dr = want("residual", n.residual);
+  if (dr) accumulate(dr, dOut);
+  const [outDim, inDim] = e.shape(n.weight, dims);
+  let dy: Num = dOut;
+  if (n.act !== undefined) {
+    dy = await e.kernels.activationGrad(dOut, tape.pre.get(n.out)!, n.act);
+  } else if (n.gate !== undefined) {
+    const pre = tape.pre.get(n.out)!;
+    const gate = val(n.gate);
+    const f = activationFn(n.gateAct!);
+    dy = new Float64Array(dOut.length);
+    for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * f(gate[i]);
+    const dg = want("gate", n.gate);
+    if (dg) gatedBackward(dOut instanceof Float64Array ? dOut : new Float64Array(dOut), gate, pre, n.gateAct!, dg, null);
+  }
+  const x = val(n.x);
+  await e.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, wantAny("x", n.x), want("weight", n.weight), want("bias", n.bias));
+}
+
+/** Softmax (float32 or float64 output gradient) or linear attention's VJP, through RoPE's transpose where the node rotates. */
+async function attentionNode(e: NodeShapes, n: Extract<Node, { op: "attention" | "linear_attention" }>, dOut: Num, want: Want, val: (id: number) => Num, tape: Tape): Promise<void> {
+  const dims = tape.dims;
+  const d = e.attentionDims(n, dims);
+  const [q, k] = e.rotated(n, val(n.q), val(n.k), d);
+  // The kernels accumulate: without RoPE they add into the inputs' gradients directly;
+  // with it, into fresh arrays that go back through the transposed rotation.
+  const fresh = (g: Float64Array | null) => (g === null ? null : n.rope ? new Float64Array(g.length) : g);
+  const [dq, dk, dv] = [want("q", n.q), want("k", n.k), want("v", n.v)];
+  const [dqR, dkR] = [fresh(dq), fresh(dk)];
+  const keyMask = n.padding !== undefined ? (tape.values.get(n.padding) as Uint8Array) : undefined;
+  if (n.op === "attention") {
+    // The forward's own dropout counters: the kernel regenerates the same masks.
+    const o = attentionOptions(n, keyMask, tape.attentionDropout.get(n.out));
+    await e.kernels.attentionBackward(q, k, val(n.v), val(n.out), tape.lse.get(n.out)!, dOut, d, o, dqR, dkR, dv);
+  } else {
+    if (!(dOut instanceof Float64Array)) throw new Error("a float32 output gradient reached a linear attention node");
+    linearAttentionBackward(q, k, val(n.v), val(n.out), dOut, d, { causal: n.causal, featureMap: n.featureMap, ...(keyMask !== undefined ? { keyMask } : {}) }, dqR, dkR, dv);
+  }
+  if (n.rope) {
+    if (dq && dqR) accumulate(dq, rope(dqR, d.batch, d.seqQ, d.heads, d.headDim, n.rope, true));
+    if (dk && dkR) accumulate(dk, rope(dkR, d.batch, d.seqK, d.kvHeads, d.headDim, n.rope, true));
+  }
+  return;
+}

@@ -98,3 +98,30 @@ export class NodeShapes {
   }
 
 }
+
+/**
+ * The values whose gradients a float32 target holds as Float32Array: written once, as a
+ * linear's dx — a float32 kernel result added into zeros, so the float64 array would hold the
+ * same numbers — and read as the output gradient of a linear or softmax attention node, whose
+ * kernels read it as float32 anyway. The float64 round trip (a conversion out of the kernel
+ * memory and one back in) is all they save; parameters and any value with two writers keep
+ * float64 gradients.
+ */
+export function float32Gradients(p: BackwardProgram): Set<number> {
+  const writers = new Map<number, number>();
+  const byLinearDx = new Set<number>();
+  for (const s of p.steps) {
+    for (const w of s.writes) {
+      writers.set(w.value, (writers.get(w.value) ?? 0) + 1);
+      if (s.node.op === "linear" && w.field === "x") byLinearDx.add(w.value);
+    }
+  }
+  const params = new Set(p.params.values());
+  const producer = new Map(p.forward.nodes.map((n) => [n.out, n.op]));
+  const out = new Set<number>();
+  for (const id of byLinearDx) {
+    const op = producer.get(id);
+    if (writers.get(id) === 1 && !params.has(id) && (op === "linear" || op === "attention")) out.add(id);
+  }
+  return out;
+}

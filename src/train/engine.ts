@@ -1,11 +1,12 @@
 // Runs a BackwardProgram: the forward program with a tape, the loss, and the backward steps
 // (engine-backward.ts), each one vector–Jacobian kernel call — matmuls and attention through
 // the TrainKernels of the chosen target (kernels.ts), the rest on the reference kernels
-// (backends/reference/backward). Gradients are float64. Activations are float64 on the
-// reference target; where the target's kernels compute in float32 (`float32`: wasm) their
-// outputs stay Float32Array and parameters are passed as given, so no value is converted to
-// float64 and back on its way between two kernels. Parameters are Float32Array when training,
-// Float64Array in finite-difference checks.
+// (backends/reference/backward). Activations and gradients are float64 on the reference
+// target; where the target's kernels compute in float32 (`float32`: wasm) their outputs stay
+// Float32Array, parameters are passed as given, and the gradients that pass only from one
+// kernel to the next are Float32Array (float32Gradients), so no value is converted to float64
+// and back on its way between two kernels. Parameter gradients are float64 on every target.
+// Parameters are Float32Array when training, Float64Array in finite-difference checks.
 
 import {
   embedForward,
@@ -20,8 +21,8 @@ import {
 import { unhandledOp } from "../ir/ops.ts";
 import type { Node } from "../ir/ir.ts";
 import type { BackwardProgram } from "./autodiff.ts";
-import { backwardNode, type Want } from "./engine-backward.ts";
-import { attentionOptions, f64, NodeShapes, type Batch, type ForwardOptions, type Params, type Stored, type Tape } from "./engine-nodes.ts";
+import { backwardNode, type Want, type WantAny } from "./engine-backward.ts";
+import { attentionOptions, f64, float32Gradients, NodeShapes, type Batch, type ForwardOptions, type Params, type Stored, type Tape } from "./engine-nodes.ts";
 import { referenceKernels, type TrainKernels } from "./kernels.ts";
 import { crossEntropy } from "./loss.ts";
 import { hash32 } from "./rng.ts";
@@ -29,6 +30,9 @@ import { hash32 } from "./rng.ts";
 export { attentionOptions, type Batch, type ForwardOptions, type Params, type Tape } from "./engine-nodes.ts";
 
 export class TrainingEngine extends NodeShapes {
+  /** On a float32 target: the values whose gradients stay Float32Array (float32Gradients). */
+  private f32Grads?: Set<number>;
+
   constructor(program: BackwardProgram, kernels: TrainKernels = referenceKernels) {
     super(program, kernels);
   }
@@ -175,13 +179,14 @@ export class TrainingEngine extends NodeShapes {
   async backward(tape: Tape, dLogits: Float64Array, params: Params): Promise<Map<string, Float64Array>> {
     const g = this.program.forward;
     const dims = tape.dims;
-    const grads = new Map<number, Float64Array>([[this.program.logits, dLogits]]);
+    const grads = new Map<number, Num>([[this.program.logits, dLogits]]);
     const paramIds = new Set(this.program.params.values());
-    const gradOf = (id: number): Float64Array => {
+    const single = this.kernels.float32 ? (this.f32Grads ??= float32Gradients(this.program)) : undefined;
+    const gradOf = (id: number): Num => {
       let a = grads.get(id);
       if (a === undefined) {
         const len = this.shape(id, dims).reduce((x, y) => x * y, 1);
-        a = new Float64Array(len);
+        a = single?.has(id) ? new Float32Array(len) : new Float64Array(len);
         grads.set(id, a);
       }
       return a;
@@ -196,9 +201,14 @@ export class TrainingEngine extends NodeShapes {
       const dOut = grads.get(s.seed);
       if (dOut === undefined) continue; // nothing reached this node's output: a zero gradient
       const fields = new Set(s.writes.map((w) => w.field));
-      const want: Want = (field, id) => (id !== undefined && fields.has(field) ? gradOf(id) : null);
+      const wantAny: WantAny = (field, id) => (id !== undefined && fields.has(field) ? gradOf(id) : null);
+      const want: Want = (field, id) => {
+        const a = wantAny(field, id);
+        if (a !== null && !(a instanceof Float64Array)) throw new Error(`the gradient of %${id} is float32 here, where only a linear's dx may write one`);
+        return a;
+      };
       try {
-        await backwardNode(this, n, dOut, want, val, tape);
+        await backwardNode(this, n, dOut, want, val, tape, wantAny);
       } catch (e) {
         if (e instanceof Error) e.message = `backward: node %${n.out} (${n.op} "${g.values[n.out].name}"): ${e.message}`;
         throw e;
@@ -206,7 +216,11 @@ export class TrainingEngine extends NodeShapes {
       if (!paramIds.has(s.seed)) grads.delete(s.seed);
     }
     const out = new Map<string, Float64Array>();
-    for (const [name, id] of this.program.params) out.set(name, grads.get(id) ?? new Float64Array(params.get(name)!.length));
+    for (const [name, id] of this.program.params) {
+      const gr = grads.get(id) ?? new Float64Array(params.get(name)!.length);
+      if (!(gr instanceof Float64Array)) throw new Error(`the gradient of parameter ${name} is not float64`);
+      out.set(name, gr);
+    }
     return out;
   }
   /** Loss and parameter gradients of one batch. */

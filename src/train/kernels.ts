@@ -8,7 +8,8 @@
 // Contract, shared by all implementations: inputs are read as given (float32 or float64),
 // outputs are fresh arrays — Float64Array, or Float32Array where `float32` says the kernels
 // compute in float32 and hand their results on unconverted (wasm) — and gradients are
-// accumulated (+=) into the Float64Arrays passed in.
+// accumulated (+=) into the arrays passed in: Float64Array, but for the Float32Array a float32
+// target's linearBackward may get as dx, and its output gradients (engine.ts's float32Gradients).
 // A kernel may answer now or with a promise (WebGPU reads its results back asynchronously);
 // the engine awaits every call, so the CPU targets stay synchronous and pay one microtask.
 
@@ -50,13 +51,13 @@ export interface TrainKernels {
   /** y = x Wᵀ + b: x [rows, inDim], W [outDim, inDim]. */
   linearForward(x: Num, rows: number, inDim: number, w: Num, bias: Num | null, outDim: number): Awaitable<Num>;
   /** dx += dy W, dW += dyᵀ x, db += Σ dy (each only where its array is given); dy may be activationGrad's answer. */
-  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): Awaitable<void>;
+  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Num | null, dw: Float64Array | null, db: Float64Array | null): Awaitable<void>;
   attentionForward(q: Num, k: Num, v: Num, dims: AttentionDims, o: TrainAttentionOptions): Awaitable<{ out: Num; lse: Float64Array }>;
   /** act(x), elementwise. */
   activationForward(x: Num, act: Activation): Awaitable<Num>;
   /** dy · act'(x), elementwise, fresh. */
-  activationGrad(dy: Float64Array, x: Num, act: Activation): Awaitable<Num>;
-  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
+  activationGrad(dy: Num, x: Num, act: Activation): Awaitable<Num>;
+  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Num, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): Awaitable<void>;
   /**
    * LayerNorm / RMSNorm over rows of `dim` (backends/reference/backward/dense.ts's normForward,
    * which the engine runs where a target has none); the backward adds into dx, dw, db.
@@ -92,7 +93,7 @@ export const referenceKernels = {
   ssmConvBackward,
   ssmScanForward,
   ssmScanBackward,
-  activationGrad(dy: Float64Array, x: Num, act: Activation): Float64Array {
+  activationGrad(dy: Num, x: Num, act: Activation): Float64Array {
     const out = new Float64Array(dy.length);
     for (let i = 0; i < dy.length; i++) if (dy[i] !== 0) out[i] = dy[i] * activationGrad(act, x[i]);
     return out;

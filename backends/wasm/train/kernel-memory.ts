@@ -75,17 +75,36 @@ export class KernelMemory {
     return this.f32.slice(at >> 2, (at >> 2) + floats);
   }
 
-  addInto(dst: Float64Array, at: number): void {
-    // Four at a time over a view of exactly dst's length: ~1.5× the plain loop (fewer bounds checks).
+  addInto(dst: Num, at: number): void {
     const view = new Float32Array(this.memory.buffer, at, dst.length);
-    const n = dst.length;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      dst[i] += view[i];
-      dst[i + 1] += view[i + 1];
-      dst[i + 2] += view[i + 2];
-      dst[i + 3] += view[i + 3];
-    }
-    for (; i < n; i++) dst[i] += view[i];
+    if (dst instanceof Float64Array) addF64(dst, view);
+    else addF32(dst, view);
   }
+}
+
+// One function per destination type, so each stays monomorphic: one loop over both types ran
+// ~2× slower once it had seen both (1 M elements, node: 2.4–2.9 ms against 1.2–1.4).
+// Four at a time over a view of exactly dst's length: ~1.5× the plain loop (fewer bounds checks).
+function addF64(dst: Float64Array, view: Float32Array): void {
+  const n = dst.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    dst[i] += view[i];
+    dst[i + 1] += view[i + 1];
+    dst[i + 2] += view[i + 2];
+    dst[i + 3] += view[i + 3];
+  }
+  for (; i < n; i++) dst[i] += view[i];
+}
+
+function addF32(dst: Float32Array, view: Float32Array): void {
+  const n = dst.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    dst[i] += view[i];
+    dst[i + 1] += view[i + 1];
+    dst[i + 2] += view[i + 2];
+    dst[i + 3] += view[i + 3];
+  }
+  for (; i < n; i++) dst[i] += view[i];
 }

@@ -208,7 +208,7 @@ export class WasmTrainKernels implements TrainKernels {
   private take(at: number, floats: number): Float32Array {
     return this.mem.take32(at, floats);
   }
-  private addInto(dst: Float64Array, at: number): void {
+  private addInto(dst: Num, at: number): void {
     this.mem.addInto(dst, at);
   }
 
@@ -249,7 +249,7 @@ export class WasmTrainKernels implements TrainKernels {
     return this.take(c, rows * outDim);
   }
 
-  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Float64Array | null, dw: Float64Array | null, db: Float64Array | null): void {
+  linearBackward(dy: Num, x: Num, rows: number, inDim: number, w: Num, outDim: number, dx: Num | null, dw: Float64Array | null, db: Float64Array | null): void {
     // One copy of dy serves both products and the bias's column sums.
     if (dx === null && dw === null && db === null) return;
     this.reset();
@@ -315,8 +315,8 @@ export class WasmTrainKernels implements TrainKernels {
     return { out: this.take(out, q.length), lse };
   }
 
-  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Float64Array, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void {
-    if (!wasmAttentionCovers(dims, o)) return refAttentionBackward(q, k, v, out, lse, dOut, dims, o, dq, dk, dv);
+  attentionBackward(q: Num, k: Num, v: Num, out: Num, lse: Float64Array, dOut: Num, dims: AttentionDims, o: TrainAttentionOptions, dq: Float64Array | null, dk: Float64Array | null, dv: Float64Array | null): void {
+    if (!wasmAttentionCovers(dims, o)) return refAttentionBackward(q, k, v, out, lse, dOut instanceof Float64Array ? dOut : new Float64Array(dOut), dims, o, dq, dk, dv);
     const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     this.reset();
     const qp = this.put(q);
