@@ -141,6 +141,11 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
         (local.set $xkp ${get("xkpkB")}) (local.set $xvp ${get("xvpkB")}) (local.set $xmp ${get("xmpkB")})`;
   const fetch = tail !== 0 ? packed : `(if ${contiguous.length === 1 ? contiguous[0] : `(i32.and ${contiguous.join(" ")})`} (then ${direct}) (else ${packed}))`;
 
+  // Causal, on the diagonal: skip the score tiles whose keys all follow their queries (their
+  // stale scores get masked to -inf), and end each query tile's P·V at its last visible key
+  // (the rest of P is exactly 0): at 128 rows 4 of the 10 blocks are diagonal.
+  const causalS = op.causal ? { skip: `(i32.gt_s (i32.add ${get("xj")} ${get("mm_m0")}) (i32.add ${get("xi0")} (i32.add ${get("mm_n0")} (i32.const 7))))` } : {};
+  const causalPV = op.causal ? { kEnd: `(call $imin ${i32(KB)} (i32.sub (i32.add ${get("xi0")} (i32.add ${get("mm_m0")} (i32.const 4))) ${get("xj")}))` } : {};
   const softmax = softmaxPass(f, fl, op);
   const finish = `
       (local.set $xr (i32.const 0))
@@ -192,9 +197,9 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
       ${fetch}
       ;; a block every row sees whole (no padding bits) needs no masks
       ${op.padding ? "(local.set $xfull (i32.const 0))" : `(local.set $xfull (i32.and (i32.ge_s ${get("xj")} ${get("xlol")}) (i32.le_s (i32.add ${get("xj")} ${i32(KB)}) ${get("xhif")})))`}
-      ${mm(f, fl, { id: "xs", M: KB, N: QB, K: 4 * C, a: "xkp", am: rowB, ak: 4, b: "xqtB", bk: QB * 4, c: "xstB", cm: QB * 4, zero: true })}
+      ${mm(f, fl, { id: "xs", M: KB, N: QB, K: 4 * C, a: "xkp", am: rowB, ak: 4, b: "xqtB", bk: QB * 4, c: "xstB", cm: QB * 4, zero: true, ...causalS })}
       ${softmax}
-      ${mm(f, fl, { id: "xo", M: QB, N: 4 * C, K: KB, a: "xstB", am: 4, ak: QB * 4, b: "xvp", bk: rowB, c: "xoB", cm: rowB, zero: false })}
+      ${mm(f, fl, { id: "xo", M: QB, N: 4 * C, K: KB, a: "xstB", am: 4, ak: QB * 4, b: "xvp", bk: rowB, c: "xoB", cm: rowB, zero: false, ...causalPV })}
       (local.set $xj (i32.add ${get("xj")} ${i32(KB)}))
       (br $L_xkeys)))
     ${finish}
@@ -215,6 +220,7 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
   const first: string[] = [];
   const plain: string[] = [];
   const second: string[] = [];
+  const secondFull: string[] = [];
   // Four keys per iteration (more, or a local set per key, measured no faster).
   for (let u = 0; u < 4; u++) {
     const [ex, xx, xs] = ["xe", "xx", "xs"];
@@ -233,15 +239,17 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
       set("xmx", `(f32x4.pmax ${get("xmx")} ${get("xs")})`),
       storeV(get("xsrc"), get("xs"), st(u)),
     );
+    // s − max <= 0 (or NaN), so expV skips its upper clamp
+    const expS = [set(xs, loadV(get("xsrc"), st(u))), set(xx, `(f32x4.sub ${get(xs)} ${get("xmx")})`), expV(f, fl, ex, xx, { nonPositive: true })];
     second.push(
-      set(xs, loadV(get("xsrc"), st(u))),
-      set(xx, `(f32x4.sub ${get(xs)} ${get("xmx")})`),
-      expV(f, fl, ex, xx),
+      ...expS,
       // exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
       set(xx, `(v128.and ${get(ex)} (f32x4.ne ${get(xs)} ${splat(-Infinity)}))`),
       set("xls", `(f32x4.add ${get("xls")} ${get(xx)})`),
       storeV(get("xsrc"), get(xx), st(u)),
     );
+    // a mask-free block has no masked (-inf) scores to zero
+    secondFull.push(...expS, set("xls", `(f32x4.add ${get("xls")} ${get(ex)})`), storeV(get("xsrc"), get(ex), st(u)));
   }
   const keys = (body: string[], id: string) => `
         (local.set $xt (i32.const 0))
@@ -273,7 +281,7 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
         (local.set $xup (f32x4.gt ${get("xmx")} ${get("xmo")}))
         (if (v128.any_true ${get("xup")}) (then
           (local.set $xx (f32x4.sub ${get("xmo")} ${get("xmx")}))
-          ${expV(f, fl, "xe", "xx")}
+          ${expV(f, fl, "xe", "xx", { nonPositive: true })}
           ;; lanes whose max stayed keep factor 1 (both -inf would give exp(NaN))
           (local.set $xe (v128.bitselect ${get("xe")} ${splat(1)} ${get("xup")}))
           ${storeV(`(i32.add ${get("xlB")} ${get("xq")})`, `(f32x4.mul ${loadV(`(i32.add ${get("xlB")} ${get("xq")})`)} ${get("xe")})`)}
@@ -281,7 +289,7 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
           (local.set $xsrc (i32.add ${get("xoB")} (i32.mul ${get("xq")} ${i32(rowB / 4)})))
           ${rescale.join("\n          ")}))
         (local.set $xls ${ZERO})
-        ${keys(second, "xsm2")}
+        (if ${get("xfull")} (then ${keys(secondFull, "xsm2")}) (else ${keys(second, "xsm3")}))
         ${storeV(`(i32.add ${get("xlB")} ${get("xq")})`, `(f32x4.add ${loadV(`(i32.add ${get("xlB")} ${get("xq")})`)} ${get("xls")})`)}
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add ${get("xq")} (i32.const 16))) ${i32(QB * 4)})))`;
 }

@@ -10,7 +10,10 @@ import { type EmitFlags, type Func, get, i32, madd, set } from "./wat.ts";
  * C [M, N] (+)= A [M, K] · B [K, N], where A(m, k) is at $a + m·am + k·ak, B(k, n) at
  * $b + k·bk + 4n (rows of B contiguous) and C(m, n) at $c + m·cm + 4n; a, b, c name i32
  * locals, strides are bytes. M and K multiples of 4, N of 4 (a last tile of 4 columns when N
- * is not a multiple of 8). `zero`: C is overwritten instead of added to.
+ * is not a multiple of 8). `zero`: C is overwritten instead of added to. Optional, i32
+ * expressions over the tile's $mm_m0 / $mm_n0 (so a causal block skips the work its mask
+ * discards): `skip`, nonzero where the tile is not computed at all (C left as it was); `kEnd`,
+ * the sum stops at that step (<= K; none where <= 0).
  */
 export interface Mm {
   id: string;
@@ -25,6 +28,8 @@ export interface Mm {
   c: string;
   cm: number;
   zero: boolean;
+  skip?: string;
+  kEnd?: string;
 }
 
 function mmTile(f: Func, fl: EmitFlags, s: Mm, nv: number): string {
@@ -51,7 +56,8 @@ function mmTile(f: Func, fl: EmitFlags, s: Mm, nv: number): string {
     for (let v = 0; v < nv; v++) step.push(set(acc(i, v), madd(fl, get("md"), get(`mx${v}`), get(acc(i, v)))));
   }
   const L = `${s.id}_${nv}`;
-  return `
+  if (s.kEnd !== undefined) f.local("i32", "mm_ke");
+  const body = `
       (local.set $mm_cp (i32.add ${get(s.c)} (i32.add (i32.mul ${get("mm_m0")} ${i32(s.cm)}) (i32.shl ${get("mm_n0")} (i32.const 2)))))
       ${init.join("\n")}
       (local.set $mm_ap (i32.add ${get(s.a)} (i32.mul ${get("mm_m0")} ${i32(s.am)})))
@@ -61,8 +67,10 @@ function mmTile(f: Func, fl: EmitFlags, s: Mm, nv: number): string {
         ${step.join("\n")}
         (local.set $mm_ap (i32.add ${get("mm_ap")} ${i32(s.ak)}))
         (local.set $mm_bp (i32.add ${get("mm_bp")} ${i32(s.bk)}))
-        (br_if $L_mk_${L} (i32.lt_s (local.tee $mm_k (i32.add ${get("mm_k")} (i32.const 1))) ${i32(s.K)})))
+        (br_if $L_mk_${L} (i32.lt_s (local.tee $mm_k (i32.add ${get("mm_k")} (i32.const 1))) ${s.kEnd === undefined ? i32(s.K) : get("mm_ke")})))
       ${store.join("\n")}`;
+  const bounded = s.kEnd === undefined ? body : `(local.set $mm_ke ${s.kEnd})\n      (if (i32.gt_s ${get("mm_ke")} (i32.const 0)) (then ${body}))`;
+  return s.skip === undefined ? bounded : `(if (i32.eqz ${s.skip}) (then ${bounded}))`;
 }
 
 export function mm(f: Func, fl: EmitFlags, s: Mm): string {

@@ -614,7 +614,7 @@
 
 (func $attn_h4_kv2_d8_self_causal_w4_rope8 (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sd i32) (param $rope i32) (param $alibi i32)
   ;; softmax attention: 4 heads, 2 kv heads, head dim 8
-  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $kb0 i32) (local $vb0 i32) (local $mr0 i32) (local $sb i32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $wb i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_n v128) (local $xe_m v128) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32)
+  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $kb0 i32) (local $vb0 i32) (local $mr0 i32) (local $sb i32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $wb i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_n v128) (local $xe_m v128) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32) (local $mm_ke i32)
   
   (local.set $g (i32.load (i32.const 1024)))
   (local.set $n (i32.load (i32.const 1028)))
@@ -848,7 +848,7 @@
     (loop $L_mm_xs
       (local.set $mm_n0 (i32.const 0))
       (loop $L_mn_xs
-        
+        (if (i32.eqz (i32.gt_s (i32.add (local.get $xj) (local.get $mm_m0)) (i32.add (local.get $xi0) (i32.add (local.get $mm_n0) (i32.const 7))))) (then 
       (local.set $mm_cp (i32.add (local.get $xstB) (i32.add (i32.mul (local.get $mm_m0) (i32.const 128)) (i32.shl (local.get $mm_n0) (i32.const 2)))))
       (local.set $ma0_0 (v128.const i32x4 0 0 0 0))
 (local.set $ma0_1 (v128.const i32x4 0 0 0 0))
@@ -886,7 +886,7 @@
 (v128.store offset=256 (local.get $mm_cp) (local.get $ma2_0))
 (v128.store offset=272 (local.get $mm_cp) (local.get $ma2_1))
 (v128.store offset=384 (local.get $mm_cp) (local.get $ma3_0))
-(v128.store offset=400 (local.get $mm_cp) (local.get $ma3_1))
+(v128.store offset=400 (local.get $mm_cp) (local.get $ma3_1))))
         (br_if $L_mn_xs (i32.lt_s (local.tee $mm_n0 (i32.add (local.get $mm_n0) (i32.const 8))) (i32.const 32))))
       
       (br_if $L_mm_xs (i32.lt_s (local.tee $mm_m0 (i32.add (local.get $mm_m0) (i32.const 4))) (i32.const 32))))
@@ -949,7 +949,7 @@
         (local.set $xup (f32x4.gt (local.get $xmx) (local.get $xmo)))
         (if (v128.any_true (local.get $xup)) (then
           (local.set $xx (f32x4.sub (local.get $xmo) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -973,13 +973,57 @@
           (v128.store offset=96 (local.get $xsrc) (f32x4.mul (v128.load offset=96 (local.get $xsrc)) (local.get $xcs)))
           (v128.store offset=112 (local.get $xsrc) (f32x4.mul (v128.load offset=112 (local.get $xsrc)) (local.get $xcs)))))
         (local.set $xls (v128.const i32x4 0 0 0 0))
-        
+        (if (local.get $xfull) (then 
         (local.set $xt (i32.const 0))
         (loop $L_xsm2
           (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
           (local.set $xs (v128.load (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=128 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=128 (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=256 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=256 (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=384 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=384 (local.get $xsrc) (local.get $xe))
+          (br_if $L_xsm2 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))) (else 
+        (local.set $xt (i32.const 0))
+        (loop $L_xsm3
+          (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
+          (local.set $xs (v128.load (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -990,7 +1034,7 @@
           (v128.store (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=128 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -1001,7 +1045,7 @@
           (v128.store offset=128 (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=256 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -1012,7 +1056,7 @@
           (v128.store offset=256 (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=384 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -1021,7 +1065,7 @@
           (local.set $xx (v128.and (local.get $xe) (f32x4.ne (local.get $xs) (f32x4.splat (f32.const -inf)))))
           (local.set $xls (f32x4.add (local.get $xls) (local.get $xx)))
           (v128.store offset=384 (local.get $xsrc) (local.get $xx))
-          (br_if $L_xsm2 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))
+          (br_if $L_xsm3 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))))
         (v128.store (i32.add (local.get $xlB) (local.get $xq)) (f32x4.add (v128.load (i32.add (local.get $xlB) (local.get $xq))) (local.get $xls)))
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add (local.get $xq) (i32.const 16))) (i32.const 128))))
       
@@ -1029,7 +1073,8 @@
     (loop $L_mm_xo
       (local.set $mm_n0 (i32.const 0))
       (loop $L_mn_xo
-        
+        (local.set $mm_ke (call $imin (i32.const 32) (i32.sub (i32.add (local.get $xi0) (i32.add (local.get $mm_m0) (i32.const 4))) (local.get $xj))))
+      (if (i32.gt_s (local.get $mm_ke) (i32.const 0)) (then 
       (local.set $mm_cp (i32.add (local.get $xoB) (i32.add (i32.mul (local.get $mm_m0) (i32.const 32)) (i32.shl (local.get $mm_n0) (i32.const 2)))))
       (local.set $ma0_0 (v128.load offset=0 (local.get $mm_cp)))
 (local.set $ma0_1 (v128.load offset=16 (local.get $mm_cp)))
@@ -1059,7 +1104,7 @@
 (local.set $ma3_1 (f32x4.add (f32x4.mul (local.get $md) (local.get $mx1)) (local.get $ma3_1)))
         (local.set $mm_ap (i32.add (local.get $mm_ap) (i32.const 128)))
         (local.set $mm_bp (i32.add (local.get $mm_bp) (i32.const 32)))
-        (br_if $L_mk_xo_2 (i32.lt_s (local.tee $mm_k (i32.add (local.get $mm_k) (i32.const 1))) (i32.const 32))))
+        (br_if $L_mk_xo_2 (i32.lt_s (local.tee $mm_k (i32.add (local.get $mm_k) (i32.const 1))) (local.get $mm_ke))))
       (v128.store offset=0 (local.get $mm_cp) (local.get $ma0_0))
 (v128.store offset=16 (local.get $mm_cp) (local.get $ma0_1))
 (v128.store offset=32 (local.get $mm_cp) (local.get $ma1_0))
@@ -1067,7 +1112,7 @@
 (v128.store offset=64 (local.get $mm_cp) (local.get $ma2_0))
 (v128.store offset=80 (local.get $mm_cp) (local.get $ma2_1))
 (v128.store offset=96 (local.get $mm_cp) (local.get $ma3_0))
-(v128.store offset=112 (local.get $mm_cp) (local.get $ma3_1))
+(v128.store offset=112 (local.get $mm_cp) (local.get $ma3_1))))
         (br_if $L_mn_xo (i32.lt_s (local.tee $mm_n0 (i32.add (local.get $mm_n0) (i32.const 8))) (i32.const 8))))
       
       (br_if $L_mm_xo (i32.lt_s (local.tee $mm_m0 (i32.add (local.get $mm_m0) (i32.const 4))) (i32.const 32))))
@@ -2151,7 +2196,7 @@
 
 (func $attn_h4_kv2_d8_self_causal_rope8 (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sd i32) (param $rope i32) (param $alibi i32)
   ;; softmax attention: 4 heads, 2 kv heads, head dim 8
-  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_n v128) (local $xe_m v128) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32)
+  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_n v128) (local $ev_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_n v128) (local $xe_m v128) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32) (local $mm_ke i32)
   
   (local.set $g (i32.load (i32.const 1024)))
   (local.set $n (i32.load (i32.const 1028)))
@@ -2384,7 +2429,7 @@
     (loop $L_mm_xs
       (local.set $mm_n0 (i32.const 0))
       (loop $L_mn_xs
-        
+        (if (i32.eqz (i32.gt_s (i32.add (local.get $xj) (local.get $mm_m0)) (i32.add (local.get $xi0) (i32.add (local.get $mm_n0) (i32.const 7))))) (then 
       (local.set $mm_cp (i32.add (local.get $xstB) (i32.add (i32.mul (local.get $mm_m0) (i32.const 128)) (i32.shl (local.get $mm_n0) (i32.const 2)))))
       (local.set $ma0_0 (v128.const i32x4 0 0 0 0))
 (local.set $ma0_1 (v128.const i32x4 0 0 0 0))
@@ -2422,7 +2467,7 @@
 (v128.store offset=256 (local.get $mm_cp) (local.get $ma2_0))
 (v128.store offset=272 (local.get $mm_cp) (local.get $ma2_1))
 (v128.store offset=384 (local.get $mm_cp) (local.get $ma3_0))
-(v128.store offset=400 (local.get $mm_cp) (local.get $ma3_1))
+(v128.store offset=400 (local.get $mm_cp) (local.get $ma3_1))))
         (br_if $L_mn_xs (i32.lt_s (local.tee $mm_n0 (i32.add (local.get $mm_n0) (i32.const 8))) (i32.const 32))))
       
       (br_if $L_mm_xs (i32.lt_s (local.tee $mm_m0 (i32.add (local.get $mm_m0) (i32.const 4))) (i32.const 32))))
@@ -2485,7 +2530,7 @@
         (local.set $xup (f32x4.gt (local.get $xmx) (local.get $xmo)))
         (if (v128.any_true (local.get $xup)) (then
           (local.set $xx (f32x4.sub (local.get $xmo) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -2509,13 +2554,57 @@
           (v128.store offset=96 (local.get $xsrc) (f32x4.mul (v128.load offset=96 (local.get $xsrc)) (local.get $xcs)))
           (v128.store offset=112 (local.get $xsrc) (f32x4.mul (v128.load offset=112 (local.get $xsrc)) (local.get $xcs)))))
         (local.set $xls (v128.const i32x4 0 0 0 0))
-        
+        (if (local.get $xfull) (then 
         (local.set $xt (i32.const 0))
         (loop $L_xsm2
           (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
           (local.set $xs (v128.load (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=128 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=128 (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=256 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=256 (local.get $xsrc) (local.get $xe))
+          (local.set $xs (v128.load offset=384 (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
+(local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
+(local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
+(local.set $xe (f32x4.add (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000198756912)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00139819994))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00833345205))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0416657962))) (local.get $xe_t)) (f32x4.splat (f32.const 0.166666657))) (local.get $xe_t)) (f32x4.splat (f32.const 0.500000000))) (f32x4.mul (local.get $xe_t) (local.get $xe_t))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))))
+(local.set $xe (f32x4.mul (local.get $xe) (i32x4.shl (i32x4.add (local.get $xe_m) (i32x4.splat (i32.const -1262485377))) (i32.const 23))))
+          (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
+          (v128.store offset=384 (local.get $xsrc) (local.get $xe))
+          (br_if $L_xsm2 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))) (else 
+        (local.set $xt (i32.const 0))
+        (loop $L_xsm3
+          (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
+          (local.set $xs (v128.load (local.get $xsrc)))
+          (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -2526,7 +2615,7 @@
           (v128.store (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=128 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -2537,7 +2626,7 @@
           (v128.store offset=128 (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=256 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -2548,7 +2637,7 @@
           (v128.store offset=256 (local.get $xsrc) (local.get $xx))
           (local.set $xs (v128.load offset=384 (local.get $xsrc)))
           (local.set $xx (f32x4.sub (local.get $xs) (local.get $xmx)))
-          (local.set $xe_t (f32x4.pmax (f32x4.pmin (local.get $xx) (f32x4.splat (f32.const 88.0000000))) (f32x4.splat (f32.const -87.3365402))))
+          (local.set $xe_t (f32x4.pmax (local.get $xx) (f32x4.splat (f32.const -87.3365402))))
 (local.set $xe_m (f32x4.add (f32x4.mul (local.get $xe_t) (f32x4.splat (f32.const 1.44269502))) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_n (f32x4.sub (local.get $xe_m) (f32x4.splat (f32.const 12582912.0))))
 (local.set $xe_t (f32x4.sub (f32x4.sub (local.get $xe_t) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const 0.693359375)))) (f32x4.mul (local.get $xe_n) (f32x4.splat (f32.const -0.000212194442)))))
@@ -2557,7 +2646,7 @@
           (local.set $xx (v128.and (local.get $xe) (f32x4.ne (local.get $xs) (f32x4.splat (f32.const -inf)))))
           (local.set $xls (f32x4.add (local.get $xls) (local.get $xx)))
           (v128.store offset=384 (local.get $xsrc) (local.get $xx))
-          (br_if $L_xsm2 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))
+          (br_if $L_xsm3 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))))
         (v128.store (i32.add (local.get $xlB) (local.get $xq)) (f32x4.add (v128.load (i32.add (local.get $xlB) (local.get $xq))) (local.get $xls)))
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add (local.get $xq) (i32.const 16))) (i32.const 128))))
       
@@ -2565,7 +2654,8 @@
     (loop $L_mm_xo
       (local.set $mm_n0 (i32.const 0))
       (loop $L_mn_xo
-        
+        (local.set $mm_ke (call $imin (i32.const 32) (i32.sub (i32.add (local.get $xi0) (i32.add (local.get $mm_m0) (i32.const 4))) (local.get $xj))))
+      (if (i32.gt_s (local.get $mm_ke) (i32.const 0)) (then 
       (local.set $mm_cp (i32.add (local.get $xoB) (i32.add (i32.mul (local.get $mm_m0) (i32.const 32)) (i32.shl (local.get $mm_n0) (i32.const 2)))))
       (local.set $ma0_0 (v128.load offset=0 (local.get $mm_cp)))
 (local.set $ma0_1 (v128.load offset=16 (local.get $mm_cp)))
@@ -2595,7 +2685,7 @@
 (local.set $ma3_1 (f32x4.add (f32x4.mul (local.get $md) (local.get $mx1)) (local.get $ma3_1)))
         (local.set $mm_ap (i32.add (local.get $mm_ap) (i32.const 128)))
         (local.set $mm_bp (i32.add (local.get $mm_bp) (i32.const 32)))
-        (br_if $L_mk_xo_2 (i32.lt_s (local.tee $mm_k (i32.add (local.get $mm_k) (i32.const 1))) (i32.const 32))))
+        (br_if $L_mk_xo_2 (i32.lt_s (local.tee $mm_k (i32.add (local.get $mm_k) (i32.const 1))) (local.get $mm_ke))))
       (v128.store offset=0 (local.get $mm_cp) (local.get $ma0_0))
 (v128.store offset=16 (local.get $mm_cp) (local.get $ma0_1))
 (v128.store offset=32 (local.get $mm_cp) (local.get $ma1_0))
@@ -2603,7 +2693,7 @@
 (v128.store offset=64 (local.get $mm_cp) (local.get $ma2_0))
 (v128.store offset=80 (local.get $mm_cp) (local.get $ma2_1))
 (v128.store offset=96 (local.get $mm_cp) (local.get $ma3_0))
-(v128.store offset=112 (local.get $mm_cp) (local.get $ma3_1))
+(v128.store offset=112 (local.get $mm_cp) (local.get $ma3_1))))
         (br_if $L_mn_xo (i32.lt_s (local.tee $mm_n0 (i32.add (local.get $mm_n0) (i32.const 8))) (i32.const 8))))
       
       (br_if $L_mm_xo (i32.lt_s (local.tee $mm_m0 (i32.add (local.get $mm_m0) (i32.const 4))) (i32.const 32))))
