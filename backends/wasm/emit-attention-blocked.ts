@@ -141,11 +141,19 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
         (local.set $xkp ${get("xkpkB")}) (local.set $xvp ${get("xvpkB")}) (local.set $xmp ${get("xmpkB")})`;
   const fetch = tail !== 0 ? packed : `(if ${contiguous.length === 1 ? contiguous[0] : `(i32.and ${contiguous.join(" ")})`} (then ${direct}) (else ${packed}))`;
 
-  // Causal, on the diagonal: skip the score tiles whose keys all follow their queries (their
-  // stale scores get masked to -inf), and end each query tile's P·V at its last visible key
-  // (the rest of P is exactly 0): at 128 rows 4 of the 10 blocks are diagonal.
-  const causalS = op.causal ? { skip: `(i32.gt_s (i32.add ${get("xj")} ${get("mm_m0")}) (i32.add ${get("xi0")} (i32.add ${get("mm_n0")} (i32.const 7))))` } : {};
-  const causalPV = op.causal ? { kEnd: `(call $imin ${i32(KB)} (i32.sub (i32.add ${get("xi0")} (i32.add ${get("mm_m0")} (i32.const 4))) ${get("xj")}))` } : {};
+  // Causal, on the diagonal, and a window's lower edge: skip the score tiles whose keys all
+  // follow their queries or all precede their windows (their stale scores get masked to -inf),
+  // and run each query tile's P·V over its visible keys only (the rest of P is exactly 0): at
+  // 128 rows 4 of the 10 causal blocks are diagonal. Rows' bounds as in `bounds` above.
+  const W = op.window;
+  const after = `(i32.gt_s (i32.add ${get("xj")} ${get("mm_m0")}) (i32.add ${get("xi0")} (i32.add ${get("mm_n0")} (i32.const 7))))`;
+  const before = W === undefined ? "" : `(i32.lt_s (i32.add ${get("xj")} (i32.add ${get("mm_m0")} (i32.const 3))) (i32.sub (i32.add ${get("xi0")} ${get("mm_n0")}) ${i32(W - 1)}))`;
+  const skip = [op.causal ? after : "", before].filter((c) => c !== "");
+  const causalS = skip.length === 0 ? {} : { skip: skip.length === 1 ? skip[0] : `(i32.or ${skip.join(" ")})` };
+  const causalPV = {
+    ...(op.causal ? { kEnd: `(call $imin ${i32(KB)} (i32.sub (i32.add ${get("xi0")} (i32.add ${get("mm_m0")} (i32.const 4))) ${get("xj")}))` } : {}),
+    ...(W === undefined ? {} : { kStart: `(call $imax (i32.const 0) (i32.sub (i32.add ${get("xi0")} ${get("mm_m0")}) (i32.add ${get("xj")} ${i32(W - 1)})))` }),
+  };
   const softmax = softmaxPass(f, fl, op);
   const finish = `
       (local.set $xr (i32.const 0))

@@ -12,8 +12,8 @@ import { type EmitFlags, type Func, get, i32, madd, set } from "./wat.ts";
  * locals, strides are bytes. M and K multiples of 4, N of 4 (a last tile of 4 columns when N
  * is not a multiple of 8). `zero`: C is overwritten instead of added to. Optional, i32
  * expressions over the tile's $mm_m0 / $mm_n0 (so a causal block skips the work its mask
- * discards): `skip`, nonzero where the tile is not computed at all (C left as it was); `kEnd`,
- * the sum stops at that step (<= K; none where <= 0).
+ * discards): `skip`, nonzero where the tile is not computed at all (C left as it was);
+ * `kStart` / `kEnd`, the sum runs over steps [kStart, kEnd) only (within [0, K]; none where empty).
  */
 export interface Mm {
   id: string;
@@ -29,6 +29,7 @@ export interface Mm {
   cm: number;
   zero: boolean;
   skip?: string;
+  kStart?: string;
   kEnd?: string;
 }
 
@@ -56,20 +57,25 @@ function mmTile(f: Func, fl: EmitFlags, s: Mm, nv: number): string {
     for (let v = 0; v < nv; v++) step.push(set(acc(i, v), madd(fl, get("md"), get(`mx${v}`), get(acc(i, v)))));
   }
   const L = `${s.id}_${nv}`;
-  if (s.kEnd !== undefined) f.local("i32", "mm_ke");
+  if (s.kStart !== undefined || s.kEnd !== undefined) f.local("i32", "mm_ks", "mm_ke");
+  const k0 = s.kStart === undefined ? "" : ` (i32.mul ${get("mm_ks")} ${i32(s.ak)})`;
+  const kb0 = s.kStart === undefined ? "" : ` (i32.mul ${get("mm_ks")} ${i32(s.bk)})`;
   const body = `
       (local.set $mm_cp (i32.add ${get(s.c)} (i32.add (i32.mul ${get("mm_m0")} ${i32(s.cm)}) (i32.shl ${get("mm_n0")} (i32.const 2)))))
       ${init.join("\n")}
-      (local.set $mm_ap (i32.add ${get(s.a)} (i32.mul ${get("mm_m0")} ${i32(s.am)})))
-      (local.set $mm_bp (i32.add ${get(s.b)} (i32.shl ${get("mm_n0")} (i32.const 2))))
-      (local.set $mm_k (i32.const 0))
+      (local.set $mm_ap (i32.add ${k0 ? `(i32.add ${get(s.a)}${k0})` : get(s.a)} (i32.mul ${get("mm_m0")} ${i32(s.am)})))
+      (local.set $mm_bp (i32.add ${kb0 ? `(i32.add ${get(s.b)}${kb0})` : get(s.b)} (i32.shl ${get("mm_n0")} (i32.const 2))))
+      (local.set $mm_k ${s.kStart === undefined ? "(i32.const 0)" : get("mm_ks")})
       (loop $L_mk_${L}
         ${step.join("\n")}
         (local.set $mm_ap (i32.add ${get("mm_ap")} ${i32(s.ak)}))
         (local.set $mm_bp (i32.add ${get("mm_bp")} ${i32(s.bk)}))
         (br_if $L_mk_${L} (i32.lt_s (local.tee $mm_k (i32.add ${get("mm_k")} (i32.const 1))) ${s.kEnd === undefined ? i32(s.K) : get("mm_ke")})))
       ${store.join("\n")}`;
-  const bounded = s.kEnd === undefined ? body : `(local.set $mm_ke ${s.kEnd})\n      (if (i32.gt_s ${get("mm_ke")} (i32.const 0)) (then ${body}))`;
+  const range = [s.kStart === undefined ? "" : `(local.set $mm_ks ${s.kStart})`, s.kEnd === undefined ? "" : `(local.set $mm_ke ${s.kEnd})`].join(" ");
+  const lo = s.kStart === undefined ? "(i32.const 0)" : get("mm_ks");
+  const hi = s.kEnd === undefined ? i32(s.K) : get("mm_ke");
+  const bounded = s.kStart === undefined && s.kEnd === undefined ? body : `${range}\n      (if (i32.lt_s ${lo} ${hi}) (then ${body}))`;
   return s.skip === undefined ? bounded : `(if (i32.eqz ${s.skip}) (then ${bounded}))`;
 }
 
