@@ -32,11 +32,14 @@ export function emitKernel(k: TrainKernel, fl: EmitFlags, id: number): string {
   const fns = (...parts: Array<[text: string, role: string]>) => [...parts.map(([t]) => t), ...parts.map(([, role]) => exportAs(`${role}${id}`, ex[role]))].join("\n  ");
   switch (k.kind) {
     case "matmul": {
-      // The microkernel's gate and residual operands are unused here: a wrapper takes the five that are.
+      // The microkernel's gate operand is unused here: a wrapper takes the five that are. With a
+      // residual, C is it (C += A·Wᵀ): each element of C is read just before its one store, and
+      // the lanes a tail panel reads past N (the next row's first columns) it never stores.
       const inner = matmulName(k.spec);
+      const res = k.spec.residual ? "(local.get $c)" : "(i32.const 0)";
       return `${emitMatmul(fl, k.spec)}
   (func $run${id} (param $a i32) (param $w i32) (param $bias i32) (param $c i32) (param $rows i32)
-    (call $${inner} (local.get $a) (local.get $w) (local.get $bias) (local.get $c) (i32.const 0) (i32.const 0) (local.get $rows)))
+    (call $${inner} (local.get $a) (local.get $w) (local.get $bias) (local.get $c) (i32.const 0) ${res} (local.get $rows)))
   ${exportAs(`run${id}`, ex.run)}`;
     }
     case "dw":

@@ -34,8 +34,12 @@ export type TrainKernel =
 
 /** A linear's x · Wᵀ (+ b): x [rows, inDim], W [outDim, inDim]. */
 export const linearForwardKernel = (inDim: number, outDim: number, bias: boolean): TrainKernel => ({ kind: "matmul", spec: { K: inDim, N: outDim, bias, residual: false } });
-/** A linear's dx = dy · W: the same microkernel over W's columns. */
-export const linearDxKernel = (inDim: number, outDim: number): TrainKernel => ({ kind: "matmul", spec: { K: outDim, N: inDim, bias: false, residual: false } });
+/**
+ * A linear's dx += dy · W: the same microkernel over W's columns, adding into C in place (its
+ * residual epilogue reading C), so a float32 dx is accumulated by two memcpys around the call
+ * instead of a JS loop over it.
+ */
+export const linearDxKernel = (inDim: number, outDim: number): TrainKernel => ({ kind: "matmul", spec: { K: outDim, N: inDim, bias: false, residual: true } });
 export const linearDwKernel = (inDim: number, outDim: number): TrainKernel => ({ kind: "dw", N: outDim, K: inDim });
 
 /** The functions a kernel exports, by role. */
