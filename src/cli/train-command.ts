@@ -8,7 +8,7 @@
 // Options left out take the recipe defaults below; on --resume they come from the checkpoint,
 // and an option given that disagrees with it is a usage error (the run would not be the same run).
 
-import { obeys, readNumbers, recipeDefaults, ruleText, type NumberRule } from "../train/recipe.ts";
+import { recipeDefaults } from "../train/recipe.ts";
 import { WasmTrainKernels } from "../../backends/wasm/train/kernels.ts";
 import { referenceKernels } from "../train/kernels.ts";
 import { createHash } from "node:crypto";
@@ -22,49 +22,15 @@ import { readCheckpoint, writeCheckpoint } from "../train/checkpoint.ts";
 import { bindBatch, byteCorpus, evalStarts, trainStarts, windows } from "../train/data.ts";
 import type { Batch } from "../train/engine.ts";
 import { initialWeights } from "../train/init.ts";
-import { SCHEDULES, type ScheduleKind } from "../train/schedule.ts";
 import { lossCurveSvg } from "../train/svg.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, ioProblem, stderrIsTTY, useColor } from "./io.ts";
 import { loadModel, loadWeights } from "./load-model.ts";
-import type { MapName } from "../runtime/name-maps.ts";
 import type { LengthAccuracy } from "../train/copy-eval.ts";
-import { readTask, taskAccuracy, taskData, taskTrainWindows, taskValWindows, type TaskCliOptions } from "./train-task.ts";
-import { readSeq2seq, seq2seqRun, type Seq2seqCliOptions } from "./train-seq2seq.ts";
+import { readTask, taskAccuracy, taskData, taskTrainWindows, taskValWindows } from "./train-task.ts";
+import { readSeq2seq, seq2seqRun } from "./train-seq2seq.ts";
+import { OPTION_NAME, given, int, real, type TrainCliOptions } from "./train-options.ts";
 import type { Seq2seqAccuracy } from "../train/seq2seq-eval.ts";
-
-export interface TrainCliOptions extends TaskCliOptions, Seq2seqCliOptions {
-  /** Training text; or --task for a built-in copying task. */
-  data?: string;
-  steps: string;
-  out: string;
-  batch?: string;
-  seq?: string;
-  lr?: string;
-  schedule?: string;
-  warmup?: string;
-  minLrRatio?: string;
-  optimizer?: string;
-  betas?: string;
-  eps?: string;
-  weightDecay?: string;
-  clip?: string;
-  labelSmoothing?: string;
-  dropout?: string;
-  seed?: string;
-  evalEvery?: string;
-  evalWindows?: string;
-  valFraction?: string;
-  valData?: string;
-  resume?: string;
-  weights?: string;
-  map?: MapName;
-  target?: string;
-  /** --target wasm: threads splitting each kernel call (WasmTrainKernels). */
-  threads?: string;
-  model?: string;
-  color?: string;
-}
 
 export interface TrainLog {
   format: "specformer-train-log/1";
@@ -81,57 +47,6 @@ export interface TrainLog {
   resumedAt: number[];
   final?: { step: number; valLoss: number; seconds: number; tokensPerSecond: number; accuracy?: LengthAccuracy[] };
 }
-
-// ---- option parsing ---------------------------------------------------------------------------
-
-/** A flag's number under `r` (src/train/recipe.ts); integers are written as digits only. */
-function flag(v: string | undefined, what: string, r: NumberRule): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === "" || (r.int && !/^\d+$/.test(v)) || !obeys(r, x)) throw new CliError(`${what} must be ${ruleText(r)}, got \`${v}\``);
-  return x;
-}
-
-const int = (v: string | undefined, what: string, min: number): number | undefined => flag(v, what, { int: true, min });
-const real = (v: string | undefined, what: string, lo: number, hi: number, open = false): number | undefined => flag(v, what, { int: false, lo, hi, open });
-
-/** The options given on the command line, parsed; undefined where not given. */
-function given(o: TrainCliOptions): Partial<TrainConfig> {
-  const c = readNumbers((k, r) => flag(o[k], OPTION_NAME[k], r), true);
-  if (o.schedule !== undefined) {
-    if (!(SCHEDULES as readonly string[]).includes(o.schedule)) throw new CliError(`--schedule must be one of ${SCHEDULES.join(", ")}, got \`${o.schedule}\``);
-    c.schedule = o.schedule as ScheduleKind;
-  }
-  if (o.optimizer !== undefined) {
-    if (o.optimizer !== "adam" && o.optimizer !== "adamw") throw new CliError(`--optimizer must be adam or adamw, got \`${o.optimizer}\``);
-    c.optimizer = o.optimizer;
-  }
-  if (o.betas !== undefined) {
-    const parts = o.betas.split(",");
-    const b = parts.map((p) => real(p, "--betas (each)", 0, 1)!);
-    if (b.length !== 2 || b.some((x) => x >= 1)) throw new CliError(`--betas takes two numbers in [0, 1), e.g. 0.9,0.98; got \`${o.betas}\``);
-    c.betas = [b[0], b[1]];
-  }
-  return c;
-}
-
-const OPTION_NAME: Record<keyof TrainConfig, string> = {
-  steps: "--steps",
-  batch: "--batch",
-  seq: "--seq",
-  schedule: "--schedule",
-  lr: "--lr",
-  warmup: "--warmup",
-  minLrRatio: "--min-lr-ratio",
-  optimizer: "--optimizer",
-  betas: "--betas",
-  eps: "--eps",
-  weightDecay: "--weight-decay",
-  clip: "--clip",
-  labelSmoothing: "--label-smoothing",
-  dropout: "--dropout",
-  seed: "--seed",
-};
 
 // ---- files ------------------------------------------------------------------------------------
 
