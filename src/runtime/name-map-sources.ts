@@ -115,7 +115,7 @@
  * q/k norms outside llama, sandwich stacks outside llama, and layers of any other shape.
  */
 
-import type { AttentionInfo, LayerKind, MlpInfo, SectionInfo, StackInfo } from "../model/model.ts";
+import type { AttentionInfo, MlpInfo, SectionInfo, StackInfo } from "../model/model.ts";
 import { sublayerNames } from "../model/weights-layout.ts";
 
 export type MapName = "gpt2" | "llama" | "torch" | "bert" | "gpt_neox" | "mamba";
@@ -163,43 +163,6 @@ export type Slot =
   /** A state-space sublayer's tensor: `tensor` is its name under the sublayer (in_proj.weight, A_log, …). */
   | { kind: "ssm"; sec: SectionInfo; layer: number; sub: string; tensor: string }
   | { kind: "head"; param: string };
-
-/** What a map cannot read in one layer kind of a stack; undefined when it fits. */
-function kindProblem(kind: MapName, st: StackInfo, layer: LayerKind): string | undefined {
-  const where = st.kinds.length > 1 ? `layer ${layer.name} of stack "${st.name}"` : `stack "${st.name}"`;
-  const names = sublayerNames(layer).join(", ");
-  const ok = kind === "torch" ? names === "attn, mlp" || names === "attn, cross_attn, mlp" : kind === "mamba" ? names === "ssm" : names === "attn, mlp";
-  if (!ok) {
-    const want = kind === "torch" ? "[attn, mlp] or [attn, cross_attn, mlp]" : kind === "mamba" ? "[ssm]" : "[attn, mlp]";
-    return `${where} has sublayers [${names}]; the ${kind} map expects ${want}`;
-  }
-  const f = layer.sublayers.find((s): s is MlpInfo => s.kind === "mlp");
-  if (kind !== "llama" && f && f.act !== "relu" && f.act !== "gelu" && f.act !== "gelu_tanh" && f.act !== "silu") {
-    return `${where} has a gated (${f.act}) MLP, which ${LABEL[kind]} layers do not have`;
-  }
-  if (kind !== "llama" && layer.sublayers.some((s) => s.kind === "attention" && s.qkNorm)) {
-    return `${where} normalises q and k per head (qk_norm), which ${LABEL[kind]} layers do not have`;
-  }
-  return undefined;
-}
-
-/** The layer shape a map can express; undefined when every layer kind of the stack fits. */
-export function layerProblem(kind: MapName, st: StackInfo): string | undefined {
-  if (kind === "bert" && st.placement !== "post") {
-    return `stack "${st.name}" is ${st.placement}-norm; BERT layers are post-norm`;
-  }
-  if (kind !== "torch" && kind !== "bert" && st.placement === "post") {
-    return `stack "${st.name}" is post-norm; ${LABEL[kind]} layers are pre-norm`;
-  }
-  if (kind !== "llama" && st.placement === "sandwich") {
-    return `stack "${st.name}" has sandwich norms; ${LABEL[kind]} layers have one norm per sublayer`;
-  }
-  for (const layer of st.kinds) {
-    const problem = kindProblem(kind, st, layer);
-    if (problem) return problem;
-  }
-  return undefined;
-}
 
 function withPrefixes(name: string, prefixes: readonly string[], opts: Omit<Alt, "name"> = {}, preferPrefixed = false): Source {
   const plain: Alt = { name, prefix: "", ...opts };

@@ -18,7 +18,8 @@
 
 import { layerSublayers, type ModelInfo } from "../model/model.ts";
 import { numel, sectionPrefix, sublayerNames, weightLayout } from "../model/weights-layout.ts";
-import { LABEL, MAP_NAMES, SOURCES, layerProblem, type Alt, type MapName, type Rows, type Slot, type Source } from "./name-map-sources.ts";
+import { LABEL, MAP_NAMES, SOURCES, type Alt, type MapName, type Rows, type Slot, type Source } from "./name-map-sources.ts";
+import { layerProblem } from "./name-map-layers.ts";
 import { WeightsError, formatShape, type SafetensorsFile } from "./safetensors.ts";
 
 export { MAP_NAMES, type MapName } from "./name-map-sources.ts";
