@@ -34,8 +34,11 @@ export interface ArenaPlan {
   bytes: number;
 }
 
+/** Bytes of a value's buffer: [rows, width] f32, aligned, with a spare vector's worth past the end. */
+export const valueBytes = (rows: number, width: number): number => Math.ceil((rows * width * 4) / ALIGN) * ALIGN + ALIGN;
+
 export function allocateArena(ops: WOp[], rows: number, base: number, width: ReadonlyMap<number, number>): ArenaPlan {
-  const size = (id: number): number => Math.ceil((rows * width.get(id)! * 4) / ALIGN) * ALIGN + ALIGN;
+  const size = (id: number): number => valueBytes(rows, width.get(id)!);
   const lastUse = new Map<number, number>();
   ops.forEach((op, i) => {
     for (const id of opReads(op)) lastUse.set(id, i);

@@ -2,7 +2,7 @@
 // prefill path; the f16 bodies are in emit-lowbit-f16.ts, the q8 / q4 ones in emit-lowbit-int.ts.
 
 import { BLOCK } from "../../src/runtime/weights/format.ts";
-import { MR, matmulName, rowTilesOf, type MatmulSpec } from "./emit-matmul.ts";
+import { matmulName, rowTilesOf, tileRows, type MatmulSpec } from "./emit-matmul.ts";
 import { dequantPanelF16, mvRowF16, prescaleRows } from "./emit-lowbit-f16.ts";
 import { dequantIntPanel, mvIntRow } from "./emit-lowbit-int.ts";
 import { quantizeRowsInt, quantizeRowsShared } from "./emit-quant.ts";
@@ -20,7 +20,7 @@ import { type EmitFlags, Func, get, i32 } from "./wat.ts";
 export function emitMatmulLowBit(fl: EmitFlags, s: MatmulSpec): string {
   const st = s.storage!;
   if (!s.scratch) throw new Error(`wasm emit: ${matmulName(s)} needs the per-thread scratch`);
-  const mrFull = fl.relaxed ? MR.relaxed : MR.simd;
+  const mrFull = tileRows(fl);
   const f = new Func(
     matmulName(s),
     ["a", "w", "bias", "c", "gate", "res", "rows"],

@@ -28,6 +28,8 @@ export type LowBitStorage = "f16" | "q8" | "q4";
 
 /** Register tile rows: relaxed FMA needs no temporaries, so it affords a taller tile (measured). */
 export const MR = { simd: 4, relaxed: 4 };
+/** Rows of the full register tile; low-bit matmuls of fewer rows take the matrix–vector path. */
+export const tileRows = (fl: EmitFlags): number => (fl.relaxed ? MR.relaxed : MR.simd);
 
 export function matmulName(s: MatmulSpec): string {
   return `mm${s.storage ? `_${s.storage}` : ""}_k${s.K}_n${s.N}${s.bias ? "_b" : ""}${s.act ? `_${s.act}` : ""}${s.gateAct ? `_g${s.gateAct}` : ""}${s.residual ? "_r" : ""}`;
@@ -55,7 +57,7 @@ export function rowTilesOf(f: Func, fl: EmitFlags, s: MatmulSpec, mode: "full" |
 
 export function emitMatmul(fl: EmitFlags, s: MatmulSpec): string {
   if (s.storage) return emitMatmulLowBit(fl, s);
-  const mrFull = fl.relaxed ? MR.relaxed : MR.simd;
+  const mrFull = tileRows(fl);
   const f = new Func(matmulName(s), ["a", "w", "bias", "c", "gate", "res", "rows"], undefined, `C[rows, ${s.N}] = A[rows, ${s.K}] · W[${s.N}, ${s.K}]ᵀ, W packed in ${NR}-column panels`);
   f.local("i32", "p", "p1", "i", "ap", "bp", "cp", "wp", "col", "rem", "k");
   const panels = Math.ceil(s.N / NR);

@@ -6,9 +6,10 @@
 import { emitAttention, attentionName } from "./emit-attention.ts";
 import { appendHeads, emitRope, ropeName } from "./emit-kv-rows.ts";
 import { emitLinearAttention, linearAttentionName } from "./emit-linear-attention.ts";
-import { emitMatmul, matmulName } from "./emit-matmul.ts";
+import { emitMatmul, matmulName, tileRows } from "./emit-matmul.ts";
 import { emitSsmConv, emitSsmScan, ssmConvName, ssmScanName } from "./emit-ssm.ts";
 import { emitActivation, emitAdd, emitAddPosition, emitEmbed, emitEmbedLowBit, emitGated, emitHelpers, emitNorm, emitSoftcap, threadRows } from "./emit-rows.ts";
+import type { BarrierAt } from "./barriers.ts";
 import type { WOp } from "./ops.ts";
 import { DESC, MAX_PAGES, SLOT, type WasmPlan } from "./plan.ts";
 import { type EmitFlags, Func, get, i32 } from "./wat.ts";
@@ -141,21 +142,44 @@ function callOp(mt: ModuleText, op: WOp, addr: Record<number, number>): string {
   }
 }
 
-function entry(mt: ModuleText, name: string, ops: WOp[], addr: Record<number, number>): string {
+/** The barrier after an op (barriers.ts); the rows test matches the low-bit matmuls' choice of path. */
+function barrierCode(mt: ModuleText, at: BarrierAt): string {
+  const tile = i32(tileRows(mt.fl));
+  switch (at) {
+    case "always":
+      return "(call $barrier)";
+    case "never":
+      return "";
+    case "prefill":
+      return `(if (i32.ge_s ${get("rows")} ${tile}) (then (call $barrier)))`;
+    case "step":
+      return `(if (i32.lt_s ${get("rows")} ${tile}) (then (call $barrier)))`;
+  }
+}
+
+function entry(mt: ModuleText, name: string, ops: WOp[], addr: Record<number, number>, barriers: BarrierAt[]): string {
   const desc = mt.plan.layout.desc;
-  const calls = ops.map((op) => `${callOp(mt, op, addr)}\n(call $barrier)`).join("\n");
+  const calls = ops.map((op, i) => [callOp(mt, op, addr), barrierCode(mt, barriers[i])].filter((line) => line !== "").join("\n")).join("\n");
   return `(func $${name}
   (local $rows i32)
   (local.set $rows (i32.mul (i32.load ${i32(desc + DESC.g)}) (i32.load ${i32(desc + DESC.n)})))
   ${calls})`;
 }
 
+/**
+ * Polls of the barrier's word before a waiting thread sleeps (a few µs). Longer spinning
+ * (2^17 polls, ~0.1 ms) made q4 decode of bench/bandwidth-bound.sf on two threads faster at load
+ * ~2 (4.0–4.6 → 2.9–3.6 ms / token, alternating runs) but slower at load ≥ 3 (6.8 → 10 ms): on
+ * this 2-core machine the spinner takes the core the late thread needs. Kept short.
+ */
+const SPIN_BEFORE_SLEEP = 4096;
+
 function threadCode(fl: EmitFlags, desc: number): string {
   if (!fl.threads) return `(func $barrier)`;
   const cnt = i32(desc + DESC.barCount);
   const gen = i32(desc + DESC.barGen);
   return `;; Sense-reversing barrier: the last thread to arrive resets the count and bumps the generation.
-;; Waiters spin briefly (ops are short) before sleeping in memory.atomic.wait32.
+;; Waiters spin briefly before sleeping in memory.atomic.wait32 (SPIN_BEFORE_SLEEP).
 (func $barrier
   (local $g i32) (local $spin i32)
   (if (i32.eq (global.get $nth) (i32.const 1)) (then (return)))
@@ -170,7 +194,7 @@ function threadCode(fl: EmitFlags, desc: number): string {
         (br_if $done (i32.ne (i32.atomic.load ${gen}) ${get("g")}))
         (br_if $done (i32.atomic.load ${i32(desc + DESC.abort)}))
         (local.set $spin (i32.add ${get("spin")} (i32.const 1)))
-        (if (i32.gt_u ${get("spin")} (i32.const 4096))
+        (if (i32.gt_u ${get("spin")} ${i32(SPIN_BEFORE_SLEEP)})
           (then (drop (memory.atomic.wait32 ${gen} ${get("g")} (i64.const 1000000)))))
         (br $wait))))))
 ;; $gen: the generation the runtime read before starting this worker, so a command issued
@@ -191,8 +215,8 @@ function threadCode(fl: EmitFlags, desc: number): string {
 /** The whole module as WAT: readable, with each kernel's shape in its name and comment. */
 export function emitModuleText(plan: WasmPlan, fl: EmitFlags): string {
   const mt = new ModuleText(fl, plan);
-  const encode = entry(mt, "encode", plan.encode, plan.addr.encode);
-  const decode = entry(mt, "decode", plan.decode, plan.addr.decode);
+  const encode = entry(mt, "encode", plan.encode, plan.addr.encode, plan.barriers.encode);
+  const decode = entry(mt, "decode", plan.decode, plan.addr.decode, plan.barriers.decode);
   const pages = plan.layout.staticBytes / 65536;
   return `;; specformer Wasm backend: model ${plan.model}, ${fl.relaxed ? "relaxed SIMD (fused multiply-add)" : "SIMD128"}${fl.threads ? ", shared memory" : ""}
 ;; rows per call ${plan.rows}, context ${plan.context}${plan.sourceContext !== undefined ? `, source context ${plan.sourceContext}` : ""}, arena ${plan.layout.arena.bytes} bytes at ${plan.layout.arena.offset}

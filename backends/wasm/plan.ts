@@ -8,7 +8,8 @@ import type { ModelInfo, RopeScaling } from "../../src/model/model.ts";
 import { planInputs } from "../../src/runtime/inputs.ts";
 import { UNBOUNDED_CONTEXT } from "../../src/runtime/model.ts";
 import { planStates, type StatePlan } from "../../src/ir/state-plan.ts";
-import { allocateArena } from "./arena.ts";
+import { allocateArena, valueBytes } from "./arena.ts";
+import { type BarrierAt, barriersAfter } from "./barriers.ts";
 import type { LowBitStorage } from "./emit-matmul.ts";
 import { packedBytes, rawBytes } from "./lowbit.ts";
 import { MR } from "./emit-matmul.ts";
@@ -118,6 +119,8 @@ export interface WasmPlan {
   decode: WOp[];
   /** Arena address of every value, per entry point. */
   addr: { encode: Record<number, number>; decode: Record<number, number> };
+  /** Per op of each entry point: whether a barrier follows it (barriers.ts). */
+  barriers: { encode: BarrierAt[]; decode: BarrierAt[] };
   /** Raw weights by name, packed weights by name, load-time tables by key. */
   weightAddr: Record<string, number>;
   packedAddr: Record<string, number>;
@@ -230,6 +233,7 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
   const arenaBytes = align(Math.max(encode.bytes, decode.bytes) + 64);
   take(arenaBytes);
 
+  const bytesOf = (id: number): number => valueBytes(rows, built.width.get(id)!);
   const logitsAddr = decode.addr.get(built.logits);
   if (logitsAddr === undefined) throw new Error(`wasm backend: graph ${graph.model} computes no logits in the decoder`);
   return {
@@ -242,6 +246,7 @@ export function planWasm(m: ModelInfo, graph: Graph, opts: WasmPlanOptions = {})
     encode: built.encode,
     decode: built.decode,
     addr: { encode: Object.fromEntries(encode.addr), decode: Object.fromEntries(decode.addr) },
+    barriers: { encode: barriersAfter(built.encode, encode.addr, bytesOf), decode: barriersAfter(built.decode, decode.addr, bytesOf) },
     weightAddr,
     packedAddr,
     tableAddr,

@@ -22,10 +22,8 @@
 (call $barrier)
 ;; encoder.encoder_layer.0.attn.q
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 160704) (i32.const 132672) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; encoder.encoder_layer.0.attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 161728) (i32.const 132800) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; encoder.encoder_layer.0.attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 162752) (i32.const 132928) (i32.const 192128) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -47,10 +45,8 @@
 (call $barrier)
 ;; encoder.encoder_layer.1.attn.q
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 168896) (i32.const 134016) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; encoder.encoder_layer.1.attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 169920) (i32.const 134144) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; encoder.encoder_layer.1.attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 170944) (i32.const 134272) (i32.const 192128) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -74,7 +70,6 @@
 (call $barrier)
 ;; decoder.decoder_layer.0.cross_attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 177088) (i32.const 135616) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.0.cross_attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 178112) (i32.const 135744) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -82,7 +77,6 @@
 (call $barrier)
 ;; decoder.decoder_layer.1.cross_attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 179136) (i32.const 135872) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.1.cross_attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 180160) (i32.const 136000) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -97,10 +91,8 @@
 (call $barrier)
 ;; decoder.decoder_layer.0.attn.q
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 136128) (i32.const 125248) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.0.attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 137152) (i32.const 125376) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.0.attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 138176) (i32.const 125504) (i32.const 192128) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -133,10 +125,8 @@
 (call $barrier)
 ;; decoder.decoder_layer.1.attn.q
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 146368) (i32.const 127104) (i32.const 187904) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.1.attn.k
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 147392) (i32.const 127232) (i32.const 190016) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.decoder_layer.1.attn.v
 (call $mm_k16_n16_b (i32.const 185792) (i32.const 148416) (i32.const 127360) (i32.const 192128) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)

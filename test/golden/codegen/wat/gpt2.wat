@@ -28,10 +28,8 @@
 (call $barrier)
 ;; decoder.0.attn.q
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 176896) (i32.const 172288) (i32.const 297024) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.k
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 180992) (i32.const 172480) (i32.const 301184) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.v
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 185088) (i32.const 172672) (i32.const 305344) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -53,10 +51,8 @@
 (call $barrier)
 ;; decoder.1.attn.q
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 226048) (i32.const 174592) (i32.const 297024) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.k
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 230144) (i32.const 174784) (i32.const 301184) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.v
 (call $mm_k32_n32_b (i32.const 292864) (i32.const 234240) (i32.const 174976) (i32.const 305344) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)

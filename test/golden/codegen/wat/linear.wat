@@ -28,10 +28,8 @@
 (call $barrier)
 ;; decoder.0.attn.q
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 35520) (i32.const 30912) (i32.const 172224) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.k
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 39616) (i32.const 31104) (i32.const 180480) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.v
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 43712) (i32.const 31296) (i32.const 188736) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -53,10 +51,8 @@
 (call $barrier)
 ;; decoder.1.attn.q
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 84672) (i32.const 33216) (i32.const 172224) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.k
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 88768) (i32.const 33408) (i32.const 180480) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.v
 (call $mm_k32_n32_b (i32.const 163968) (i32.const 92864) (i32.const 33600) (i32.const 188736) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)

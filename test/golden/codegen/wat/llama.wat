@@ -26,10 +26,8 @@
 (call $barrier)
 ;; decoder.0.attn.q
 (call $mm_k32_n32 (i32.const 284864) (i32.const 168704) (i32.const 0) (i32.const 293120) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.k
 (call $mm_k32_n16 (i32.const 284864) (i32.const 172800) (i32.const 0) (i32.const 301376) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.v
 (call $mm_k32_n16 (i32.const 284864) (i32.const 174848) (i32.const 0) (i32.const 305536) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -54,10 +52,8 @@
 (call $barrier)
 ;; decoder.1.attn.q
 (call $mm_k32_n32 (i32.const 284864) (i32.const 214784) (i32.const 0) (i32.const 293120) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.k
 (call $mm_k32_n16 (i32.const 284864) (i32.const 218880) (i32.const 0) (i32.const 301376) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.v
 (call $mm_k32_n16 (i32.const 284864) (i32.const 220928) (i32.const 0) (i32.const 305536) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)

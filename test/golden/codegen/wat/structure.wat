@@ -26,10 +26,8 @@
 (call $barrier)
 ;; decoder.0.attn.q
 (call $mm_k32_n32 (i32.const 259456) (i32.const 169600) (i32.const 0) (i32.const 261568) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.k
 (call $mm_k32_n16 (i32.const 259456) (i32.const 173696) (i32.const 0) (i32.const 263680) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.v
 (call $mm_k32_n16 (i32.const 259456) (i32.const 175744) (i32.const 0) (i32.const 264768) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -64,12 +62,10 @@
 (call $mm_k32_n32 (i32.const 259456) (i32.const 206464) (i32.const 0) (i32.const 261568) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
 (call $norm_rms_d8_eps0_000001 (i32.const 261568) (i32.const 168704) (i32.const 0) (i32.const 261568) (i32.mul (local.get $rows) (i32.const 4)))
-(call $barrier)
 ;; decoder.1.attn.k
 (call $mm_k32_n16 (i32.const 259456) (i32.const 210560) (i32.const 0) (i32.const 263680) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
 (call $norm_rms_d8_eps0_000001 (i32.const 263680) (i32.const 168768) (i32.const 0) (i32.const 263680) (i32.mul (local.get $rows) (i32.const 2)))
-(call $barrier)
 ;; decoder.1.attn.v
 (call $mm_k32_n16 (i32.const 259456) (i32.const 212608) (i32.const 0) (i32.const 264768) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)

@@ -26,10 +26,8 @@
 (call $barrier)
 ;; decoder.0.attn.q
 (call $mm_k32_n32 (i32.const 261184) (i32.const 168704) (i32.const 0) (i32.const 265344) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.k
 (call $mm_k32_n16 (i32.const 261184) (i32.const 172800) (i32.const 0) (i32.const 269504) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.0.attn.v
 (call $mm_k32_n16 (i32.const 261184) (i32.const 174848) (i32.const 0) (i32.const 271616) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
@@ -54,10 +52,8 @@
 (call $barrier)
 ;; decoder.1.attn.q
 (call $mm_k32_n32 (i32.const 261184) (i32.const 205568) (i32.const 0) (i32.const 265344) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.k
 (call $mm_k32_n16 (i32.const 261184) (i32.const 209664) (i32.const 0) (i32.const 269504) (i32.const 0) (i32.const 0) (local.get $rows))
-(call $barrier)
 ;; decoder.1.attn.v
 (call $mm_k32_n16 (i32.const 261184) (i32.const 211712) (i32.const 0) (i32.const 271616) (i32.const 0) (i32.const 0) (local.get $rows))
 (call $barrier)
