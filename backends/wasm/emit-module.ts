@@ -167,12 +167,13 @@ function entry(mt: ModuleText, name: string, ops: WOp[], addr: Record<number, nu
 }
 
 /**
- * Polls of the barrier's word before a waiting thread sleeps (a few µs). Longer spinning
- * (2^17 polls, ~0.1 ms) made q4 decode of bench/bandwidth-bound.sf on two threads faster at load
- * ~2 (4.0–4.6 → 2.9–3.6 ms / token, alternating runs) but slower at load ≥ 3 (6.8 → 10 ms): on
- * this 2-core machine the spinner takes the core the late thread needs. Kept short.
+ * Polls of the barrier's word before a waiting thread sleeps (~25 µs); a sleeper costs a futex
+ * wake-up at every barrier it sleeps through. q4 decode of bench/bandwidth-bound.sf on two
+ * threads, quiet machine, alternating runs: 4,096 polls 3.6–4.4 ms / token, 2^15 2.7–3.2, 2^17
+ * 2.7–3.3; f32 10–12 → 9.4–10. At load ≥ 3 on this 2-core machine 2^17 was slower (6.8 → 10 ms:
+ * the spinner takes the core the late thread needs), so the shorter of the two that pay.
  */
-const SPIN_BEFORE_SLEEP = 4096;
+const SPIN_BEFORE_SLEEP = 1 << 15;
 
 function threadCode(fl: EmitFlags, desc: number): string {
   if (!fl.threads) return `(func $barrier)`;
