@@ -89,6 +89,8 @@ function timed(k: TrainKernels, spent: Spent): TrainKernels {
     ...(k.normForward ? { normForward: wrap(k.normForward.bind(k)) } : {}),
     ...(k.normBackward ? { normBackward: wrap(k.normBackward.bind(k)) } : {}),
     ...(k.crossEntropy ? { crossEntropy: wrap(k.crossEntropy.bind(k)) } : {}),
+    // Not timed (bookkeeping, no arithmetic), but passed on: without them the step reuses no arrays.
+    ...(k.stepBegin && k.stepEnd ? { stepBegin: k.stepBegin.bind(k), stepEnd: k.stepEnd.bind(k) } : {}),
   };
 }
 

@@ -21,15 +21,26 @@ import { attentionOptions, type NodeShapes, type Tape } from "./engine-nodes.ts"
 
 /** The gradient array of an input (by its field on the node and its value id), or null where none is wanted. */
 export type Want = (field: string, id: number | undefined) => Float64Array | null;
-/** The same, where the gradient may be a float32 one (float32Gradients): a linear's dx. */
-export type WantAny = (field: string, id: number | undefined) => Num | null;
+
+/** Where a node's VJP writes: the gradients of its inputs (engine.ts's backward). */
+export interface GradSink {
+  want: Want;
+  /** The same, where the gradient may be a float32 one (float32Gradients): a linear's dx. */
+  wantAny(field: string, id: number | undefined): Num | null;
+  /**
+   * gradient(id) += d, for `d` the node's own output gradient passed on unchanged (a residual,
+   * an add): the sink may hand `d` itself over where nothing was added into that gradient yet.
+   */
+  pass(field: string, id: number | undefined, d: Num): void;
+}
 
 /**
  * The VJP of `n` given its output's gradient `dIn`: float32 (float32Gradients) only for a
  * linear or softmax attention node, whose kernels read it as they read any input.
  */
-export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want, val: (id: number) => Num, tape: Tape, wantAny: WantAny = want): Promise<void> {
-  if (n.op === "linear") return linearNode(e, n, dIn, want, val, tape, wantAny);
+export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, g: GradSink, val: (id: number) => Num, tape: Tape): Promise<void> {
+  const want = g.want;
+  if (n.op === "linear") return linearNode(e, n, dIn, g, val, tape);
   if (n.op === "attention" || n.op === "linear_attention") return attentionNode(e, n, dIn, want, val, tape);
   if (!(dIn instanceof Float64Array)) throw new Error(`a float32 output gradient reached a ${n.op} node`);
   const dOut = dIn;
@@ -41,8 +52,7 @@ export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want,
       return;
     }
     case "add_position": {
-      const dx = want("x", n.x);
-      if (dx) accumulate(dx, dOut);
+      g.pass("x", n.x, dOut);
       const dt = want("table", n.table);
       if (dt) {
         const [b, s, d] = e.shape(n.x, dims);
@@ -50,13 +60,10 @@ export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want,
       }
       return;
     }
-    case "add": {
-      const da = want("a", n.a);
-      if (da) accumulate(da, dOut);
-      const db = want("b", n.b);
-      if (db) accumulate(db, dOut);
+    case "add":
+      g.pass("a", n.a, dOut);
+      g.pass("b", n.b, dOut);
       return;
-    }
     case "norm": {
       const dim = e.shape(n.weight, dims)[0];
       const x = val(n.x);
@@ -85,20 +92,19 @@ export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want,
       return;
     }
     case "dropout": {
-      const dx = want("x", n.x)!;
       const mask = tape.masks.get(n.out);
       if (mask === undefined) {
-        accumulate(dx, dOut); // dropout was off in this forward
+        g.pass("x", n.x, dOut); // dropout was off in this forward
         return;
       }
+      const dx = want("x", n.x)!;
       const keep = 1 / (1 - n.p);
       for (let i = 0; i < dOut.length; i++) if (mask[i]) dx[i] += dOut[i] * keep;
       return;
     }
-    case "output": {
-      accumulate(want("x", n.x)!, dOut);
+    case "output":
+      g.pass("x", n.x, dOut);
       return;
-    }
     case "input":
     case "weight":
       return;
@@ -108,10 +114,10 @@ export async function backwardNode(e: NodeShapes, n: Node, dIn: Num, want: Want,
 }
 
 /** A linear's VJP (its dx maybe float32: wantAny), from a float32 or float64 output gradient. */
-async function linearNode(e: NodeShapes, n: Extract<Node, { op: "linear" }>, dOut: Num, want: Want, val: (id: number) => Num, tape: Tape, wantAny: WantAny): Promise<void> {
+async function linearNode(e: NodeShapes, n: Extract<Node, { op: "linear" }>, dOut: Num, g: GradSink, val: (id: number) => Num, tape: Tape): Promise<void> {
   const dims = tape.dims;
-  const dr = want("residual", n.residual);
-  if (dr) accumulate(dr, dOut);
+  const want = g.want;
+  g.pass("residual", n.residual, dOut);
   const [outDim, inDim] = e.shape(n.weight, dims);
   let dy: Num = dOut;
   if (n.act !== undefined) {
@@ -120,13 +126,13 @@ async function linearNode(e: NodeShapes, n: Extract<Node, { op: "linear" }>, dOu
     const pre = tape.pre.get(n.out)!;
     const gate = val(n.gate);
     const f = activationFn(n.gateAct!);
-    dy = new Float64Array(dOut.length);
+    dy = e.pool.lend64(dOut.length) ?? new Float64Array(dOut.length);
     for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * f(gate[i]);
     const dg = want("gate", n.gate);
     if (dg) gatedBackward(dOut instanceof Float64Array ? dOut : new Float64Array(dOut), gate, pre, n.gateAct!, dg, null);
   }
   const x = val(n.x);
-  await e.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, wantAny("x", n.x), want("weight", n.weight), want("bias", n.bias));
+  await e.kernels.linearBackward(dy, x, x.length / inDim, inDim, val(n.weight), outDim, g.wantAny("x", n.x), want("weight", n.weight), want("bias", n.bias));
 }
 
 /** Softmax (float32 or float64 output gradient) or linear attention's VJP, through RoPE's transpose where the node rotates. */
@@ -136,7 +142,7 @@ async function attentionNode(e: NodeShapes, n: Extract<Node, { op: "attention" |
   const [q, k] = e.rotated(n, val(n.q), val(n.k), d);
   // The kernels accumulate: without RoPE they add into the inputs' gradients directly;
   // with it, into fresh arrays that go back through the transposed rotation.
-  const fresh = (g: Float64Array | null) => (g === null ? null : n.rope ? new Float64Array(g.length) : g);
+  const fresh = (g: Float64Array | null) => (g === null ? null : n.rope ? e.pool.zeros64(g.length) : g);
   const [dq, dk, dv] = [want("q", n.q), want("k", n.k), want("v", n.v)];
   const [dqR, dkR] = [fresh(dq), fresh(dk)];
   const keyMask = n.padding !== undefined ? (tape.values.get(n.padding) as Uint8Array) : undefined;

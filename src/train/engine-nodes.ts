@@ -6,6 +6,7 @@ import { rope, type Num, type AttentionDropout, type TrainAttentionOptions } fro
 import type { AttentionDims } from "../../backends/reference/kernels/shape.ts";
 import type { Dim, Node } from "../ir/ir.ts";
 import type { BackwardProgram } from "./autodiff.ts";
+import { BufferPool } from "./buffer-pool.ts";
 import type { TrainKernels } from "./kernels.ts";
 
 export type Params = ReadonlyMap<string, Num>;
@@ -61,6 +62,9 @@ export const attentionOptions = (n: Extract<Node, { op: "attention" }>, keyMask?
 
 /** The shapes of a program's values once a batch binds its run-time dims, and the kernels' views of a node. */
 export class NodeShapes {
+  /** The engine's own per-step arrays (residual sums, intermediate gradients), reused inside lossAndGrads. */
+  readonly pool = new BufferPool();
+
   constructor(
     readonly program: BackwardProgram,
     readonly kernels: TrainKernels,

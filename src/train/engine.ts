@@ -21,7 +21,7 @@ import {
 import { unhandledOp } from "../ir/ops.ts";
 import type { Node } from "../ir/ir.ts";
 import type { BackwardProgram } from "./autodiff.ts";
-import { backwardNode, type Want, type WantAny } from "./engine-backward.ts";
+import { backwardNode, type GradSink } from "./engine-backward.ts";
 import { attentionOptions, f64, float32Gradients, NodeShapes, type Batch, type ForwardOptions, type Params, type Stored, type Tape } from "./engine-nodes.ts";
 import { referenceKernels, type TrainKernels } from "./kernels.ts";
 import { crossEntropy } from "./loss.ts";
@@ -82,7 +82,7 @@ export class TrainingEngine extends NodeShapes {
       case "add": {
         const a = val(n.a);
         const b = val(n.b);
-        const out = new Float64Array(a.length);
+        const out = this.pool.lend64(a.length) ?? new Float64Array(a.length);
         for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
         return out;
       }
@@ -107,9 +107,8 @@ export class TrainingEngine extends NodeShapes {
         }
         if (n.residual !== undefined) {
           // The residual stream stays float64 on every target (one rounding fewer per layer).
-          const sum = out === y || !(out instanceof Float64Array) ? new Float64Array(out) : out;
-          accumulate(sum, val(n.residual));
-          out = sum;
+          if (out !== y && out instanceof Float64Array) accumulate(out, val(n.residual));
+          else out = sumOf(this.pool.lend64(out.length) ?? new Float64Array(out.length), out, val(n.residual));
         }
         return out;
       }
@@ -148,7 +147,7 @@ export class TrainingEngine extends NodeShapes {
         if (!o.train || !(n.p > 0)) return x;
         // Inverted dropout: kept elements scaled by 1 / (1 - p), as torch.nn.Dropout.
         const mask = new Uint8Array(x.length);
-        const out = new Float64Array(x.length);
+        const out = this.pool.zeros64(x.length);
         const keep = 1 / (1 - n.p);
         const seed = o.seed ?? 0;
         const step = o.step ?? 0;
@@ -175,18 +174,29 @@ export class TrainingEngine extends NodeShapes {
     return k.crossEntropy ? k.crossEntropy(tape.logits, batch.targets, vocab, smoothing, wantGrad) : crossEntropy(tape.logits, batch.targets, vocab, smoothing, wantGrad);
   }
 
-  /** The backward program: parameter gradients (float64) by weight name, given d loss / d logits. */
-  async backward(tape: Tape, dLogits: Float64Array, params: Params): Promise<Map<string, Float64Array>> {
+  /**
+   * The backward program: parameter gradients (float64) by weight name, given d loss / d logits.
+   * With `into` (a step's earlier answer), the gradients are written into its arrays, zeroed
+   * first, instead of fresh ones. `ownLogits`: dLogits is the engine's own (lossAndGrads), so it
+   * may become another value's gradient rather than be copied there.
+   */
+  async backward(tape: Tape, dLogits: Float64Array, params: Params, into?: Map<string, Float64Array>, ownLogits = false): Promise<Map<string, Float64Array>> {
     const g = this.program.forward;
     const dims = tape.dims;
     const grads = new Map<number, Num>([[this.program.logits, dLogits]]);
     const paramIds = new Set(this.program.params.values());
+    const paramGrads = new Map<number, Float64Array>();
+    if (into) for (const [name, id] of this.program.params) paramGrads.set(id, into.get(name)!.fill(0));
     const single = this.kernels.float32 ? (this.f32Grads ??= float32Gradients(this.program)) : undefined;
+    // The gradients this pass allocated (so it may hand one on to another value, as `pass` does).
+    const owned = new Set<Num>(ownLogits ? [dLogits] : []);
     const gradOf = (id: number): Num => {
       let a = grads.get(id);
       if (a === undefined) {
         const len = this.shape(id, dims).reduce((x, y) => x * y, 1);
-        a = single?.has(id) ? new Float32Array(len) : new Float64Array(len);
+        // Parameter gradients leave the pass: never the pool's.
+        if (paramIds.has(id)) a = paramGrads.get(id) ?? new Float64Array(len);
+        else owned.add((a = single?.has(id) ? this.pool.zeros32(len) : this.pool.zeros64(len)));
         grads.set(id, a);
       }
       return a;
@@ -201,14 +211,26 @@ export class TrainingEngine extends NodeShapes {
       const dOut = grads.get(s.seed);
       if (dOut === undefined) continue; // nothing reached this node's output: a zero gradient
       const fields = new Set(s.writes.map((w) => w.field));
-      const wantAny: WantAny = (field, id) => (id !== undefined && fields.has(field) ? gradOf(id) : null);
-      const want: Want = (field, id) => {
-        const a = wantAny(field, id);
-        if (a !== null && !(a instanceof Float64Array)) throw new Error(`the gradient of %${id} is float32 here, where only a linear's dx may write one`);
-        return a;
+      // dOut dies with this step unless it is a parameter's: it may then become the gradient of
+      // one input nothing has added into yet (0 + dOut is dOut) and no other field writes.
+      let movable = owned.has(dOut) && !paramIds.has(s.seed);
+      const sink: GradSink = {
+        wantAny: (field, id) => (id !== undefined && fields.has(field) ? gradOf(id) : null),
+        want: (field, id) => {
+          const a = sink.wantAny(field, id);
+          if (a !== null && !(a instanceof Float64Array)) throw new Error(`the gradient of %${id} is float32 here, where only a linear's dx may write one`);
+          return a;
+        },
+        pass: (field, id, d) => {
+          if (id === undefined || !fields.has(field)) return;
+          if (movable && d === dOut && d instanceof Float64Array && !grads.has(id) && !paramIds.has(id) && !single?.has(id) && s.writes.filter((w) => w.value === id).length === 1) {
+            grads.set(id, d);
+            movable = false;
+          } else accumulate(sink.want(field, id)!, d);
+        },
       };
       try {
-        await backwardNode(this, n, dOut, want, val, tape, wantAny);
+        await backwardNode(this, n, dOut, sink, val, tape);
       } catch (e) {
         if (e instanceof Error) e.message = `backward: node %${n.out} (${n.op} "${g.values[n.out].name}"): ${e.message}`;
         throw e;
@@ -217,17 +239,35 @@ export class TrainingEngine extends NodeShapes {
     }
     const out = new Map<string, Float64Array>();
     for (const [name, id] of this.program.params) {
-      const gr = grads.get(id) ?? new Float64Array(params.get(name)!.length);
+      const gr = grads.get(id) ?? paramGrads.get(id) ?? new Float64Array(params.get(name)!.length);
       if (!(gr instanceof Float64Array)) throw new Error(`the gradient of parameter ${name} is not float64`);
       out.set(name, gr);
     }
     return out;
   }
-  /** Loss and parameter gradients of one batch. */
-  async lossAndGrads(params: Params, batch: Batch, o: ForwardOptions & { smoothing: number }): Promise<{ loss: number; count: number; grads: Map<string, Float64Array> }> {
-    const tape = await this.forward(params, batch, o);
-    const l = this.loss(tape, batch, o.smoothing);
-    const grads = await this.backward(tape, l.dLogits, params);
-    return { loss: l.loss, count: l.count, grads };
+
+  /**
+   * Loss and parameter gradients of one batch; with `into`, the gradients go into its arrays
+   * (the Trainer passes the last step's). Inside, the engine and the kernels reuse the last
+   * call's tape and intermediate arrays (buffer-pool.ts): none of them outlives the call.
+   */
+  async lossAndGrads(params: Params, batch: Batch, o: ForwardOptions & { smoothing: number }, into?: Map<string, Float64Array>): Promise<{ loss: number; count: number; grads: Map<string, Float64Array> }> {
+    this.pool.open();
+    this.kernels.stepBegin?.();
+    try {
+      const tape = await this.forward(params, batch, o);
+      const l = this.loss(tape, batch, o.smoothing);
+      const grads = await this.backward(tape, l.dLogits, params, into, true);
+      return { loss: l.loss, count: l.count, grads };
+    } finally {
+      this.kernels.stepEnd?.();
+      this.pool.close();
+    }
   }
+}
+
+/** dst = a + b, elementwise (a residual sum: the sublayer's output and the float64 stream). */
+function sumOf(dst: Float64Array, a: Num, b: Num): Float64Array {
+  for (let i = 0; i < dst.length; i++) dst[i] = a[i] + b[i];
+  return dst;
 }

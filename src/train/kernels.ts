@@ -76,6 +76,13 @@ export interface TrainKernels {
   /** Mamba's selective scan (ir.ts's ssm_scan), gated by silu(z): [batch, seq, inner]. */
   ssmScanForward(u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams): Awaitable<Float64Array>;
   ssmScanBackward(dOut: Float64Array, u: Num, proj: Num, z: Num, dims: ScanDims, w: ScanParams, g: ScanGrads): Awaitable<void>;
+  /**
+   * A step scope (the engine's lossAndGrads, whose tape dies with it): the arrays returned
+   * between stepBegin and the matching stepEnd may be reused after it, so that a step does not
+   * allocate afresh what the last one freed (buffer-pool.ts). Scopes nest.
+   */
+  stepBegin?(): void;
+  stepEnd?(): void;
 }
 
 /** The float64 oracle (backends/reference/backward). */

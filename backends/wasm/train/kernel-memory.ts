@@ -7,6 +7,7 @@
 // control block instead of the 64 bytes a single thread leaves unused.
 
 import type { Num } from "../../reference/backward/index.ts";
+import { BufferPool } from "../../../src/train/buffer-pool.ts";
 import { MAX_PAGES } from "../plan.ts";
 
 const PAGE = 65536;
@@ -24,6 +25,8 @@ export const trainMemory = (shared = false): WebAssembly.Memory => new WebAssemb
 
 export class KernelMemory {
   private top = 0;
+  /** The arrays results are copied out into: reused from step to step inside the engine's step scope (WasmTrainKernels' stepBegin / stepEnd). */
+  readonly pool = new BufferPool();
 
   /** `reserved`: bytes at address 0 that no kernel call is given (64, or CONTROL_BYTES with threads). */
   constructor(
@@ -64,15 +67,21 @@ export class KernelMemory {
     return at;
   }
 
+  /** A float64 copy, lent by the pool inside a step scope. */
   take(at: number, floats: number): Float64Array {
-    // The typed-array constructor converts natively without zeroing first: ~2× `new` + set,
-    // and ~20× Float64Array.from (which walks the iterator protocol).
-    return new Float64Array(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    const src = this.f32.subarray(at >> 2, (at >> 2) + floats);
+    const lent = this.pool.lend64(floats);
+    if (lent === null) return new Float64Array(src); // converts natively, without zeroing first
+    lent.set(src);
+    return lent;
   }
 
   /** A float32 copy: the kernels' results handed on as they computed them. */
   take32(at: number, floats: number): Float32Array {
-    return this.f32.slice(at >> 2, (at >> 2) + floats);
+    const lent = this.pool.lend32(floats);
+    if (lent === null) return this.f32.slice(at >> 2, (at >> 2) + floats);
+    lent.set(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    return lent;
   }
 
   addInto(dst: Num, at: number): void {

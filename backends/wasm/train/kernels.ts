@@ -147,6 +147,14 @@ export class WasmTrainKernels implements TrainKernels {
     return this.split.threads;
   }
 
+  /** Opens a step scope: results returned until its stepEnd are reused by the next step (buffer-pool.ts). */
+  stepBegin(): void {
+    this.mem.pool.open();
+  }
+  stepEnd(): void {
+    this.mem.pool.close();
+  }
+
   /** Ends the worker threads (none with 1 thread); the kernels run nothing after. Idempotent. */
   close(): void {
     this.pool?.close();
@@ -311,7 +319,7 @@ export class WasmTrainKernels implements TrainKernels {
     const args = this.maskArgs(dims, o, fwdScratchBytes(dims.headDim, dims.seqK));
     this.exec(fns.fwd, attentionShares(this.split, [qp, kp, vp, out, ml, ...args], dims.batch * dims.heads, attentionWork(dims)), "attentionForward");
     const view = this.f32;
-    const lse = new Float64Array(rows);
+    const lse = this.mem.pool.lend64(rows) ?? new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       const l = view[(ml >> 2) + 2 * r + 1];
       lse[r] = l > 0 ? view[(ml >> 2) + 2 * r] + Math.log(l) : -Infinity;

@@ -96,7 +96,7 @@ export class WasmNormKernels {
       const lse = f[st + 3 * r] + Math.log(f[st + 3 * r + 1]);
       total += (1 - smoothing) * (lse - f[z + r * vocab + y]) + smoothing * (lse - f[st + 3 * r + 2] / vocab);
     }
-    const dLogits = wantGrad ? new Float64Array(f.subarray(gp >> 2, (gp >> 2) + rows * vocab)) : new Float64Array(0);
+    const dLogits = wantGrad ? this.mem.take(gp, rows * vocab) : new Float64Array(0);
     if (wantGrad) for (let r = 0; r < rows; r++) if (targets[r] >= 0) dLogits[r * vocab + targets[r]] -= (1 - smoothing) * invCount;
     return { loss: count > 0 ? total / count : 0, count, dLogits };
   }

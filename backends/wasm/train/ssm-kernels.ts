@@ -87,7 +87,7 @@ export class WasmSsmKernels {
     const pk = this.putConvParams(d, w, bias);
     const out = this.mem.alloc(rows * paddedChannels(E));
     this.call(k, "fwd", [xp, pk, out, batch, seq]);
-    const result = new Float64Array(rows * E);
+    const result = this.mem.pool.zeros64(rows * E);
     this.addPadded(result, out, rows, E, 0, E);
     return result;
   }
@@ -143,7 +143,7 @@ export class WasmSsmKernels {
     const out = this.mem.alloc(rows * paddedChannels(E));
     const scr = this.mem.alloc(N * 4);
     this.call(k, "fwd", [up, pp, zp, pk, out, scr, batch, seq]);
-    const result = new Float64Array(rows * E);
+    const result = this.mem.pool.zeros64(rows * E);
     this.addPadded(result, out, rows, E, 0, E);
     return result;
   }
