@@ -126,7 +126,7 @@ async function linearNode(e: NodeShapes, n: Extract<Node, { op: "linear" }>, dOu
     const pre = tape.pre.get(n.out)!;
     const gate = val(n.gate);
     const f = activationFn(n.gateAct!);
-    dy = e.pool.lend64(dOut.length) ?? new Float64Array(dOut.length);
+    dy = e.pool.any64(dOut.length);
     for (let i = 0; i < dy.length; i++) dy[i] = dOut[i] * f(gate[i]);
     const dg = want("gate", n.gate);
     if (dg) gatedBackward(dOut instanceof Float64Array ? dOut : new Float64Array(dOut), gate, pre, n.gateAct!, dg, null);

@@ -82,9 +82,7 @@ export class TrainingEngine extends NodeShapes {
       case "add": {
         const a = val(n.a);
         const b = val(n.b);
-        const out = this.pool.lend64(a.length) ?? new Float64Array(a.length);
-        for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
-        return out;
+        return sumOf(this.pool.any64(a.length), a, b);
       }
       case "norm": {
         const x = val(n.x);
@@ -108,7 +106,7 @@ export class TrainingEngine extends NodeShapes {
         if (n.residual !== undefined) {
           // The residual stream stays float64 on every target (one rounding fewer per layer).
           if (out !== y && out instanceof Float64Array) accumulate(out, val(n.residual));
-          else out = sumOf(this.pool.lend64(out.length) ?? new Float64Array(out.length), out, val(n.residual));
+          else out = sumOf(this.pool.any64(out.length), out, val(n.residual));
         }
         return out;
       }
@@ -266,7 +264,7 @@ export class TrainingEngine extends NodeShapes {
   }
 }
 
-/** dst = a + b, elementwise (a residual sum: the sublayer's output and the float64 stream). */
+/** dst = a + b, elementwise (an add node, or a residual sum: the sublayer's output and the float64 stream). */
 function sumOf(dst: Float64Array, a: Num, b: Num): Float64Array {
   for (let i = 0; i < dst.length; i++) dst[i] = a[i] + b[i];
   return dst;

@@ -319,7 +319,7 @@ export class WasmTrainKernels implements TrainKernels {
     const args = this.maskArgs(dims, o, fwdScratchBytes(dims.headDim, dims.seqK));
     this.exec(fns.fwd, attentionShares(this.split, [qp, kp, vp, out, ml, ...args], dims.batch * dims.heads, attentionWork(dims)), "attentionForward");
     const view = this.f32;
-    const lse = this.mem.pool.lend64(rows) ?? new Float64Array(rows);
+    const lse = this.mem.pool.any64(rows);
     for (let r = 0; r < rows; r++) {
       const l = view[(ml >> 2) + 2 * r + 1];
       lse[r] = l > 0 ? view[(ml >> 2) + 2 * r] + Math.log(l) : -Infinity;
