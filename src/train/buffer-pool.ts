@@ -56,11 +56,7 @@ export class BufferPool {
     return a;
   }
 
-  /** A float32 array of `len` to overwrite whole: lent where a scope is open, else fresh. */
-  any32(len: number): Float32Array {
-    return this.lend32(len) ?? new Float32Array(len);
-  }
-
+  /** A float64 array of `len` to overwrite whole: lent where a scope is open, else fresh. */
   any64(len: number): Float64Array {
     return this.lend64(len) ?? new Float64Array(len);
   }
