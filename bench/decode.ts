@@ -25,6 +25,7 @@ import type { ModelInfo } from "../src/model/model.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
 import { bytesPerToken, median } from "./lowbit.ts";
 import { readBandwidth } from "./read-bandwidth.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const CHILD = "SPECFORMER_DECODE_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -102,6 +103,7 @@ async function bench(m: ModelInfo, label: string, positions: number[], threadCou
 }
 
 async function main(args: string[]): Promise<void> {
+  compileWasmWithTurbofan();
   const opt = (name: string, dflt: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : dflt;

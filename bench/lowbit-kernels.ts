@@ -20,6 +20,7 @@ import { decodeBenchModule } from "../backends/wasm/kernel-bench.ts";
 import { packedBytes } from "../backends/wasm/lowbit.ts";
 import { STORAGE_DTYPES } from "../src/runtime/weights/format.ts";
 import { readBandwidth } from "./read-bandwidth.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const CHILD = "SPECFORMER_LOWBIT_KERNELS_CHILD";
 const FLAGS = ["--experimental-wasm-relaxed-simd", "--no-liftoff"];
@@ -38,6 +39,7 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(args: string[]): Promise<void> {
+  compileWasmWithTurbofan();
   const opt = (name: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;

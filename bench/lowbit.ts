@@ -30,6 +30,7 @@ import { STORAGE_DTYPES } from "../src/runtime/weights/format.ts";
 import { convertStore, withStorage } from "../src/runtime/weights/store.ts";
 import { readBandwidth } from "./read-bandwidth.ts";
 import { benchWebGpuLowBit } from "./lowbit-webgpu.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const CHILD = "SPECFORMER_LOWBIT_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -135,6 +136,7 @@ async function bench(m: ModelInfo, label: string, threadCounts: number[], rounds
 }
 
 export async function benchLowBit(args: string[]): Promise<void> {
+  compileWasmWithTurbofan();
   if (!relaxedSimdSupported() && process.env[CHILD] === undefined) {
     const r = spawnSync(process.execPath, [...process.execArgv, FLAG, fileURLToPath(import.meta.url), ...args], { stdio: "inherit", env: { ...process.env, [CHILD]: "1" } });
     if (r.status === 0) return;

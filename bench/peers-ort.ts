@@ -38,6 +38,7 @@ import { randomWeights } from "../src/runtime/random-weights.ts";
 import { parseSafetensors, writeSafetensors } from "../src/runtime/safetensors.ts";
 import type { WeightStore } from "../src/runtime/weights/format.ts";
 import { withStorage } from "../src/runtime/weights/store.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const CHILD = "SPECFORMER_PEERS_ORT_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -271,6 +272,7 @@ async function child(m: ModelInfo, f: Files, threads: number, rounds: number): P
 // ---- main -------------------------------------------------------------------------------------
 
 async function main(args: string[]): Promise<void> {
+  compileWasmWithTurbofan();
   const m = checkFile(SPEC).entry!;
   const job = process.env[CHILD];
   if (job !== undefined) {

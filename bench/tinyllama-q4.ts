@@ -16,12 +16,14 @@ import { STORAGE_DTYPES, bytesByDtype } from "../src/runtime/weights/format.ts";
 import { randomLowBitStore } from "../src/runtime/weights/random-lowbit.ts";
 import { withStorage } from "../src/runtime/weights/store.ts";
 import { median } from "./lowbit.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const FLAGS = ["--experimental-wasm-relaxed-simd", "--expose-gc"];
 const CHILD = "SPECFORMER_TINYLLAMA_BENCH_CHILD";
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function main(args: string[]): Promise<void> {
+  compileWasmWithTurbofan();
   const ti = args.indexOf("--threads");
   const threadCounts = (ti >= 0 ? args[ti + 1] : "1,2").split(",").map((t) => Math.max(1, Number(t) | 0));
   const m = checkFile("specs/tinyllama-1.1b.sf").entry!;

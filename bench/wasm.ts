@@ -19,6 +19,7 @@ import { summarize } from "../src/inspect/summary.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { Model } from "../src/runtime/model-api.ts";
 import { randomWeights } from "../src/runtime/random-weights.ts";
+import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const CHILD = "SPECFORMER_WASM_BENCH_CHILD";
 const FLAG = "--experimental-wasm-relaxed-simd";
@@ -165,6 +166,7 @@ async function forwards(flavours: boolean[], threadCounts: number[]): Promise<vo
 }
 
 export async function benchWasm(): Promise<void> {
+  compileWasmWithTurbofan();
   if (!relaxedSimdSupported() && process.env[CHILD] === undefined) {
     // Re-run in a child with the flag; the tables print from there.
     const r = spawnSync(process.execPath, [...process.execArgv, FLAG, fileURLToPath(import.meta.url)], { stdio: "inherit", env: { ...process.env, [CHILD]: "1" } });
