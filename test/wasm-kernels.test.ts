@@ -5,7 +5,7 @@
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { gelu, geluTanh, silu } from "../backends/reference/kernels/index.ts";
-import { activationModule, attentionModule, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
+import { activationModule, attentionModule, exp2Module, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
 import { packPanels } from "../backends/wasm/load.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -83,6 +83,26 @@ describe("wasm kernels: activations", () => {
     const y = activationModule(true, "relu", 1).run(xs.subarray(0, 256));
     for (let i = 0; i < 256; i++) expect(y[i]).toBe(Math.max(0, xs[i]));
   });
+});
+
+describe("wasm kernels: the softmax's 2^x", () => {
+  // Every float in [-127, 0] on a fine grid (ulp-spaced near 0, where most softmax weights live), then the edges.
+  const grid = Float32Array.from({ length: 200_000 }, (_, i) => -127 * (i / 199_999) ** 2);
+  const edges = Float32Array.of(0, -0, -1e-30, -0.5, -126, -126.4, -127, -127.5, -200, -3e38, -Infinity, NaN);
+  for (const relaxed of [false, true]) {
+    it(`is within an ulp (1.2e-7) of 2^x down to 2^-126, exactly 0 from -127 down to -inf, NaN for NaN (${relaxed ? "relaxed" : "plain"})`, () => {
+      const y = exp2Module(relaxed, grid.length).run(grid);
+      let worst = 0;
+      for (let i = 0; i < grid.length; i++) if (grid[i] >= -126) worst = Math.max(worst, Math.abs(y[i] / 2 ** grid[i] - 1));
+      expect(worst).toBeLessThan(1.2e-7);
+      const e = exp2Module(relaxed, edges.length).run(edges);
+      expect([...e.subarray(0, 4)].map((v, i) => Math.abs(v / 2 ** edges[i] - 1) < 1.2e-7)).toEqual([true, true, true, true]);
+      expect(e[0]).toBe(1);
+      expect(Math.abs(e[4] / 2 ** -126 - 1)).toBeLessThan(1.2e-7);
+      expect([...e.subarray(6, 11)]).toEqual([0, 0, 0, 0, 0]);
+      expect(e[11]).toBeNaN();
+    });
+  }
 });
 
 describe("wasm kernels: peak module", () => {

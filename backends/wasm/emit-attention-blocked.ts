@@ -16,7 +16,7 @@
 // to whole vectors) into the thread's scratch with its padding bits. Block-sparse and strided
 // patterns stay on the one-row path (their segments step over keys; emit-attention-keys.ts).
 
-import { expV, softcapV } from "./emit-math.ts";
+import { exp2V, softcapV } from "./emit-math.ts";
 import { mm } from "./emit-block-mm.ts";
 import { headBase } from "./emit-kv-rows.ts";
 import { headWindow } from "./emit-attention-keys.ts";
@@ -69,7 +69,7 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
   f.local("i32", "s", "h", "kvh", "hw");
   f.local("i32", "xnb", "xitems", "xw", "xt0", "xqr", "xi0", "xkb", "xvb", "xmr", "xjlo", "xjhi", "xj", "xkp", "xvp", "xmp", "xt", "xq", "xr", "xo", "xsl", "xsrc", "xjt", "xhw", "xfull", "xlol", "xhif");
   f.local("i32", ...["qt", "o", "st", "kpk", "vpk", "mpk", "lo", "hi", "m", "l", "seen"].map((b) => `x${b}B`));
-  f.local("v128", "xa0", "xa1", "xa2", "xa3", "xb0", "xb1", "xb2", "xb3", "xiv", "xlov", "xhiv", "xmx", "xmo", "xup", "xs", "xvd", "xsn", "xls", "xcs", "xov", "xx");
+  f.local("v128", "xa0", "xa1", "xa2", "xa3", "xb0", "xb1", "xb2", "xb3", "xiv", "xlov", "xhiv", "xmx", "xmo", "xup", "xs", "xvd", "xsn", "xls", "xcs", "xov", "xx", "xmz");
   f.local("f32", "slope", "xl");
   const addr = (b: string, off: string) => `(i32.add ${get(b)} ${off})`;
   const chunk = (p: string, o: number, c: number) => (tail !== 0 && c === C - 1 ? loadPart(p, tail, o) : loadV(p, o));
@@ -188,7 +188,7 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
     (local.set $xkb ${headBase("kb", G, hd)})
     (local.set $xvb ${headBase("vb", G, hd)})
     ${op.padding ? `(local.set $xmr (i32.add ${get("mb")} (i32.mul (i32.mul ${get("s")} ${get("mstride")}) (i32.const 4))))` : ""}
-    ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
+    ${op.alibiKey ? `(local.set $slope (f32.mul (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))) ${f32(Math.LOG2E)}))` : ""}
     ${op.headWindows ? `${headWindow(f, op)}\n    ;; no window: a start far below any key\n    (local.set $xhw (select ${get("hw")} (i32.const 1073741824) (i32.gt_s ${get("hw")} (i32.const 0))))` : ""}
     (local.set $xr (i32.const 0))
     (loop $L_xq
@@ -228,13 +228,12 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
   const first: string[] = [];
   const plain: string[] = [];
   const second: string[] = [];
-  const secondFull: string[] = [];
   // Four keys per iteration (more, or a local set per key, measured no faster).
   for (let u = 0; u < 4; u++) {
     const [ex, xx, xs] = ["xe", "xx", "xs"];
     const jt = `(i32x4.splat (i32.add ${get("xj")} (i32.add ${get("xt")} ${i32(u)})))`;
     const bias: string[] = [set("xs", loadV(get("xsrc"), st(u)))];
-    if (op.softcap !== undefined) bias.push(softcapV(f, fl, "xcap", "xs", op.softcap), set("xs", get("xcap")));
+    if (op.softcap !== undefined) bias.push(softcapV(f, fl, "xcap", "xs", op.softcap * Math.LOG2E), set("xs", get("xcap")));
     if (op.alibiKey) bias.push(set("xs", `(f32x4.sub ${get("xs")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub ${get("xiv")} ${jt})))))`));
     plain.push(...bias, set("xmx", `(f32x4.pmax ${get("xmx")} ${get("xs")})`));
     if (bias.length > 1) plain.push(storeV(get("xsrc"), get("xs"), st(u)));
@@ -247,17 +246,14 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
       set("xmx", `(f32x4.pmax ${get("xmx")} ${get("xs")})`),
       storeV(get("xsrc"), get("xs"), st(u)),
     );
-    // s − max <= 0 (or NaN), so expV skips its upper clamp
-    const expS = [set(xs, loadV(get("xsrc"), st(u))), set(xx, `(f32x4.sub ${get(xs)} ${get("xmx")})`), expV(f, fl, ex, xx, { nonPositive: true })];
+    // s − max <= 0 (or NaN); 2^(−inf) is exactly 0, so masked scores need no mask here
     second.push(
-      ...expS,
-      // exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
-      set(xx, `(v128.and ${get(ex)} (f32x4.ne ${get(xs)} ${splat(-Infinity)}))`),
-      set("xls", `(f32x4.add ${get("xls")} ${get(xx)})`),
-      storeV(get("xsrc"), get(xx), st(u)),
+      set(xs, loadV(get("xsrc"), st(u))),
+      set(xx, `(f32x4.sub ${get(xs)} ${get("xmz")})`),
+      exp2V(f, fl, ex, xx),
+      set("xls", `(f32x4.add ${get("xls")} ${get(ex)})`),
+      storeV(get("xsrc"), get(ex), st(u)),
     );
-    // a mask-free block has no masked (-inf) scores to zero
-    secondFull.push(...expS, set("xls", `(f32x4.add ${get("xls")} ${get(ex)})`), storeV(get("xsrc"), get(ex), st(u)));
   }
   const keys = (body: string[], id: string) => `
         (local.set $xt (i32.const 0))
@@ -289,15 +285,17 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
         (local.set $xup (f32x4.gt ${get("xmx")} ${get("xmo")}))
         (if (v128.any_true ${get("xup")}) (then
           (local.set $xx (f32x4.sub ${get("xmo")} ${get("xmx")}))
-          ${expV(f, fl, "xe", "xx", { nonPositive: true })}
+          ${exp2V(f, fl, "xe", "xx")}
           ;; lanes whose max stayed keep factor 1 (both -inf would give exp(NaN))
           (local.set $xe (v128.bitselect ${get("xe")} ${splat(1)} ${get("xup")}))
           ${storeV(`(i32.add ${get("xlB")} ${get("xq")})`, `(f32x4.mul ${loadV(`(i32.add ${get("xlB")} ${get("xq")})`)} ${get("xe")})`)}
           ${storeV(`(i32.add ${get("xmB")} ${get("xq")})`, get("xmx"))}
           (local.set $xsrc (i32.add ${get("xoB")} (i32.mul ${get("xq")} ${i32(rowB / 4)})))
           ${rescale.join("\n          ")}))
+        ;; a lane that has seen only −inf so far subtracts 0 instead (−inf − −inf is NaN): its P is 0
+        (local.set $xmz (v128.bitselect ${get("xmx")} ${ZERO} (f32x4.ne ${get("xmx")} ${splat(-Infinity)})))
         (local.set $xls ${ZERO})
-        (if ${get("xfull")} (then ${keys(secondFull, "xsm2")}) (else ${keys(second, "xsm3")}))
+        ${keys(second, "xsm3")}
         ${storeV(`(i32.add ${get("xlB")} ${get("xq")})`, `(f32x4.add ${loadV(`(i32.add ${get("xlB")} ${get("xq")})`)} ${get("xls")})`)}
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add ${get("xq")} (i32.const 16))) ${i32(QB * 4)})))`;
 }

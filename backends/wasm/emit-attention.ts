@@ -16,7 +16,7 @@
 // is the plain contiguous one (no modulo per key). Its mask history wraps the same way when it
 // has the ring's stride. Every other attention's code is unchanged.
 
-import { expV, softcapV } from "./emit-math.ts";
+import { exp2V, softcapV } from "./emit-math.ts";
 import { appendHeads, headBase, ropeName, scaleRow } from "./emit-kv-rows.ts";
 import { ringRebase, segments } from "./emit-attention-keys.ts";
 import { blockedFits, blockedPrefill } from "./emit-attention-blocked.ts";
@@ -98,7 +98,8 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
           "append",
         )
       : "";
-  const scale = splat(op.scale);
+  // The softmax runs in base 2 (exp2V): scores carry log2(e), so 2^(s·log2 e − m) = e^(s − m/log2 e).
+  const scale = splat(op.scale * Math.LOG2E);
   const qprep = threadRows(
     f,
     get("rows"),
@@ -110,7 +111,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   );
 
   /** Soft-caps the four scores in local x (already scaled: the queries carry the scale). */
-  const cap = (x: string): string => (op.softcap === undefined ? "" : `${softcapV(f, fl, "cv", x, op.softcap)}\n    ${set(x, get("cv"))}`);
+  const cap = (x: string): string => (op.softcap === undefined ? "" : `${softcapV(f, fl, "cv", x, op.softcap * Math.LOG2E)}\n    ${set(x, get("cv"))}`);
   const seg = segments(f, op);
   // Head vectors as C chunks of 4 floats. A head dim that is not a multiple of 4 ends with a
   // partial chunk of `tail` floats: loaded zero-filled (so q·k and p·v see exact zeros in the
@@ -194,15 +195,14 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (if (f32.ne ${get("gm")} ${f32(-Infinity)}) (then
       (if (f32.gt ${get("gm")} ${get("m")}) (then
         (local.set $pv (f32x4.splat (f32.sub ${get("m")} ${get("gm")})))
-        ${expV(f, fl, "ev", "pv")}
+        ${exp2V(f, fl, "ev", "pv")}
         (local.set $corr (f32x4.extract_lane 0 ${get("ev")}))
         (local.set $lvec (f32x4.mul ${get("lvec")} (f32x4.splat ${get("corr")})))
         ${rescale}
         (local.set $m ${get("gm")})))
       (local.set $pv (f32x4.sub ${get("sv")} (f32x4.splat ${get("m")})))
-      ${expV(f, fl, "ev", "pv")}
-      ;; exp(-inf) clamps to a tiny normal; masked lanes must contribute exactly 0
-      (local.set $pv (v128.and ${get("ev")} (f32x4.ne ${get("sv")} ${splat(-Infinity)})))
+      ;; m is finite here, so a masked lane is −inf and its 2^(−inf) exactly 0
+      ${exp2V(f, fl, "pv", "pv")}
       (local.set $lvec (f32x4.add ${get("lvec")} ${get("pv")}))
       ${pvUpdate.join("\n")}))
     (local.set $j (i32.add ${get("j")} (i32.shl ${get("cp")} (i32.const 2))))`;
@@ -217,7 +217,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
     (local.set $kbase ${headBase("kb", G, hd)})
     (local.set $vbase ${headBase("vb", G, hd)})
     ${op.padding ? `(local.set $mrow (i32.add ${get("mb")} (i32.mul (i32.mul ${get("s")} ${get("mstride")}) (i32.const 4))))` : ""}
-    ${op.alibiKey ? `(local.set $slope (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))))` : ""}
+    ${op.alibiKey ? `(local.set $slope (f32.mul (f32.load (i32.add ${get("alibi")} (i32.shl ${get("h")} (i32.const 2)))) ${f32(Math.LOG2E)}))` : ""}
     ${seg.code}${ring ? `\n    (local.set $kb0 ${get("kbase")}) (local.set $vb0 ${get("vbase")})${op.padding ? ` (local.set $mr0 ${get("mrow")})` : ""}` : ""}
     (local.set $m ${f32(-Infinity)}) (local.set $seen (i32.const 0))
     (local.set $lvec (v128.const i32x4 0 0 0 0))

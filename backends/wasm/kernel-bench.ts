@@ -4,7 +4,7 @@
 
 import { assemble } from "./compile.ts";
 import { emitMatmul, matmulName, type MatmulSpec } from "./emit-matmul.ts";
-import { type Act } from "./emit-math.ts";
+import { type Act, exp2V } from "./emit-math.ts";
 import { emitActivation, emitHelpers } from "./emit-rows.ts";
 import { NR } from "./plan.ts";
 import { type AttentionBench, attentionBenchModule } from "./kernel-bench-attention.ts";
@@ -13,7 +13,7 @@ import { actRowBytes } from "./emit-quant.ts";
 import { packLowBit, packedBytes } from "./lowbit.ts";
 import { BLOCK, blocksOf, type LowBitWeight, type StorageDType } from "../../src/runtime/weights/format.ts";
 import { quantize } from "../../src/runtime/weights/quantize.ts";
-import { type EmitFlags, madd } from "./wat.ts";
+import { type EmitFlags, Func, get, madd } from "./wat.ts";
 
 /**
  * (func $peak (param $n i32) (result f32)), n iterations over `chains` independent
@@ -213,6 +213,31 @@ export function activationModule(relaxed: boolean, act: Act, rows: number): { ru
       new Float32Array(memory.buffer).set(input, x / 4);
       (inst.exports.act as (r: number) => void)(rows);
       return new Float32Array(memory.buffer, y, rows * width).slice();
+    },
+  };
+}
+
+/** The attention softmax's exponent (exp2V) over n values (a multiple of 4), for its accuracy test. */
+export function exp2Module(relaxed: boolean, n: number): { run(x: Float32Array): Float32Array } {
+  const fl: EmitFlags = { relaxed, threads: false };
+  const f = new Func("exp2", ["n"], undefined, "2^x, four lanes at a time, in place from byte 0");
+  f.local("v128", "x");
+  f.local("i32", "p");
+  const body = `(loop $L
+    (local.set $x (v128.load ${get("p")}))
+    ${exp2V(f, fl, "e", "x")}
+    (v128.store ${get("p")} ${get("e")})
+    (br_if $L (i32.lt_s (local.tee $p (i32.add ${get("p")} (i32.const 16))) (i32.shl ${get("n")} (i32.const 2)))))`;
+  const pages = Math.ceil((4 * n) / 65536) + 1;
+  const text = `(module (import "env" "memory" (memory ${pages})) ${f.text(body)} (export "exp2" (func $exp2)))`;
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
+  return {
+    run(input: Float32Array): Float32Array {
+      if (input.length !== n) throw new Error(`exp2Module: expected ${n} values`);
+      new Float32Array(memory.buffer).set(input);
+      (inst.exports.exp2 as (n: number) => void)(n);
+      return new Float32Array(memory.buffer, 0, n).slice();
     },
   };
 }
