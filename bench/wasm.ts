@@ -140,10 +140,10 @@ async function forwards(flavours: boolean[], threadCounts: number[], peak: Map<b
   };
   for (const relaxed of flavours) {
     for (const threads of threadCounts) {
-      // With threads, also the round-1 rule (every call split, one barrier meeting per op) as the before figure.
+      // With threads, also every call split (the round-1 rule), beside the measured choice.
       for (const splitEveryCall of threads > 1 ? [false, true] : [false]) {
         const model: Model = await createWasmModel(m, g, w, { relaxed, threads, splitEveryCall });
-        const split = threads === 1 ? "-" : splitEveryCall ? "every call (before)" : "where it pays";
+        const split = threads === 1 ? "-" : splitEveryCall ? "every call" : "as measured (split-choice.ts)";
         try {
           if (!splitEveryCall) {
             const prompt = tokens.subarray(0, 128);

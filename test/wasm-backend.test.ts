@@ -178,7 +178,7 @@ describe("wasm backend: decode states", () => {
 });
 
 describe("wasm backend: worker threads", () => {
-  // Auto: small steps stay on the calling thread (runtime.ts splitPays); every call: the threaded kernels on one-row steps too.
+  // Auto: small steps run split or alone as measured (split-choice.ts); every call: the threaded kernels on one-row steps always.
   it.each(["gpt", "linear", "sparse", "seq2seq"].flatMap((k) => [[k, false], [k, true]] as const))("%s with 2 threads matches the reference, forward and decode (split every call: %s)", async (key, splitEveryCall) => {
     const m = load(key);
     const g = inferenceGraph(m);

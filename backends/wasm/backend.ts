@@ -23,7 +23,7 @@ export interface WasmModelOptions {
   threads?: number;
   /**
    * Split every call across the threads, even a decode step too small for a split to pay
-   * (runtime.ts splitPays): for tests of the threaded kernels on tiny models.
+   * (runtime.ts splitFixed; else measured both ways): for tests of the threaded kernels on tiny models.
    */
   splitEveryCall?: boolean;
   /** Use relaxed SIMD (fused multiply-add): default when the engine supports it. */

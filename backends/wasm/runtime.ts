@@ -7,6 +7,7 @@
 // ./worker-watch.ts's watcher thread, which sets abort (and the dead word, with the worker's
 // number) when one ends, whatever ended it.
 
+import { SplitChoice } from "./split-choice.ts";
 import { WatchedWorkers, type WatchedSpec } from "./worker-watch.ts";
 import { DESC, MAX_BYTES, SLOT, SLOT_BYTES, WASM_PAGE, align, type WasmPlan } from "./plan.ts";
 
@@ -57,6 +58,7 @@ export class WasmRuntime {
   private top: number;
   private watched: WatchedWorkers | undefined;
   private readonly weightBytesPerOp: number;
+  private readonly splitChoice = new SplitChoice();
   broken: string | undefined;
 
   private constructor(
@@ -182,16 +184,17 @@ export class WasmRuntime {
   }
 
   /**
-   * Whether a call of `rows` rows is worth splitting across the threads. Every op ends at a
-   * barrier, so a split costs a worker wake-up plus one meeting per op (tens of µs when a
-   * thread was descheduled); a few-row call of a small model does less work than that per op
-   * (bench-peers' decode step: 0.60 ms on one thread, 1.8 ms on two). Prefill always splits; a
-   * decode step only when each op reads enough weight bytes that two readers pay.
+   * Whether a call of `rows` rows splits across the threads, where a fixed rule decides: prefill
+   * and batched steps always (each op has rows enough for every thread), and steps whose ops each
+   * read enough weight bytes that two readers pay. Other calls (undefined) are measured both
+   * ways, per kind, by ./split-choice.ts: there the barriers' cost against the work saved depends
+   * on the machine and its load (bench-peers' decode step, two threads: 3x slower on a loaded
+   * machine, 1.4x faster on a quiet one).
    */
-  splitPays(rows: number): boolean {
+  private splitFixed(rows: number): boolean | undefined {
     if (this.threads <= 1) return false;
-    if (rows >= SPLIT_ROWS || this.splitEveryCall) return true;
-    return this.weightBytesPerOp >= SPLIT_BYTES_PER_OP;
+    if (rows >= SPLIT_ROWS || this.splitEveryCall || this.weightBytesPerOp >= SPLIT_BYTES_PER_OP) return true;
+    return undefined;
   }
 
   /** Runs an entry point on every thread, or on this one alone where a split does not pay; returns when all are done. */
@@ -200,7 +203,11 @@ export class WasmRuntime {
     if (this.broken) throw new Error(`wasm backend: ${this.broken}`);
     const i = this.i32();
     const d = this.plan.layout.desc >> 2;
-    const split = this.splitPays(i[d + DESC.g / 4] * i[d + DESC.n / 4]);
+    const rows = i[d + DESC.g / 4] * i[d + DESC.n / 4];
+    const fixed = this.splitFixed(rows);
+    const kind = `${entry} ${rows}`;
+    const split = fixed ?? this.splitChoice.choose(kind);
+    const t0 = fixed === undefined ? performance.now() : 0;
     if (split) {
       Atomics.store(i, d + DESC.cmd / 4, entry === "encode" ? 1 : 2);
       Atomics.add(i, d + DESC.gen / 4, 1);
@@ -222,6 +229,7 @@ export class WasmRuntime {
       this.broken ??= this.watched?.awaitDeath(TRAP_REASON_MS) ?? "a worker thread trapped";
       throw new Error(`wasm backend: ${this.broken}`);
     }
+    if (fixed === undefined) this.splitChoice.record(kind, split, performance.now() - t0);
   }
 
   dispose(): void {
