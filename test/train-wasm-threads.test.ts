@@ -4,7 +4,8 @@
 // by (batch, head) / (batch, KV head) units, activations by element ranges), so the results
 // must be bit for bit the same: the checks are exact. minSplit 0 splits even these small
 // shapes; each case also checks that its calls did run on more than one thread, and the
-// trainer runs use the default threshold on the demo model too. The one-thread kernels
+// trainer runs use the default threshold on the demo model too; and a trainer whose kernels keep
+// each step's results (kernel-memory.ts) against one copying every operand in. The one-thread kernels
 // themselves are checked against the reference in test/train-wasm-kernels.test.ts.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -216,6 +217,35 @@ describe("a Trainer on 2 threads against 1", () => {
         console.log(`${r.spec} on 2 threads: 8 losses and every weight bit for bit as on 1 thread (last loss ${a.losses[7].toFixed(4)}); calls split: ${JSON.stringify(s)}`);
       } finally {
         k2.close();
+      }
+    }, 120_000);
+  }
+});
+
+describe("a Trainer keeping each step's results in the kernel memory (kernel-memory.ts) against copying every operand in", () => {
+  // The kept results are the kernels' own copies of arrays JS also holds: a stale one would
+  // change a loss or a weight, so the check is exact; and most operands must have been passed
+  // by address, or nothing was kept.
+  // The share passed by address is a count, not a timing: demo-fortune 70%; tiny-window 36% (its
+  // RoPE-rotated queries and keys, and the SwiGLU gate's reference kernel, make fresh arrays).
+  for (const [spec, threads, share] of [["specs/demo-fortune.sf", 1, 0.6], ["specs/tiny-window.sf", 2, 0.3]] as const) {
+    it(`${spec}, ${threads} thread${threads > 1 ? "s" : ""}, 4 steps: the same losses and weights, most operands not copied`, async () => {
+      const m = loadSpec(spec);
+      const kept = new WasmTrainKernels(undefined, undefined, { threads, minSplit: 0 });
+      const copied = new WasmTrainKernels(undefined, undefined, { threads: 1, keepResults: false });
+      try {
+        const [a, b] = [await train(m, copied, 2, 32, 4), await train(m, kept, 2, 32, 4)];
+        expect(b.losses).toEqual(a.losses);
+        let diff = 0;
+        for (const [name, w] of a.params) diff += differing(b.params.get(name)!, w);
+        expect(diff).toBe(0);
+        expect(copied.copies.reused).toBe(0);
+        const { copied: c, reused: r } = kept.copies;
+        console.log(`${spec}: kept results passed ${r} floats by address, ${c} copied in (without keeping: ${copied.copies.copied})`);
+        expect(r / (r + c)).toBeGreaterThan(share);
+        expect(r + c).toBe(copied.copies.copied);
+      } finally {
+        kept.close();
       }
     }, 120_000);
   }

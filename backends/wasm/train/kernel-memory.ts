@@ -5,6 +5,16 @@
 // (thread-pool.ts) the memory is shared and declares its maximum (a shared memory cannot grow
 // past it; 4 GiB, as the inference backend's), and its first CONTROL_BYTES hold the pool's
 // control block instead of the 64 bytes a single thread leaves unused.
+//
+// Inside a step scope (openStep … closeStep) the float32 results handed out stay where the
+// kernel wrote them: the reset after them starts above them, and `read` passes such an array
+// to the next kernel by its address instead of copying it in again — a linear's output read by
+// its activation, by attention, by its backward's dW and so on. On the demo model that skipped
+// ~40 M of a step's ~50 M float32 elements copied in. A result is JS's array and the kernels'
+// copy at once only while neither is written: results are fresh arrays (the pool's) that the
+// engine does not write, kernels only read what `read` returns, and the one kind of array a
+// kernel adds into and copies back (a linear's float32 dx) is kept again after the copy. The
+// kept region ends at KEEP_LIMIT; results past it are copied as before.
 
 import type { Num } from "../../reference/backward/index.ts";
 import { BufferPool } from "../../../src/train/buffer-pool.ts";
@@ -17,6 +27,9 @@ const PAGE = 65536;
  */
 const SLACK = 4096;
 
+/** Results are kept (and reused by address) only below this byte address: the rest of the 4 GiB stays for each call's own buffers. */
+const KEEP_LIMIT = 1 << 30;
+
 /** Bytes at the start of a shared memory that the thread pool's control block takes. */
 export const CONTROL_BYTES = 4096;
 
@@ -25,6 +38,12 @@ export const trainMemory = (shared = false): WebAssembly.Memory => new WebAssemb
 
 export class KernelMemory {
   private top = 0;
+  /** Where each call's buffers start: above the results kept in this step. */
+  private floor: number;
+  /** The step's kept results: JS array → the byte address of the kernels' identical copy. */
+  private kept = new Map<Float32Array, number>();
+  /** Floats copied in by put, and floats `read` passed by address instead (a test's evidence). */
+  readonly copies = { copied: 0, reused: 0 };
   /** The arrays results are copied out into: reused from step to step inside the engine's step scope (WasmTrainKernels' stepBegin / stepEnd). */
   readonly pool = new BufferPool();
 
@@ -32,10 +51,51 @@ export class KernelMemory {
   constructor(
     readonly memory: WebAssembly.Memory,
     private readonly reserved = 64,
-  ) {}
+    /** Whether results are kept for the step (false: every operand is copied in, as before). */
+    private readonly keepResults = true,
+  ) {
+    this.floor = reserved;
+  }
 
+  /** Starts a call's buffers (above the step's kept results). */
   reset(): void {
-    this.top = this.reserved;
+    this.top = this.floor;
+  }
+
+  /** Opens a step scope: results lent by the pool, and kept here, until the matching closeStep. */
+  openStep(): void {
+    this.pool.open();
+  }
+
+  closeStep(): void {
+    this.pool.close();
+    if (this.pool.active) return;
+    this.kept.clear();
+    this.floor = this.reserved;
+  }
+
+  /**
+   * The address of a copy of `src` for a kernel to read (or to add into, where the caller then
+   * copies the sum back and keeps it again): a kept result's own, else a fresh copy.
+   */
+  read(src: Num | Uint8Array): number {
+    if (src instanceof Float32Array) {
+      const at = this.kept.get(src);
+      if (at !== undefined) {
+        this.copies.reused += src.length;
+        return at;
+      }
+    }
+    return this.put(src);
+  }
+
+  /** Records that `arr` (a step-scoped array) equals the floats at `at`, and keeps them for the step. */
+  keep(arr: Float32Array, at: number): void {
+    if (!this.keepResults || !this.pool.active) return;
+    const end = Math.ceil((at + arr.length * 4 + SLACK) / 64) * 64;
+    if (end > KEEP_LIMIT) return;
+    this.kept.set(arr, at);
+    this.floor = Math.max(this.floor, end);
   }
 
   /** `floats` f32 slots (plus slack), 64-byte aligned; grows the memory. Returns a byte address. */
@@ -57,6 +117,7 @@ export class KernelMemory {
 
   put(src: Num | Uint8Array): number {
     const at = this.alloc(src.length);
+    this.copies.copied += src.length;
     this.f32.set(src, at >> 2); // typed-array set converts natively (an element loop is ~5× slower)
     return at;
   }
@@ -81,6 +142,7 @@ export class KernelMemory {
     const lent = this.pool.lend32(floats);
     if (lent === null) return this.f32.slice(at >> 2, (at >> 2) + floats);
     lent.set(this.f32.subarray(at >> 2, (at >> 2) + floats));
+    this.keep(lent, at);
     return lent;
   }
 

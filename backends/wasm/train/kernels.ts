@@ -47,6 +47,8 @@ export interface WasmTrainKernelOptions {
   threads?: number;
   /** Multiply-adds below which a call stays on the calling thread (default split.ts's MIN_SPLIT; tests pass 0). */
   minSplit?: number;
+  /** Keep each step's float32 results in the kernel memory and pass them on by address (default true; kernel-memory.ts). */
+  keepResults?: boolean;
 }
 
 /** One kernel function: callable here, and by id on the workers. */
@@ -136,10 +138,15 @@ export class WasmTrainKernels implements TrainKernels {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_TRAIN_THREADS) throw new Error(`wasm training: threads must be an integer from 1 to ${MAX_TRAIN_THREADS}, got ${threads}`);
     if (threads > 1 && prebuilt !== undefined) throw new Error("wasm training: a prebuilt kernel module is a single-threaded build (no shared memory); train on 1 thread");
-    this.mem = new KernelMemory(prebuilt?.memory ?? trainMemory(threads > 1), threads > 1 ? CONTROL_BYTES : 64);
+    this.mem = new KernelMemory(prebuilt?.memory ?? trainMemory(threads > 1), threads > 1 ? CONTROL_BYTES : 64, opts.keepResults ?? true);
     this.flags = { relaxed, threads: threads > 1 };
     this.split = { threads, minSplit: opts.minSplit ?? MIN_SPLIT };
     this.pool = threads > 1 ? new TrainThreadPool(this.mem.memory, threads) : undefined;
+  }
+
+  /** Floats copied into the kernel memory, and floats passed on where a kept result already was. */
+  get copies(): { copied: number; reused: number } {
+    return this.mem.copies;
   }
 
   /** Threads splitting each call. */
@@ -149,10 +156,10 @@ export class WasmTrainKernels implements TrainKernels {
 
   /** Opens a step scope: results returned until its stepEnd are reused by the next step (buffer-pool.ts). */
   stepBegin(): void {
-    this.mem.pool.open();
+    this.mem.openStep();
   }
   stepEnd(): void {
-    this.mem.pool.close();
+    this.mem.closeStep();
   }
 
   /** Ends the worker threads (none with 1 thread); the kernels run nothing after. Idempotent. */
@@ -210,6 +217,10 @@ export class WasmTrainKernels implements TrainKernels {
   private put(src: Num | Uint8Array): number {
     return this.mem.put(src);
   }
+  /** An operand the kernel only reads: a kept result is passed where it is (kernel-memory.ts). */
+  private read(src: Num): number {
+    return this.mem.read(src);
+  }
   private zeros(floats: number): number {
     return this.mem.zeros(floats);
   }
@@ -225,7 +236,7 @@ export class WasmTrainKernels implements TrainKernels {
   activationForward(x: Num, act: Activation): Float32Array {
     const fns = this.kernel({ kind: "activation", act });
     this.reset();
-    const xp = this.put(x);
+    const xp = this.read(x);
     const y = this.alloc(x.length);
     this.exec(fns.fwd, elementShares(this.split, [xp, y], x.length), "activation");
     return this.take(y, x.length);
@@ -234,8 +245,8 @@ export class WasmTrainKernels implements TrainKernels {
   activationGrad(dy: Num, x: Num, act: Activation): Float32Array {
     const fns = this.kernel({ kind: "activation", act });
     this.reset();
-    const dp = this.put(dy);
-    const xp = this.put(x);
+    const dp = this.read(dy);
+    const xp = this.read(x);
     const dx = this.alloc(x.length);
     this.exec(fns.grad, elementShares(this.split, [dp, xp, dx], x.length), "activation");
     return this.take(dx, x.length);
@@ -247,7 +258,7 @@ export class WasmTrainKernels implements TrainKernels {
     if (x.length !== rows * inDim || w.length !== outDim * inDim) throw new Error(`linear: x ${x.length} / w ${w.length} do not match rows ${rows}, in ${inDim}, out ${outDim}`);
     const run = this.kernel(linearForwardKernel(inDim, outDim, bias !== null)).run;
     this.reset();
-    const a = this.put(x);
+    const a = this.read(x);
     const wp = this.alloc(Math.ceil(outDim / NR) * NR * inDim);
     const bp = this.zeros(Math.ceil(outDim / NR) * NR);
     const c = this.alloc(rows * outDim);
@@ -261,7 +272,7 @@ export class WasmTrainKernels implements TrainKernels {
     // One copy of dy serves both products and the bias's column sums.
     if (dx === null && dw === null && db === null) return;
     this.reset();
-    const dp = this.put(dy);
+    const dp = this.read(dy);
     if (dx !== null) {
       // dx [rows, inDim] = dy [rows, outDim] · W [outDim, inDim]: W's columns are the panels.
       const run = this.kernel(linearDxKernel(inDim, outDim)).run;
@@ -269,16 +280,18 @@ export class WasmTrainKernels implements TrainKernels {
       // The kernel adds into c: a float32 dx goes in and comes back by memcpy (a JS loop adding
       // into it cost ~2.4 ns an element); a float64 one is added into from zeros.
       const f32dx = dx instanceof Float32Array;
-      const c = f32dx ? this.put(dx) : this.zeros(rows * inDim);
+      const c = f32dx ? this.mem.read(dx) : this.zeros(rows * inDim);
       packColumns(w, outDim, inDim, this.f32, wp >> 2);
       this.exec(run, matmulShares(this.split, this.flags.relaxed, dp, wp, 0, c, rows, outDim, inDim), "matmul");
-      if (f32dx) dx.set(this.f32.subarray(c >> 2, (c >> 2) + dx.length));
-      else this.addInto(dx, c);
+      if (f32dx) {
+        dx.set(this.f32.subarray(c >> 2, (c >> 2) + dx.length));
+        this.mem.keep(dx, c);
+      } else this.addInto(dx, c);
     }
     if (dw !== null) {
       // dW [outDim, inDim] = dyᵀ [outDim, rows] · x [rows, inDim], from both as they are.
       const run = this.kernel(linearDwKernel(inDim, outDim)).run;
-      const xp = this.put(x);
+      const xp = this.read(x);
       const c = this.zeros(outDim * inDim);
       const scratch = this.alloc((this.split.threads * dwScratchBytes(outDim, inDim)) / 4);
       this.exec(run, dwShares(this.split, dp, xp, c, rows, outDim, inDim, scratch), "dw");
@@ -311,9 +324,9 @@ export class WasmTrainKernels implements TrainKernels {
     const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     const rows = dims.batch * dims.seqQ * dims.heads;
     this.reset();
-    const qp = this.put(q);
-    const kp = this.put(k);
-    const vp = this.put(v);
+    const qp = this.read(q);
+    const kp = this.read(k);
+    const vp = this.read(v);
     const out = this.alloc(q.length);
     const ml = this.alloc(2 * rows);
     const args = this.maskArgs(dims, o, fwdScratchBytes(dims.headDim, dims.seqK));
@@ -331,11 +344,11 @@ export class WasmTrainKernels implements TrainKernels {
     if (!wasmAttentionCovers(dims, o)) return refAttentionBackward(q, k, v, out, lse, dOut instanceof Float64Array ? dOut : new Float64Array(dOut), dims, o, dq, dk, dv);
     const fns = this.kernel({ kind: "attention", spec: attentionKernelSpec(dims, o) });
     this.reset();
-    const qp = this.put(q);
-    const kp = this.put(k);
-    const vp = this.put(v);
-    const op = this.put(out);
-    const dop = this.put(dOut);
+    const qp = this.read(q);
+    const kp = this.read(k);
+    const vp = this.read(v);
+    const op = this.read(out);
+    const dop = this.read(dOut);
     const lp = this.put(lse);
     const dqp = this.zeros(q.length);
     const dkp = this.zeros(k.length);
