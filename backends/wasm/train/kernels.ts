@@ -217,7 +217,7 @@ export class WasmTrainKernels implements TrainKernels {
   private put(src: Num | Uint8Array): number {
     return this.mem.put(src);
   }
-  /** An operand the kernel only reads: a kept result is passed where it is (kernel-memory.ts). */
+  /** An operand the kernel reads (or adds into and copies back): a kept result is passed where it is (kernel-memory.ts). */
   private read(src: Num): number {
     return this.mem.read(src);
   }
@@ -280,7 +280,7 @@ export class WasmTrainKernels implements TrainKernels {
       // The kernel adds into c: a float32 dx goes in and comes back by memcpy (a JS loop adding
       // into it cost ~2.4 ns an element); a float64 one is added into from zeros.
       const f32dx = dx instanceof Float32Array;
-      const c = f32dx ? this.mem.read(dx) : this.zeros(rows * inDim);
+      const c = f32dx ? this.read(dx) : this.zeros(rows * inDim);
       packColumns(w, outDim, inDim, this.f32, wp >> 2);
       this.exec(run, matmulShares(this.split, this.flags.relaxed, dp, wp, 0, c, rows, outDim, inDim), "matmul");
       if (f32dx) {
