@@ -150,10 +150,7 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
   const before = W === undefined ? "" : `(i32.lt_s (i32.add ${get("xj")} (i32.add ${get("mm_m0")} (i32.const 3))) (i32.sub (i32.add ${get("xi0")} ${get("mm_n0")}) ${i32(W - 1)}))`;
   const skip = [op.causal ? after : "", before].filter((c) => c !== "");
   const causalS = skip.length === 0 ? {} : { skip: skip.length === 1 ? skip[0] : `(i32.or ${skip.join(" ")})` };
-  const causalPV = {
-    ...(op.causal ? { kEnd: `(call $imin ${i32(KB)} (i32.sub (i32.add ${get("xi0")} (i32.add ${get("mm_m0")} (i32.const 4))) ${get("xj")}))` } : {}),
-    ...(W === undefined ? {} : { kStart: `(call $imax (i32.const 0) (i32.sub (i32.add ${get("xi0")} ${get("mm_m0")}) (i32.add ${get("xj")} ${i32(W - 1)})))` }),
-  };
+  const causalPV = visibleKeys(op, get("mm_m0"));
   const softmax = softmaxPass(f, fl, op);
   const finish = `
       (local.set $xr (i32.const 0))
@@ -216,6 +213,19 @@ export function blockedPrefill(f: Func, fl: EmitFlags, op: AttentionOp): string 
 }
 
 /**
+ * The keys [kStart, kEnd) of the block at $xj that the four queries from block row `m0` may see
+ * (causal: none past the last query; a window: none before the first query's window): the P·V
+ * tile of those rows reads only these, so the softmax computes only these.
+ */
+function visibleKeys(op: AttentionOp, m0: string): { kStart?: string; kEnd?: string } {
+  const W = op.window;
+  return {
+    ...(op.causal ? { kEnd: `(call $imin ${i32(KB)} (i32.sub (i32.add ${get("xi0")} (i32.add ${m0} (i32.const 4))) ${get("xj")}))` } : {}),
+    ...(W === undefined ? {} : { kStart: `(call $imax (i32.const 0) (i32.sub (i32.add ${get("xi0")} ${m0}) (i32.add ${get("xj")} ${i32(W - 1)})))` }),
+  };
+}
+
+/**
  * The online softmax on the block's scores Sᵀ [KB][QB], four queries (one vector) at a time:
  * masked scores and the block's max per lane; where a lane's max grows, its denominator and
  * output row are rescaled; then P = exp(S − m) in place (exactly 0 where masked) and l += ΣP.
@@ -255,12 +265,24 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
       storeV(get("xsrc"), get(ex), st(u)),
     );
   }
-  const keys = (body: string[], id: string) => `
-        (local.set $xt (i32.const 0))
+  // A partly visible block (the causal diagonal, a window's lower edge) runs the masked pass and
+  // the exponent over the lanes' visible keys only, widened to whole vectors of four keys (the
+  // widening is masked to -inf): P·V reads no other key of these four rows.
+  const vis = visibleKeys(op, `(i32.shr_u ${get("xq")} (i32.const 2))`);
+  f.local("i32", "xts", "xte");
+  const range = [
+    set("xts", vis.kStart === undefined ? "(i32.const 0)" : `(i32.and ${vis.kStart} (i32.const -4))`),
+    set("xte", vis.kEnd === undefined ? i32(KB) : `(i32.and (i32.add ${vis.kEnd} (i32.const 3)) (i32.const -4))`),
+  ].join("\n        ");
+  const keys = (body: string[], id: string, bounded: boolean) => {
+    const loop = `
+        (local.set $xt ${bounded ? get("xts") : "(i32.const 0)"})
         (loop $L_${id}
           (local.set $xsrc ${at})
           ${body.join("\n          ")}
-          (br_if $L_${id} (i32.lt_s (local.tee $xt (i32.add ${get("xt")} (i32.const 4))) ${i32(KB)})))`;
+          (br_if $L_${id} (i32.lt_s (local.tee $xt (i32.add ${get("xt")} (i32.const 4))) ${bounded ? get("xte") : i32(KB)})))`;
+    return bounded ? `(if (i32.lt_s ${get("xts")} ${get("xte")}) (then ${loop}))` : loop;
+  };
   const rescale: string[] = [];
   for (let k = 0; k < 4; k++) {
     rescale.push(set("xcs", `(i8x16.shuffle ${[k, k, k, k].flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b)).join(" ")} ${get("xe")} ${get("xe")})`));
@@ -274,10 +296,11 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
         (local.set $xhiv ${loadV(`(i32.add ${get("xhiB")} ${get("xq")})`)})
         (local.set $xsn ${loadV(`(i32.add ${get("xseenB")} ${get("xq")})`)})
         (local.set $xmx ${splat(-Infinity)})
+        ${range}
         (if ${get("xfull")}
-          (then ${keys(plain, "xsm0")}
+          (then ${keys(plain, "xsm0", false)}
             (local.set $xsn (v128.const i32x4 -1 -1 -1 -1)))
-          (else ${keys(first, "xsm1")}))
+          (else ${keys(first, "xsm1", true)}))
         ${storeV(`(i32.add ${get("xseenB")} ${get("xq")})`, get("xsn"))}
         ;; pmax keeps the old max where a score is NaN: the NaN still reaches P, l and the output
         (local.set $xmo ${loadV(`(i32.add ${get("xmB")} ${get("xq")})`)})
@@ -295,7 +318,7 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
         ;; a lane that has seen only −inf so far subtracts 0 instead (−inf − −inf is NaN): its P is 0
         (local.set $xmz (v128.bitselect ${get("xmx")} ${ZERO} (f32x4.ne ${get("xmx")} ${splat(-Infinity)})))
         (local.set $xls ${ZERO})
-        ${keys(second, "xsm3")}
+        ${keys(second, "xsm3", true)}
         ${storeV(`(i32.add ${get("xlB")} ${get("xq")})`, `(f32x4.add ${loadV(`(i32.add ${get("xlB")} ${get("xq")})`)} ${get("xls")})`)}
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add ${get("xq")} (i32.const 16))) ${i32(QB * 4)})))`;
 }
