@@ -21,8 +21,8 @@ export interface LoadWeightsOptions {
  * A weights file, or a checkpoint directory's shards as one file with the name map its tensor
  * names suggest (--map wins over the guess).
  */
-async function readWeightFile(path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName }> {
-  const [{ readWeights }, { parseSafetensors, WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
+async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName }> {
+  const [{ readWeights }, { WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
   const dir = await readCheckpointDirWeights(path, o);
   if (dir) {
     const map = o.map ?? dir.map;
@@ -36,7 +36,36 @@ async function readWeightFile(path: string, o: LoadWeightsOptions): Promise<{ fi
     const msg = (e as Error).message;
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
   }
-  return { file: parseSafetensors(bytes), ...(o.map ? { map: o.map } : {}) };
+  return { file: await weightsFile(m, bytes, path, o.map), ...(o.map ? { map: o.map } : {}) };
+}
+
+const ggufWithMap = (map: MapName) => new CliError(`--map ${map}: a GGUF file's tensor names are llama.cpp's, mapped by the file's general.architecture; drop --map`, EXIT_USAGE);
+
+/**
+ * A weights file's bytes as a safetensors file: as they are, or a llama GGUF file in model m's
+ * native names (then `map` must be unset: the file says its own naming).
+ */
+export async function weightsFile(m: ModelInfo, bytes: Uint8Array, path: string, map?: MapName): Promise<SafetensorsFile> {
+  const [{ isGguf }, { parseSafetensors }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/safetensors.ts")]);
+  if (!isGguf(bytes)) return parseSafetensors(bytes);
+  if (map) throw ggufWithMap(map);
+  return ggufAsNativeFile(m, bytes, path);
+}
+
+/**
+ * A llama GGUF file as a specformer low-bit file in the model's native names (its Q4_0 / Q8_0 /
+ * F16 matrices kept as q4 / q8 / f16), so everything after reads it as any other.
+ */
+async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string): Promise<SafetensorsFile> {
+  const [{ readGguf }, { ggufWeightStore }, { encodeStore }, { weightLayout }, { parseSafetensors }] = await Promise.all([
+    import("../runtime/gguf/read-gguf.ts"),
+    import("../runtime/gguf/llama-gguf.ts"),
+    import("../runtime/weights/file.ts"),
+    import("../model/weights-layout.ts"),
+    import("../runtime/safetensors.ts"),
+  ]);
+  const store = ggufWeightStore(await readGguf(bytes, path), m);
+  return parseSafetensors(encodeStore(weightLayout(m), store, { "specformer.source": "gguf" }));
 }
 
 /**
@@ -59,9 +88,9 @@ async function readCheckpointDirWeights(path: string, o: LoadWeightsOptions): Pr
 }
 
 /** Binds with the name map and the finiteness check; a non-finite weight is exit 1 with the way out. */
-async function bind<T>(path: string, o: LoadWeightsOptions, run: (file: SafetensorsFile, opts: BindOptions) => T): Promise<T> {
+async function bind<T>(m: ModelInfo, path: string, o: LoadWeightsOptions, run: (file: SafetensorsFile, opts: BindOptions) => T): Promise<T> {
   const [{ NonFiniteWeightsError }, { applyNameMap }] = await Promise.all([import("../runtime/bind-weights.ts"), import("../runtime/name-maps.ts")]);
-  const { file, map } = await readWeightFile(path, o);
+  const { file, map } = await readWeightFile(m, path, o);
   try {
     return run(file, {
       ...(map ? { map: (f, mi) => applyNameMap(map, f, mi) } : {}),
@@ -76,13 +105,13 @@ async function bind<T>(path: string, o: LoadWeightsOptions, run: (file: Safetens
 /** The weights as f32 tensors by native name. */
 export async function loadWeights(m: ModelInfo, path: string, o: LoadWeightsOptions = {}): Promise<Map<string, Float32Array>> {
   const { bindWeights } = await import("../runtime/bind-weights.ts");
-  return bind(path, o, (file, opts) => bindWeights(m, file, opts));
+  return bind(m, path, o, (file, opts) => bindWeights(m, file, opts));
 }
 
 /** The weights in their storage dtypes (src/runtime/weights/), converted to `dtype` at load tensor by tensor. */
 export async function loadWeightStore(m: ModelInfo, path: string, o: LoadWeightsOptions & { dtype?: StorageDType }): Promise<WeightStore> {
   const [{ bindWeightStore }, { inferenceGraph }] = await Promise.all([import("../runtime/bind-weights.ts"), import("../ir/lower.ts")]);
-  return bind(path, o, (file, opts) => bindWeightStore(m, file, inferenceGraph(m), { ...opts, ...(o.dtype ? { dtype: o.dtype } : {}) }));
+  return bind(m, path, o, (file, opts) => bindWeightStore(m, file, inferenceGraph(m), { ...opts, ...(o.dtype ? { dtype: o.dtype } : {}) }));
 }
 
 /**

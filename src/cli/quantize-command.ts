@@ -13,6 +13,7 @@ import { renderStorageTable } from "../inspect/storage.ts";
 import { bytesByDtype, type StorageDType, type WeightStore } from "../runtime/weights/format.ts";
 import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { loadModel } from "./load-model.ts";
+import { weightsFile } from "./load-weights.ts";
 
 export interface QuantizeOptions {
   spec: string;
@@ -47,7 +48,7 @@ export async function runQuantize(weights: string, o: QuantizeOptions): Promise<
     const msg = (e as Error).message;
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${weights}: ${msg}`);
   }
-  const store = bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), {
+  const store = bindWeightStore(m, await weightsFile(m, bytes, weights, o.map), inferenceGraph(m), {
     dtype: o.to,
     ...(keep ? { keep } : {}),
     ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),

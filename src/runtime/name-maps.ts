@@ -136,17 +136,24 @@ const quote = (s: string) => JSON.stringify(s);
  * The spelling a "missing" error names: one whose prefix the file uses (a checkpoint saved
  * with `transformer.` names lacks the prefixed tensor, not the bare one), else the canonical one.
  */
-function spelling(alts: Source, file: SafetensorsFile): Alt {
+function spelling(alts: Source, file: Pick<SafetensorsFile, "tensors">): Alt {
   const names = [...file.tensors.keys()];
   const used = (pre: string) => names.some((n) => n.startsWith(pre));
   return alts.find((a) => a.prefix && used(a.prefix)) ?? alts[0];
 }
 
+/** One native tensor and the checkpoint tensor it is read from (present, shape-checked). */
+export interface NativeSource {
+  native: { name: string; shape: number[] };
+  alt: Alt;
+}
+
 /**
- * Every native tensor of weightLayout(m), read from a checkpoint that uses the `kind` naming
- * convention (see the table at the top of this file).
+ * Where each native tensor of weightLayout(m) comes from in a checkpoint that uses the `kind`
+ * naming convention (see the table at the top of this file), every source checked for presence
+ * and shape before any data is read.
  */
-export function applyNameMap(kind: MapName, file: SafetensorsFile, m: ModelInfo): Map<string, Float32Array> {
+export function nameMapPlan(kind: MapName, file: Pick<SafetensorsFile, "tensors">, m: ModelInfo): NativeSource[] {
   const source = SOURCES[kind];
   if (!source) throw new WeightsError(`unknown name map ${quote(String(kind))} (expected one of ${MAP_NAMES.join(", ")})`);
   for (const sec of m.sections) {
@@ -169,9 +176,7 @@ export function applyNameMap(kind: MapName, file: SafetensorsFile, m: ModelInfo)
     }
     return { t, alts };
   });
-  const cache = new Map<string, Float32Array>();
-  const out = new Map<string, Float32Array>();
-  for (const { t, alts } of plan) {
+  return plan.map(({ t, alts }) => {
     const alt = alts.find((a) => file.tensors.has(a.name));
     if (!alt) {
       const named = spelling(alts, file);
@@ -190,12 +195,27 @@ export function applyNameMap(kind: MapName, file: SafetensorsFile, m: ModelInfo)
       const problem = `expected shape ${formatShape(want)}${how ? ` (${how})` : ""} for native tensor ${quote(t.name)} ${formatShape(t.shape)}, found ${formatShape(info.shape)}`;
       throw new WeightsError(problem, alt.name);
     }
-    let data = cache.get(alt.name);
+    return { native: { name: t.name, shape: t.shape }, alt };
+  });
+}
+
+/** A native tensor's values from its source's f32 data (the whole checkpoint tensor). */
+export const nativeValues = (src: Float32Array, s: NativeSource): Float32Array => extract(src, s.alt, s.native.shape);
+
+/**
+ * Every native tensor of weightLayout(m), read from a checkpoint that uses the `kind` naming
+ * convention (see the table at the top of this file).
+ */
+export function applyNameMap(kind: MapName, file: SafetensorsFile, m: ModelInfo): Map<string, Float32Array> {
+  const cache = new Map<string, Float32Array>();
+  const out = new Map<string, Float32Array>();
+  for (const s of nameMapPlan(kind, file, m)) {
+    let data = cache.get(s.alt.name);
     if (!data) {
-      data = file.f32(alt.name);
-      cache.set(alt.name, data);
+      data = file.f32(s.alt.name);
+      cache.set(s.alt.name, data);
     }
-    out.set(t.name, extract(data, alt, t.shape));
+    out.set(s.native.name, nativeValues(data, s));
   }
   return out;
 }

@@ -1,0 +1,184 @@
+/**
+ * A llama-architecture GGUF file as specformer's weights: llama.cpp's tensor names
+ * (convert_hf_to_gguf.py's TensorNameMap for LLAMA) turned back into Hugging Face's, the Q and
+ * K rows put back in Hugging Face's order, then the `llama` name map's plan
+ * (name-maps.ts) says which file tensor each native tensor reads. Q4_0 / Q8_0 / F16 matrices
+ * keep their storage — the blocks are repacked, never dequantised — where the native tensor can
+ * be stored so (store.ts: linear weights; q8 / f16 embedding tables); anything else is read as
+ * f32, exactly (a Q4_0 embedding table dequantises to d · q in f32).
+ *
+ * The permutation: llama.cpp's converter reorders each head's rows of attn_q / attn_k so that
+ * ggml's RoPE, which rotates adjacent pairs (2i, 2i + 1), matches Hugging Face's rotate_half,
+ * which pairs i with i + head_dim / 2: GGUF row h · hd + 2i + s holds Hugging Face row
+ * h · hd + s · hd / 2 + i. Rows move whole, so quantised blocks (along a row) move intact.
+ */
+import { inferenceGraph } from "../../ir/lower.ts";
+import type { ModelInfo } from "../../model/model.ts";
+import { bf16ToF32, f16ToF32, WeightsError } from "../dtype.ts";
+import { nameMapPlan, nativeValues } from "../name-maps.ts";
+import type { TensorInfo } from "../safetensors.ts";
+import { BLOCK, type StoredWeight, type WeightStore } from "../weights/format.ts";
+import { fromGgmlQ4_0 } from "../weights/quantize.ts";
+import { weightUses } from "../weights/store.ts";
+import type { GgufFile, GgufTensor } from "./read-gguf.ts";
+
+const TOP: Record<string, string> = {
+  "token_embd.weight": "model.embed_tokens.weight",
+  "output_norm.weight": "model.norm.weight",
+  "output.weight": "lm_head.weight",
+};
+const LAYER: Record<string, string> = {
+  attn_norm: "input_layernorm",
+  attn_q: "self_attn.q_proj",
+  attn_k: "self_attn.k_proj",
+  attn_v: "self_attn.v_proj",
+  attn_output: "self_attn.o_proj",
+  ffn_norm: "post_attention_layernorm",
+  ffn_gate: "mlp.gate_proj",
+  ffn_up: "mlp.up_proj",
+  ffn_down: "mlp.down_proj",
+};
+
+/** The Hugging Face name of a llama GGUF tensor, or undefined when it has none. */
+export function hfName(gguf: string): string | undefined {
+  if (TOP[gguf]) return TOP[gguf];
+  const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(gguf);
+  const part = m ? LAYER[m[2]] : undefined;
+  return m && part ? `model.layers.${m[1]}.${part}.${m[3]}` : undefined;
+}
+
+const count = (meta: Record<string, unknown>, key: string): number | undefined => {
+  const v = meta[key];
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined;
+};
+
+/** The tensor with its rows in Hugging Face's order (attn_q / attn_k of `heads` heads). */
+function unpermute(t: GgufTensor, heads: number): GgufTensor {
+  const rows = t.shape[0];
+  if (rows % heads !== 0 || (rows / heads) % 2 !== 0) throw new WeightsError(`has ${rows} rows, which ${heads} heads of an even head dim cannot split`, t.name);
+  const hd = rows / heads;
+  const rowBytes = t.data.length / rows;
+  const out = new Uint8Array(t.data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < hd / 2; i++) {
+      for (let s = 0; s < 2; s++) {
+        const from = (h * hd + 2 * i + s) * rowBytes;
+        out.set(t.data.subarray(from, from + rowBytes), (h * hd + s * (hd / 2) + i) * rowBytes);
+      }
+    }
+  }
+  return { ...t, data: out };
+}
+
+const u16 = (d: Uint8Array, at: number): number => d[at] | (d[at + 1] << 8);
+
+/** Every element as f32 (dequantised exactly: d · q, d the block's f16 scale). */
+export function ggufF32(t: GgufTensor): Float32Array {
+  const d = t.data;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  switch (t.type) {
+    case "F32":
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+      return out;
+    case "F16":
+      for (let i = 0; i < n; i++) out[i] = f16ToF32(u16(d, 2 * i));
+      return out;
+    case "BF16":
+      for (let i = 0; i < n; i++) out[i] = bf16ToF32(u16(d, 2 * i));
+      return out;
+    case "Q8_0":
+      for (let b = 0; b < n / BLOCK; b++) {
+        const scale = f16ToF32(u16(d, 34 * b));
+        for (let j = 0; j < BLOCK; j++) out[b * BLOCK + j] = scale * view.getInt8(34 * b + 2 + j);
+      }
+      return out;
+    case "Q4_0":
+      for (let b = 0; b < n / BLOCK; b++) {
+        const scale = f16ToF32(u16(d, 18 * b));
+        for (let j = 0; j < 16; j++) {
+          const q = d[18 * b + 2 + j];
+          out[b * BLOCK + j] = scale * ((q & 15) - 8);
+          out[b * BLOCK + j + 16] = scale * ((q >>> 4) - 8);
+        }
+      }
+      return out;
+  }
+}
+
+/** A Q8_0 / Q4_0 / F16 matrix in specformer's storage of the same kind (format.ts), no values changed. */
+function stored(t: GgufTensor): StoredWeight {
+  const [N, K] = t.shape as [number, number];
+  const nb = K / BLOCK;
+  const d = t.data;
+  if (t.type === "F16") {
+    const bits = new Uint16Array(N * K);
+    for (let i = 0; i < bits.length; i++) bits[i] = u16(d, 2 * i);
+    return { dtype: "f16", shape: [N, K], bits };
+  }
+  const scales = new Uint16Array(N * nb);
+  if (t.type === "Q8_0") {
+    const q = new Int8Array(N * nb * BLOCK);
+    for (let b = 0; b < N * nb; b++) {
+      scales[b] = u16(d, 34 * b);
+      q.set(new Int8Array(d.buffer, d.byteOffset + 34 * b + 2, BLOCK), b * BLOCK);
+    }
+    return { dtype: "q8", shape: [N, K], blocks: nb, q, scales };
+  }
+  const words = new Uint32Array(N * nb * 4);
+  for (let b = 0; b < N * nb; b++) {
+    const blk = fromGgmlQ4_0(d.subarray(18 * b, 18 * b + 18));
+    words.set(blk.words, 4 * b);
+    scales[b] = blk.scale;
+  }
+  return { dtype: "q4", shape: [N, K], blocks: nb, words, scales };
+}
+
+/** The file's tensors under Hugging Face names, Q / K rows in Hugging Face's order. */
+function hfTensors(file: GgufFile): Map<string, GgufTensor> {
+  const arch = file.metadata["general.architecture"];
+  if (arch !== "llama") throw new WeightsError(`GGUF general.architecture is ${JSON.stringify(arch)}; specformer maps llama GGUF files (Llama, Mistral, TinyLlama) only`);
+  const heads = count(file.metadata, "llama.attention.head_count");
+  if (heads === undefined) throw new WeightsError("GGUF metadata has no llama.attention.head_count");
+  const kvHeads = count(file.metadata, "llama.attention.head_count_kv") ?? heads;
+  const out = new Map<string, GgufTensor>();
+  const unknown: string[] = [];
+  for (const t of file.tensors.values()) {
+    const name = hfName(t.name);
+    if (name === undefined) {
+      unknown.push(t.name);
+      continue;
+    }
+    const permuted = /\.attn_(q|k)\./.exec(t.name);
+    out.set(name, permuted ? unpermute(t, permuted[1] === "q" ? heads : kvHeads) : t);
+  }
+  if (unknown.length > 0) {
+    const why = unknown.includes("rope_freqs.weight") ? " (rope_freqs: Llama 3's RoPE scaling, not read from GGUF yet; load the safetensors checkpoint)" : "";
+    throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no llama counterpart${why}`);
+  }
+  return out;
+}
+
+/**
+ * The native weight store of model `m` from a llama GGUF file; a tensor the model lacks, or one
+ * it needs that the file lacks or shapes differently, is a WeightsError naming it.
+ */
+export function ggufWeightStore(file: GgufFile, m: ModelInfo): WeightStore {
+  const tensors = hfTensors(file);
+  const infos = new Map<string, TensorInfo>([...tensors].map(([name, t]) => [name, { name, dtype: "F32", shape: t.shape, begin: 0, end: 0 }]));
+  const plan = nameMapPlan("llama", { tensors: infos }, m);
+  const uses = weightUses(inferenceGraph(m));
+  const used = new Set(plan.map((s) => s.alt.name));
+  const extra = [...tensors.keys()].filter((n) => !used.has(n));
+  if (extra.length > 0) throw new WeightsError(`the GGUF file has ${extra.map((n) => JSON.stringify(tensors.get(n)!.name)).join(", ")}, which model ${m.name} does not read (an untied output head for a tied spec?); the file may belong to another model`);
+  const store: WeightStore = new Map();
+  for (const s of plan) {
+    const t = tensors.get(s.alt.name)!;
+    const name = s.native.name;
+    const whole = s.alt.slice === undefined && !s.alt.transpose && s.native.shape.length === 2 && !uses.other.has(name);
+    const keep = whole && ((t.type === "Q4_0" && !uses.embed.has(name)) || t.type === "Q8_0" || t.type === "F16");
+    store.set(name, keep ? stored(t) : nativeValues(ggufF32(t), s));
+  }
+  return store;
+}

@@ -1,0 +1,87 @@
+/**
+ * A GGUF file (llama.cpp's format) read from its bytes: the header — metadata and tensor infos —
+ * parsed by @huggingface/gguf over an in-memory fetch (it reads by byte ranges, as it would
+ * from a server), then every tensor's data located and checked against the file's length.
+ * Tensors come back in PyTorch order (GGUF lists dims fastest first: ne0 is a matrix's input
+ * dim), as their raw bytes; only the types specformer can hold are accepted.
+ */
+import { gguf, type GGUFParseOutput } from "@huggingface/gguf";
+import { WeightsError } from "../dtype.ts";
+
+/** The ggml tensor types read here, by their ggml_type number. */
+export const GGML_TYPES = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 30: "BF16" } as const;
+export type GgmlType = (typeof GGML_TYPES)[keyof typeof GGML_TYPES];
+
+/** Names of the ggml types refused, for the error (ggml.h's enum ggml_type). */
+const OTHER_TYPES: Record<number, string> = { 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M" };
+
+/** Bytes of one block and elements per block of each accepted type. */
+const BLOCKS: Record<GgmlType, { bytes: number; elements: number }> = {
+  F32: { bytes: 4, elements: 1 },
+  F16: { bytes: 2, elements: 1 },
+  BF16: { bytes: 2, elements: 1 },
+  Q8_0: { bytes: 34, elements: 32 },
+  Q4_0: { bytes: 18, elements: 32 },
+};
+
+export interface GgufTensor {
+  name: string;
+  type: GgmlType;
+  /** PyTorch order: [out, in] for a matrix. */
+  shape: number[];
+  /** The tensor's bytes in the file (a view). */
+  data: Uint8Array;
+}
+
+export interface GgufFile {
+  metadata: Record<string, unknown>;
+  tensors: Map<string, GgufTensor>;
+}
+
+/** Whether bytes start with GGUF's magic. */
+export const isGguf = (bytes: Uint8Array): boolean => bytes.length >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46;
+
+/** A fetch that answers byte-range requests from `bytes` (what @huggingface/gguf asks for). */
+function memoryFetch(bytes: Uint8Array): typeof fetch {
+  return (async (_url: unknown, init?: RequestInit) => {
+    const range = new Headers(init?.headers).get("range");
+    const m = range === null ? null : /bytes=(\d+)-(\d+)/.exec(range);
+    const body = m === null ? bytes : bytes.subarray(Math.min(bytes.length, Number(m[1])), Math.min(bytes.length, Number(m[2]) + 1));
+    return new Response(body.slice(), { status: m === null ? 200 : 206 });
+  }) as typeof fetch;
+}
+
+const bytesOf = (type: GgmlType, elements: number): number => (elements / BLOCKS[type].elements) * BLOCKS[type].bytes;
+
+export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<GgufFile> {
+  if (!isGguf(bytes)) throw new WeightsError(`${what} does not start with the GGUF magic`);
+  let parsed: GGUFParseOutput;
+  try {
+    parsed = await gguf("https://specformer.invalid/model.gguf", { fetch: memoryFetch(bytes) });
+  } catch (e) {
+    throw new WeightsError(`${what}: the GGUF header cannot be read (${(e as Error).message}); the file may be truncated or not GGUF`);
+  }
+  const base = Number(parsed.tensorDataOffset);
+  // The parser reads past the end as if the file went on; a header longer than the file is a cut file.
+  if (base > bytes.length) throw new WeightsError(`${what}: the GGUF header (${parsed.tensorInfos.length} tensor infos) runs past the end of the ${bytes.length}-byte file; the file is truncated`);
+  const tensors = new Map<string, GgufTensor>();
+  for (const info of parsed.tensorInfos) {
+    const type = GGML_TYPES[info.dtype as keyof typeof GGML_TYPES];
+    if (type === undefined) {
+      const name = OTHER_TYPES[info.dtype] ?? `type ${info.dtype}`;
+      throw new WeightsError(`is ${name}; specformer reads GGUF tensors in F32, F16, BF16, Q8_0 and Q4_0 (re-quantise with llama-quantize --pure to Q4_0 or Q8_0, or load the safetensors checkpoint)`, info.name);
+    }
+    const shape = info.shape.map(Number).reverse();
+    const elements = shape.reduce((a, b) => a * b, 1);
+    if (BLOCKS[type].elements > 1 && shape[shape.length - 1] % BLOCKS[type].elements !== 0) {
+      throw new WeightsError(`is ${type} with ${shape[shape.length - 1]} elements per row, not a multiple of its blocks of ${BLOCKS[type].elements}`, info.name);
+    }
+    const start = base + Number(info.offset);
+    const end = start + bytesOf(type, elements);
+    if (end > bytes.length) throw new WeightsError(`its ${type} data (bytes ${start}..${end}) runs past the end of the ${bytes.length}-byte ${what}; the file is truncated`, info.name);
+    if (tensors.has(info.name)) throw new WeightsError("appears twice in the GGUF header", info.name);
+    tensors.set(info.name, { name: info.name, type, shape, data: bytes.subarray(start, end) });
+  }
+  const metadata: Record<string, unknown> = { ...parsed.metadata };
+  return { metadata, tensors };
+}

@@ -1,0 +1,184 @@
+// GGUF weights (llama.cpp's format) for a llama spec: the F32 / F16 / Q8_0 / Q4_0 files of
+// scripts/make-gguf-fixtures.py, written from the GGUF and ggml specifications with llama.cpp's
+// tensor names and its RoPE row permutation of attn_q / attn_k, over one tiny LlamaForCausalLM
+// checkpoint (d 64, 4 heads, 2 KV heads, untied head) whose logits PyTorch computed
+// (make-hf-fixtures.py's HFForCausalLM). Checked against independent answers:
+//   - F32: logits equal PyTorch's within 1e-5 on the reference and Wasm;
+//   - Q8_0 / Q4_0: each matrix as loaded (kept q8 / q4, never dequantised on the way) equals,
+//     value for value, ggml's dequantisation done by the script (d · q in Hugging Face row
+//     order), and the blocks equal specformer's own quantiser run on the f32 checkpoint (both
+//     are ggml's reference rule);
+//   - F16: the store equals the checkpoint converted to f16;
+// then Wasm against the reference on the q4 model, the CLI end to end, and the errors.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createModel } from "../backends/registry.ts";
+import { checkSource } from "../src/check/check.ts";
+import { loadWeightStore } from "../src/cli/load-weights.ts";
+import { importCheckpoint } from "../src/import/checkpoint.ts";
+import { inferenceGraph } from "../src/ir/lower.ts";
+import type { ModelInfo } from "../src/model/model.ts";
+import { readGguf } from "../src/runtime/gguf/read-gguf.ts";
+import { ggufWeightStore } from "../src/runtime/gguf/llama-gguf.ts";
+import { nameMapPlan } from "../src/runtime/name-maps.ts";
+import { parseSafetensors } from "../src/runtime/safetensors.ts";
+import { storageOf, type WeightStore } from "../src/runtime/weights/format.ts";
+import { dequantize } from "../src/runtime/weights/quantize.ts";
+import { convertStore } from "../src/runtime/weights/store.ts";
+import { relError } from "./helpers/conformance.ts";
+import { cli } from "./helpers/hf.ts";
+
+const DIR = "test/fixtures/gguf";
+const file = (kind: string) => `${DIR}/llama-${kind}.gguf`;
+const imported = await importCheckpoint(`${DIR}/llama-hf`);
+const checked = checkSource(imported.text, "llama.sf");
+const m = checked.entry as ModelInfo;
+const parity = parseSafetensors(readFileSync(`${DIR}/llama-parity.safetensors`));
+const tokens = Int32Array.from(parity.i32("input.tokens"));
+const [B, S] = parity.get("input.tokens").shape;
+const expected = parity.f32("expected.logits");
+const hf = parseSafetensors(readFileSync(`${DIR}/llama-hf/model.safetensors`));
+const hfStore = await loadWeightStore(m, `${DIR}/llama-hf`, {});
+/** Native name → Hugging Face name. */
+const hfOf = new Map(nameMapPlan("llama", hf, m).map((s) => [s.native.name, s.alt.name]));
+
+async function logits(store: WeightStore, target: "reference" | "wasm"): Promise<Float32Array> {
+  const model = await createModel(target, m, store);
+  try {
+    return await model.forward(tokens, { batch: B, seq: S });
+  } finally {
+    model.dispose();
+  }
+}
+
+describe("GGUF weights of a llama spec", () => {
+  it("the imported spec checks clean", () => {
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  });
+
+  it.each(["reference", "wasm"] as const)("F32: %s logits equal PyTorch's", async (target) => {
+    const store = await loadWeightStore(m, file("F32"), {});
+    expect([...store.values()].every((w) => storageOf(w) === "f32")).toBe(true);
+    expect(relError(await logits(store, target), expected, m.head.vocab, S).err).toBeLessThan(1e-5);
+  });
+
+  it("F16: the matrices stay f16, equal to the checkpoint converted to f16", async () => {
+    const store = await loadWeightStore(m, file("F16"), {});
+    const want = convertStore(inferenceGraph(m), hfStore, "f16");
+    for (const [name, w] of store) {
+      expect(storageOf(w), name).toBe(storageOf(want.get(name)!));
+      expect(dequantize(w), name).toEqual(dequantize(want.get(name)!));
+    }
+  });
+
+  describe.each([
+    ["Q8_0", "q8", "q8"],
+    ["Q4_0", "q4", "f32"],
+  ] as const)("%s", (kind, matrices, table) => {
+    const dequant = parseSafetensors(readFileSync(`${DIR}/llama-${kind}-dequant.safetensors`));
+    const load = () => loadWeightStore(m, file(kind), {});
+
+    it(`keeps the linear weights ${matrices} (the embedding table ${table}), each value ggml's d · q`, async () => {
+      const store = await load();
+      let matricesSeen = 0;
+      for (const [name, w] of store) {
+        const src = hfOf.get(name)!;
+        if (!dequant.tensors.has(src)) {
+          expect(storageOf(w), name).toBe("f32");
+          continue;
+        }
+        matricesSeen++;
+        expect(storageOf(w), name).toBe(name.includes("embed") ? table : matrices);
+        expect(dequantize(w), name).toEqual(dequant.f32(src));
+      }
+      expect(matricesSeen).toBe(dequant.tensors.size);
+    });
+
+    it("its blocks are the ones specformer's quantiser makes from the f32 checkpoint", async () => {
+      const store = await load();
+      const own = convertStore(inferenceGraph(m), hfStore, matrices);
+      for (const [name, w] of store) if (storageOf(w) === matrices) expect(w, name).toEqual(own.get(name));
+    });
+
+    it("Wasm logits equal the reference's over the same weights", async () => {
+      const store = await load();
+      const ref = await logits(store, "reference");
+      expect(relError(await logits(store, "wasm"), ref, m.head.vocab, S).err).toBeLessThan(1e-4);
+      // And the quantised model is still near the f32 one (no bound tuned: top-1 mostly agrees).
+      let same = 0;
+      for (let p = 0; p < B * S; p++) {
+        const row = (x: Float32Array) => x.subarray(p * m.head.vocab, (p + 1) * m.head.vocab);
+        const arg = (x: Float32Array) => row(x).indexOf(Math.max(...row(x)));
+        if (arg(ref) === arg(expected)) same++;
+      }
+      expect(same).toBeGreaterThan((B * S) / 2);
+    });
+  });
+
+  it("`run SPEC --weights M.gguf` generates what the Hugging Face directory does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sf-gguf-"));
+    try {
+      const spec = join(dir, "llama.sf");
+      writeFileSync(spec, imported.text);
+      const args = (w: string) => ["run", spec, "--weights", w, "--tokens", "1,2,3,4", "--max-tokens", "6", "--target", "wasm"];
+      const viaGguf = await cli(...args(file("F32")));
+      const viaDir = await cli(...args(`${DIR}/llama-hf`));
+      expect(viaGguf.code, viaGguf.stderr).toBe(0);
+      expect(viaGguf.stdout.trim()).toBe(viaDir.stdout.trim());
+      expect(viaGguf.stdout.trim().split("\n")[0].split(",")).toHaveLength(6);
+      // quantize reads GGUF too: Q4_0 matrices pass through as the same q4 blocks.
+      const out = join(dir, "q4.safetensors");
+      const q = await cli("quantize", file("Q4_0"), "--spec", spec, "--to", "q4", "--out", out);
+      expect(q.code, q.stderr).toBe(0);
+      const viaFile = await loadWeightStore(m, out, {});
+      const direct = await loadWeightStore(m, file("Q4_0"), {});
+      for (const [name, w] of direct) if (storageOf(w) === "q4") expect(viaFile.get(name), name).toEqual(w);
+      const mapped = await cli(...args(file("Q4_0")), "--map", "llama");
+      expect(mapped.code).toBe(2);
+      expect(mapped.stderr).toMatch(/--map llama: a GGUF file's tensor names are llama\.cpp's/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("GGUF errors name the problem", () => {
+  const bytes = readFileSync(file("Q4_0"));
+  const store = async (b: Uint8Array, model: ModelInfo = m) => ggufWeightStore(await readGguf(new Uint8Array(b), "M.gguf"), model);
+
+  it("a truncated file names the first tensor past the end", async () => {
+    await expect(store(bytes.subarray(0, bytes.length - 100))).rejects.toThrow(/tensor "output\.weight": its Q4_0 data \(bytes \d+\.\.\d+\) runs past the end of the \d+-byte M\.gguf; the file is truncated/);
+    await expect(store(bytes.subarray(0, 200))).rejects.toThrow(/M\.gguf: the GGUF header (cannot be read|\(\d+ tensor infos\) runs past the end of the 200-byte file; the file is truncated)/);
+    await expect(store(bytes.subarray(0, 3))).rejects.toThrow(/M\.gguf does not start with the GGUF magic/);
+  });
+
+  it("a tensor type specformer cannot hold is named, with the way out", async () => {
+    const b = new Uint8Array(bytes);
+    const text = new TextDecoder("latin1").decode(b);
+    // token_embd.weight's info: name, n_dims (u32), two u64 dims, then the type (u32).
+    const at = text.indexOf("token_embd.weight") + "token_embd.weight".length + 4 + 16;
+    expect(b[at]).toBe(2);
+    b[at] = 12;
+    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is Q4_K; specformer reads GGUF tensors in F32, F16, BF16, Q8_0 and Q4_0/);
+  });
+
+  it("another architecture, and a spec of other dims, are refused by name", async () => {
+    const b = new Uint8Array(bytes);
+    const text = new TextDecoder("latin1").decode(b);
+    const at = text.indexOf("llama", text.indexOf("general.architecture"));
+    b.set(new TextEncoder().encode("gpt2\0"), at);
+    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2\\u0000"|general\.architecture is "gpt2/);
+    const other = checkSource(imported.text.replace("hidden = 128", "hidden = 96"), "other.sf").entry as ModelInfo;
+    expect(other).toBeDefined();
+    await expect(store(bytes, other)).rejects.toThrow(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight": expected shape \[96, 64\] for native tensor "\w+\.0\.mlp\.gate\.weight" \[96, 64\], found \[128, 64\]/);
+  });
+
+  it("a tied spec over a file with an output head is refused, naming the tensor", async () => {
+    const tied = checkSource(imported.text.replace(/head linear[^\n]*/, "head tied"), "tied.sf").entry as ModelInfo;
+    expect(tied).toBeDefined();
+    await expect(store(bytes, tied)).rejects.toThrow(/the GGUF file has "output\.weight", which model \w+ does not read/);
+  });
+});
