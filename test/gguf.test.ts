@@ -145,6 +145,38 @@ describe("GGUF weights of a llama spec", () => {
   });
 });
 
+describe("a GGUF file as a checkpoint of its own", () => {
+  const body = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => l.replace(/#.*$/, "").trimEnd())
+      .filter((l) => l !== "" && !l.startsWith("model "))
+      .map((l) => l.replace(/ {2,}/g, " "))
+      .join("\n");
+
+  it("`import M.gguf` writes the spec `import DIR` does, from the GGUF metadata", async () => {
+    const r = await cli("import", file("Q4_0"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# Imported by `specformer import` from test\/fixtures\/gguf\/llama-Q4_0\.gguf \(GGUF metadata\)\./);
+    expect(r.stdout).toMatch(/model llama_q4_0 \{/);
+    expect(body(r.stdout)).toBe(body(imported.text));
+  });
+
+  it("`run M.gguf --tokens` generates what `run DIR` does; --prompt and build say what to do instead", async () => {
+    const args = (w: string) => ["run", w, "--tokens", "1,2,3,4", "--max-tokens", "6", "--target", "wasm"];
+    const viaGguf = await cli(...args(file("F32")));
+    const viaDir = await cli(...args(`${DIR}/llama-hf`));
+    expect(viaGguf.code, viaGguf.stderr).toBe(0);
+    expect(viaGguf.stdout).toBe(viaDir.stdout);
+    const prompt = await cli("run", file("F32"), "--prompt", "hi");
+    expect(prompt.code).not.toBe(0);
+    expect(prompt.stderr).toMatch(/a GGUF file's tokenizer \(its tokenizer\.ggml\.\* metadata\) is not read yet; pass --tokens/);
+    const build = await cli("build", file("Q4_0"), "--target", "wasm", "--out", join(tmpdir(), "sf-gguf-never"));
+    expect(build.code).not.toBe(0);
+    expect(build.stderr).toMatch(/generated packages load safetensors, not GGUF; `specformer import/);
+  });
+});
+
 describe("GGUF errors name the problem", () => {
   const bytes = readFileSync(file("Q4_0"));
   const store = async (b: Uint8Array, model: ModelInfo = m) => ggufWeightStore(await readGguf(new Uint8Array(b), "M.gguf"), model);

@@ -33,6 +33,10 @@ const TOKENIZER_EXTRAS = ["tokenizer_config.json", "special_tokens_map.json", "g
  */
 export async function runBuild(file: string, o: BuildOptions): Promise<number> {
   const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
+  // A package's load() reads safetensors: a GGUF model goes in as a spec, its weights converted.
+  if (/\.gguf$/i.test(file)) {
+    throw new CliError(`build ${file}: generated packages load safetensors, not GGUF; \`specformer import ${file} --out M.sf\`, \`specformer quantize ${file} --spec M.sf --to q4 --out W.safetensors\`, then \`build M.sf --dtype q4\` and load W.safetensors`);
+  }
   const dir = o.weights ?? checkpoint?.dir;
   if (o.weights !== undefined) {
     const { holdsCheckpointWeights } = await import("../runtime/checkpoint-dir.ts");

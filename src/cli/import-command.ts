@@ -1,11 +1,15 @@
 /**
- * `specformer import DIR|config.json [--out FILE.sf]`: the spec of a Hugging Face checkpoint,
- * written from its config.json (src/import/). Without --out the spec goes to stdout. A config the
+ * `specformer import DIR|config.json|M.gguf [--out FILE.sf]`: the spec of a Hugging Face checkpoint,
+ * written from its config.json (src/import/), or of a llama GGUF file from its metadata. Without --out the spec goes to stdout. A config the
  * importer refuses (an unsupported model_type, a key that changes the architecture and is not
  * handled) is one line naming the file and the key, exit 1; a path that cannot be read, exit 2.
  */
 import { writeFileSync } from "node:fs";
+import { WeightsError } from "../runtime/dtype.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, ioProblem } from "./io.ts";
+
+/** A GGUF file given where a checkpoint may stand (`import`, `run`, `forward`): by its extension. */
+export const isGgufPath = (path: string): boolean => /\.gguf$/i.test(path);
 
 export interface ImportCliOptions {
   out?: string;
@@ -19,9 +23,11 @@ export async function importForCli(path: string) {
     import("../runtime/checkpoint-dir.ts"),
   ]);
   try {
+    if (isGgufPath(path)) return await (await import("../import/gguf.ts")).importGguf(path);
     return await importCheckpoint(path);
   } catch (e) {
     if (e instanceof ImportError || e instanceof CheckpointError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
+    if (e instanceof WeightsError) throw new CliError(e.message, /^cannot read/.test(e.message) ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
   }
 }

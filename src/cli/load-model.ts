@@ -59,7 +59,7 @@ export { loadWeights, type LoadWeightsOptions } from "./load-weights.ts";
 export interface LoadedModel {
   m: ModelInfo;
   /** Set when the model was imported from a checkpoint directory's config.json. */
-  checkpoint?: { dir: string; map: MapName };
+  checkpoint?: { dir: string; map?: MapName };
 }
 
 /**
@@ -76,8 +76,8 @@ export async function loadSpecOrCheckpoint(file: string, opts: { model?: string;
     if (e instanceof CheckpointError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
   }
-  if (!isCheckpoint) return { m: loadModel(file, opts) };
-  const { importForCli } = await import("./import-command.ts");
+  const { importForCli, isGgufPath } = await import("./import-command.ts");
+  if (!isCheckpoint && !isGgufPath(file)) return { m: loadModel(file, opts) };
   const r = await importForCli(file);
   const source = `${r.config} (imported)`;
   const c = checkSource(r.text, source, opts.model !== undefined ? { model: opts.model } : {});
@@ -85,7 +85,8 @@ export async function loadSpecOrCheckpoint(file: string, opts: { model?: string;
     process.stderr.write(renderText(c.diagnostics.filter((d) => d.severity === "error"), c.sources, { color: opts.color }));
     throw new CliError(`the spec imported from ${r.config} has errors`, EXIT_ERRORS);
   }
-  return { m: c.entry, checkpoint: { dir: r.dir, map: r.map } };
+  // A GGUF file names its tensors llama.cpp's way: its loader maps them, no name map does.
+  return { m: c.entry, checkpoint: { dir: r.dir, map: isGgufPath(file) ? undefined : r.map } };
 }
 
 /**
@@ -107,6 +108,7 @@ export function withCheckpointWeights<T extends { weights?: string; map?: MapNam
  * refused (its ids would index past the embedding table). Decoding leaves out special tokens.
  */
 export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<TextTokenizer> {
+  if (/\.gguf$/i.test(dir)) throw new CliError(`${dir}: a GGUF file's tokenizer (its tokenizer.ggml.* metadata) is not read yet; pass --tokens, or run the model's Hugging Face directory for --prompt / --chat`);
   const [{ loadTokenizer }, { TokenizerFileError }, { bindTokenizer }] = await Promise.all([
     import("../runtime/tokenizers/load.ts"),
     import("../runtime/tokenizers/hf.ts"),

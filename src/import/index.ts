@@ -68,6 +68,8 @@ export interface ImportOptions {
   source: string;
   /** The spec's model name (made a valid identifier); default: the model_type. */
   name?: string;
+  /** The header note on where the weights load from (default: a checkpoint directory's shards). */
+  weightsNote?: string;
 }
 
 export interface ImportResult {
@@ -105,7 +107,8 @@ export function importConfig(c: Config, opts: ImportOptions): ImportResult {
     w.note(`Imported by \`specformer import\` from ${opts.source}.`);
     for (const a of fam.about) w.note(a);
     w.note(
-      `Each line names the config.json key or the Hugging Face tensors it comes from. Weights load from the directory's safetensors under their Hugging Face names (the \`${fam.map}\` name map); \`specformer run\` / \`forward\` on the directory read its tokenizer.json and shards.`,
+      opts.weightsNote ??
+        `Each line names the config.json key or the Hugging Face tensors it comes from. Weights load from the directory's safetensors under their Hugging Face names (the \`${fam.map}\` name map); \`specformer run\` / \`forward\` on the directory read its tokenizer.json and shards.`,
     );
     w.open(`model ${name}`);
     fam.body(w);

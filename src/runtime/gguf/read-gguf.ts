@@ -41,30 +41,48 @@ export interface GgufFile {
 /** Whether bytes start with GGUF's magic. */
 export const isGguf = (bytes: Uint8Array): boolean => bytes.length >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46;
 
-/** A fetch that answers byte-range requests from `bytes` (what @huggingface/gguf asks for). */
-function memoryFetch(bytes: Uint8Array): typeof fetch {
+/** A fetch that answers the byte-range requests @huggingface/gguf makes from `read`. */
+function rangeFetch(size: number, read: (start: number, end: number) => Promise<Uint8Array>): typeof fetch {
   return (async (_url: unknown, init?: RequestInit) => {
     const range = new Headers(init?.headers).get("range");
     const m = range === null ? null : /bytes=(\d+)-(\d+)/.exec(range);
-    const body = m === null ? bytes : bytes.subarray(Math.min(bytes.length, Number(m[1])), Math.min(bytes.length, Number(m[2]) + 1));
-    return new Response(body.slice(), { status: m === null ? 200 : 206 });
+    const start = m === null ? 0 : Math.min(size, Number(m[1]));
+    const end = m === null ? size : Math.min(size, Number(m[2]) + 1);
+    return new Response((await read(start, end)) as Uint8Array<ArrayBuffer>, { status: m === null ? 200 : 206 });
   }) as typeof fetch;
 }
 
 const bytesOf = (type: GgmlType, elements: number): number => (elements / BLOCKS[type].elements) * BLOCKS[type].bytes;
 
-export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<GgufFile> {
-  if (!isGguf(bytes)) throw new WeightsError(`${what} does not start with the GGUF magic`);
+export interface GgufTensorInfo {
+  name: string;
+  type: GgmlType;
+  /** PyTorch order. */
+  shape: number[];
+  /** Absolute byte range in the file. */
+  start: number;
+  end: number;
+}
+
+export interface GgufHeader {
+  metadata: Record<string, unknown>;
+  tensors: Map<string, GgufTensorInfo>;
+}
+
+/** The header of a `size`-byte GGUF file read through `read`: every tensor's type, shape and bytes checked. */
+async function readHeader(size: number, read: (start: number, end: number) => Promise<Uint8Array>, what: string): Promise<GgufHeader> {
+  const magic = await read(0, Math.min(4, size));
+  if (!isGguf(magic)) throw new WeightsError(`${what} does not start with the GGUF magic`);
   let parsed: GGUFParseOutput;
   try {
-    parsed = await gguf("https://specformer.invalid/model.gguf", { fetch: memoryFetch(bytes) });
+    parsed = await gguf("https://specformer.invalid/model.gguf", { fetch: rangeFetch(size, read) });
   } catch (e) {
     throw new WeightsError(`${what}: the GGUF header cannot be read (${(e as Error).message}); the file may be truncated or not GGUF`);
   }
   const base = Number(parsed.tensorDataOffset);
   // The parser reads past the end as if the file went on; a header longer than the file is a cut file.
-  if (base > bytes.length) throw new WeightsError(`${what}: the GGUF header (${parsed.tensorInfos.length} tensor infos) runs past the end of the ${bytes.length}-byte file; the file is truncated`);
-  const tensors = new Map<string, GgufTensor>();
+  if (base > size) throw new WeightsError(`${what}: the GGUF header (${parsed.tensorInfos.length} tensor infos) runs past the end of the ${size}-byte file; the file is truncated`);
+  const tensors = new Map<string, GgufTensorInfo>();
   for (const info of parsed.tensorInfos) {
     const type = GGML_TYPES[info.dtype as keyof typeof GGML_TYPES];
     if (type === undefined) {
@@ -78,10 +96,38 @@ export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<G
     }
     const start = base + Number(info.offset);
     const end = start + bytesOf(type, elements);
-    if (end > bytes.length) throw new WeightsError(`its ${type} data (bytes ${start}..${end}) runs past the end of the ${bytes.length}-byte ${what}; the file is truncated`, info.name);
+    if (end > size) throw new WeightsError(`its ${type} data (bytes ${start}..${end}) runs past the end of the ${size}-byte ${what}; the file is truncated`, info.name);
     if (tensors.has(info.name)) throw new WeightsError("appears twice in the GGUF header", info.name);
-    tensors.set(info.name, { name: info.name, type, shape, data: bytes.subarray(start, end) });
+    tensors.set(info.name, { name: info.name, type, shape, start, end });
   }
-  const metadata: Record<string, unknown> = { ...parsed.metadata };
-  return { metadata, tensors };
+  return { metadata: { ...parsed.metadata }, tensors };
+}
+
+/** A whole GGUF file from its bytes: the header and every tensor's data (views). */
+export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<GgufFile> {
+  const h = await readHeader(bytes.length, async (a, b) => bytes.slice(a, b), what);
+  const tensors = new Map<string, GgufTensor>();
+  for (const t of h.tensors.values()) tensors.set(t.name, { name: t.name, type: t.type, shape: t.shape, data: bytes.subarray(t.start, t.end) });
+  return { metadata: h.metadata, tensors };
+}
+
+/** (Node) The header of a GGUF file on disk, reading only the byte ranges it needs. */
+export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  const fs = await import("node:fs/promises");
+  let handle;
+  try {
+    handle = await fs.open(path, "r");
+  } catch (e) {
+    throw new WeightsError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    return await readHeader(size, async (a, b) => {
+      const out = new Uint8Array(b - a);
+      await handle.read(out, 0, out.length, a);
+      return out;
+    }, path);
+  } finally {
+    await handle.close();
+  }
 }

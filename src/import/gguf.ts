@@ -1,0 +1,74 @@
+/**
+ * (Node) Importing a GGUF file: its llama.* metadata written as the Hugging Face config.json
+ * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
+ * then imported like any config. Read from the header alone. The keys:
+ *
+ *   llama.embedding_length → hidden_size           llama.block_count → num_hidden_layers
+ *   llama.feed_forward_length → intermediate_size   llama.context_length → max_position_embeddings
+ *   llama.attention.head_count(_kv) → num_attention_heads / num_key_value_heads
+ *   llama.attention.key_length → head_dim           llama.rope.freq_base → rope_theta (absent: 10000)
+ *   llama.attention.layer_norm_rms_epsilon → rms_norm_eps
+ *   llama.rope.scaling.type linear + .factor → rope_scaling {rope_type linear, factor}
+ *   vocab_size: token_embd's rows; tie_word_embeddings: no `output` tensor; attention_bias /
+ *   mlp_bias: whether blk.0 has those biases.
+ */
+import { basename } from "node:path";
+import { readGgufHeader, type GgufHeader } from "../runtime/gguf/read-gguf.ts";
+import type { CheckpointImport } from "./checkpoint.ts";
+import { ImportError } from "./config.ts";
+import { importConfig, parseConfig } from "./index.ts";
+
+/** A number of the metadata; an f32 one as the shortest decimal that is the same f32 (1e-5, not 9.99999974e-6). */
+const num = (h: GgufHeader, key: string): number | undefined => {
+  const v = h.metadata[key];
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "number") return undefined;
+  if (Number.isInteger(v) || Math.fround(v) !== v) return v;
+  for (let p = 1; p < 17; p++) if (Math.fround(Number(v.toPrecision(p))) === v) return Number(v.toPrecision(p));
+  return v;
+};
+
+/** The config.json a llama GGUF header stands for. */
+export function llamaConfig(h: GgufHeader, file: string): Record<string, unknown> {
+  const arch = h.metadata["general.architecture"];
+  if (arch !== "llama") throw new ImportError(file, `has general.architecture ${JSON.stringify(arch)}; specformer imports llama GGUF files (Llama, Mistral, TinyLlama) only`);
+  const need = (key: string): number => {
+    const v = num(h, key);
+    if (v === undefined) throw new ImportError(file, `has no ${key} in its GGUF metadata`);
+    return v;
+  };
+  const embed = h.tensors.get("token_embd.weight");
+  if (!embed) throw new ImportError(file, "has no token_embd.weight tensor");
+  const config: Record<string, unknown> = {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    vocab_size: embed.shape[0],
+    hidden_size: need("llama.embedding_length"),
+    num_hidden_layers: need("llama.block_count"),
+    intermediate_size: need("llama.feed_forward_length"),
+    num_attention_heads: need("llama.attention.head_count"),
+    num_key_value_heads: num(h, "llama.attention.head_count_kv") ?? need("llama.attention.head_count"),
+    max_position_embeddings: need("llama.context_length"),
+    rms_norm_eps: need("llama.attention.layer_norm_rms_epsilon"),
+    rope_theta: num(h, "llama.rope.freq_base") ?? 10000,
+    tie_word_embeddings: !h.tensors.has("output.weight"),
+    attention_bias: h.tensors.has("blk.0.attn_q.bias"),
+    mlp_bias: h.tensors.has("blk.0.ffn_gate.bias"),
+  };
+  const headDim = num(h, "llama.attention.key_length");
+  if (headDim !== undefined) config.head_dim = headDim;
+  const scaling = h.metadata["llama.rope.scaling.type"];
+  if (scaling !== undefined && scaling !== "none") {
+    if (scaling !== "linear") throw new ImportError(file, `has llama.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
+    config.rope_scaling = { rope_type: "linear", factor: need("llama.rope.scaling.factor") };
+  }
+  return config;
+}
+
+export async function importGguf(path: string): Promise<CheckpointImport> {
+  const file = `${path} (GGUF metadata)`;
+  const c = parseConfig(JSON.stringify(llamaConfig(await readGgufHeader(path), path)), file);
+  const weightsNote =
+    "Each line names the config.json key its GGUF metadata key stands for (src/import/gguf.ts) or the Hugging Face tensors it comes from; `specformer run` / `forward` on the GGUF file read its tensors under llama.cpp's names (Q4_0 / Q8_0 kept as q4 / q8).";
+  return { ...importConfig(c, { source: file, name: basename(path).replace(/\.gguf$/i, ""), weightsNote }), dir: path, config: file };
+}
