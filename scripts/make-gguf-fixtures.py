@@ -17,6 +17,15 @@ from specformer's code:
                                       permuted for ggml's interleaved RoPE, norms F32, the 2-D
                                       weights F32 / F16 / Q8_0 / Q4_0 (every 2-D tensor, as
                                       llama-quantize --pure), data aligned to 32 bytes
+  test/fixtures/gguf/llama-k-Q4_K_M.gguf, llama-k-parity.safetensors
+                                      K-quants (super-blocks of 256, so a wider model: 1 layer,
+                                      d 256, 4 heads of 64, 2 KV heads, MLP 256, vocab 64) as
+                                      llama-quantize's Q4_K_M mixes them: Q6_K for attn_v,
+                                      ffn_down and output, Q4_K for the other matrices (blocks
+                                      made by a plain min / max rule below, not ggml's search:
+                                      any valid block serves to check the decoding); the parity
+                                      file holds PyTorch's logits with the dequantised weights
+                                      and the first rows of two dequantised matrices
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
                                       the quantised 2-D weights as ggml's dequantize_row_* gives
                                       them (d · q, d the block's f16 scale), in Hugging Face names
@@ -28,6 +37,19 @@ ggml's reference quantisers (ggml-quants.c, quantize_row_q8_0_ref / quantize_row
   Q4_0: a block is {f16 d; uint8 qs[16]}, with `max` the element of largest magnitude (signed),
         d = max / -8, q = min(15, trunc(x / d + 8.5)), qs[j] = q[j] | q[j + 16] << 4.
 Both divide by the f32 d before it is rounded to f16.
+
+K-quants (ggml-common.h / ggml-quants.c dequantize_row_q4_K, dequantize_row_q6_K), super-blocks
+of 256 along ne0:
+  Q4_K: {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}: eight sub-blocks of 32 with 6-bit scale sc
+        and min m (sub-block j < 4: sc = scales[j] & 63, m = scales[j + 4] & 63; j >= 4:
+        sc = scales[j + 4] & 15 | (scales[j - 4] >> 6) << 4, m = scales[j + 4] >> 4 |
+        (scales[j] >> 6) << 4); chunk c of 64 elements: qs[32c + l] & 15 is element 64c + l
+        (sub-block 2c), >> 4 is element 64c + 32 + l (sub-block 2c + 1); x = (d·sc)·q − dmin·m.
+  Q6_K: {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}: per half of 128 (ql += 64, qh += 32,
+        scales += 8), l < 32, is = l / 16: q1 = (ql[l] & 15 | (qh[l] & 3) << 4) − 32 at l,
+        q2 = (ql[l + 32] & 15 | (qh[l] >> 2 & 3) << 4) − 32 at l + 32, q3 = (ql[l] >> 4 |
+        (qh[l] >> 4 & 3) << 4) − 32 at l + 64, q4 = (ql[l + 32] >> 4 | (qh[l] >> 6) << 4) − 32 at
+        l + 96, each times (d · scales[is + 0 / 2 / 4 / 6]).
 """
 import importlib.util
 import json
@@ -137,6 +159,84 @@ def quant_q4_0(x):
     return raw, deq.reshape(rows, K)
 
 
+GGML_Q4_K, GGML_Q6_K = 12, 14
+f32 = np.float32
+
+
+def quant_q4_k(x):
+    """A valid Q4_K encoding of x [rows, K], K % 256 == 0 -> (bytes, ggml's dequantisation)."""
+    rows, K = x.shape
+    out, deq = bytearray(), np.zeros((rows, K), dtype=f32)
+    for r in range(rows):
+        for s in range(K // 256):
+            sb = x[r, 256 * s : 256 * (s + 1)].astype(f32).reshape(8, 32)
+            lo = np.minimum(sb.min(axis=1), 0).astype(f32)
+            scale = ((sb.max(axis=1) - lo) / f32(15)).astype(f32)
+            d = np.float16(max(scale.max() / 63, 1e-8))
+            dmin = np.float16(max((-lo).max() / 63, 1e-8))
+            sc = np.clip(np.rint(scale / f32(d)), 1, 63).astype(np.uint8)
+            mn = np.clip(np.rint(-lo / f32(dmin)), 0, 63).astype(np.uint8)
+            packed = np.zeros(12, dtype=np.uint8)
+            for j in range(8):
+                if j < 4:
+                    packed[j] |= sc[j]
+                    packed[j + 4] |= mn[j]
+                else:
+                    packed[j + 4] = (sc[j] & 15) | ((mn[j] & 15) << 4)
+                    packed[j - 4] |= (sc[j] >> 4) << 6
+                    packed[j] |= (mn[j] >> 4) << 6
+            qs = np.zeros(128, dtype=np.uint8)
+            vals = np.zeros(256, dtype=f32)
+            for c in range(4):
+                for half in range(2):
+                    j = 2 * c + half
+                    d1, m1 = f32(f32(d) * f32(sc[j])), f32(f32(dmin) * f32(mn[j]))
+                    q = np.clip(np.rint((sb[j] + m1) / d1), 0, 15).astype(np.uint8)
+                    qs[32 * c : 32 * c + 32] |= q << (4 * half)
+                    vals[64 * c + 32 * half : 64 * c + 32 * half + 32] = (d1 * q.astype(f32) - m1).astype(f32)
+            out += np.float16(d).tobytes() + np.float16(dmin).tobytes() + packed.tobytes() + qs.tobytes()
+            deq[r, 256 * s : 256 * (s + 1)] = vals
+    return bytes(out), deq
+
+
+def quant_q6_k(x):
+    rows, K = x.shape
+    out, deq = bytearray(), np.zeros((rows, K), dtype=f32)
+    for r in range(rows):
+        for s in range(K // 256):
+            sb = x[r, 256 * s : 256 * (s + 1)].astype(f32)
+            amax = np.abs(sb.reshape(16, 16)).max(axis=1)
+            d = np.float16(max(amax.max() / 31 / 127, 1e-8))
+            scales = np.clip(np.rint(amax / 31 / f32(d)), 1, 127).astype(np.int8)
+            L = np.zeros(256, dtype=np.int32)
+            for g in range(16):
+                step = f32(f32(d) * f32(scales[g]))
+                L[16 * g : 16 * g + 16] = np.clip(np.rint(sb[16 * g : 16 * g + 16] / step), -32, 31) + 32
+            ql, qh = np.zeros(128, dtype=np.uint8), np.zeros(64, dtype=np.uint8)
+            vals = np.zeros(256, dtype=f32)
+            for h in range(2):
+                for l in range(32):
+                    q = [L[128 * h + l + 32 * t] for t in range(4)]
+                    ql[64 * h + l] = (q[0] & 15) | ((q[2] & 15) << 4)
+                    ql[64 * h + l + 32] = (q[1] & 15) | ((q[3] & 15) << 4)
+                    qh[32 * h + l] = (q[0] >> 4) | ((q[1] >> 4) << 2) | ((q[2] >> 4) << 4) | ((q[3] >> 4) << 6)
+                    for t in range(4):
+                        g = 8 * h + l // 16 + 2 * t
+                        vals[128 * h + l + 32 * t] = f32(f32(f32(d) * f32(scales[g])) * f32(q[t] - 32))
+            out += ql.tobytes() + qh.tobytes() + scales.tobytes() + np.float16(d).tobytes()
+            deq[r, 256 * s : 256 * (s + 1)] = vals
+    return bytes(out), deq
+
+
+def q4_k_m(name, w):
+    """llama-quantize Q4_K_M's choice, simplified: Q6_K for attn_v, ffn_down and output, else Q4_K."""
+    if any(k in name for k in ("v_proj", "down_proj", "lm_head")):
+        data, dq = quant_q6_k(w)
+        return GGML_Q6_K, data, dq
+    data, dq = quant_q4_k(w)
+    return GGML_Q4_K, data, dq
+
+
 def permute(w, n_head):
     """convert_hf_to_gguf.py's LlamaModel.permute: rotate-half pairs to ggml's interleaved pairs."""
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
@@ -234,6 +334,62 @@ def main():
             with open(os.path.join(OUT, f"llama-{kind}-dequant.safetensors"), "wb") as f:
                 f.write(hf.safetensors_bytes(dequant))
     print(f"wrote {OUT}: logits max |x| {checks['max_abs']:.3f}, greedy margin {checks['margin']:.3g}")
+    k_quants()
+
+
+CFG_K = dict(CFG, hidden_size=256, intermediate_size=256, num_hidden_layers=1, head_dim=64, vocab_size=64)
+
+
+def k_quants():
+    torch.manual_seed(3002)
+    model = hf.HFForCausalLM(CFG_K)
+    hf.randomize(model, embeddings=("embed_tokens",))
+    H, KV = CFG_K["num_attention_heads"], CFG_K["num_key_value_heads"]
+    tensors, rows = [], []
+    state = model.state_dict()
+    for name, t in state.items():
+        w = t.detach().numpy().astype(np.float32)
+        if name.endswith("q_proj.weight"):
+            w = permute(w, H)
+        elif name.endswith("k_proj.weight"):
+            w = permute(w, KV)
+        ne = list(reversed(w.shape))
+        if w.ndim == 1:
+            tensors.append((gguf_name(name), GGML_F32, ne, w.tobytes()))
+            continue
+        typ, data, dq = q4_k_m(name, w)
+        tensors.append((gguf_name(name), typ, ne, data))
+        if name.endswith("q_proj.weight"):
+            dq = unpermute(dq, H)
+        elif name.endswith("k_proj.weight"):
+            dq = unpermute(dq, KV)
+        t.copy_(torch.from_numpy(np.ascontiguousarray(dq)))
+        if name.endswith(("layers.0.self_attn.k_proj.weight", "layers.0.mlp.down_proj.weight")):
+            rows.append((f"rows.{name}", torch.from_numpy(np.ascontiguousarray(dq[:3]))))
+    model.eval()
+    toks = torch.randint(0, CFG_K["vocab_size"], (2, 12), dtype=torch.int64)
+    with torch.no_grad():
+        logits = model(toks)
+    meta = {
+        "general.architecture": "llama",
+        "general.name": "specformer gguf k-quant fixture",
+        "general.alignment": ALIGN,
+        "general.file_type": 15,
+        "llama.context_length": CFG_K["max_position_embeddings"],
+        "llama.embedding_length": CFG_K["hidden_size"],
+        "llama.block_count": CFG_K["num_hidden_layers"],
+        "llama.feed_forward_length": CFG_K["intermediate_size"],
+        "llama.attention.head_count": H,
+        "llama.attention.head_count_kv": KV,
+        "llama.attention.key_length": CFG_K["head_dim"],
+        "llama.attention.value_length": CFG_K["head_dim"],
+        "llama.rope.freq_base": float(CFG_K["rope_theta"]),
+        "llama.attention.layer_norm_rms_epsilon": float(CFG_K["rms_norm_eps"]),
+    }
+    write_gguf(os.path.join(OUT, "llama-k-Q4_K_M.gguf"), meta, tensors)
+    with open(os.path.join(OUT, "llama-k-parity.safetensors"), "wb") as f:
+        f.write(hf.safetensors_bytes([("input.tokens", toks), ("expected.logits", logits), *rows]))
+    print(f"wrote llama-k-Q4_K_M.gguf: logits max |x| {logits.abs().max().item():.3f}")
 
 
 if __name__ == "__main__":

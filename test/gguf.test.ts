@@ -19,6 +19,7 @@ import { createModel } from "../backends/registry.ts";
 import { checkSource } from "../src/check/check.ts";
 import { loadWeightStore } from "../src/cli/load-weights.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
+import { importGguf } from "../src/import/gguf.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { readGguf } from "../src/runtime/gguf/read-gguf.ts";
@@ -145,6 +146,50 @@ describe("GGUF weights of a llama spec", () => {
   });
 });
 
+describe("K-quants (Q4_K_M: Q4_K and Q6_K)", () => {
+  const K = `${DIR}/llama-k-Q4_K_M.gguf`;
+  const kParity = parseSafetensors(readFileSync(`${DIR}/llama-k-parity.safetensors`));
+  const kTokens = Int32Array.from(kParity.i32("input.tokens"));
+  const [kB, kS] = kParity.get("input.tokens").shape;
+  const kWant = kParity.f32("expected.logits");
+
+  it("decode to ggml's values: the imported model's f32 logits equal PyTorch's over the dequantised weights", async () => {
+    const r = await importGguf(K);
+    const km = checkSource(r.text, "k.sf").entry as ModelInfo;
+    const store = await loadWeightStore(km, K, { dtype: "f32" });
+    expect([...store.values()].every((w) => storageOf(w) === "f32")).toBe(true);
+    // The first rows of a Q4_K and a Q6_K matrix, value for value.
+    for (const [hfName, native] of [["model.layers.0.self_attn.k_proj.weight", "decoder.0.attn.k.weight"], ["model.layers.0.mlp.down_proj.weight", "decoder.0.mlp.down.weight"]]) {
+      const rows = kParity.f32(`rows.${hfName}`);
+      const got = store.get(native) as Float32Array;
+      expect(got.subarray(0, rows.length), native).toEqual(rows);
+    }
+    for (const target of ["reference", "wasm"] as const) {
+      const model = await createModel(target, km, store);
+      const got = await model.forward(kTokens, { batch: kB, seq: kS });
+      model.dispose();
+      expect(relError(got, kWant, km.head.vocab, kS).err, target).toBeLessThan(1e-5);
+    }
+  });
+
+  it("load as q8 by default, as --dtype plans otherwise (q4 linears, a q8 table)", async () => {
+    const km = checkSource((await importGguf(K)).text, "k.sf").entry as ModelInfo;
+    const exact = await loadWeightStore(km, K, { dtype: "f32" });
+    const graph = inferenceGraph(km);
+    for (const dtype of [undefined, "q4"] as const) {
+      const store = await loadWeightStore(km, K, dtype ? { dtype } : {});
+      const want = convertStore(graph, exact, dtype ?? "q8");
+      for (const [name, w] of store) expect(w, name).toEqual(want.get(name));
+      const ref = await createModel("reference", km, store);
+      const wasm = await createModel("wasm", km, store);
+      const a = await ref.forward(kTokens, { batch: kB, seq: kS });
+      expect(relError(await wasm.forward(kTokens, { batch: kB, seq: kS }), a, km.head.vocab, kS).err, dtype ?? "q8").toBeLessThan(1e-4);
+      ref.dispose();
+      wasm.dispose();
+    }
+  });
+});
+
 describe("a GGUF file as a checkpoint of its own", () => {
   const body = (text: string) =>
     text
@@ -193,8 +238,8 @@ describe("GGUF errors name the problem", () => {
     // token_embd.weight's info: name, n_dims (u32), two u64 dims, then the type (u32).
     const at = text.indexOf("token_embd.weight") + "token_embd.weight".length + 4 + 16;
     expect(b[at]).toBe(2);
-    b[at] = 12;
-    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is Q4_K; specformer reads GGUF tensors in F32, F16, BF16, Q8_0 and Q4_0/);
+    b[at] = 13;
+    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is Q5_K; specformer reads GGUF tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K/);
   });
 
   it("another architecture, and a spec of other dims, are refused by name", async () => {

@@ -13,6 +13,8 @@ import { CliError, EXIT_ERRORS, EXIT_USAGE } from "./io.ts";
 
 export interface LoadWeightsOptions {
   map?: MapName;
+  /** The storage asked for (`--dtype`): a GGUF file's K-quants are decoded straight into it. */
+  dtype?: StorageDType;
   allowNonFinite?: boolean;
   onProgress?: (loaded: number, total: number) => void;
 }
@@ -36,27 +38,28 @@ async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions)
     const msg = (e as Error).message;
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
   }
-  return { file: await weightsFile(m, bytes, path, o.map), ...(o.map ? { map: o.map } : {}) };
+  return { file: await weightsFile(m, bytes, path, o), ...(o.map ? { map: o.map } : {}) };
 }
 
 const ggufWithMap = (map: MapName) => new CliError(`--map ${map}: a GGUF file's tensor names are llama.cpp's, mapped by the file's general.architecture; drop --map`, EXIT_USAGE);
 
 /**
  * A weights file's bytes as a safetensors file: as they are, or a llama GGUF file in model m's
- * native names (then `map` must be unset: the file says its own naming).
+ * native names (then `map` must be unset: the file says its own naming), its K-quants decoded
+ * into `dtype`'s storage.
  */
-export async function weightsFile(m: ModelInfo, bytes: Uint8Array, path: string, map?: MapName): Promise<SafetensorsFile> {
+export async function weightsFile(m: ModelInfo, bytes: Uint8Array, path: string, o: { map?: MapName; dtype?: StorageDType } = {}): Promise<SafetensorsFile> {
   const [{ isGguf }, { parseSafetensors }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/safetensors.ts")]);
   if (!isGguf(bytes)) return parseSafetensors(bytes);
-  if (map) throw ggufWithMap(map);
-  return ggufAsNativeFile(m, bytes, path);
+  if (o.map) throw ggufWithMap(o.map);
+  return ggufAsNativeFile(m, bytes, path, o.dtype);
 }
 
 /**
  * A llama GGUF file as a specformer low-bit file in the model's native names (its Q4_0 / Q8_0 /
  * F16 matrices kept as q4 / q8 / f16), so everything after reads it as any other.
  */
-async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string): Promise<SafetensorsFile> {
+async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string, dtype?: StorageDType): Promise<SafetensorsFile> {
   const [{ readGguf }, { ggufWeightStore }, { encodeStore }, { weightLayout }, { parseSafetensors }] = await Promise.all([
     import("../runtime/gguf/read-gguf.ts"),
     import("../runtime/gguf/llama-gguf.ts"),
@@ -64,7 +67,7 @@ async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string): 
     import("../model/weights-layout.ts"),
     import("../runtime/safetensors.ts"),
   ]);
-  const store = ggufWeightStore(await readGguf(bytes, path), m);
+  const store = ggufWeightStore(await readGguf(bytes, path), m, dtype ? { dtype } : {});
   return parseSafetensors(encodeStore(weightLayout(m), store, { "specformer.source": "gguf" }));
 }
 

@@ -48,7 +48,7 @@ export async function runQuantize(weights: string, o: QuantizeOptions): Promise<
     const msg = (e as Error).message;
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${weights}: ${msg}`);
   }
-  const store = bindWeightStore(m, await weightsFile(m, bytes, weights, o.map), inferenceGraph(m), {
+  const store = bindWeightStore(m, await weightsFile(m, bytes, weights, { ...(o.map ? { map: o.map } : {}), dtype: o.to }), inferenceGraph(m), {
     dtype: o.to,
     ...(keep ? { keep } : {}),
     ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),

@@ -5,7 +5,8 @@
  * (name-maps.ts) says which file tensor each native tensor reads. Q4_0 / Q8_0 / F16 matrices
  * keep their storage — the blocks are repacked, never dequantised — where the native tensor can
  * be stored so (store.ts: linear weights; q8 / f16 embedding tables); anything else is read as
- * f32, exactly (a Q4_0 embedding table dequantises to d · q in f32).
+ * f32, exactly (a Q4_0 embedding table dequantises to d · q in f32). Q4_K / Q6_K are decoded
+ * exactly (k-quants.ts) and stored as `dtype` plans, q8 by default.
  *
  * The permutation: llama.cpp's converter reorders each head's rows of attn_q / attn_k so that
  * ggml's RoPE, which rotates adjacent pairs (2i, 2i + 1), matches Hugging Face's rotate_half,
@@ -17,9 +18,10 @@ import type { ModelInfo } from "../../model/model.ts";
 import { bf16ToF32, f16ToF32, WeightsError } from "../dtype.ts";
 import { nameMapPlan, nativeValues } from "../name-maps.ts";
 import type { TensorInfo } from "../safetensors.ts";
-import { BLOCK, type StoredWeight, type WeightStore } from "../weights/format.ts";
-import { fromGgmlQ4_0 } from "../weights/quantize.ts";
-import { weightUses } from "../weights/store.ts";
+import { BLOCK, type StorageDType, type StoredWeight, type WeightStore } from "../weights/format.ts";
+import { fromGgmlQ4_0, quantize } from "../weights/quantize.ts";
+import { planStorage, weightUses } from "../weights/store.ts";
+import { dequantQ4K, dequantQ6K } from "./k-quants.ts";
 import type { GgufFile, GgufTensor } from "./read-gguf.ts";
 
 const TOP: Record<string, string> = {
@@ -94,6 +96,12 @@ export function ggufF32(t: GgufTensor): Float32Array {
         for (let j = 0; j < BLOCK; j++) out[b * BLOCK + j] = scale * view.getInt8(34 * b + 2 + j);
       }
       return out;
+    case "Q4_K":
+      dequantQ4K(d, out);
+      return out;
+    case "Q6_K":
+      dequantQ6K(d, out);
+      return out;
     case "Q4_0":
       for (let b = 0; b < n / BLOCK; b++) {
         const scale = f16ToF32(u16(d, 18 * b));
@@ -164,11 +172,13 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
  * The native weight store of model `m` from a llama GGUF file; a tensor the model lacks, or one
  * it needs that the file lacks or shapes differently, is a WeightsError naming it.
  */
-export function ggufWeightStore(file: GgufFile, m: ModelInfo): WeightStore {
+export function ggufWeightStore(file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): WeightStore {
   const tensors = hfTensors(file);
   const infos = new Map<string, TensorInfo>([...tensors].map(([name, t]) => [name, { name, dtype: "F32", shape: t.shape, begin: 0, end: 0 }]));
   const plan = nameMapPlan("llama", { tensors: infos }, m);
-  const uses = weightUses(inferenceGraph(m));
+  const graph = inferenceGraph(m);
+  const uses = weightUses(graph);
+  const planned = opts.dtype === undefined ? undefined : planStorage(graph, opts.dtype);
   const used = new Set(plan.map((s) => s.alt.name));
   const extra = [...tensors.keys()].filter((n) => !used.has(n));
   if (extra.length > 0) throw new WeightsError(`the GGUF file has ${extra.map((n) => JSON.stringify(tensors.get(n)!.name)).join(", ")}, which model ${m.name} does not read (an untied output head for a tied spec?); the file may belong to another model`);
@@ -178,7 +188,15 @@ export function ggufWeightStore(file: GgufFile, m: ModelInfo): WeightStore {
     const name = s.native.name;
     const whole = s.alt.slice === undefined && !s.alt.transpose && s.native.shape.length === 2 && !uses.other.has(name);
     const keep = whole && ((t.type === "Q4_0" && !uses.embed.has(name)) || t.type === "Q8_0" || t.type === "F16");
-    store.set(name, keep ? stored(t) : nativeValues(ggufF32(t), s));
+    if (keep) {
+      store.set(name, stored(t));
+      continue;
+    }
+    const values = nativeValues(ggufF32(t), s);
+    // A K-quant has no storage of its own here: decoded exactly, then stored as `dtype` plans,
+    // or q8 (finer than the file's 4 / 6 bits) when no dtype is asked for.
+    const to = t.type === "Q4_K" || t.type === "Q6_K" ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
+    store.set(name, to === "f32" ? values : quantize(values, s.native.shape, to, name));
   }
   return store;
 }
