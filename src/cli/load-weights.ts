@@ -60,15 +60,12 @@ export async function weightsFile(m: ModelInfo, bytes: Uint8Array, path: string,
  * F16 matrices kept as q4 / q8 / f16), so everything after reads it as any other.
  */
 async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string, dtype?: StorageDType): Promise<SafetensorsFile> {
-  const [{ readGguf }, { ggufWeightStore }, { encodeStore }, { weightLayout }, { parseSafetensors }] = await Promise.all([
+  const [{ readGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
     import("../runtime/gguf/read-gguf.ts"),
     import("../runtime/gguf/llama-gguf.ts"),
-    import("../runtime/weights/file.ts"),
-    import("../model/weights-layout.ts"),
-    import("../runtime/safetensors.ts"),
+    import("../runtime/gguf/native-file.ts"),
   ]);
-  const store = ggufWeightStore(await readGguf(bytes, path), m, dtype ? { dtype } : {});
-  return parseSafetensors(encodeStore(weightLayout(m), store, { "specformer.source": "gguf" }));
+  return ggufNativeFile(ggufNatives(await readGguf(bytes, path), m, dtype ? { dtype } : {}), "gguf");
 }
 
 /**

@@ -19,7 +19,7 @@ import { bf16ToF32, f16ToF32, WeightsError } from "../dtype.ts";
 import { nameMapPlan, nativeValues } from "../name-maps.ts";
 import type { TensorInfo } from "../safetensors.ts";
 import { BLOCK, type StorageDType, type StoredWeight, type WeightStore } from "../weights/format.ts";
-import { fromGgmlQ4_0, quantize } from "../weights/quantize.ts";
+import { quantize } from "../weights/quantize.ts";
 import { planStorage, weightUses } from "../weights/store.ts";
 import { dequantQ4K, dequantQ6K } from "./k-quants.ts";
 import type { GgufFile, GgufTensor } from "./read-gguf.ts";
@@ -134,11 +134,23 @@ function stored(t: GgufTensor): StoredWeight {
     }
     return { dtype: "q8", shape: [N, K], blocks: nb, q, scales };
   }
+  // block_q4_0's qs[j] holds elements j (low nibble) and j + 16 (high); our word w holds
+  // elements 8w..8w + 7, lowest nibble first (fromGgmlQ4_0, without a block's allocations).
   const words = new Uint32Array(N * nb * 4);
   for (let b = 0; b < N * nb; b++) {
-    const blk = fromGgmlQ4_0(d.subarray(18 * b, 18 * b + 18));
-    words.set(blk.words, 4 * b);
-    scales[b] = blk.scale;
+    const at = 18 * b + 2;
+    scales[b] = u16(d, 18 * b);
+    for (let w = 0; w < 2; w++) {
+      let lo = 0;
+      let hi = 0;
+      for (let k = 7; k >= 0; k--) {
+        const byte = d[at + 8 * w + k];
+        lo = (lo << 4) | (byte & 15);
+        hi = (hi << 4) | (byte >>> 4);
+      }
+      words[4 * b + w] = lo >>> 0;
+      words[4 * b + 2 + w] = hi >>> 0;
+    }
   }
   return { dtype: "q4", shape: [N, K], blocks: nb, words, scales };
 }
@@ -168,11 +180,20 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   return out;
 }
 
+/** One native tensor of a GGUF load: its storage, known before its data is made. */
+export interface GgufNative {
+  name: string;
+  shape: number[];
+  storage: StorageDType;
+  make: () => StoredWeight;
+}
+
 /**
- * The native weight store of model `m` from a llama GGUF file; a tensor the model lacks, or one
- * it needs that the file lacks or shapes differently, is a WeightsError naming it.
+ * How each native tensor of model `m` comes from a llama GGUF file, in layout order; a tensor
+ * the model lacks, or one it needs that the file lacks or shapes differently, is a WeightsError
+ * naming it. No tensor's data is converted until its `make` runs.
  */
-export function ggufWeightStore(file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): WeightStore {
+export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): GgufNative[] {
   const tensors = hfTensors(file);
   const infos = new Map<string, TensorInfo>([...tensors].map(([name, t]) => [name, { name, dtype: "F32", shape: t.shape, begin: 0, end: 0 }]));
   const plan = nameMapPlan("llama", { tensors: infos }, m);
@@ -182,21 +203,27 @@ export function ggufWeightStore(file: GgufFile, m: ModelInfo, opts: { dtype?: St
   const used = new Set(plan.map((s) => s.alt.name));
   const extra = [...tensors.keys()].filter((n) => !used.has(n));
   if (extra.length > 0) throw new WeightsError(`the GGUF file has ${extra.map((n) => JSON.stringify(tensors.get(n)!.name)).join(", ")}, which model ${m.name} does not read (an untied output head for a tied spec?); the file may belong to another model`);
-  const store: WeightStore = new Map();
-  for (const s of plan) {
+  return plan.map((s) => {
     const t = tensors.get(s.alt.name)!;
     const name = s.native.name;
-    const whole = s.alt.slice === undefined && !s.alt.transpose && s.native.shape.length === 2 && !uses.other.has(name);
+    const shape = s.native.shape;
+    const whole = s.alt.slice === undefined && !s.alt.transpose && shape.length === 2 && !uses.other.has(name);
     const keep = whole && ((t.type === "Q4_0" && !uses.embed.has(name)) || t.type === "Q8_0" || t.type === "F16");
-    if (keep) {
-      store.set(name, stored(t));
-      continue;
-    }
-    const values = nativeValues(ggufF32(t), s);
+    if (keep) return { name, shape, storage: t.type === "Q4_0" ? "q4" : t.type === "Q8_0" ? "q8" : "f16", make: () => stored(t) };
     // A K-quant has no storage of its own here: decoded exactly, then stored as `dtype` plans,
     // or q8 (finer than the file's 4 / 6 bits) when no dtype is asked for.
-    const to = t.type === "Q4_K" || t.type === "Q6_K" ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
-    store.set(name, to === "f32" ? values : quantize(values, s.native.shape, to, name));
-  }
-  return store;
+    const to: StorageDType = t.type === "Q4_K" || t.type === "Q6_K" ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
+    return {
+      name,
+      shape,
+      storage: to,
+      make: () => {
+        const values = nativeValues(ggufF32(t), s);
+        return to === "f32" ? values : quantize(values, shape, to, name);
+      },
+    };
+  });
 }
+
+/** The whole native weight store of model `m` from a llama GGUF file (ggufNatives, all made). */
+export const ggufWeightStore = (file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): WeightStore => new Map(ggufNatives(file, m, opts).map((n) => [n.name, n.make()]));
