@@ -2,7 +2,7 @@
 // worktree, e.g. `git worktree add /tmp/before HEAD~1`), interleaved run by run in one process
 // so both see the same load; prints CPU ms medians and the ratio. Not part of `npm run bench`.
 // The other checkout needs backends/wasm/kernel-bench-attention.ts (copy it into an older one).
-// Shape from N, HD, KV, WIN, ALIBI, FULL; REPS runs each.
+// Shape from N, HD, KV, WIN, ALIBI, SOFTCAP, FULL; REPS runs each.
 import { type AttentionBenchSpec, attentionBenchModule } from "../backends/wasm/kernel-bench-attention.ts";
 
 const other = process.env.SPECFORMER_AB_OTHER;
@@ -13,7 +13,7 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const spec: AttentionBenchSpec = { kind: "softmax", heads: 8, kvHeads: Number(process.env.KV ?? 8), headDim: Number(process.env.HD ?? 32), n: Number(process.env.N ?? 512), causal: process.env.FULL ? false : true, ...(process.env.WIN ? { window: Number(process.env.WIN) } : {}), ...(process.env.ALIBI ? { alibi: true } : {}) };
+const spec: AttentionBenchSpec = { kind: "softmax", heads: 8, kvHeads: Number(process.env.KV ?? 8), headDim: Number(process.env.HD ?? 32), n: Number(process.env.N ?? 512), causal: process.env.FULL ? false : true, ...(process.env.WIN ? { window: Number(process.env.WIN) } : {}), ...(process.env.ALIBI ? { alibi: true } : {}), ...(process.env.SOFTCAP ? { softcap: Number(process.env.SOFTCAP) } : {}) };
 const a = otherModule(true, spec);
 const b = attentionBenchModule(true, spec);
 const ta: number[] = [];

@@ -43,6 +43,13 @@ describe("head softcap", () => {
     }
   });
 
+  it("is at most 1e18, as every constant that multiplies activations (f32 must hold them times it)", () => {
+    const r = checkSource(spec("tied(softcap = 2e38)"), "big.sf");
+    expect(r.entry).toBeUndefined();
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toContain("SF0217 `softcap` is 2e+38, outside (0, 1e18]");
+    expect(checkSource(spec("tied(softcap = 1e18)"), "edge.sf").entry).toBeDefined();
+  });
+
   it("adds no parameters, shows in inspect and the IR", () => {
     const a = summarize(capped, { batch: 1, seq: 16 });
     const b = summarize(plain, { batch: 1, seq: 16 });

@@ -5,7 +5,7 @@
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { gelu, geluTanh, silu } from "../backends/reference/kernels/index.ts";
-import { activationModule, attentionModule, exp2Module, loadMatmul, matmulModule, peakModule } from "../backends/wasm/kernel-bench.ts";
+import { activationModule, attentionModule, exp2Module, loadMatmul, matmulModule, peakModule, softcapModule } from "../backends/wasm/kernel-bench.ts";
 import { packPanels } from "../backends/wasm/load.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -101,6 +101,32 @@ describe("wasm kernels: the softmax's 2^x", () => {
       expect(Math.abs(e[4] / 2 ** -126 - 1)).toBeLessThan(1.2e-7);
       expect([...e.subarray(6, 11)]).toEqual([0, 0, 0, 0, 0]);
       expect(e[11]).toBeNaN();
+    });
+  }
+});
+
+describe("wasm kernels: soft-capping, cap · tanh(x / cap)", () => {
+  // x / cap over ±[1e-7, 1e3] (log-spaced: logits far below the cap are where the old
+  // cap − 2·cap / (1 + e^(2x/cap)) lost their digits), and the edges.
+  const ratios = Array.from({ length: 40_000 }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-7 + (10 * Math.floor(i / 2)) / 19_999));
+  for (const relaxed of [false, true]) {
+    it.each([30, 50, 1000, 1e18])(`is within 3 ulp (3.6e-7) of cap · tanh(x / cap) however small x is, ±cap at ±inf, NaN for NaN, 0 at 0 (cap %s, ${relaxed ? "relaxed" : "plain"})`, (cap) => {
+      const xs = Float32Array.from([...ratios.map((r) => r * cap), 0, Infinity, -Infinity, NaN]);
+      const y = softcapModule(relaxed, xs.length, cap).run(xs);
+      let worst = 0;
+      for (let i = 0; i < ratios.length; i++) worst = Math.max(worst, Math.abs(y[i] / (cap * Math.tanh(xs[i] / cap)) - 1));
+      expect(worst).toBeLessThan(3.6e-7);
+      const n = ratios.length;
+      expect([y[n], y[n + 1], y[n + 2]]).toEqual([0, Math.fround(cap), -Math.fround(cap)]);
+      expect(y[n + 3]).toBeNaN();
+    });
+    it.each([30, 50, 1e18])(`for attention scores, within 4 · cap · 2^-24 absolute (a few f32 spacings at the cap's scale), ±cap at ±inf (cap %s, ${relaxed ? "relaxed" : "plain"})`, (cap) => {
+      const xs = Float32Array.from([...ratios.map((r) => r * cap), Infinity, -Infinity]);
+      const y = softcapModule(relaxed, xs.length, cap, true).run(xs);
+      let worst = 0;
+      for (let i = 0; i < ratios.length; i++) worst = Math.max(worst, Math.abs(y[i] - cap * Math.tanh(xs[i] / cap)));
+      expect(worst / cap).toBeLessThan(4 * 2 ** -24);
+      expect([y[ratios.length], y[ratios.length + 1]]).toEqual([Math.fround(cap), -Math.fround(cap)]);
     });
   }
 });

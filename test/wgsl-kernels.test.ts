@@ -245,6 +245,17 @@ describe.skipIf(!device)("WGSL kernels", () => {
       }
     });
 
+    it("soft-capping keeps small values' digits (tanh_acc: the series below 0.4, tanh above)", async () => {
+      const cap = 30;
+      // x / cap over ±[1e-7, 1e2], log-spaced, plus 0: 400 values, a vec4 row.
+      const x = Float32Array.from({ length: 400 }, (_, i) => (i === 0 ? 0 : (i % 2 ? -1 : 1) * cap * 10 ** (-7 + (9 * i) / 399)));
+      const [y] = await run(eltKernel({ op: "softcap", cap, rows: "seq", width: 400 }), { batch: 1, seq: 1 }, [x, new Float32Array(400)], [2, 1, 1]);
+      let worst = 0;
+      for (let i = 1; i < 400; i++) worst = Math.max(worst, Math.abs(y[i] / (cap * Math.tanh(x[i] / cap)) - 1));
+      expect(y[0]).toBe(0);
+      expect(worst).toBeLessThan(1e-6);
+    });
+
     it("LayerNorm and RMSNorm on rows wider than the workgroup", async () => {
       const [rows, D] = [7, 100];
       const x = rand(rows * D, 60, 3).map((v) => v + 2);

@@ -16,7 +16,7 @@
 // to whole vectors) into the thread's scratch with its padding bits. Block-sparse and strided
 // patterns stay on the one-row path (their segments step over keys; emit-attention-keys.ts).
 
-import { exp2V, softcapV } from "./emit-math.ts";
+import { exp2V, softcapScoresV } from "./emit-math.ts";
 import { mm } from "./emit-block-mm.ts";
 import { headBase } from "./emit-kv-rows.ts";
 import { headWindow } from "./emit-attention-keys.ts";
@@ -243,7 +243,7 @@ function softmaxPass(f: Func, fl: EmitFlags, op: AttentionOp): string {
     const [ex, xx, xs] = ["xe", "xx", "xs"];
     const jt = `(i32x4.splat (i32.add ${get("xj")} (i32.add ${get("xt")} ${i32(u)})))`;
     const bias: string[] = [set("xs", loadV(get("xsrc"), st(u)))];
-    if (op.softcap !== undefined) bias.push(softcapV(f, fl, "xcap", "xs", op.softcap * Math.LOG2E), set("xs", get("xcap")));
+    if (op.softcap !== undefined) bias.push(softcapScoresV(f, fl, "xcap", "xs", op.softcap * Math.LOG2E), set("xs", get("xcap")));
     if (op.alibiKey) bias.push(set("xs", `(f32x4.sub ${get("xs")} (f32x4.mul (f32x4.splat ${get("slope")}) (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub ${get("xiv")} ${jt})))))`));
     plain.push(...bias, set("xmx", `(f32x4.pmax ${get("xmx")} ${get("xs")})`));
     if (bias.length > 1) plain.push(storeV(get("xsrc"), get("xs"), st(u)));

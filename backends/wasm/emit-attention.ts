@@ -16,7 +16,7 @@
 // is the plain contiguous one (no modulo per key). Its mask history wraps the same way when it
 // has the ring's stride. Every other attention's code is unchanged.
 
-import { exp2V, softcapV } from "./emit-math.ts";
+import { exp2V, softcapScoresV } from "./emit-math.ts";
 import { appendHeads, headBase, ropeName, scaleRow } from "./emit-kv-rows.ts";
 import { ringRebase, segments } from "./emit-attention-keys.ts";
 import { blockedFits, blockedPrefill } from "./emit-attention-blocked.ts";
@@ -111,7 +111,7 @@ export function emitAttention(fl: EmitFlags, op: AttentionOp, desc: number, scra
   );
 
   /** Soft-caps the four scores in local x (already scaled: the queries carry the scale). */
-  const cap = (x: string): string => (op.softcap === undefined ? "" : `${softcapV(f, fl, "cv", x, op.softcap * Math.LOG2E)}\n    ${set(x, get("cv"))}`);
+  const cap = (x: string): string => (op.softcap === undefined ? "" : `${softcapScoresV(f, fl, "cv", x, op.softcap * Math.LOG2E)}\n    ${set(x, get("cv"))}`);
   const seg = segments(f, op);
   // Head vectors as C chunks of 4 floats. A head dim that is not a multiple of 4 ends with a
   // partial chunk of `tail` floats: loaded zero-filled (so q·k and p·v see exact zeros in the

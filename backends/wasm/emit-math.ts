@@ -78,10 +78,14 @@ export function exp2V(f: Func, fl: EmitFlags, out: string, x: string): string {
 }
 
 /**
- * out = cap · tanh(x / cap) = cap − 2·cap / (1 + e^(2x/cap)): saturates to ±cap without
- * overflow (expV clamps its argument), NaN stays NaN. Soft-capping of logits and of scores.
+ * out = cap · tanh(x / cap) = cap − 2·cap / (1 + e^(2x/cap)), for attention scores: its error
+ * is at most ~3 · cap · 2^-24 whatever x (measured), a few f32 spacings of a score at the cap's scale — and a
+ * score's absolute error is what a softmax turns into relative error of its weights, so this is
+ * as good as the scores can be, at 21 vector ops (softcapV, exact to a few ulp for small x too,
+ * costs 34: 12% of a soft-capped attention). Saturates to ±cap without overflow (expV clamps;
+ * caps are at most 1e18, SF0217), NaN stays NaN.
  */
-export function softcapV(f: Func, fl: EmitFlags, out: string, x: string, cap: number): string {
+export function softcapScoresV(f: Func, fl: EmitFlags, out: string, x: string, cap: number): string {
   const u = `${out}_u`;
   const e = `${out}_e`;
   f.local("v128", out, u);
@@ -89,6 +93,41 @@ export function softcapV(f: Func, fl: EmitFlags, out: string, x: string, cap: nu
     set(u, v("mul", get(x), splat(2 / cap))),
     expV(f, fl, e, u),
     set(out, v("sub", splat(cap), v("div", splat(2 * cap), v("add", get(e), splat(1))))),
+  ].join("\n");
+}
+
+// tanh(a) = a + a³·(c3 + a²·(c5 + …)) for |a| < TANH_SPLIT: Taylor's series to a¹³ (the next
+// term is 4e-9 of tanh at the split), so small values keep their relative precision.
+const TANH_TAYLOR = [-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925, 21844 / 6081075];
+const TANH_SPLIT = 0.4;
+
+/**
+ * out = cap · tanh(x / cap), soft-capping of logits (relative precision matters there: a
+ * logit is compared with the others on its own scale). With a = |x / cap|:
+ * tanh(a) = (1 − e^(−2a)) / (1 + e^(−2a)) from TANH_SPLIT up (saturating at 1 without overflow:
+ * expV clamps), the series below it, the sign copied back, NaN kept. The old form
+ * cap − 2·cap / (1 + e^(2x/cap)) cancelled: its error was cap · 2^-24 whatever x, so logits far
+ * below the cap lost most of their digits (a logit of 1e-3 under softcap = 30 came out 2e-3 off).
+ */
+export function softcapV(f: Func, fl: EmitFlags, out: string, x: string, cap: number): string {
+  // Suffixes no caller's locals use (emit-attention.ts has an i32 $cv_s).
+  const u = `${out}_tanhu`;
+  const a = `${out}_tanha`;
+  const s = `${out}_tanhs`;
+  const e = `${out}_tanhe`;
+  f.local("v128", out, u, a, s);
+  let p = splat(TANH_TAYLOR[TANH_TAYLOR.length - 1]);
+  for (let k = TANH_TAYLOR.length - 2; k >= 0; k--) p = madd(fl, p, get(s), splat(TANH_TAYLOR[k]));
+  const SIGN = "(v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)";
+  return [
+    set(u, v("mul", get(x), splat(1 / cap))),
+    set(a, v("abs", get(u))),
+    set(s, v("mul", get(a), splat(-2))),
+    expV(f, fl, e, s, { nonPositive: true }),
+    set(out, v("div", v("sub", splat(1), get(e)), v("add", splat(1), get(e)))),
+    set(s, v("mul", get(a), get(a))),
+    set(out, `(v128.bitselect ${madd(fl, v("mul", get(a), get(s)), p, get(a))} ${get(out)} ${v("lt", get(a), splat(TANH_SPLIT))})`),
+    set(out, v("mul", `(v128.or ${get(out)} (v128.and ${get(u)} ${SIGN}))`, splat(cap))),
   ].join("\n");
 }
 

@@ -4,7 +4,7 @@
 
 import { assemble } from "./compile.ts";
 import { emitMatmul, matmulName, type MatmulSpec } from "./emit-matmul.ts";
-import { type Act, exp2V } from "./emit-math.ts";
+import { type Act, exp2V, softcapScoresV, softcapV } from "./emit-math.ts";
 import { emitActivation, emitHelpers } from "./emit-rows.ts";
 import { NR } from "./plan.ts";
 import { type AttentionBench, attentionBenchModule } from "./kernel-bench-attention.ts";
@@ -217,30 +217,37 @@ export function activationModule(relaxed: boolean, act: Act, rows: number): { ru
   };
 }
 
-/** The attention softmax's exponent (exp2V) over n values (a multiple of 4), for its accuracy test. */
-export function exp2Module(relaxed: boolean, n: number): { run(x: Float32Array): Float32Array } {
+/** An elementwise vector kernel (`emit(f, fl, out, x)`) over n values (a multiple of 4), in place from byte 0: for accuracy tests. */
+function elementwiseModule(relaxed: boolean, n: number, what: string, emit: (f: Func, fl: EmitFlags, out: string, x: string) => string): { run(x: Float32Array): Float32Array } {
   const fl: EmitFlags = { relaxed, threads: false };
-  const f = new Func("exp2", ["n"], undefined, "2^x, four lanes at a time, in place from byte 0");
+  const f = new Func("elt", ["n"], undefined, `${what}, four lanes at a time, in place from byte 0`);
   f.local("v128", "x");
   f.local("i32", "p");
   const body = `(loop $L
     (local.set $x (v128.load ${get("p")}))
-    ${exp2V(f, fl, "e", "x")}
+    ${emit(f, fl, "e", "x")}
     (v128.store ${get("p")} ${get("e")})
     (br_if $L (i32.lt_s (local.tee $p (i32.add ${get("p")} (i32.const 16))) (i32.shl ${get("n")} (i32.const 2)))))`;
   const pages = Math.ceil((4 * n) / 65536) + 1;
-  const text = `(module (import "env" "memory" (memory ${pages})) ${f.text(body)} (export "exp2" (func $exp2)))`;
+  const text = `(module (import "env" "memory" (memory ${pages})) ${f.text(body)} (export "elt" (func $elt)))`;
   const memory = new WebAssembly.Memory({ initial: pages });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(assemble(text, fl) as Uint8Array<ArrayBuffer>), { env: { memory } });
   return {
     run(input: Float32Array): Float32Array {
-      if (input.length !== n) throw new Error(`exp2Module: expected ${n} values`);
+      if (input.length !== n) throw new Error(`${what}: expected ${n} values`);
       new Float32Array(memory.buffer).set(input);
-      (inst.exports.exp2 as (n: number) => void)(n);
+      (inst.exports.elt as (n: number) => void)(n);
       return new Float32Array(memory.buffer, 0, n).slice();
     },
   };
 }
+
+/** The attention softmax's exponent (exp2V) over n values (a multiple of 4), for its accuracy test. */
+export const exp2Module = (relaxed: boolean, n: number) => elementwiseModule(relaxed, n, "2^x", exp2V);
+
+/** cap · tanh(x / cap) (softcapV, or the attention scores' softcapScoresV) over n values (a multiple of 4), for accuracy tests. */
+export const softcapModule = (relaxed: boolean, n: number, cap: number, scores = false) =>
+  elementwiseModule(relaxed, n, `softcap ${cap}`, (f, fl, out, x) => (scores ? softcapScoresV : softcapV)(f, fl, out, x, cap));
 
 /**
  * A module exporting `attn()`: the backend's fused causal self-attention for one sequence of

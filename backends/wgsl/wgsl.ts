@@ -101,6 +101,24 @@ const ERFC = `fn erfc_f(x: f32) -> f32 {
   return select(2.0 - r, r, x >= 0.0);
 }`;
 
+/**
+ * `tanh_acc(u)`, tanh without cancellation near 0 for `T` (f32 or vec4<f32>): WGSL's tanh is
+ * specified as sinh / cosh, i.e. from exp(u) − exp(−u), whose difference loses a small
+ * argument's digits (a logit far below its soft-cap would come out with cap · 2^-24 of error);
+ * below 0.4 the Taylor series to u¹³ (its next term is 4e-9 of tanh there), above it the builtin
+ * of an argument clamped to ±10 (±1 in f32; some implementations overflow past that).
+ */
+export function tanhAccFn(t: "f32" | "vec4<f32>"): string {
+  const c = [-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925, 21844 / 6081075].map((x) => f32(x));
+  const poly = c.reduceRight((acc, k) => (acc === "" ? k : `${k} + s * (${acc})`), "");
+  return `fn tanh_acc(u: ${t}) -> ${t} {
+  let a = abs(u);
+  let s = a * a;
+  let p = a + a * s * (${poly});
+  return select(tanh(clamp(u, ${t}(-10.0), ${t}(10.0))), sign(u) * p, a < ${t}(0.4));
+}`;
+}
+
 /** WGSL for `fn act_f(x: f32) -> f32` computing the activation (plus helpers it needs). */
 export function activationFn(act: Activation): string {
   switch (act) {

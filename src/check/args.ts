@@ -103,6 +103,9 @@ export function readArgs(args: readonly Arg[], schema: readonly ArgSpec[], what:
   return out;
 }
 
+/** A range's end as people write it: 1e18, not 1000000000000000000. */
+const bound = (x: number): string => (Math.abs(x) >= 1e15 ? x.toExponential().replace("e+", "e") : String(x));
+
 function readValue(e: Expr, spec: ArgSpec, what: string, sink: Sink, env: DimEnv): ArgValue | undefined {
   const t = spec.type;
   switch (t.t) {
@@ -136,8 +139,8 @@ function readValue(e: Expr, spec: ArgSpec, what: string, sink: Sink, env: DimEnv
       const low = t.min !== undefined && (t.minExclusive ? v <= t.min : v < t.min);
       const high = t.max !== undefined && (t.maxExclusive ? v >= t.max : v > t.max);
       if (low || high) {
-        const lo = t.min === undefined ? "" : `${t.minExclusive ? "(" : "["}${t.min}`;
-        const hi = t.max === undefined ? "∞)" : `${t.max}${t.maxExclusive ? ")" : "]"}`;
+        const lo = t.min === undefined ? "" : `${t.minExclusive ? "(" : "["}${bound(t.min)}`;
+        const hi = t.max === undefined ? "∞)" : `${bound(t.max)}${t.maxExclusive ? ")" : "]"}`;
         sink.report("SF0217", e.span, `\`${spec.name}\` is ${fmt(v)}, outside ${lo || "(-∞"}, ${hi}`, { label: "out of range" });
         return undefined;
       }

@@ -4,6 +4,13 @@ import type { ArgSpec } from "./args.ts";
 
 const prob: ArgSpec["type"] = { t: "real", min: 0, max: 1, maxExclusive: true };
 const eps: ArgSpec["type"] = { t: "real", min: 0, minExclusive: true };
+/**
+ * Constants that multiply activations (an embedding or score scale, a soft-cap, a norm offset):
+ * bounded so that ordinary activations times them, and their squares in a norm, stay finite in
+ * f32 (past 1e18 a unit activation squared is 1e36, near f32's 3.4e38).
+ */
+const MULTIPLIER_MAX = 1e18;
+const multiplier: ArgSpec["type"] = { t: "real", min: 0, minExclusive: true, max: MULTIPLIER_MAX };
 
 export const ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu"] as const;
 /** Gated: swiglu = silu(gate) · up, geglu = gelu(gate) · up, geglu_tanh with gelu's tanh approximation (Gemma). */
@@ -12,7 +19,7 @@ export const MLP_ACTIVATIONS = [...ACTIVATIONS, "swiglu", "geglu", "geglu_tanh"]
 export const EMBED: ArgSpec[] = [
   { name: "vocab", type: { t: "size" }, required: true, positional: 0 },
   { name: "dim", type: { t: "size" }, required: true, positional: 1 },
-  { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "scale", type: multiplier },
   { name: "tie", type: { t: "name" } },
 ];
 
@@ -50,7 +57,7 @@ export const NORM: ArgSpec[] = [
   { name: "eps", type: eps },
   { name: "bias", type: { t: "bool" } },
   /** y = x̂ · (offset + w): Gemma's RMSNorm is offset = 1. */
-  { name: "offset", type: { t: "real" } },
+  { name: "offset", type: { t: "real", min: -MULTIPLIER_MAX, max: MULTIPLIER_MAX } },
 ];
 
 /** `qk_norm = rms(eps = 1e-6)`: the per-head norm of q and k. */
@@ -83,9 +90,9 @@ export const ATTENTION: ArgSpec[] = [
   { name: "dropout", type: prob },
   { name: "qk_norm", type: { t: "call", of: QK_NORM } },
   /** Score scale (default head_dim^-0.5; Gemma-2's query_pre_attn_scalar^-0.5). */
-  { name: "scale", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "scale", type: multiplier },
   /** Gemma-2's attention logit soft-capping: scores ← cap · tanh(scores / cap). */
-  { name: "softcap", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "softcap", type: multiplier },
 ];
 
 export const MLP: ArgSpec[] = [
@@ -121,7 +128,7 @@ export const HEAD: ArgSpec[] = [
   { name: "transform", type: { t: "choice", of: ACTIVATIONS } },
   { name: "eps", type: eps },
   /** Gemma-2's final logit soft-capping: cap · tanh(logits / cap). */
-  { name: "softcap", type: { t: "real", min: 0, minExclusive: true } },
+  { name: "softcap", type: multiplier },
 ];
 
 export const TOKENIZER_KINDS = ["byte", "bpe", "sentencepiece"] as const;

@@ -6,7 +6,7 @@
 // block in place. Also here: the scratch layouts, the packing of K and V blocks (zero past the
 // last key), and each query row's visible-key bounds.
 
-import { softcapV } from "../emit-math.ts";
+import { softcapScoresV } from "../emit-math.ts";
 import { type EmitFlags, Func, get, i32, set, splat } from "../wat.ts";
 import type { AttentionTrainSpec } from "./emit-attention-train.ts";
 
@@ -189,7 +189,7 @@ export function perVec(f: Func, body: string, id: string): string {
 export function scores(f: Func, fl: EmitFlags, s: AttentionTrainSpec): string {
   f.local("v128", "s", "sc", "valid", "dist");
   const out = [set("s", `(v128.load (i32.add ${get("rowS")} ${get("vo")}))`)];
-  if (s.softcap !== undefined) out.push(softcapV(f, fl, "capped", "s", s.softcap), set("s", get("capped")));
+  if (s.softcap !== undefined) out.push(softcapScoresV(f, fl, "capped", "s", s.softcap), set("s", get("capped")));
   out.push(set("sc", get("s")));
   out.push(`(if (f32.ne ${get("slope")} (f32.const 0)) (then
     (local.set $dist (f32x4.abs (f32x4.convert_i32x4_s (i32x4.sub (i32x4.splat (i32.sub (i32.add ${get("i0")} ${get("r")}) ${get("j")})) (v128.const i32x4 0 1 2 3)))))

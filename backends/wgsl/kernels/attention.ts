@@ -14,7 +14,7 @@
 
 import { headSlopes } from "../../reference/kernels/position.ts";
 import type { SparsePattern } from "../../../src/model/model.ts";
-import { Bindings, f32, f32Table, floorPow2, kernel, seqCap, seqLen, seqPos, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { Bindings, f32, f32Table, floorPow2, kernel, seqCap, seqLen, seqPos, tanhAccFn, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
 export interface AttentionSpec {
   /** Sequence of the query rows. */
@@ -102,8 +102,7 @@ export function attentionCommon(s: AttentionSpec): string {
   ];
   // With per-head windows only the unwindowed heads carry slopes (of their own count).
   if (s.alibi) lines.push(f32Table("SLOPE", headSlopes(s.heads, true, s.headWindows)!));
-  // tanh of a large argument may be NaN in some WGSL implementations; tanh(±10) is ±1 in f32.
-  if (s.softcap !== undefined) lines.push(`fn capped(d: f32) -> f32 { return ${f32(s.softcap)} * tanh(clamp(d / ${f32(s.softcap)}, -10.0, 10.0)); }`);
+  if (s.softcap !== undefined) lines.push(tanhAccFn("f32"), `fn capped(d: f32) -> f32 { return ${f32(s.softcap)} * tanh_acc(d * ${f32(1 / s.softcap)}); }`);
   const w = s.window;
   const range = [
     "fn key_range(i: i32, kvlen: i32) -> vec2<i32> {",

@@ -3,7 +3,7 @@
 // vec4 whenever the row width allows it.
 
 import type { Activation } from "../../../src/model/model.ts";
-import { Bindings, FLAT_ARGS, FLAT_ID, activationFn, f32, kernel, seqLen, u32, type Kernel, type SeqSym } from "../wgsl.ts";
+import { Bindings, FLAT_ARGS, FLAT_ID, activationFn, f32, kernel, seqLen, tanhAccFn, u32, type Kernel, type SeqSym } from "../wgsl.ts";
 
 export interface EltSpec {
   op: "add" | "act" | "gated" | "softcap";
@@ -24,13 +24,13 @@ export function eltKernel(s: EltSpec): Kernel {
   if ((s.op === "act" || s.op === "gated") && s.act === undefined) throw new Error(`elementwise ${s.op}: no activation`);
   if (s.op === "softcap" && s.cap === undefined) throw new Error("elementwise softcap: no cap");
   const act = s.act === undefined ? "" : `${activationFn(s.act)}\nfn act_v(v: ${t}) -> ${t} { ${v4 ? "return vec4<f32>(act_f(v.x), act_f(v.y), act_f(v.z), act_f(v.w));" : "return act_f(v);"} }`;
-  // tanh of a clamped argument: tanh(±10) is ±1 in f32, and backends that expand tanh via exp stay finite.
   const cap = s.cap === undefined ? "" : f32(s.cap);
+  const tanh = s.op === "softcap" ? tanhAccFn(t) : "";
   const expr =
-    s.op === "add" ? "A[i] + B[i]" : s.op === "gated" ? "act_v(G[i]) * U[i]" : s.op === "softcap" ? `${cap} * tanh(clamp(X[i] / ${cap}, ${t}(-10.0), ${t}(10.0)))` : "act_v(X[i])";
+    s.op === "add" ? "A[i] + B[i]" : s.op === "gated" ? "act_v(G[i]) * U[i]" : s.op === "softcap" ? `${cap} * tanh_acc(X[i] * ${f32(1 / s.cap!)})` : "act_v(X[i])";
   const body = `
 const W = ${u32(v4 ? s.width / 4 : s.width)};
-${act}
+${[act, tanh].filter((x) => x !== "").join("\n")}
 @compute @workgroup_size(64)
 fn main(${FLAT_ARGS}, @builtin(local_invocation_index) t: u32) {
   let i = ${FLAT_ID} * 64u + t;

@@ -393,7 +393,7 @@
 
 (func $attn_h4_kv4_d8_self_causal (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sd i32) (param $rope i32) (param $alibi i32)
   ;; softmax attention: 4 heads, 4 kv heads, head dim 8
-  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_m v128) (local $pv_t v128) (local $pv_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xmz v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_m v128) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32) (local $mm_ks i32) (local $mm_ke i32)
+  (local $g i32) (local $n i32) (local $pos0 i32) (local $rows i32) (local $kb i32) (local $vb i32) (local $stride i32) (local $mb i32) (local $mstride i32) (local $t i32) (local $s i32) (local $pos i32) (local $src i32) (local $dst i32) (local $hh i32) (local $w i32) (local $items i32) (local $h i32) (local $i i32) (local $seqK i32) (local $kvh i32) (local $qp i32) (local $kbase i32) (local $vbase i32) (local $mrow i32) (local $seg i32) (local $cs i32) (local $ce i32) (local $cp i32) (local $j i32) (local $o i32) (local $scr i32) (local $j1 i32) (local $j2 i32) (local $j3 i32) (local $kp0 i32) (local $kp1 i32) (local $kp2 i32) (local $kp3 i32) (local $vp0 i32) (local $vp1 i32) (local $vp2 i32) (local $vp3 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qc v128) (local $sv v128) (local $valid v128) (local $pv v128) (local $lvec v128) (local $ov v128) (local $jv v128) (local $seen i32) (local $m f32) (local $gm f32) (local $l f32) (local $slope f32) (local $corr f32) (local $ck_h i32) (local $ck_s i32) (local $ck_d i32) (local $cv_h i32) (local $cv_s i32) (local $cv_d i32) (local $r i32) (local $r1 i32) (local $qs_o i32) (local $lo i32) (local $hi i32) (local $ss0 i32) (local $se0 i32) (local $sp0 i32) (local $ss1 i32) (local $se1 i32) (local $sp1 i32) (local $ss2 i32) (local $se2 i32) (local $sp2 i32) (local $bi i32) (local $fc i32) (local $o0 v128) (local $o1 v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $ev v128) (local $ev_t v128) (local $ev_m v128) (local $pv_t v128) (local $pv_m v128) (local $hw i32) (local $xnb i32) (local $xitems i32) (local $xw i32) (local $xt0 i32) (local $xqr i32) (local $xi0 i32) (local $xkb i32) (local $xvb i32) (local $xmr i32) (local $xjlo i32) (local $xjhi i32) (local $xj i32) (local $xkp i32) (local $xvp i32) (local $xmp i32) (local $xt i32) (local $xq i32) (local $xr i32) (local $xo i32) (local $xsl i32) (local $xsrc i32) (local $xjt i32) (local $xhw i32) (local $xfull i32) (local $xlol i32) (local $xhif i32) (local $xqtB i32) (local $xoB i32) (local $xstB i32) (local $xkpkB i32) (local $xvpkB i32) (local $xmpkB i32) (local $xloB i32) (local $xhiB i32) (local $xmB i32) (local $xlB i32) (local $xseenB i32) (local $xa0 v128) (local $xa1 v128) (local $xa2 v128) (local $xa3 v128) (local $xb0 v128) (local $xb1 v128) (local $xb2 v128) (local $xb3 v128) (local $xiv v128) (local $xlov v128) (local $xhiv v128) (local $xmx v128) (local $xmo v128) (local $xup v128) (local $xs v128) (local $xvd v128) (local $xsn v128) (local $xls v128) (local $xcs v128) (local $xov v128) (local $xx v128) (local $xmz v128) (local $xl f32) (local $xe v128) (local $xe_t v128) (local $xe_m v128) (local $xts i32) (local $xte i32) (local $ma0_0 v128) (local $ma0_1 v128) (local $ma1_0 v128) (local $ma1_1 v128) (local $ma2_0 v128) (local $ma2_1 v128) (local $ma3_0 v128) (local $ma3_1 v128) (local $mx0 v128) (local $mx1 v128) (local $md v128) (local $mm_m0 i32) (local $mm_n0 i32) (local $mm_ap i32) (local $mm_bp i32) (local $mm_cp i32) (local $mm_k i32) (local $mm_ks i32) (local $mm_ke i32)
   
   (local.set $g (i32.load (i32.const 1024)))
   (local.set $n (i32.load (i32.const 1028)))
@@ -672,6 +672,8 @@
         (local.set $xhiv (v128.load (i32.add (local.get $xhiB) (local.get $xq))))
         (local.set $xsn (v128.load (i32.add (local.get $xseenB) (local.get $xq))))
         (local.set $xmx (f32x4.splat (f32.const -inf)))
+        (local.set $xts (i32.const 0))
+        (local.set $xte (i32.and (i32.add (call $imin (i32.const 32) (i32.sub (i32.add (local.get $xi0) (i32.add (i32.shr_u (local.get $xq) (i32.const 2)) (i32.const 4))) (local.get $xj))) (i32.const 3)) (i32.const -4)))
         (if (local.get $xfull)
           (then 
         (local.set $xt (i32.const 0))
@@ -687,8 +689,8 @@
           (local.set $xmx (f32x4.pmax (local.get $xmx) (local.get $xs)))
           (br_if $L_xsm0 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))
             (local.set $xsn (v128.const i32x4 -1 -1 -1 -1)))
-          (else 
-        (local.set $xt (i32.const 0))
+          (else (if (i32.lt_s (local.get $xts) (local.get $xte)) (then 
+        (local.set $xt (local.get $xts))
         (loop $L_xsm1
           (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
           (local.set $xs (v128.load (local.get $xsrc)))
@@ -715,7 +717,7 @@
           (local.set $xsn (v128.or (local.get $xsn) (local.get $xvd)))
           (local.set $xmx (f32x4.pmax (local.get $xmx) (local.get $xs)))
           (v128.store offset=384 (local.get $xsrc) (local.get $xs))
-          (br_if $L_xsm1 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))))
+          (br_if $L_xsm1 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (local.get $xte))))))))
         (v128.store (i32.add (local.get $xseenB) (local.get $xq)) (local.get $xsn))
         ;; pmax keeps the old max where a score is NaN: the NaN still reaches P, l and the output
         (local.set $xmo (v128.load (i32.add (local.get $xmB) (local.get $xq))))
@@ -747,8 +749,8 @@
         ;; a lane that has seen only −inf so far subtracts 0 instead (−inf − −inf is NaN): its P is 0
         (local.set $xmz (v128.bitselect (local.get $xmx) (v128.const i32x4 0 0 0 0) (f32x4.ne (local.get $xmx) (f32x4.splat (f32.const -inf)))))
         (local.set $xls (v128.const i32x4 0 0 0 0))
-        
-        (local.set $xt (i32.const 0))
+        (if (i32.lt_s (local.get $xts) (local.get $xte)) (then 
+        (local.set $xt (local.get $xts))
         (loop $L_xsm3
           (local.set $xsrc (i32.add (i32.add (local.get $xstB) (i32.mul (local.get $xt) (i32.const 128))) (local.get $xq)))
           (local.set $xs (v128.load (local.get $xsrc)))
@@ -783,7 +785,7 @@
 (local.set $xe (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.add (f32x4.mul (f32x4.splat (f32.const 0.000153533634)) (local.get $xe_t)) (f32x4.splat (f32.const 0.00133988750))) (local.get $xe_t)) (f32x4.splat (f32.const 0.00961843692))) (local.get $xe_t)) (f32x4.splat (f32.const 0.0555033237))) (local.get $xe_t)) (f32x4.splat (f32.const 0.240226477))) (local.get $xe_t)) (f32x4.splat (f32.const 0.693147182))) (local.get $xe_t)) (f32x4.splat (f32.const 1.00000000))) (i32x4.shl (local.get $xe_m) (i32.const 23))))
           (local.set $xls (f32x4.add (local.get $xls) (local.get $xe)))
           (v128.store offset=384 (local.get $xsrc) (local.get $xe))
-          (br_if $L_xsm3 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (i32.const 32))))
+          (br_if $L_xsm3 (i32.lt_s (local.tee $xt (i32.add (local.get $xt) (i32.const 4))) (local.get $xte))))))
         (v128.store (i32.add (local.get $xlB) (local.get $xq)) (f32x4.add (v128.load (i32.add (local.get $xlB) (local.get $xq))) (local.get $xls)))
         (br_if $L_xsm (i32.lt_s (local.tee $xq (i32.add (local.get $xq) (i32.const 16))) (i32.const 128))))
       
