@@ -253,6 +253,10 @@ describe("GGUF errors name the problem", () => {
     await expect(store(bytes, other)).rejects.toThrow(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight": expected shape \[96, 64\] for native tensor "\w+\.0\.mlp\.gate\.weight" \[96, 64\], found \[128, 64\]/);
   });
 
+  it("where only safetensors are read (inspect --weights-file, generated modules), a GGUF file is named as one", () => {
+    expect(() => parseSafetensors(bytes)).toThrow(/this is a GGUF file \(llama\.cpp's format\), not safetensors: the CLI's run, forward and quantize read GGUF/);
+  });
+
   it("a tied spec over a file with an output head is refused, naming the tensor", async () => {
     const tied = checkSource(imported.text.replace(/head linear[^\n]*/, "head tied"), "tied.sf").entry as ModelInfo;
     expect(tied).toBeDefined();

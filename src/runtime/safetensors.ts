@@ -77,6 +77,12 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
       `file is ${bytes.length} bytes; a safetensors file needs at least 8 bytes for the header length`,
     );
   }
+  // GGUF's magic read as a header length would be a misleading "truncated" error.
+  if (bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46) {
+    throw new WeightsError(
+      "this is a GGUF file (llama.cpp's format), not safetensors: the CLI's run, forward and quantize read GGUF; elsewhere convert it with `specformer quantize M.gguf --spec S.sf --to q4 --out W.safetensors`",
+    );
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
