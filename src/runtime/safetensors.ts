@@ -14,6 +14,7 @@ import {
   type TensorToWrite,
 } from "./dtype.ts";
 import { checkEntry, checkLayout, checkMetadata, scanKeys } from "./safetensors-header.ts";
+import { isGguf } from "./gguf/magic.ts";
 
 export {
   DTYPE_SIZE,
@@ -78,7 +79,7 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
     );
   }
   // GGUF's magic read as a header length would be a misleading "truncated" error.
-  if (bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46) {
+  if (isGguf(bytes)) {
     throw new WeightsError(
       "this is a GGUF file (llama.cpp's format), not safetensors: the CLI's run, forward and quantize read GGUF; elsewhere convert it with `specformer quantize M.gguf --spec S.sf --to q4 --out W.safetensors`",
     );

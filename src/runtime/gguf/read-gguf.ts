@@ -7,6 +7,7 @@
  */
 import { gguf, type GGUFParseOutput } from "@huggingface/gguf";
 import { WeightsError } from "../dtype.ts";
+import { isGguf } from "./magic.ts";
 
 /** The ggml tensor types read here, by their ggml_type number. */
 export const GGML_TYPES = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" } as const;
@@ -40,8 +41,7 @@ export interface GgufFile {
   tensors: Map<string, GgufTensor>;
 }
 
-/** Whether bytes start with GGUF's magic. */
-export const isGguf = (bytes: Uint8Array): boolean => bytes.length >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46;
+export { isGguf } from "./magic.ts";
 
 /** A fetch that answers the byte-range requests @huggingface/gguf makes from `read`. */
 function rangeFetch(size: number, read: (start: number, end: number) => Promise<Uint8Array>): typeof fetch {
