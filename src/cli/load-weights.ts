@@ -23,12 +23,28 @@ export interface LoadWeightsOptions {
  * A weights file, or a checkpoint directory's shards as one file with the name map its tensor
  * names suggest (--map wins over the guess).
  */
-async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName }> {
+async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName; close?: () => void }> {
   const [{ readWeights }, { WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
   const dir = await readCheckpointDirWeights(path, o);
   if (dir) {
     const map = o.map ?? dir.map;
     return { file: dir.file, ...(map ? { map } : {}) };
+  }
+  // A GGUF file on disk is read tensor by tensor as it is bound, never whole.
+  if (await startsGguf(path)) {
+    if (o.map) throw ggufWithMap(o.map);
+    const [{ openGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
+      import("../runtime/gguf/read-gguf.ts"),
+      import("../runtime/gguf/llama-gguf.ts"),
+      import("../runtime/gguf/native-file.ts"),
+    ]);
+    const gguf = await openGguf(path);
+    try {
+      return { file: ggufNativeFile(ggufNatives(gguf, m, o.dtype ? { dtype: o.dtype } : {}), "gguf"), close: gguf.close };
+    } catch (e) {
+      gguf.close();
+      throw e;
+    }
   }
   let bytes: Uint8Array;
   try {
@@ -39,6 +55,23 @@ async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions)
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
   }
   return { file: await weightsFile(m, bytes, path, o), ...(o.map ? { map: o.map } : {}) };
+}
+
+/** Whether `path` is a regular file that starts with GGUF's magic (anything unreadable: no, the ordinary reader reports it). */
+async function startsGguf(path: string): Promise<boolean> {
+  const [fs, { isGguf }] = await Promise.all([import("node:fs/promises"), import("../runtime/gguf/magic.ts")]);
+  let handle;
+  try {
+    handle = await fs.open(path, "r");
+    if (!(await handle.stat()).isFile()) return false;
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0);
+    return isGguf(head);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
 }
 
 const ggufWithMap = (map: MapName) => new CliError(`--map ${map}: a GGUF file's tensor names are llama.cpp's, mapped by the file's general.architecture; drop --map`, EXIT_USAGE);
@@ -90,7 +123,7 @@ async function readCheckpointDirWeights(path: string, o: LoadWeightsOptions): Pr
 /** Binds with the name map and the finiteness check; a non-finite weight is exit 1 with the way out. */
 async function bind<T>(m: ModelInfo, path: string, o: LoadWeightsOptions, run: (file: SafetensorsFile, opts: BindOptions) => T): Promise<T> {
   const [{ NonFiniteWeightsError }, { applyNameMap }] = await Promise.all([import("../runtime/bind-weights.ts"), import("../runtime/name-maps.ts")]);
-  const { file, map } = await readWeightFile(m, path, o);
+  const { file, map, close } = await readWeightFile(m, path, o);
   try {
     return run(file, {
       ...(map ? { map: (f, mi) => applyNameMap(map, f, mi) } : {}),
@@ -99,6 +132,8 @@ async function bind<T>(m: ModelInfo, path: string, o: LoadWeightsOptions, run: (
   } catch (e) {
     if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (--allow-nonfinite loads them anyway)`, EXIT_ERRORS);
     throw e;
+  } finally {
+    close?.();
   }
 }
 

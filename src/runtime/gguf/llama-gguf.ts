@@ -58,25 +58,29 @@ const count = (meta: Record<string, unknown>, key: string): number | undefined =
 function unpermute(t: GgufTensor, heads: number): GgufTensor {
   const rows = t.shape[0];
   if (rows % heads !== 0 || (rows / heads) % 2 !== 0) throw new WeightsError(`has ${rows} rows, which ${heads} heads of an even head dim cannot split`, t.name);
-  const hd = rows / heads;
-  const rowBytes = t.data.length / rows;
-  const out = new Uint8Array(t.data.length);
+  return { ...t, read: () => unpermuteRows(t.read(), rows, rows / heads) };
+}
+
+function unpermuteRows(data: Uint8Array, rows: number, hd: number): Uint8Array {
+  const heads = rows / hd;
+  const rowBytes = data.length / rows;
+  const out = new Uint8Array(data.length);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < hd / 2; i++) {
       for (let s = 0; s < 2; s++) {
         const from = (h * hd + 2 * i + s) * rowBytes;
-        out.set(t.data.subarray(from, from + rowBytes), (h * hd + s * (hd / 2) + i) * rowBytes);
+        out.set(data.subarray(from, from + rowBytes), (h * hd + s * (hd / 2) + i) * rowBytes);
       }
     }
   }
-  return { ...t, data: out };
+  return out;
 }
 
 const u16 = (d: Uint8Array, at: number): number => d[at] | (d[at + 1] << 8);
 
 /** Every element as f32 (dequantised exactly: d · q, d the block's f16 scale). */
 export function ggufF32(t: GgufTensor): Float32Array {
-  const d = t.data;
+  const d = t.read();
   const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
   const n = t.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
@@ -119,7 +123,7 @@ export function ggufF32(t: GgufTensor): Float32Array {
 function stored(t: GgufTensor): StoredWeight {
   const [N, K] = t.shape as [number, number];
   const nb = K / BLOCK;
-  const d = t.data;
+  const d = t.read();
   if (t.type === "F16") {
     const bits = new Uint16Array(N * K);
     for (let i = 0; i < bits.length; i++) bits[i] = u16(d, 2 * i);

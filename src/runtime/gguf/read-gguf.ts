@@ -32,8 +32,8 @@ export interface GgufTensor {
   type: GgmlType;
   /** PyTorch order: [out, in] for a matrix. */
   shape: number[];
-  /** The tensor's bytes in the file (a view). */
-  data: Uint8Array;
+  /** The tensor's bytes (a view of the file's bytes, or read from disk when asked for). */
+  read: () => Uint8Array;
 }
 
 export interface GgufFile {
@@ -109,8 +109,31 @@ async function readHeader(size: number, read: (start: number, end: number) => Pr
 export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<GgufFile> {
   const h = await readHeader(bytes.length, async (a, b) => bytes.slice(a, b), what);
   const tensors = new Map<string, GgufTensor>();
-  for (const t of h.tensors.values()) tensors.set(t.name, { name: t.name, type: t.type, shape: t.shape, data: bytes.subarray(t.start, t.end) });
+  for (const t of h.tensors.values()) tensors.set(t.name, { name: t.name, type: t.type, shape: t.shape, read: () => bytes.subarray(t.start, t.end) });
   return { metadata: h.metadata, tensors };
+}
+
+/**
+ * (Node) A GGUF file on disk, its tensors read from it only when asked for (each read is a fresh
+ * buffer): the header by ranges, then `close()` once the tensors are bound.
+ */
+export async function openGguf(path: string): Promise<GgufFile & { close(): void }> {
+  const h = await readGgufHeader(path);
+  const fs = await import("node:fs");
+  const fd = fs.openSync(path, "r");
+  const tensors = new Map<string, GgufTensor>();
+  const read = (t: GgufTensorInfo) => () => {
+    const out = new Uint8Array(t.end - t.start);
+    let at = 0;
+    while (at < out.length) {
+      const n = fs.readSync(fd, out, at, out.length - at, t.start + at);
+      if (n === 0) throw new WeightsError(`its bytes ${t.start}..${t.end} could not be read: ${path} shrank while it was being read`, t.name);
+      at += n;
+    }
+    return out;
+  };
+  for (const t of h.tensors.values()) tensors.set(t.name, { name: t.name, type: t.type, shape: t.shape, read: read(t) });
+  return { metadata: h.metadata, tensors, close: () => fs.closeSync(fd) };
 }
 
 /** (Node) The header of a GGUF file on disk, reading only the byte ranges it needs. */
