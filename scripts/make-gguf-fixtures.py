@@ -104,7 +104,18 @@ def gguf_str(s):
     return struct.pack("<Q", len(b)) + b
 
 
+GGUF_INT32, GGUF_ARRAY = 5, 9
+
+
 def kv(key, value):
+    if isinstance(value, list):
+        if all(isinstance(x, str) for x in value):
+            body = struct.pack("<IQ", GGUF_STRING, len(value)) + b"".join(gguf_str(x) for x in value)
+        elif all(isinstance(x, float) for x in value):
+            body = struct.pack("<IQ", GGUF_FLOAT32, len(value)) + b"".join(struct.pack("<f", x) for x in value)
+        else:
+            body = struct.pack("<IQ", GGUF_INT32, len(value)) + b"".join(struct.pack("<i", x) for x in value)
+        return gguf_str(key) + struct.pack("<I", GGUF_ARRAY) + body
     if isinstance(value, str):
         return gguf_str(key) + struct.pack("<I", GGUF_STRING) + gguf_str(value)
     if isinstance(value, float):
@@ -271,6 +282,35 @@ def gguf_name(hf_name):
     return f"blk.{parts[2]}.{LAYER_NAMES['.'.join(parts[3:])]}"
 
 
+# A SentencePiece BPE vocabulary as llama.cpp's converter writes one (tokenizer.ggml.*), sized
+# to the model's 96 ids: <unk>, <s>, </s>, single characters (score 0), then merged pieces,
+# each scored by its merge order (higher merges first), as SentencePiece BPE scores do.
+SPM_CHARS = ["▁"] + list("abcdefghijklmnopqrstuvwxyz") + list(".,!?'")
+SPM_MERGES = [
+    "▁t", "he", "▁the", "▁c", "at", "▁cat", "▁a", "an", "▁an", "in", "er", "on", "re", "is", "▁is",
+    "it", "▁s", "st", "ar", "or", "▁o", "of", "▁of", "en", "es", "ed", "ng", "ing", "▁w", "as",
+    "▁was", "ou", "▁h", "▁he", "ha", "▁ha", "nd", "▁and", "to", "▁to", "th", "▁m", "▁d", "▁f",
+    "▁p", "▁r", "▁l", "▁n", "▁i", "▁in", "le", "ll", "ve", "▁b", "at.", "▁sat", "▁on", "▁mat",
+    "ma", "▁ma", "▁st",
+]
+
+
+def spm_metadata(vocab):
+    pieces = ["<unk>", "<s>", "</s>"] + SPM_CHARS + SPM_MERGES
+    assert len(pieces) == vocab, (len(pieces), vocab)
+    scores = [0.0] * (3 + len(SPM_CHARS)) + [float(-i - 1) for i in range(len(SPM_MERGES))]
+    types = [2, 3, 3] + [1] * (len(SPM_CHARS) + len(SPM_MERGES))
+    return {
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": pieces,
+        "tokenizer.ggml.scores": scores,
+        "tokenizer.ggml.token_type": types,
+        "tokenizer.ggml.bos_token_id": 1,
+        "tokenizer.ggml.eos_token_id": 2,
+        "tokenizer.ggml.unknown_token_id": 0,
+    }
+
+
 def main():
     os.makedirs(os.path.join(OUT, "llama-hf"), exist_ok=True)
     files, parity, checks = hf.causal_fixture("gguf-llama", CFG, 3001, lambda c: hf.HFForCausalLM(c))
@@ -307,6 +347,7 @@ def main():
         "llama.rope.freq_base": float(CFG["rope_theta"]),
         "llama.attention.layer_norm_rms_epsilon": float(CFG["rms_norm_eps"]),
         "llama.vocab_size": CFG["vocab_size"],
+        **spm_metadata(CFG["vocab_size"]),
     }
     for kind in ("F32", "F16", "Q8_0", "Q4_0"):
         tensors, dequant = [], []

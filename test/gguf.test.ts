@@ -22,7 +22,8 @@ import { importCheckpoint } from "../src/import/checkpoint.ts";
 import { importGguf } from "../src/import/gguf.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
-import { readGguf } from "../src/runtime/gguf/read-gguf.ts";
+import { ggufTokenizer } from "../src/runtime/gguf/gguf-tokenizer.ts";
+import { readGguf, readGgufHeader } from "../src/runtime/gguf/read-gguf.ts";
 import { ggufWeightStore } from "../src/runtime/gguf/llama-gguf.ts";
 import { nameMapPlan } from "../src/runtime/name-maps.ts";
 import { parseSafetensors } from "../src/runtime/safetensors.ts";
@@ -207,15 +208,25 @@ describe("a GGUF file as a checkpoint of its own", () => {
     expect(body(r.stdout)).toBe(body(imported.text));
   });
 
-  it("`run M.gguf --tokens` generates what `run DIR` does; --prompt and build say what to do instead", async () => {
+  it("`run M.gguf --tokens` generates what `run DIR` does; --prompt reads the file's tokenizer; --chat and build say what to do instead", async () => {
     const args = (w: string) => ["run", w, "--tokens", "1,2,3,4", "--max-tokens", "6", "--target", "wasm"];
     const viaGguf = await cli(...args(file("F32")));
     const viaDir = await cli(...args(`${DIR}/llama-hf`));
     expect(viaGguf.code, viaGguf.stderr).toBe(0);
     expect(viaGguf.stdout).toBe(viaDir.stdout);
-    const prompt = await cli("run", file("F32"), "--prompt", "hi");
-    expect(prompt.code).not.toBe(0);
-    expect(prompt.stderr).toMatch(/a GGUF file's tokenizer \(its tokenizer\.ggml\.\* metadata\) is not read yet; pass --tokens/);
+    // --prompt through the file's own SentencePiece vocabulary (tokenizer.ggml.*; its encoder is
+    // checked against llama-tokenizer-js in gguf-tokenizer.test.ts): the same as its ids by --tokens.
+    const tok = ggufTokenizer((await readGgufHeader(file("F32"))).metadata, "F32");
+    const text = "the cat sat on the mat";
+    const ids = Array.from(tok.encodePrompt(text));
+    expect(ids[0]).toBe(1);
+    const byPrompt = await cli("run", file("F32"), "--prompt", text, "--max-tokens", "6", "--target", "wasm");
+    const byIds = await cli("run", file("F32"), "--tokens", ids.join(","), "--max-tokens", "6", "--target", "wasm");
+    expect(byPrompt.code, byPrompt.stderr).toBe(0);
+    const generated = byIds.stdout.trim().split("\n")[0].split(",").map(Number);
+    expect(byPrompt.stdout.startsWith(text + tok.decode(generated))).toBe(true);
+    const chat = await cli("run", file("F32"), "--chat", "hi");
+    expect(chat.stderr).toMatch(/--chat with a GGUF file: its chat template \(tokenizer\.chat_template\) is not read yet; use --prompt/);
     const build = await cli("build", file("Q4_0"), "--target", "wasm", "--out", join(tmpdir(), "sf-gguf-never"));
     expect(build.code).not.toBe(0);
     expect(build.stderr).toMatch(/generated packages load safetensors, not GGUF; `specformer import/);

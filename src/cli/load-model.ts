@@ -108,7 +108,7 @@ export function withCheckpointWeights<T extends { weights?: string; map?: MapNam
  * refused (its ids would index past the embedding table). Decoding leaves out special tokens.
  */
 export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<TextTokenizer> {
-  if (/\.gguf$/i.test(dir)) throw new CliError(`${dir}: a GGUF file's tokenizer (its tokenizer.ggml.* metadata) is not read yet; pass --tokens, or run the model's Hugging Face directory for --prompt / --chat`);
+  if (/\.gguf$/i.test(dir)) return ggufFileTokenizer(dir, m);
   const [{ loadTokenizer }, { TokenizerFileError }, { bindTokenizer }] = await Promise.all([
     import("../runtime/tokenizers/load.ts"),
     import("../runtime/tokenizers/hf.ts"),
@@ -130,4 +130,12 @@ export async function tokenizerDir(path: string): Promise<string | undefined> {
   const { join } = await import("node:path");
   if ((await isFile(join(path, "tokenizer.json"))) || ((await isFile(join(path, "vocab.json"))) && (await isFile(join(path, "merges.txt"))))) return path;
   return undefined;
+}
+
+/** The SentencePiece tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts), checked against the model's vocabulary. */
+async function ggufFileTokenizer(path: string, m: ModelInfo): Promise<TextTokenizer> {
+  const [{ readGgufHeader }, { ggufTokenizer }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/gguf-tokenizer.ts")]);
+  const tok = ggufTokenizer((await readGgufHeader(path)).metadata, path);
+  if (tok.vocab > m.head.vocab) throw new CliError(`${path}: the tokenizer has ${tok.vocab} ids but model ${m.name} has vocab ${m.head.vocab}; ids past the vocabulary would index past the embedding table`, EXIT_ERRORS);
+  return tok;
 }
