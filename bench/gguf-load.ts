@@ -3,7 +3,8 @@
 // directory, then loaded the way `run M.gguf` does (read, header, names, permutation, Q4_0
 // blocks repacked into q4, Q6_K decoded into q8, the Q4_0 embedding table decoded to f32) and
 // decoded on Wasm: load seconds, peak RSS, weight bytes by storage, decode tokens/s.
-// `npx tsx bench/gguf-load.ts [--threads 1,2]` (re-runs itself with relaxed SIMD and --expose-gc).
+// `npx tsx bench/gguf-load.ts [--threads 1,2] [--dtype q4]` (re-runs itself with relaxed SIMD and
+// --expose-gc); `--dtype q4` loads as `run --dtype q4` does: the Q4_0 matrices kept, the table q8.
 
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
@@ -15,7 +16,7 @@ import { createModel } from "../backends/registry.ts";
 import { relaxedSimdSupported } from "../backends/wasm/backend.ts";
 import { checkFile } from "../src/check/check.ts";
 import { loadWeightStore } from "../src/cli/load-weights.ts";
-import { bytesByDtype, STORAGE_DTYPES } from "../src/runtime/weights/format.ts";
+import { bytesByDtype, STORAGE_DTYPES, type StorageDType } from "../src/runtime/weights/format.ts";
 import { median } from "./lowbit.ts";
 import { compileWasmWithTurbofan } from "./turbofan.ts";
 
@@ -115,6 +116,8 @@ async function main(args: string[]): Promise<void> {
   compileWasmWithTurbofan();
   const ti = args.indexOf("--threads");
   const threadCounts = (ti >= 0 ? args[ti + 1] : "1,2").split(",").map((t) => Math.max(1, Number(t) | 0));
+  const di = args.indexOf("--dtype");
+  const dtype = di >= 0 ? (args[di + 1] as StorageDType) : undefined;
   const m = checkFile("specs/tinyllama-1.1b.sf").entry!;
   const path = join(os.tmpdir(), `specformer-bench-tinyllama-q4_0-${process.pid}.gguf`);
   const t0 = performance.now();
@@ -124,7 +127,7 @@ async function main(args: string[]): Promise<void> {
   try {
     for (const threads of threadCounts) {
       const t1 = performance.now();
-      let store: Awaited<ReturnType<typeof loadWeightStore>> | undefined = await loadWeightStore(m, path, {});
+      let store: Awaited<ReturnType<typeof loadWeightStore>> | undefined = await loadWeightStore(m, path, dtype ? { dtype } : {});
       const loadS = (performance.now() - t1) / 1000;
       const totals = bytesByDtype(store);
       const t2 = performance.now();
@@ -147,6 +150,7 @@ async function main(args: string[]): Promise<void> {
       model.dispose();
       rows.push({
         threads,
+        "--dtype": dtype ?? "-",
         "GGUF file": mib(size),
         "weights as loaded": mib(STORAGE_DTYPES.reduce((a, d) => a + totals[d].bytes, 0)),
         "q4 / q8 / f32 tensors": `${totals.q4.tensors} / ${totals.q8.tensors} / ${totals.f32.tensors}`,

@@ -99,6 +99,17 @@ describe("GGUF weights of a llama spec", () => {
       expect(matricesSeen).toBe(dequant.tensors.size);
     });
 
+    it(`--dtype ${matrices} keeps every ${matrices} matrix as the file has it and stores the rest as planned`, async () => {
+      const store = await load();
+      const planned = await loadWeightStore(m, file(kind), { dtype: matrices });
+      for (const [name, w] of store) {
+        if (storageOf(w) === matrices) expect(planned.get(name), name).toEqual(w);
+      }
+      // A Q4_0 table (f32 as loaded) is q8 under --dtype q4, quantised once from its exact values.
+      const table = [...planned].find(([n]) => n.includes("embed"))!;
+      expect(storageOf(table[1])).toBe("q8");
+    });
+
     it("its blocks are the ones specformer's quantiser makes from the f32 checkpoint", async () => {
       const store = await load();
       const own = convertStore(inferenceGraph(m), hfStore, matrices);
