@@ -26,6 +26,8 @@ from specformer's code:
                                       any valid block serves to check the decoding); the parity
                                       file holds PyTorch's logits with the dequantised weights
                                       and the first rows of two dequantised matrices
+  test/fixtures/gguf/qwen2-{F32,Q8_0}.gguf
+                                      test/fixtures/hf/qwen2 as a Qwen2 GGUF (no RoPE permutation)
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
                                       the quantised 2-D weights as ggml's dequantize_row_* gives
                                       them (d · q, d the block's f16 scale), in Hugging Face names
@@ -376,6 +378,71 @@ def main():
                 f.write(hf.safetensors_bytes(dequant))
     print(f"wrote {OUT}: logits max |x| {checks['max_abs']:.3f}, greedy margin {checks['margin']:.3g}")
     k_quants()
+    qwen2()
+
+
+def read_safetensors(path):
+    """name -> float32 array (F32 / BF16), in file order."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        buf = raw[8 + n + a : 8 + n + b]
+        if e["dtype"] == "BF16":
+            arr = (np.frombuffer(buf, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = np.frombuffer(buf, dtype=np.float32)
+        out[name] = arr.reshape(e["shape"]).copy()
+    return out
+
+
+QWEN2_LAYER = dict(LAYER_NAMES, **{"self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias"})
+
+
+def qwen2():
+    """test/fixtures/hf/qwen2 (make-hf-fixtures.py) as llama.cpp's converter writes a Qwen2
+    checkpoint: general.architecture qwen2, qwen2.* keys, no Q / K permutation (ggml runs Qwen2
+    with NeoX RoPE, rotate-half like Hugging Face), the tied head as token_embd alone; F32, and
+    Q8_0 for every matrix whose rows are whole blocks (ffn_down's 80 are not: F32, as llama-quantize
+    falls back). Its expected logits are test/fixtures/hf/parity/qwen2.safetensors."""
+    here = os.path.join(HERE, "..", "test", "fixtures", "hf", "qwen2")
+    cfg = json.load(open(os.path.join(here, "config.json")))
+    state = read_safetensors(os.path.join(here, "model.safetensors"))
+    meta = {
+        "general.architecture": "qwen2",
+        "general.name": "specformer gguf qwen2 fixture",
+        "general.alignment": ALIGN,
+        "qwen2.context_length": cfg["max_position_embeddings"],
+        "qwen2.embedding_length": cfg["hidden_size"],
+        "qwen2.block_count": cfg["num_hidden_layers"],
+        "qwen2.feed_forward_length": cfg["intermediate_size"],
+        "qwen2.attention.head_count": cfg["num_attention_heads"],
+        "qwen2.attention.head_count_kv": cfg["num_key_value_heads"],
+        "qwen2.rope.freq_base": float(cfg["rope_theta"]),
+        "qwen2.attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
+    }
+
+    def name(hf_name):
+        if hf_name in GGUF_NAMES:
+            return GGUF_NAMES[hf_name]
+        parts = hf_name.split(".")
+        return f"blk.{parts[2]}.{QWEN2_LAYER['.'.join(parts[3:])]}"
+
+    for kind in ("F32", "Q8_0"):
+        tensors = []
+        for hf_name, w in state.items():
+            ne = list(reversed(w.shape))
+            if kind == "Q8_0" and w.ndim == 2 and w.shape[1] % 32 == 0:
+                tensors.append((name(hf_name), GGML_Q8_0, ne, quant_q8_0(w)[0]))
+            else:
+                tensors.append((name(hf_name), GGML_F32, ne, w.astype(np.float32).tobytes()))
+        write_gguf(os.path.join(OUT, f"qwen2-{kind}.gguf"), dict(meta, **{"general.file_type": 0 if kind == "F32" else 7}), tensors)
+    print("wrote qwen2-F32.gguf, qwen2-Q8_0.gguf")
 
 
 CFG_K = dict(CFG, hidden_size=256, intermediate_size=256, num_hidden_layers=1, head_dim=64, vocab_size=64)

@@ -155,7 +155,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
   p.command("run")
     .description("generate with a model: compile, load weights, stream the output, report tokens/s")
     .argument("<file>", "spec file")
-    .requiredOption("--weights <file>", "weights (.safetensors, a checkpoint directory, or a llama .gguf)")
+    .requiredOption("--weights <file>", "weights (.safetensors, a checkpoint directory, or a llama / qwen2 .gguf)")
     .addOption(new Option("--target <target>", "which backend runs it").choices(TARGET_CHOICES).default("reference"))
     .option("--prompt <text>", "prompt text (needs the model's tokenizer)")
     .option("--tokens <ids>", "prompt as comma-separated token ids")
@@ -233,7 +233,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     });
 
   p.command("import")
-    .description("write a readable spec (.sf) from a Hugging Face checkpoint's config.json, or a llama GGUF file's metadata")
+    .description("write a readable spec (.sf) from a Hugging Face checkpoint's config.json, or a llama / qwen2 GGUF file's metadata")
     .argument("<path>", "checkpoint directory, its config.json, or a .gguf file")
     .option("--out <file>", "where to write the spec (default: stdout)")
     .action(async (path: string, o) => setExit(await (await import("./import-command.ts")).runImport(path, o)));

@@ -1,5 +1,5 @@
 /**
- * (Node) Importing a GGUF file: its llama.* metadata written as the Hugging Face config.json
+ * (Node) Importing a GGUF file: its llama.* / qwen2.* metadata written as the Hugging Face config.json
  * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
  * then imported like any config. Read from the header alone. The keys:
  *
@@ -13,6 +13,7 @@
  *   mlp_bias: whether blk.0 has those biases.
  */
 import { basename } from "node:path";
+import { ggufArchProblem } from "../runtime/gguf/llama-gguf.ts";
 import { readGgufHeader, type GgufHeader } from "../runtime/gguf/read-gguf.ts";
 import type { CheckpointImport } from "./checkpoint.ts";
 import { ImportError } from "./config.ts";
@@ -28,39 +29,43 @@ const num = (h: GgufHeader, key: string): number | undefined => {
   return v;
 };
 
-/** The config.json a llama GGUF header stands for. */
+const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM" };
+
+/** The config.json a llama / qwen2 GGUF header stands for (keys under `<arch>.`). */
 export function llamaConfig(h: GgufHeader, file: string): Record<string, unknown> {
   const arch = h.metadata["general.architecture"];
-  if (arch !== "llama") throw new ImportError(file, `has general.architecture ${JSON.stringify(arch)}; specformer imports llama GGUF files (Llama, Mistral, TinyLlama) only`);
+  const problem = ggufArchProblem(arch);
+  if (problem) throw new ImportError(file, problem.replace(/^GGUF /, "has "));
+  const a = arch as string;
   const need = (key: string): number => {
-    const v = num(h, key);
-    if (v === undefined) throw new ImportError(file, `has no ${key} in its GGUF metadata`);
+    const v = num(h, `${a}.${key}`);
+    if (v === undefined) throw new ImportError(file, `has no ${a}.${key} in its GGUF metadata`);
     return v;
   };
   const embed = h.tensors.get("token_embd.weight");
   if (!embed) throw new ImportError(file, "has no token_embd.weight tensor");
   const config: Record<string, unknown> = {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
+    architectures: [CLASS[a]],
+    model_type: a,
     vocab_size: embed.shape[0],
-    hidden_size: need("llama.embedding_length"),
-    num_hidden_layers: need("llama.block_count"),
-    intermediate_size: need("llama.feed_forward_length"),
-    num_attention_heads: need("llama.attention.head_count"),
-    num_key_value_heads: num(h, "llama.attention.head_count_kv") ?? need("llama.attention.head_count"),
-    max_position_embeddings: need("llama.context_length"),
-    rms_norm_eps: need("llama.attention.layer_norm_rms_epsilon"),
-    rope_theta: num(h, "llama.rope.freq_base") ?? 10000,
+    hidden_size: need("embedding_length"),
+    num_hidden_layers: need("block_count"),
+    intermediate_size: need("feed_forward_length"),
+    num_attention_heads: need("attention.head_count"),
+    num_key_value_heads: num(h, `${a}.attention.head_count_kv`) ?? need("attention.head_count"),
+    max_position_embeddings: need("context_length"),
+    rms_norm_eps: need("attention.layer_norm_rms_epsilon"),
+    rope_theta: num(h, `${a}.rope.freq_base`) ?? 10000,
     tie_word_embeddings: !h.tensors.has("output.weight"),
-    attention_bias: h.tensors.has("blk.0.attn_q.bias"),
-    mlp_bias: h.tensors.has("blk.0.ffn_gate.bias"),
   };
-  const headDim = num(h, "llama.attention.key_length");
+  // Qwen2's config has no bias switches: its q / k / v always have biases.
+  if (a === "llama") Object.assign(config, { attention_bias: h.tensors.has("blk.0.attn_q.bias"), mlp_bias: h.tensors.has("blk.0.ffn_gate.bias") });
+  const headDim = num(h, `${a}.attention.key_length`);
   if (headDim !== undefined) config.head_dim = headDim;
-  const scaling = h.metadata["llama.rope.scaling.type"];
+  const scaling = h.metadata[`${a}.rope.scaling.type`];
   if (scaling !== undefined && scaling !== "none") {
-    if (scaling !== "linear") throw new ImportError(file, `has llama.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
-    config.rope_scaling = { rope_type: "linear", factor: need("llama.rope.scaling.factor") };
+    if (scaling !== "linear") throw new ImportError(file, `has ${a}.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
+    config.rope_scaling = { rope_type: "linear", factor: need("rope.scaling.factor") };
   }
   return config;
 }

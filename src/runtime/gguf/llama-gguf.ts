@@ -160,12 +160,31 @@ function stored(t: GgufTensor): StoredWeight {
 }
 
 /** The file's tensors under Hugging Face names, Q / K rows in Hugging Face's order. */
+/**
+ * The GGUF architectures read here, by general.architecture: both keep Hugging Face's LLaMA
+ * tensor layout (the `llama` name map); llama.cpp's converter permutes Q / K rows for `llama`
+ * only (Qwen2 runs ggml's NeoX RoPE, which rotates halves as Hugging Face does).
+ */
+export const GGUF_ARCHS: Record<string, { permute: boolean; families: string }> = {
+  llama: { permute: true, families: "Llama, Mistral, TinyLlama" },
+  qwen2: { permute: false, families: "Qwen2, Qwen2.5" },
+};
+
+export const ggufArchProblem = (arch: unknown): string | undefined =>
+  typeof arch === "string" && arch in GGUF_ARCHS
+    ? undefined
+    : `GGUF general.architecture is ${JSON.stringify(arch)}; specformer maps ${Object.entries(GGUF_ARCHS)
+        .map(([a, v]) => `${a} (${v.families})`)
+        .join(" and ")} GGUF files`;
+
 function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const arch = file.metadata["general.architecture"];
-  if (arch !== "llama") throw new WeightsError(`GGUF general.architecture is ${JSON.stringify(arch)}; specformer maps llama GGUF files (Llama, Mistral, TinyLlama) only`);
-  const heads = count(file.metadata, "llama.attention.head_count");
-  if (heads === undefined) throw new WeightsError("GGUF metadata has no llama.attention.head_count");
-  const kvHeads = count(file.metadata, "llama.attention.head_count_kv") ?? heads;
+  const problem = ggufArchProblem(arch);
+  if (problem) throw new WeightsError(problem);
+  const { permute } = GGUF_ARCHS[arch as string];
+  const heads = count(file.metadata, `${arch}.attention.head_count`);
+  if (heads === undefined) throw new WeightsError(`GGUF metadata has no ${arch}.attention.head_count`);
+  const kvHeads = count(file.metadata, `${arch}.attention.head_count_kv`) ?? heads;
   const out = new Map<string, GgufTensor>();
   const unknown: string[] = [];
   for (const t of file.tensors.values()) {
@@ -174,12 +193,12 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
       unknown.push(t.name);
       continue;
     }
-    const permuted = /\.attn_(q|k)\./.exec(t.name);
+    const permuted = permute ? /\.attn_(q|k)\./.exec(t.name) : null;
     out.set(name, permuted ? unpermute(t, permuted[1] === "q" ? heads : kvHeads) : t);
   }
   if (unknown.length > 0) {
     const why = unknown.includes("rope_freqs.weight") ? " (rope_freqs: Llama 3's RoPE scaling, not read from GGUF yet; load the safetensors checkpoint)" : "";
-    throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no llama counterpart${why}`);
+    throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no ${arch} counterpart${why}`);
   }
   return out;
 }
