@@ -18,11 +18,11 @@ import { checkFile } from "../src/check/check.ts";
 import { loadWeightStore } from "../src/cli/load-weights.ts";
 import { bytesByDtype, STORAGE_DTYPES, type StorageDType } from "../src/runtime/weights/format.ts";
 import { median } from "./lowbit.ts";
+import { mib, timeDecodeSteps } from "./decode-steps.ts";
 import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const FLAGS = ["--experimental-wasm-relaxed-simd", "--expose-gc"];
 const CHILD = "SPECFORMER_GGUF_BENCH_CHILD";
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 const str = (s: string): Buffer => {
   const b = Buffer.from(s, "utf8");
@@ -135,18 +135,7 @@ async function main(args: string[]): Promise<void> {
       const buildS = (performance.now() - t2) / 1000;
       store = undefined;
       (globalThis as { gc?: () => void }).gc?.();
-      const state = await model.begin({ batch: 1 });
-      await model.step(state, Int32Array.from({ length: 8 }, (_, i) => 1 + i * 97), 8);
-      const one = Int32Array.of(42);
-      for (let i = 0; i < 3; i++) await model.step(state, one, 1);
-      const steps: number[] = [];
-      for (let i = 0; i < 16; i++) {
-        const t = performance.now();
-        const logits = await model.step(state, one, 1);
-        steps.push(performance.now() - t);
-        if (!logits.every(Number.isFinite)) throw new Error("non-finite logits");
-      }
-      state.dispose();
+      const steps = await timeDecodeSteps(model);
       model.dispose();
       rows.push({
         threads,

@@ -16,11 +16,11 @@ import { STORAGE_DTYPES, bytesByDtype } from "../src/runtime/weights/format.ts";
 import { randomLowBitStore } from "../src/runtime/weights/random-lowbit.ts";
 import { withStorage } from "../src/runtime/weights/store.ts";
 import { median } from "./lowbit.ts";
+import { mib, timeDecodeSteps } from "./decode-steps.ts";
 import { compileWasmWithTurbofan } from "./turbofan.ts";
 
 const FLAGS = ["--experimental-wasm-relaxed-simd", "--expose-gc"];
 const CHILD = "SPECFORMER_TINYLLAMA_BENCH_CHILD";
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function main(args: string[]): Promise<void> {
   compileWasmWithTurbofan();
@@ -40,18 +40,7 @@ async function main(args: string[]): Promise<void> {
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
     const inWasm = planWasm(m, program, { maxSeq: 256 }).layout.weights.reduce((a, w) => a + w.bytes, 0);
-    const state = await model.begin({ batch: 1 });
-    await model.step(state, Int32Array.from({ length: 8 }, (_, i) => 1 + i * 97), 8);
-    const one = Int32Array.of(42);
-    for (let i = 0; i < 3; i++) await model.step(state, one, 1);
-    const steps: number[] = [];
-    for (let i = 0; i < 16; i++) {
-      const t = performance.now();
-      const logits = await model.step(state, one, 1);
-      steps.push(performance.now() - t);
-      if (!logits.every(Number.isFinite)) throw new Error("non-finite logits");
-    }
-    state.dispose();
+    const steps = await timeDecodeSteps(model);
     model.dispose();
     rows.push({
       threads,
