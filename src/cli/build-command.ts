@@ -4,6 +4,7 @@ import { buildArtifacts } from "../emit/build.ts";
 import type { Target } from "../emit/manifest.ts";
 import { writePackage, type CheckpointPart } from "../emit/package.ts";
 import type { ModelInfo } from "../model/model.ts";
+import { isGgufPath } from "../runtime/gguf/magic.ts";
 import type { MapName } from "../runtime/name-maps.ts";
 import type { StorageDType } from "../runtime/weights/format.ts";
 import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
@@ -34,7 +35,7 @@ const TOKENIZER_EXTRAS = ["tokenizer_config.json", "special_tokens_map.json", "g
 export async function runBuild(file: string, o: BuildOptions): Promise<number> {
   const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
   // A package's load() reads safetensors: a GGUF model goes in as a spec, its weights converted.
-  if (/\.gguf$/i.test(file)) {
+  if (isGgufPath(file)) {
     throw new CliError(`build ${file}: generated packages load safetensors, not GGUF; \`specformer import ${file} --out M.sf\`, \`specformer quantize ${file} --spec M.sf --to q4 --out W.safetensors\`, then \`build M.sf --dtype q4\` and load W.safetensors`);
   }
   const dir = o.weights ?? checkpoint?.dir;

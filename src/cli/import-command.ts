@@ -6,10 +6,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { WeightsError } from "../runtime/dtype.ts";
+import { isGgufPath } from "../runtime/gguf/magic.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, ioProblem } from "./io.ts";
-
-/** A GGUF file given where a checkpoint may stand (`import`, `run`, `forward`): by its extension. */
-export const isGgufPath = (path: string): boolean => /\.gguf$/i.test(path);
 
 export interface ImportCliOptions {
   out?: string;

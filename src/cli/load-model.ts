@@ -1,3 +1,4 @@
+import { isGgufPath } from "../runtime/gguf/magic.ts";
 import { existsSync, statSync } from "node:fs";
 import { checkFile, checkSource } from "../check/check.ts";
 import { renderText } from "../diagnostics/render-text.ts";
@@ -76,7 +77,7 @@ export async function loadSpecOrCheckpoint(file: string, opts: { model?: string;
     if (e instanceof CheckpointError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
   }
-  const { importForCli, isGgufPath } = await import("./import-command.ts");
+  const { importForCli } = await import("./import-command.ts");
   if (!isCheckpoint && !isGgufPath(file)) return { m: loadModel(file, opts) };
   const r = await importForCli(file);
   const source = `${r.config} (imported)`;
@@ -108,7 +109,7 @@ export function withCheckpointWeights<T extends { weights?: string; map?: MapNam
  * refused (its ids would index past the embedding table). Decoding leaves out special tokens.
  */
 export async function checkpointTokenizer(dir: string, m: ModelInfo): Promise<TextTokenizer> {
-  if (/\.gguf$/i.test(dir)) return ggufFileTokenizer(dir, m);
+  if (isGgufPath(dir)) return ggufFileTokenizer(dir, m);
   const [{ loadTokenizer }, { TokenizerFileError }, { bindTokenizer }] = await Promise.all([
     import("../runtime/tokenizers/load.ts"),
     import("../runtime/tokenizers/hf.ts"),

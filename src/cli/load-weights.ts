@@ -24,28 +24,14 @@ export interface LoadWeightsOptions {
  * names suggest (--map wins over the guess).
  */
 async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions): Promise<{ file: SafetensorsFile; map?: MapName; close?: () => void }> {
-  const [{ readWeights }, { WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
+  const [{ readWeights }, { parseSafetensors, WeightsError }] = await Promise.all([import("../runtime/weights-source.ts"), import("../runtime/safetensors.ts")]);
   const dir = await readCheckpointDirWeights(path, o);
   if (dir) {
     const map = o.map ?? dir.map;
     return { file: dir.file, ...(map ? { map } : {}) };
   }
-  // A GGUF file on disk is read tensor by tensor as it is bound, never whole.
-  if (await startsGguf(path)) {
-    if (o.map) throw ggufWithMap(o.map);
-    const [{ openGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
-      import("../runtime/gguf/read-gguf.ts"),
-      import("../runtime/gguf/llama-gguf.ts"),
-      import("../runtime/gguf/native-file.ts"),
-    ]);
-    const gguf = await openGguf(path);
-    try {
-      return { file: ggufNativeFile(ggufNatives(gguf, m, o.dtype ? { dtype: o.dtype } : {}), "gguf"), close: gguf.close };
-    } catch (e) {
-      gguf.close();
-      throw e;
-    }
-  }
+  const gguf = await openGgufWeights(m, path, o);
+  if (gguf) return gguf;
   let bytes: Uint8Array;
   try {
     bytes = await readWeights(path, o.onProgress ? (p) => o.onProgress!(p.loaded, p.total) : undefined);
@@ -54,7 +40,7 @@ async function readWeightFile(m: ModelInfo, path: string, o: LoadWeightsOptions)
     const msg = (e as Error).message;
     throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${path}: ${msg}`);
   }
-  return { file: await weightsFile(m, bytes, path, o), ...(o.map ? { map: o.map } : {}) };
+  return { file: parseSafetensors(bytes), ...(o.map ? { map: o.map } : {}) };
 }
 
 /** Whether `path` is a regular file that starts with GGUF's magic (anything unreadable: no, the ordinary reader reports it). */
@@ -77,28 +63,26 @@ async function startsGguf(path: string): Promise<boolean> {
 const ggufWithMap = (map: MapName) => new CliError(`--map ${map}: a GGUF file's tensor names are llama.cpp's, mapped by the file's general.architecture; drop --map`, EXIT_USAGE);
 
 /**
- * A weights file's bytes as a safetensors file: as they are, or a llama GGUF file in model m's
- * native names (then `map` must be unset: the file says its own naming), its K-quants decoded
- * into `dtype`'s storage.
+ * A GGUF file on disk as a specformer low-bit file in model m's native names, read tensor by
+ * tensor as the binding asks (never whole), its K-quants decoded into `dtype`'s storage; `close`
+ * it once bound. Undefined when `path` is not a GGUF file. `map` must be unset: the file says
+ * its own naming.
  */
-export async function weightsFile(m: ModelInfo, bytes: Uint8Array, path: string, o: { map?: MapName; dtype?: StorageDType } = {}): Promise<SafetensorsFile> {
-  const [{ isGguf }, { parseSafetensors }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/safetensors.ts")]);
-  if (!isGguf(bytes)) return parseSafetensors(bytes);
+export async function openGgufWeights(m: ModelInfo, path: string, o: { map?: MapName; dtype?: StorageDType }): Promise<{ file: SafetensorsFile; close: () => void } | undefined> {
+  if (!(await startsGguf(path))) return undefined;
   if (o.map) throw ggufWithMap(o.map);
-  return ggufAsNativeFile(m, bytes, path, o.dtype);
-}
-
-/**
- * A llama GGUF file as a specformer low-bit file in the model's native names (its Q4_0 / Q8_0 /
- * F16 matrices kept as q4 / q8 / f16), so everything after reads it as any other.
- */
-async function ggufAsNativeFile(m: ModelInfo, bytes: Uint8Array, path: string, dtype?: StorageDType): Promise<SafetensorsFile> {
-  const [{ readGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
+  const [{ openGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
     import("../runtime/gguf/read-gguf.ts"),
     import("../runtime/gguf/llama-gguf.ts"),
     import("../runtime/gguf/native-file.ts"),
   ]);
-  return ggufNativeFile(ggufNatives(await readGguf(bytes, path), m, dtype ? { dtype } : {}), "gguf");
+  const gguf = await openGguf(path);
+  try {
+    return { file: ggufNativeFile(ggufNatives(gguf, m, o.dtype ? { dtype: o.dtype } : {}), "gguf"), close: gguf.close };
+  } catch (e) {
+    gguf.close();
+    throw e;
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { renderStorageTable } from "../inspect/storage.ts";
 import { bytesByDtype, type StorageDType, type WeightStore } from "../runtime/weights/format.ts";
 import { CliError, EXIT_OK, ioProblem, useColor, write } from "./io.ts";
 import { loadModel } from "./load-model.ts";
-import { weightsFile } from "./load-weights.ts";
+import { openGgufWeights } from "./load-weights.ts";
 
 export interface QuantizeOptions {
   spec: string;
@@ -41,18 +41,28 @@ export async function runQuantize(weights: string, o: QuantizeOptions): Promise<
     import("../runtime/name-maps.ts"),
     import("../runtime/weights/file.ts"),
   ]);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readWeights(weights);
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${weights}: ${msg}`);
+  const gguf = await openGgufWeights(m, weights, { ...(o.map ? { map: o.map } : {}), dtype: o.to });
+  let file = gguf?.file;
+  if (file === undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readWeights(weights);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new CliError(msg.startsWith("cannot read") ? msg : `cannot read weights ${weights}: ${msg}`);
+    }
+    file = parseSafetensors(bytes);
   }
-  const store = bindWeightStore(m, await weightsFile(m, bytes, weights, { ...(o.map ? { map: o.map } : {}), dtype: o.to }), inferenceGraph(m), {
-    dtype: o.to,
-    ...(keep ? { keep } : {}),
-    ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
-  });
+  let store: WeightStore;
+  try {
+    store = bindWeightStore(m, file, inferenceGraph(m), {
+      dtype: o.to,
+      ...(keep ? { keep } : {}),
+      ...(o.map ? { map: (f, mi) => applyNameMap(o.map!, f, mi) } : {}),
+    });
+  } finally {
+    gguf?.close();
+  }
   const out = encodeStore(weightLayout(m), store, { "specformer.model": m.name, "specformer.source": basename(weights), generator: "specformer quantize" });
   try {
     writeFileSync(o.out, out);

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Target as BackendName } from "../../backends/registry.ts";
 import { encoderSection, outputSection, type ModelInfo } from "../model/model.ts";
+import { isGgufPath } from "../runtime/gguf/magic.ts";
 import type { GenerateOptions } from "../runtime/model-api.ts";
 import { type MapName } from "../runtime/name-maps.ts";
 import { tokenizerFor } from "../runtime/tokenizer.ts";
@@ -95,8 +96,8 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   let tok: TextTokenizer | undefined;
   const text = o.prompt !== undefined || o.srcPrompt !== undefined || o.chat !== undefined;
   // A GGUF file carries its tokenizer in its metadata (checkpointTokenizer reads it there).
-  const tokDir = text && m.tokenizer?.kind !== "byte" ? (checkpoint?.dir ?? (await tokenizerDir(o.weights)) ?? (/\.gguf$/i.test(o.weights) ? o.weights : undefined)) : undefined;
-  if (o.chat !== undefined && tokDir !== undefined && /\.gguf$/i.test(tokDir)) throw new CliError("--chat with a GGUF file: its chat template (tokenizer.chat_template) is not read yet; use --prompt");
+  const tokDir = text && m.tokenizer?.kind !== "byte" ? (checkpoint?.dir ?? (await tokenizerDir(o.weights)) ?? (isGgufPath(o.weights) ? o.weights : undefined)) : undefined;
+  if (o.chat !== undefined && tokDir !== undefined && isGgufPath(tokDir)) throw new CliError("--chat with a GGUF file: its chat template (tokenizer.chat_template) is not read yet; use --prompt");
   if (tokDir !== undefined) tok = await checkpointTokenizer(tokDir, m);
   if (o.chat !== undefined && tokDir === undefined) {
     throw new CliError("--chat needs a Hugging Face checkpoint directory (as FILE or --weights DIR) whose tokenizer_config.json has a chat_template; use --prompt");

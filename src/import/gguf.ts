@@ -14,6 +14,7 @@
  */
 import { basename } from "node:path";
 import { ggufArchProblem } from "../runtime/gguf/llama-gguf.ts";
+import { metaNumber } from "../runtime/gguf/magic.ts";
 import { readGgufHeader, type GgufHeader } from "../runtime/gguf/read-gguf.ts";
 import type { CheckpointImport } from "./checkpoint.ts";
 import { ImportError } from "./config.ts";
@@ -21,10 +22,8 @@ import { importConfig, parseConfig } from "./index.ts";
 
 /** A number of the metadata; an f32 one as the shortest decimal that is the same f32 (1e-5, not 9.99999974e-6). */
 const num = (h: GgufHeader, key: string): number | undefined => {
-  const v = h.metadata[key];
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v !== "number") return undefined;
-  if (Number.isInteger(v) || Math.fround(v) !== v) return v;
+  const v = metaNumber(h.metadata, key);
+  if (v === undefined || Number.isInteger(v) || Math.fround(v) !== v) return v;
   for (let p = 1; p < 17; p++) if (Math.fround(Number(v.toPrecision(p))) === v) return Number(v.toPrecision(p));
   return v;
 };

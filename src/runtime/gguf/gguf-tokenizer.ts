@@ -6,8 +6,7 @@
  */
 import { WeightsError } from "../dtype.ts";
 import { SpmTokenizer } from "../tokenizers/spm.ts";
-
-const ids = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
+import { metaNumber } from "./magic.ts";
 
 export function ggufTokenizer(metadata: Record<string, unknown>, where: string): SpmTokenizer {
   const model = metadata["tokenizer.ggml.model"];
@@ -23,7 +22,7 @@ export function ggufTokenizer(metadata: Record<string, unknown>, where: string):
     return v as number[];
   };
   const check = (key: string): number | undefined => {
-    const id = ids(metadata[key]);
+    const id = metaNumber(metadata, key);
     if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < n)) throw new WeightsError(`${where}: ${key} is ${id}, not a token of the ${n}`);
     return id;
   };

@@ -22,6 +22,7 @@ import { BLOCK, type StorageDType, type StoredWeight, type WeightStore } from ".
 import { quantize } from "../weights/quantize.ts";
 import { planStorage, weightUses } from "../weights/store.ts";
 import { dequantQ4K, dequantQ6K } from "./k-quants.ts";
+import { metaNumber } from "./magic.ts";
 import type { GgufFile, GgufTensor } from "./read-gguf.ts";
 
 const TOP: Record<string, string> = {
@@ -48,11 +49,6 @@ export function hfName(gguf: string): string | undefined {
   const part = m ? LAYER[m[2]] : undefined;
   return m && part ? `model.layers.${m[1]}.${part}.${m[3]}` : undefined;
 }
-
-const count = (meta: Record<string, unknown>, key: string): number | undefined => {
-  const v = meta[key];
-  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined;
-};
 
 /** The tensor with its rows in Hugging Face's order (attn_q / attn_k of `heads` heads). */
 function unpermute(t: GgufTensor, heads: number): GgufTensor {
@@ -182,9 +178,9 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const problem = ggufArchProblem(arch);
   if (problem) throw new WeightsError(problem);
   const { permute } = GGUF_ARCHS[arch as string];
-  const heads = count(file.metadata, `${arch}.attention.head_count`);
+  const heads = metaNumber(file.metadata, `${arch}.attention.head_count`);
   if (heads === undefined) throw new WeightsError(`GGUF metadata has no ${arch}.attention.head_count`);
-  const kvHeads = count(file.metadata, `${arch}.attention.head_count_kv`) ?? heads;
+  const kvHeads = metaNumber(file.metadata, `${arch}.attention.head_count_kv`) ?? heads;
   const out = new Map<string, GgufTensor>();
   const unknown: string[] = [];
   for (const t of file.tensors.values()) {

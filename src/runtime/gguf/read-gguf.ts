@@ -41,7 +41,6 @@ export interface GgufFile {
   tensors: Map<string, GgufTensor>;
 }
 
-export { isGguf } from "./magic.ts";
 
 /** A fetch that answers the byte-range requests @huggingface/gguf makes from `read`. */
 function rangeFetch(size: number, read: (start: number, end: number) => Promise<Uint8Array>): typeof fetch {

@@ -13,6 +13,8 @@
 import { WindowDecoder } from "./stream.ts";
 import type { StreamDecoder, TextTokenizer } from "./types.ts";
 
+const UTF8 = new TextEncoder();
+
 /** llama.cpp's token types (llama_token_type). */
 export const PIECE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 
@@ -116,7 +118,7 @@ export class SpmTokenizer implements TextTokenizer {
     for (let i = 0; i >= 0 && i < sym.length; i = next[i]) {
       const id = this.ids.get(sym[i]);
       if (id !== undefined) out.push(id);
-      else for (const byte of new TextEncoder().encode(sym[i])) out.push(this.byteIds.get(byte) ?? this.v.unk ?? 0);
+      else for (const byte of UTF8.encode(sym[i])) out.push(this.byteIds.get(byte) ?? this.v.unk ?? 0);
     }
     return Int32Array.from(out);
   }
@@ -132,7 +134,6 @@ export class SpmTokenizer implements TextTokenizer {
 
   decode(ids: ArrayLike<number>): string {
     const bytes: number[] = [];
-    const enc = new TextEncoder();
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k];
       const type = this.v.types[id];
@@ -140,7 +141,7 @@ export class SpmTokenizer implements TextTokenizer {
       const p = this.v.pieces[id];
       const m = type === PIECE.byte ? /^<0x([0-9A-Fa-f]{2})>$/.exec(p) : null;
       if (m) bytes.push(parseInt(m[1], 16));
-      else bytes.push(...enc.encode(p.replaceAll("▁", " ")));
+      else bytes.push(...UTF8.encode(p.replaceAll("▁", " ")));
     }
     const text = new TextDecoder().decode(Uint8Array.from(bytes));
     return this.v.addSpacePrefix && text.startsWith(" ") ? text.slice(1) : text;
