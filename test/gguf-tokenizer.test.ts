@@ -70,8 +70,8 @@ describe("a GGUF file's SentencePiece tokenizer", () => {
     expect(out + d.flush()).toBe(s);
   });
 
-  it("refuses a byte-level BPE vocabulary, a missing one and malformed arrays, by key", () => {
-    expect(() => ggufTokenizer({ "tokenizer.ggml.model": "gpt2" }, "m.gguf")).toThrow(/tokenizer\.ggml\.model is "gpt2"; specformer reads SentencePiece \("llama"\) vocabularies/);
+  it("refuses another vocabulary kind, a missing one and malformed arrays, by key", () => {
+    expect(() => ggufTokenizer({ "tokenizer.ggml.model": "t5" }, "m.gguf")).toThrow(/tokenizer\.ggml\.model is "t5"; specformer reads SentencePiece \("llama"\) and byte-level BPE/);
     expect(() => ggufTokenizer({}, "m.gguf")).toThrow(/m\.gguf has no tokenizer\.ggml\.model: the file carries no tokenizer; pass --tokens/);
     expect(() => ggufTokenizer({ ...llamaMetadata(), "tokenizer.ggml.scores": [1, 2] }, "m.gguf")).toThrow(/tokenizer\.ggml\.scores is not 32000 finite numbers/);
     expect(() => ggufTokenizer({ ...llamaMetadata(), "tokenizer.ggml.eos_token_id": 40000 }, "m.gguf")).toThrow(/tokenizer\.ggml\.eos_token_id is 40000, not a token of the 32000/);

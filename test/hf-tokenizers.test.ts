@@ -28,19 +28,13 @@ import { loadTokenizer } from "../src/runtime/tokenizers/load.ts";
 import { runTokenize } from "../src/cli/tokenize-command.ts";
 import { CliError } from "../src/cli/io.ts";
 import { main } from "../src/cli/main.ts";
-import { corpus } from "./helpers/text-corpus.ts";
+import { corpus, splitSpecials } from "./helpers/text-corpus.ts";
 
 const N = 1200; // strings per tokenizer kind
 const dir = mkdtempSync(join(tmpdir(), "sf-hftok-"));
 const pkg = (p: string) => join(import.meta.dirname, "..", "node_modules", p);
 const writeJson = (file: string, v: unknown) => writeFileSync(file, JSON.stringify(v));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The text split around the special tokens, specials kept as their own pieces. */
-function splitSpecials(s: string, specials: string[]): string[] {
-  const re = new RegExp(`(${specials.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
-  return s.split(re).filter((x) => x !== "");
-}
 
 const arr = (ids: ArrayLike<number>) => Array.from(ids);
 

@@ -44,3 +44,9 @@ export function corpus(seed: number, n: number, specials: string[] = []): string
   }
   return out;
 }
+
+/** The text split around the special tokens, specials kept as their own pieces. */
+export function splitSpecials(s: string, specials: string[]): string[] {
+  const re = new RegExp(`(${specials.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
+  return s.split(re).filter((x) => x !== "");
+}
