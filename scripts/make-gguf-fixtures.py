@@ -297,6 +297,16 @@ SPM_MERGES = [
 ]
 
 
+# TinyLlama-1.1B-Chat's chat template (Zephyr's format), as its tokenizer_config.json publishes it
+# and llama.cpp's converter copies it into tokenizer.chat_template.
+ZEPHYR_TEMPLATE = (
+    "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\\n' + message['content'] + eos_token }}\n"
+    "{% elif message['role'] == 'system' %}\n{{ '<|system|>\\n' + message['content'] + eos_token }}\n"
+    "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\\n'  + message['content'] + eos_token }}\n"
+    "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}"
+)
+
+
 def spm_metadata(vocab):
     pieces = ["<unk>", "<s>", "</s>"] + SPM_CHARS + SPM_MERGES
     assert len(pieces) == vocab, (len(pieces), vocab)
@@ -310,6 +320,7 @@ def spm_metadata(vocab):
         "tokenizer.ggml.bos_token_id": 1,
         "tokenizer.ggml.eos_token_id": 2,
         "tokenizer.ggml.unknown_token_id": 0,
+        "tokenizer.chat_template": ZEPHYR_TEMPLATE,
     }
 
 

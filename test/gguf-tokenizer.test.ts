@@ -6,9 +6,10 @@
 
 import { LlamaTokenizer } from "llama-tokenizer-js";
 import { describe, expect, it } from "vitest";
+import { ggufChatIds, ggufChatTemplate } from "../src/runtime/gguf/gguf-chat.ts";
 import { ggufTokenizer } from "../src/runtime/gguf/gguf-tokenizer.ts";
 import { PIECE } from "../src/runtime/tokenizers/spm.ts";
-import { corpus } from "./helpers/text-corpus.ts";
+import { corpus, splitSpecials } from "./helpers/text-corpus.ts";
 
 const llama = new LlamaTokenizer();
 const N = 800;
@@ -57,6 +58,19 @@ describe("a GGUF file's SentencePiece tokenizer", () => {
     expect(fallback).toBeGreaterThan(N / 4);
   });
 
+  // llama.cpp's tokenize with parse_special: special pieces in the text are their own ids, and each
+  // run of text around them is encoded on its own with the prefix space (what a chat prompt needs).
+  it("splits <s>, </s> and <unk> out of the text as llama.cpp does, each run between them encoded with its prefix space", () => {
+    const special: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
+    const bad: string[] = [];
+    for (const s of corpus(3, N / 2, Object.keys(special))) {
+      const want = splitSpecials(s, Object.keys(special)).flatMap((part) => (part in special ? [special[part]] : llama.encode(part, false, true)));
+      if (arr(tok.encode(s)).join() !== want.join()) bad.push(s);
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(arr(tok.encode("Hi</s>\n<s>"))).toEqual([...llama.encode("Hi", false, true), 2, ...llama.encode("\n", false, true), 1]);
+  });
+
   it("streams without splitting a character", () => {
     const s = "naïve café — 日本語 🦙 test";
     const ids = tok.encode(s);
@@ -68,6 +82,27 @@ describe("a GGUF file's SentencePiece tokenizer", () => {
       out += piece;
     }
     expect(out + d.flush()).toBe(s);
+  });
+
+  // Mistral-7B-Instruct-v0.1's published chat template, which prints bos_token itself: llama.cpp
+  // drops that text and adds the tokenizer's BOS, so the ids start with exactly one.
+  const MISTRAL =
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + ' ' }}{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
+  it("renders tokenizer.chat_template with the file's BOS / EOS texts, one BOS in the ids; a failing template names the key", () => {
+    const meta = { ...llamaMetadata(), "tokenizer.chat_template": MISTRAL };
+    const chat = ggufChatTemplate(meta, "m.gguf");
+    expect(chat.template.render([{ role: "user", content: "Hi" }])).toBe("<s>[INST] Hi [/INST]");
+    expect(arr(ggufChatIds(chat, tok, [{ role: "user", content: "Hi" }]))).toEqual([1, ...llama.encode("[INST] Hi [/INST]", false, true)]);
+    expect(arr(ggufChatIds(chat, tok, [{ role: "user", content: "a" }, { role: "assistant", content: "b" }, { role: "user", content: "c" }]))).toEqual([
+      1,
+      ...llama.encode("[INST] a [/INST]b", false, true),
+      2,
+      ...llama.encode(" [INST] c [/INST]", false, true),
+    ]);
+    expect(() => ggufChatIds(chat, tok, [{ role: "system", content: "x" }, { role: "user", content: "Hi" }])).toThrow(/m\.gguf \(tokenizer\.chat_template\): chat template failed to render: .*Conversation roles must alternate/);
+    expect(() => ggufChatTemplate({ ...meta, "tokenizer.chat_template": "{% for %}" }, "m.gguf")).toThrow(/m\.gguf \(tokenizer\.chat_template\): chat template does not parse/);
+    expect(() => ggufChatTemplate(llamaMetadata(), "m.gguf")).toThrow(/m\.gguf has no tokenizer\.chat_template/);
   });
 
   it("refuses another vocabulary kind, a missing one and malformed arrays, by key", () => {

@@ -249,7 +249,7 @@ describe("a GGUF file as a checkpoint of its own", () => {
     expect(body(r.stdout)).toBe(body(imported.text));
   });
 
-  it("`run M.gguf --tokens` generates what `run DIR` does; --prompt reads the file's tokenizer; --chat and build say what to do instead", async () => {
+  it("`run M.gguf --tokens` generates what `run DIR` does; --prompt reads the file's tokenizer; build says what to do instead", async () => {
     const args = (w: string) => ["run", w, "--tokens", "1,2,3,4", "--max-tokens", "6", "--target", "wasm"];
     const viaGguf = await cli(...args(file("F32")));
     const viaDir = await cli(...args(`${DIR}/llama-hf`));
@@ -266,11 +266,40 @@ describe("a GGUF file as a checkpoint of its own", () => {
     expect(byPrompt.code, byPrompt.stderr).toBe(0);
     const generated = byIds.stdout.trim().split("\n")[0].split(",").map(Number);
     expect(byPrompt.stdout.startsWith(text + tok.decode(generated))).toBe(true);
-    const chat = await cli("run", file("F32"), "--chat", "hi");
-    expect(chat.stderr).toMatch(/--chat with a GGUF file: its chat template \(tokenizer\.chat_template\) is not read yet; use --prompt/);
     const build = await cli("build", file("Q4_0"), "--target", "wasm", "--out", join(tmpdir(), "sf-gguf-never"));
     expect(build.code).not.toBe(0);
     expect(build.stderr).toMatch(/generated packages load safetensors, not GGUF; `specformer import/);
+  });
+});
+
+describe("`run M.gguf --chat`", () => {
+  // The fixture carries TinyLlama-Chat's (Zephyr's) template in tokenizer.chat_template
+  // (scripts/make-gguf-fixtures.py). Rendered by hand from the template (trim_blocks drops the
+  // newline after each tag, the one after each {{ }} stays), then tokenized as llama.cpp does:
+  // BOS first (the template prints none), </s> its own id.
+  it("renders the file's chat template and generates from BOS + its ids, printing the reply alone", async () => {
+    const tok = ggufTokenizer((await readGgufHeader(file("F32"))).metadata, "F32");
+    const text = "<|system|>\nbe brief.</s>\n<|user|>\nthe cat</s>\n<|assistant|>\n";
+    const ids = [1, ...tok.encode(text)];
+    expect(ids.filter((id) => id === 2)).toHaveLength(2);
+    const byChat = await cli("run", file("F32"), "--system", "be brief.", "--chat", "the cat", "--max-tokens", "6", "--target", "wasm");
+    const byIds = await cli("run", file("F32"), "--tokens", ids.join(","), "--max-tokens", "6", "--target", "wasm");
+    expect(byChat.code, byChat.stderr).toBe(0);
+    expect(byIds.code, byIds.stderr).toBe(0);
+    const generated = byIds.stdout.trim().split("\n")[0].split(",").map(Number);
+    expect(byChat.stdout.trim()).toBe(tok.decode(generated).trim());
+  });
+
+  it("a file without tokenizer.chat_template is refused by key", async () => {
+    const bytes = readFileSync(file("F32"));
+    const renamed = Buffer.from(bytes);
+    const at = renamed.indexOf("tokenizer.chat_template");
+    renamed.write("tokenizer.chat_templatX", at, "latin1");
+    const path = join(mkdtempSync(join(tmpdir(), "sf-gguf-chat-")), "nochat.gguf");
+    writeFileSync(path, renamed);
+    const r = await cli("run", path, "--chat", "hi", "--target", "wasm");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nochat\.gguf has no tokenizer\.chat_template, so the model has no chat format; use --prompt/);
   });
 });
 

@@ -8,7 +8,7 @@ import { tokenizerFor } from "../runtime/tokenizer.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, stderrIsTTY, useColor } from "./io.ts";
 import { checkpointTokenizer, loadSpecOrCheckpoint, parsePositiveInt, parseTokenIds, tokenizerDir, withCheckpointWeights } from "./load-model.ts";
 import { isLowBitPath, loadWeights, loadWeightStore } from "./load-weights.ts";
-import { chatPromptText } from "./chat-prompt.ts";
+import { chatPromptIds } from "./chat-prompt.ts";
 import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
 import { progressBar } from "./progress.ts";
 import { openModel } from "./compile-cache.ts";
@@ -97,10 +97,9 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
   const text = o.prompt !== undefined || o.srcPrompt !== undefined || o.chat !== undefined;
   // A GGUF file carries its tokenizer in its metadata (checkpointTokenizer reads it there).
   const tokDir = text && m.tokenizer?.kind !== "byte" ? (checkpoint?.dir ?? (await tokenizerDir(o.weights)) ?? (isGgufPath(o.weights) ? o.weights : undefined)) : undefined;
-  if (o.chat !== undefined && tokDir !== undefined && isGgufPath(tokDir)) throw new CliError("--chat with a GGUF file: its chat template (tokenizer.chat_template) is not read yet; use --prompt");
   if (tokDir !== undefined) tok = await checkpointTokenizer(tokDir, m);
   if (o.chat !== undefined && tokDir === undefined) {
-    throw new CliError("--chat needs a Hugging Face checkpoint directory (as FILE or --weights DIR) whose tokenizer_config.json has a chat_template; use --prompt");
+    throw new CliError("--chat needs a Hugging Face checkpoint directory (as FILE or --weights DIR) whose tokenizer_config.json has a chat_template, or a GGUF file with a tokenizer.chat_template; use --prompt");
   }
   const tokenizer = () => {
     try {
@@ -109,13 +108,11 @@ export async function runRun(file: string, o: RunOptions): Promise<number> {
       throw new CliError((e as Error).message, EXIT_ERRORS);
     }
   };
-  // The rendered chat already holds the template's special tokens (transformers tokenizes it with
-  // add_special_tokens=False).
   const prompt =
     o.tokens !== undefined
       ? parseTokenIds(o.tokens, "--tokens", sectionVocab(m, "output"))
       : o.chat !== undefined
-        ? tok!.encode(await chatPromptText(tokDir!, o.chat, o.system))
+        ? await chatPromptIds(tokDir!, tok!, o.chat, o.system)
         : tokenizer().encodePrompt(o.prompt!);
   let src: GenerateOptions["src"];
   if (o.srcTokens !== undefined) {

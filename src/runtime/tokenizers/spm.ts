@@ -9,6 +9,11 @@
  * piece falls back to its UTF-8 bytes' <0xXX> pieces (or the unknown piece). Decoding is the
  * reverse: ▁ → space, byte pieces gathered into UTF-8, control pieces dropped, and the prefix
  * space of the first piece removed.
+ *
+ * Special pieces in the text (control, user-defined and unknown pieces: `<s>`, `</s>`, `<unk>`, a
+ * chat format's markers) are their own ids, as llama.cpp tokenizes with parse_special — which is
+ * how a rendered chat prompt reaches the model. The text between them is encoded as above, each
+ * run with the prefix space (llama.cpp prefixes the first run and every run after a special).
  */
 import { WindowDecoder } from "./stream.ts";
 import type { StreamDecoder, TextTokenizer } from "./types.ts";
@@ -17,6 +22,8 @@ const UTF8 = new TextEncoder();
 
 /** llama.cpp's token types (llama_token_type). */
 export const PIECE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
+
+const SPECIAL_TYPES = new Set<number>([PIECE.control, PIECE.userDefined, PIECE.unknown]);
 
 export interface SpmVocab {
   pieces: readonly string[];
@@ -78,6 +85,8 @@ export class SpmTokenizer implements TextTokenizer {
   readonly stop: readonly number[];
   private readonly ids = new Map<string, number>();
   private readonly byteIds = new Map<number, number>();
+  /** The special pieces, longest first (a longer marker wins over its prefix), as one alternation; undefined when none. */
+  private readonly specials: RegExp | undefined;
 
   constructor(private readonly v: SpmVocab) {
     this.vocab = v.pieces.length;
@@ -88,10 +97,26 @@ export class SpmTokenizer implements TextTokenizer {
         if (m) this.byteIds.set(parseInt(m[1], 16), id);
       } else if (!this.ids.has(p)) this.ids.set(p, id);
     });
+    const special = v.pieces.filter((p, id) => p !== "" && SPECIAL_TYPES.has(v.types[id]) && this.ids.get(p) === id).sort((a, b) => b.length - a.length);
+    this.specials = special.length === 0 ? undefined : new RegExp(special.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
   }
 
   encode(text: string): Int32Array {
-    if (text === "") return new Int32Array(0);
+    if (this.specials === undefined) return Int32Array.from(this.encodeRun(text));
+    const out: number[] = [];
+    let at = 0;
+    for (const m of text.matchAll(this.specials)) {
+      if (m.index > at) out.push(...this.encodeRun(text.slice(at, m.index)));
+      out.push(this.ids.get(m[0])!);
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) out.push(...this.encodeRun(text.slice(at)));
+    return Int32Array.from(out);
+  }
+
+  /** Text with no special piece in it. */
+  private encodeRun(text: string): number[] {
+    if (text === "") return [];
     const sym = Array.from((this.v.addSpacePrefix ? "▁" : "") + text.replaceAll(" ", "▁"));
     // A doubly linked list of symbols; merged-away symbols get text "".
     const prev = sym.map((_, i) => i - 1);
@@ -120,7 +145,7 @@ export class SpmTokenizer implements TextTokenizer {
       if (id !== undefined) out.push(id);
       else for (const byte of UTF8.encode(sym[i])) out.push(this.byteIds.get(byte) ?? this.v.unk ?? 0);
     }
-    return Int32Array.from(out);
+    return out;
   }
 
   encodePrompt(text: string): Int32Array {
