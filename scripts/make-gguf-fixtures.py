@@ -28,6 +28,8 @@ from specformer's code:
                                       and the first rows of two dequantised matrices
   test/fixtures/gguf/qwen2-{F32,Q8_0}.gguf
                                       test/fixtures/hf/qwen2 as a Qwen2 GGUF (no RoPE permutation)
+  test/fixtures/gguf/llama3-F32.gguf  test/fixtures/hf/llama3 (Llama 3.1's RoPE scaling) with the
+                                      scaling as the converter's rope_freqs tensor
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
                                       the quantised 2-D weights as ggml's dequantize_row_* gives
                                       them (d · q, d the block's f16 scale), in Hugging Face names
@@ -55,6 +57,7 @@ of 256 along ne0:
 """
 import importlib.util
 import json
+import math
 import os
 import struct
 import sys
@@ -324,6 +327,27 @@ def spm_metadata(vocab):
     }
 
 
+def llama_metadata(cfg, name):
+    """The llama.* keys convert_hf_to_gguf.py writes for a LlamaForCausalLM config."""
+    return {
+        "general.architecture": "llama",
+        "general.name": name,
+        "general.alignment": ALIGN,
+        "llama.context_length": cfg["max_position_embeddings"],
+        "llama.embedding_length": cfg["hidden_size"],
+        "llama.block_count": cfg["num_hidden_layers"],
+        "llama.feed_forward_length": cfg["intermediate_size"],
+        "llama.attention.head_count": cfg["num_attention_heads"],
+        "llama.attention.head_count_kv": cfg["num_key_value_heads"],
+        "llama.attention.key_length": cfg["head_dim"],
+        "llama.attention.value_length": cfg["head_dim"],
+        "llama.rope.dimension_count": cfg["head_dim"],
+        "llama.rope.freq_base": float(cfg["rope_theta"]),
+        "llama.attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
+        "llama.vocab_size": cfg["vocab_size"],
+    }
+
+
 def main():
     os.makedirs(os.path.join(OUT, "llama-hf"), exist_ok=True)
     files, parity, checks = hf.causal_fixture("gguf-llama", CFG, 3001, lambda c: hf.HFForCausalLM(c))
@@ -344,24 +368,7 @@ def main():
         a, b = e["data_offsets"]
         state[name] = np.frombuffer(raw[8 + n + a : 8 + n + b], dtype=np.float32).reshape(e["shape"]).copy()
     H, KV = CFG["num_attention_heads"], CFG["num_key_value_heads"]
-    meta = {
-        "general.architecture": "llama",
-        "general.name": "specformer gguf fixture",
-        "general.alignment": ALIGN,
-        "llama.context_length": CFG["max_position_embeddings"],
-        "llama.embedding_length": CFG["hidden_size"],
-        "llama.block_count": CFG["num_hidden_layers"],
-        "llama.feed_forward_length": CFG["intermediate_size"],
-        "llama.attention.head_count": H,
-        "llama.attention.head_count_kv": KV,
-        "llama.attention.key_length": CFG["head_dim"],
-        "llama.attention.value_length": CFG["head_dim"],
-        "llama.rope.dimension_count": CFG["head_dim"],
-        "llama.rope.freq_base": float(CFG["rope_theta"]),
-        "llama.attention.layer_norm_rms_epsilon": float(CFG["rms_norm_eps"]),
-        "llama.vocab_size": CFG["vocab_size"],
-        **spm_metadata(CFG["vocab_size"]),
-    }
+    meta = {**llama_metadata(CFG, "specformer gguf fixture"), **spm_metadata(CFG["vocab_size"])}
     for kind in ("F32", "F16", "Q8_0", "Q4_0"):
         tensors, dequant = [], []
         meta["general.file_type"] = {"F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 7}[kind]
@@ -390,6 +397,7 @@ def main():
     print(f"wrote {OUT}: logits max |x| {checks['max_abs']:.3f}, greedy margin {checks['margin']:.3g}")
     k_quants()
     qwen2()
+    llama3()
 
 
 def read_safetensors(path):
@@ -454,6 +462,48 @@ def qwen2():
                 tensors.append((name(hf_name), GGML_F32, ne, w.astype(np.float32).tobytes()))
         write_gguf(os.path.join(OUT, f"qwen2-{kind}.gguf"), dict(meta, **{"general.file_type": 0 if kind == "F32" else 7}), tensors)
     print("wrote qwen2-F32.gguf, qwen2-Q8_0.gguf")
+
+
+def llama3_rope_factors(cfg):
+    """convert_hf_to_gguf.py's LlamaModel.generate_extra_tensors for rope_type llama3: one
+    divisor per rotated channel pair (ggml_rope_ext divides the pair's frequency by it)."""
+    sc = cfg["rope_scaling"]
+    dim = cfg.get("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
+    freqs = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    factor, low, high, old = sc["factor"], sc["low_freq_factor"], sc["high_freq_factor"], sc["original_max_position_embeddings"]
+    out = []
+    for freq in freqs.tolist():
+        wavelen = 2 * math.pi / freq
+        if wavelen < old / high:
+            out.append(1.0)
+        elif wavelen > old / low:
+            out.append(factor)
+        else:
+            smooth = (old / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
+
+
+def llama3():
+    """test/fixtures/hf/llama3 (Llama 3.1's rope_scaling: llama3, factor 8, original context 64)
+    as llama.cpp's converter writes it: llama.* keys, Q / K rows permuted, the tied head as
+    token_embd alone, and the scaling as the rope_freqs tensor (the config's numbers are not
+    kept). F32. Its expected logits are test/fixtures/hf/parity/llama3.safetensors."""
+    here = os.path.join(HERE, "..", "test", "fixtures", "hf", "llama3")
+    cfg = json.load(open(os.path.join(here, "config.json")))
+    state = read_safetensors(os.path.join(here, "model.safetensors"))
+    H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    meta = {**llama_metadata(cfg, "specformer gguf llama3 fixture"), "general.file_type": 0}
+    factors = llama3_rope_factors(cfg)
+    tensors = [("rope_freqs.weight", GGML_F32, [len(factors)], factors.tobytes())]
+    for name, w in state.items():
+        if name.endswith("q_proj.weight"):
+            w = permute(w, H)
+        elif name.endswith("k_proj.weight"):
+            w = permute(w, KV)
+        tensors.append((gguf_name(name), GGML_F32, list(reversed(w.shape)), w.astype(np.float32).tobytes()))
+    write_gguf(os.path.join(OUT, "llama3-F32.gguf"), meta, tensors)
+    print(f"wrote llama3-F32.gguf: rope_freqs {np.round(factors, 4).tolist()}")
 
 
 CFG_K = dict(CFG, hidden_size=256, intermediate_size=256, num_hidden_layers=1, head_dim=64, vocab_size=64)

@@ -1,7 +1,7 @@
 /**
  * (Node) Importing a GGUF file: its llama.* / qwen2.* metadata written as the Hugging Face config.json
  * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
- * then imported like any config. Read from the header alone. The keys:
+ * then imported like any config. Read from the header (and the small rope_freqs tensor). The keys:
  *
  *   llama.embedding_length → hidden_size           llama.block_count → num_hidden_layers
  *   llama.feed_forward_length → intermediate_size   llama.context_length → max_position_embeddings
@@ -9,13 +9,16 @@
  *   llama.attention.key_length → head_dim           llama.rope.freq_base → rope_theta (absent: 10000)
  *   llama.attention.layer_norm_rms_epsilon → rms_norm_eps
  *   llama.rope.scaling.type linear + .factor → rope_scaling {rope_type linear, factor}
+ *   tensor rope_freqs (Llama 3.1 / 3.2)      → rope_scaling {rope_type llama3, …} fitted to its
+ *                                              per-pair divisors (../runtime/gguf/rope-freqs.ts)
  *   vocab_size: token_embd's rows; tie_word_embeddings: no `output` tensor; attention_bias /
  *   mlp_bias: whether blk.0 has those biases.
  */
 import { basename } from "node:path";
-import { ggufArchProblem } from "../runtime/gguf/llama-gguf.ts";
+import { ggufArchProblem, ggufF32, ROPE_FREQS } from "../runtime/gguf/llama-gguf.ts";
 import { metaNumber } from "../runtime/gguf/magic.ts";
-import { readGgufHeader, type GgufHeader } from "../runtime/gguf/read-gguf.ts";
+import { openGguf, readGgufHeader, type GgufHeader } from "../runtime/gguf/read-gguf.ts";
+import { fitLlama3Scaling } from "../runtime/gguf/rope-freqs.ts";
 import type { CheckpointImport } from "./checkpoint.ts";
 import { ImportError } from "./config.ts";
 import { importConfig, parseConfig } from "./index.ts";
@@ -30,8 +33,8 @@ const num = (h: GgufHeader, key: string): number | undefined => {
 
 const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM" };
 
-/** The config.json a llama / qwen2 GGUF header stands for (keys under `<arch>.`). */
-export function llamaConfig(h: GgufHeader, file: string): Record<string, unknown> {
+/** The config.json a llama / qwen2 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
+export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Array): Record<string, unknown> {
   const arch = h.metadata["general.architecture"];
   const problem = ggufArchProblem(arch);
   if (problem) throw new ImportError(file, problem.replace(/^GGUF /, "has "));
@@ -66,12 +69,33 @@ export function llamaConfig(h: GgufHeader, file: string): Record<string, unknown
     if (scaling !== "linear") throw new ImportError(file, `has ${a}.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
     config.rope_scaling = { rope_type: "linear", factor: need("rope.scaling.factor") };
   }
+  if (ropeFactors !== undefined) {
+    if (config.rope_scaling !== undefined) throw new ImportError(file, `has both ${a}.rope.scaling.type and a rope_freqs tensor; specformer reads one RoPE scaling`);
+    const dim = num(h, `${a}.rope.dimension_count`) ?? headDim ?? (config.hidden_size as number) / (config.num_attention_heads as number);
+    const fit = fitLlama3Scaling(ropeFactors, dim, config.rope_theta as number);
+    if (typeof fit === "string") throw new ImportError(file, `its rope_freqs tensor is not Llama 3's RoPE scaling: ${fit}`);
+    if (fit?.kind === "llama3") {
+      config.rope_scaling = { rope_type: "llama3", factor: fit.factor, low_freq_factor: fit.lowFreqFactor, high_freq_factor: fit.highFreqFactor, original_max_position_embeddings: fit.originalContext };
+    }
+  }
   return config;
+}
+
+/** The values of the file's rope_freqs tensor, when it has one (a few hundred bytes, read alone). */
+async function ropeFactors(path: string, h: GgufHeader): Promise<Float32Array | undefined> {
+  if (!h.tensors.has(ROPE_FREQS)) return undefined;
+  const f = await openGguf(path);
+  try {
+    return ggufF32(f.tensors.get(ROPE_FREQS)!);
+  } finally {
+    f.close();
+  }
 }
 
 export async function importGguf(path: string): Promise<CheckpointImport> {
   const file = `${path} (GGUF metadata)`;
-  const c = parseConfig(JSON.stringify(llamaConfig(await readGgufHeader(path), path)), file);
+  const h = await readGgufHeader(path);
+  const c = parseConfig(JSON.stringify(llamaConfig(h, path, await ropeFactors(path, h))), file);
   const weightsNote =
     "Each line names the config.json key its GGUF metadata key stands for (src/import/gguf.ts) or the Hugging Face tensors it comes from; `specformer run` / `forward` on the GGUF file read its tensors under llama.cpp's names (Q4_0 / Q8_0 kept as q4 / q8).";
   return { ...importConfig(c, { source: file, name: basename(path).replace(/\.gguf$/i, ""), weightsNote }), dir: path, config: file };

@@ -13,7 +13,9 @@
  * which pairs i with i + head_dim / 2: GGUF row h · hd + 2i + s holds Hugging Face row
  * h · hd + s · hd / 2 + i. Rows move whole, so quantised blocks (along a row) move intact.
  */
+import type { Graph } from "../../ir/ir.ts";
 import { inferenceGraph } from "../../ir/lower.ts";
+import { describeRopeScaling } from "../../model/rope.ts";
 import type { ModelInfo } from "../../model/model.ts";
 import { bf16ToF32, f16ToF32, WeightsError } from "../dtype.ts";
 import { nameMapPlan, nativeValues } from "../name-maps.ts";
@@ -24,6 +26,10 @@ import { planStorage, weightUses } from "../weights/store.ts";
 import { dequantQ4K, dequantQ6K } from "./k-quants.ts";
 import { metaNumber } from "./magic.ts";
 import type { GgufFile, GgufTensor } from "./read-gguf.ts";
+import { ropeFactorsMismatch } from "./rope-freqs.ts";
+
+/** Llama 3's RoPE scaling as per-pair frequency divisors (rope-freqs.ts), not a weight. */
+export const ROPE_FREQS = "rope_freqs.weight";
 
 const TOP: Record<string, string> = {
   "token_embd.weight": "model.embed_tokens.weight",
@@ -184,6 +190,7 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const out = new Map<string, GgufTensor>();
   const unknown: string[] = [];
   for (const t of file.tensors.values()) {
+    if (t.name === ROPE_FREQS) continue;
     const name = hfName(t.name);
     if (name === undefined) {
       unknown.push(t.name);
@@ -193,10 +200,28 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
     out.set(name, permuted ? unpermute(t, permuted[1] === "q" ? heads : kvHeads) : t);
   }
   if (unknown.length > 0) {
-    const why = unknown.includes("rope_freqs.weight") ? " (rope_freqs: Llama 3's RoPE scaling, not read from GGUF yet; load the safetensors checkpoint)" : "";
-    throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no ${arch} counterpart${why}`);
+    throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no ${arch} counterpart`);
   }
   return out;
+}
+
+/**
+ * rope_freqs is no weight but the file's RoPE scaling (rope-freqs.ts): every RoPE the model
+ * applies must give the frequencies it stands for, and a model with RoPE scaling needs it.
+ */
+function checkRopeFreqs(file: GgufFile, graph: Graph, m: ModelInfo): void {
+  const t = file.tensors.get(ROPE_FREQS);
+  const ropes = graph.nodes.flatMap((n) => ((n.op === "attention" || n.op === "linear_attention") && n.rope ? [n.rope] : []));
+  if (t === undefined) {
+    if (ropes.some((r) => r.scaling?.kind === "llama3")) throw new WeightsError(`model ${m.name} has llama3 RoPE scaling but the GGUF file has no rope_freqs tensor; the file may belong to another model`);
+    return;
+  }
+  const factors = ggufF32(t);
+  if (ropes.length === 0) throw new WeightsError(`the GGUF file has a rope_freqs tensor (RoPE scaling) but model ${m.name} applies no RoPE; the file may belong to another model`);
+  for (const r of ropes) {
+    const why = ropeFactorsMismatch(factors, r.dim, r.base, r.scaling);
+    if (why !== undefined) throw new WeightsError(`does not match model ${m.name}'s RoPE (base ${r.base}, scaling ${r.scaling ? describeRopeScaling(r.scaling) : "none"}): ${why}`, ROPE_FREQS);
+  }
 }
 
 /** One native tensor of a GGUF load: its storage, known before its data is made. */
@@ -217,6 +242,7 @@ export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: Storag
   const infos = new Map<string, TensorInfo>([...tensors].map(([name, t]) => [name, { name, dtype: "F32", shape: t.shape, begin: 0, end: 0 }]));
   const plan = nameMapPlan("llama", { tensors: infos }, m);
   const graph = inferenceGraph(m);
+  checkRopeFreqs(file, graph, m);
   const uses = weightUses(graph);
   const planned = opts.dtype === undefined ? undefined : planStorage(graph, opts.dtype);
   const used = new Set(plan.map((s) => s.alt.name));
