@@ -26,8 +26,9 @@ from specformer's code:
                                       any valid block serves to check the decoding); the parity
                                       file holds PyTorch's logits with the dequantised weights
                                       and the first rows of two dequantised matrices
-  test/fixtures/gguf/qwen2-{F32,Q8_0}.gguf
-                                      test/fixtures/hf/qwen2 as a Qwen2 GGUF (no RoPE permutation)
+  test/fixtures/gguf/qwen{2,3}-{F32,Q8_0}.gguf
+                                      test/fixtures/hf/qwen2 / qwen3 as Qwen2 / Qwen3 GGUF files
+                                      (no RoPE permutation; Qwen3's q / k norms)
   test/fixtures/gguf/llama3-F32.gguf  test/fixtures/hf/llama3 (Llama 3.1's RoPE scaling) with the
                                       scaling as the converter's rope_freqs tensor
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
@@ -396,7 +397,8 @@ def main():
                 f.write(hf.safetensors_bytes(dequant))
     print(f"wrote {OUT}: logits max |x| {checks['max_abs']:.3f}, greedy margin {checks['margin']:.3g}")
     k_quants()
-    qwen2()
+    qwen("qwen2")
+    qwen("qwen3")
     llama3()
 
 
@@ -420,37 +422,51 @@ def read_safetensors(path):
     return out
 
 
-QWEN2_LAYER = dict(LAYER_NAMES, **{"self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias"})
+QWEN_LAYER = dict(
+    LAYER_NAMES,
+    **{
+        "self_attn.q_proj.bias": "attn_q.bias",
+        "self_attn.k_proj.bias": "attn_k.bias",
+        "self_attn.v_proj.bias": "attn_v.bias",
+        "self_attn.q_norm.weight": "attn_q_norm.weight",
+        "self_attn.k_norm.weight": "attn_k_norm.weight",
+    },
+)
 
 
-def qwen2():
-    """test/fixtures/hf/qwen2 (make-hf-fixtures.py) as llama.cpp's converter writes a Qwen2
-    checkpoint: general.architecture qwen2, qwen2.* keys, no Q / K permutation (ggml runs Qwen2
-    with NeoX RoPE, rotate-half like Hugging Face), the tied head as token_embd alone; F32, and
-    Q8_0 for every matrix whose rows are whole blocks (ffn_down's 80 are not: F32, as llama-quantize
-    falls back). Its expected logits are test/fixtures/hf/parity/qwen2.safetensors."""
-    here = os.path.join(HERE, "..", "test", "fixtures", "hf", "qwen2")
+def qwen(arch):
+    """test/fixtures/hf/<arch> (make-hf-fixtures.py; qwen2 or qwen3) as llama.cpp's converter
+    writes a Qwen2 / Qwen3 checkpoint: general.architecture <arch>, <arch>.* keys (Qwen3's with
+    key_length / value_length, its head_dim), no Q / K permutation (ggml runs both with NeoX RoPE,
+    rotate-half like Hugging Face), Qwen3's q_norm / k_norm as attn_q_norm / attn_k_norm, the tied
+    head as token_embd alone; F32, and Q8_0 for every matrix whose rows are whole blocks (Qwen2's
+    ffn_down's 80 are not: F32, as llama-quantize falls back). Their expected logits are
+    test/fixtures/hf/parity/<arch>.safetensors."""
+    here = os.path.join(HERE, "..", "test", "fixtures", "hf", arch)
     cfg = json.load(open(os.path.join(here, "config.json")))
     state = read_safetensors(os.path.join(here, "model.safetensors"))
     meta = {
-        "general.architecture": "qwen2",
-        "general.name": "specformer gguf qwen2 fixture",
+        "general.architecture": arch,
+        "general.name": f"specformer gguf {arch} fixture",
         "general.alignment": ALIGN,
-        "qwen2.context_length": cfg["max_position_embeddings"],
-        "qwen2.embedding_length": cfg["hidden_size"],
-        "qwen2.block_count": cfg["num_hidden_layers"],
-        "qwen2.feed_forward_length": cfg["intermediate_size"],
-        "qwen2.attention.head_count": cfg["num_attention_heads"],
-        "qwen2.attention.head_count_kv": cfg["num_key_value_heads"],
-        "qwen2.rope.freq_base": float(cfg["rope_theta"]),
-        "qwen2.attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
+        f"{arch}.context_length": cfg["max_position_embeddings"],
+        f"{arch}.embedding_length": cfg["hidden_size"],
+        f"{arch}.block_count": cfg["num_hidden_layers"],
+        f"{arch}.feed_forward_length": cfg["intermediate_size"],
+        f"{arch}.attention.head_count": cfg["num_attention_heads"],
+        f"{arch}.attention.head_count_kv": cfg["num_key_value_heads"],
+        f"{arch}.rope.freq_base": float(cfg["rope_theta"]),
+        f"{arch}.attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
     }
+    if arch == "qwen3":
+        meta[f"{arch}.attention.key_length"] = cfg["head_dim"]
+        meta[f"{arch}.attention.value_length"] = cfg["head_dim"]
 
     def name(hf_name):
         if hf_name in GGUF_NAMES:
             return GGUF_NAMES[hf_name]
         parts = hf_name.split(".")
-        return f"blk.{parts[2]}.{QWEN2_LAYER['.'.join(parts[3:])]}"
+        return f"blk.{parts[2]}.{QWEN_LAYER['.'.join(parts[3:])]}"
 
     for kind in ("F32", "Q8_0"):
         tensors = []
@@ -460,8 +476,8 @@ def qwen2():
                 tensors.append((name(hf_name), GGML_Q8_0, ne, quant_q8_0(w)[0]))
             else:
                 tensors.append((name(hf_name), GGML_F32, ne, w.astype(np.float32).tobytes()))
-        write_gguf(os.path.join(OUT, f"qwen2-{kind}.gguf"), dict(meta, **{"general.file_type": 0 if kind == "F32" else 7}), tensors)
-    print("wrote qwen2-F32.gguf, qwen2-Q8_0.gguf")
+        write_gguf(os.path.join(OUT, f"{arch}-{kind}.gguf"), dict(meta, **{"general.file_type": 0 if kind == "F32" else 7}), tensors)
+    print(f"wrote {arch}-F32.gguf, {arch}-Q8_0.gguf")
 
 
 def llama3_rope_factors(cfg):

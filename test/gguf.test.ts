@@ -202,25 +202,25 @@ describe("K-quants (Q4_K_M: Q4_K and Q6_K)", () => {
   });
 });
 
-describe("Qwen2 GGUF files (general.architecture qwen2: no RoPE row permutation)", () => {
-  const qParity = parseSafetensors(readFileSync("test/fixtures/hf/parity/qwen2.safetensors"));
+describe.each(["qwen2", "qwen3"])("%s GGUF files (no RoPE row permutation; Qwen3's q / k norms)", (arch) => {
+  const qParity = parseSafetensors(readFileSync(`test/fixtures/hf/parity/${arch}.safetensors`));
   const qTokens = Int32Array.from(qParity.i32("input.tokens"));
   const [qB, qS] = qParity.get("input.tokens").shape;
 
   it("import writes the directory's spec; F32 logits equal PyTorch's; Q8_0 is specformer's q8 of those weights", async () => {
-    const fromGguf = await importGguf(`${DIR}/qwen2-F32.gguf`);
-    const fromDir = await importCheckpoint("test/fixtures/hf/qwen2");
+    const fromGguf = await importGguf(`${DIR}/${arch}-F32.gguf`);
+    const fromDir = await importCheckpoint(`test/fixtures/hf/${arch}`);
     const strip = (t: string) => t.split("\n").map((l) => l.replace(/#.*$/, "").trimEnd()).filter((l) => l !== "" && !l.startsWith("model ")).map((l) => l.replace(/ {2,}/g, " ")).join("\n");
     expect(strip(fromGguf.text)).toBe(strip(fromDir.text));
-    const qm = checkSource(fromGguf.text, "qwen2.sf").entry as ModelInfo;
-    const f32 = await loadWeightStore(qm, `${DIR}/qwen2-F32.gguf`, {});
+    const qm = checkSource(fromGguf.text, `${arch}.sf`).entry as ModelInfo;
+    const f32 = await loadWeightStore(qm, `${DIR}/${arch}-F32.gguf`, {});
     for (const target of ["reference", "wasm"] as const) {
       const model = await createModel(target, qm, f32);
       const got = await model.forward(qTokens, { batch: qB, seq: qS });
       model.dispose();
       expect(relError(got, qParity.f32("expected.logits"), qm.head.vocab, qS).err, target).toBeLessThan(1e-5);
     }
-    const q8 = await loadWeightStore(qm, `${DIR}/qwen2-Q8_0.gguf`, {});
+    const q8 = await loadWeightStore(qm, `${DIR}/${arch}-Q8_0.gguf`, {});
     const own = convertStore(inferenceGraph(qm), f32, "q8");
     let kept = 0;
     for (const [name, w] of q8) {
@@ -328,7 +328,7 @@ describe("GGUF errors name the problem", () => {
     const text = new TextDecoder("latin1").decode(b);
     const at = text.indexOf("llama", text.indexOf("general.architecture"));
     b.set(new TextEncoder().encode("gpt2\0"), at);
-    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\) and qwen2 \(Qwen2, Qwen2\.5\) GGUF files/);
+    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\), qwen2 \(Qwen2, Qwen2\.5\), qwen3 \(Qwen3\) GGUF files/);
     const other = checkSource(imported.text.replace("hidden = 128", "hidden = 96"), "other.sf").entry as ModelInfo;
     expect(other).toBeDefined();
     await expect(store(bytes, other)).rejects.toThrow(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight": expected shape \[96, 64\] for native tensor "\w+\.0\.mlp\.gate\.weight" \[96, 64\], found \[128, 64\]/);

@@ -1,5 +1,5 @@
 /**
- * (Node) Importing a GGUF file: its llama.* / qwen2.* metadata written as the Hugging Face config.json
+ * (Node) Importing a GGUF file: its llama.* / qwen2.* / qwen3.* metadata written as the Hugging Face config.json
  * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
  * then imported like any config. Read from the header (and the small rope_freqs tensor). The keys:
  *
@@ -31,9 +31,9 @@ const num = (h: GgufHeader, key: string): number | undefined => {
   return v;
 };
 
-const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM" };
+const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM" };
 
-/** The config.json a llama / qwen2 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
+/** The config.json a llama / qwen2 / qwen3 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
 export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Array): Record<string, unknown> {
   const arch = h.metadata["general.architecture"];
   const problem = ggufArchProblem(arch);
@@ -60,8 +60,10 @@ export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Ar
     rope_theta: num(h, `${a}.rope.freq_base`) ?? 10000,
     tie_word_embeddings: !h.tensors.has("output.weight"),
   };
-  // Qwen2's config has no bias switches: its q / k / v always have biases.
+  // Qwen2's config has no bias switches: its q / k / v always have biases. Qwen3's attention_bias
+  // covers q / k / v / o; it has no mlp_bias.
   if (a === "llama") Object.assign(config, { attention_bias: h.tensors.has("blk.0.attn_q.bias"), mlp_bias: h.tensors.has("blk.0.ffn_gate.bias") });
+  if (a === "qwen3") config.attention_bias = h.tensors.has("blk.0.attn_q.bias");
   const headDim = num(h, `${a}.attention.key_length`);
   if (headDim !== undefined) config.head_dim = headDim;
   const scaling = h.metadata[`${a}.rope.scaling.type`];

@@ -46,6 +46,9 @@ const LAYER: Record<string, string> = {
   ffn_gate: "mlp.gate_proj",
   ffn_up: "mlp.up_proj",
   ffn_down: "mlp.down_proj",
+  // Qwen3's per-head RMSNorm of q and k.
+  attn_q_norm: "self_attn.q_norm",
+  attn_k_norm: "self_attn.k_norm",
 };
 
 /** The Hugging Face name of a llama GGUF tensor, or undefined when it has none. */
@@ -170,6 +173,7 @@ function stored(t: GgufTensor): StoredWeight {
 export const GGUF_ARCHS: Record<string, { permute: boolean; families: string }> = {
   llama: { permute: true, families: "Llama, Mistral, TinyLlama" },
   qwen2: { permute: false, families: "Qwen2, Qwen2.5" },
+  qwen3: { permute: false, families: "Qwen3" },
 };
 
 export const ggufArchProblem = (arch: unknown): string | undefined =>
@@ -177,7 +181,7 @@ export const ggufArchProblem = (arch: unknown): string | undefined =>
     ? undefined
     : `GGUF general.architecture is ${JSON.stringify(arch)}; specformer maps ${Object.entries(GGUF_ARCHS)
         .map(([a, v]) => `${a} (${v.families})`)
-        .join(" and ")} GGUF files`;
+        .join(", ")} GGUF files`;
 
 function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const arch = file.metadata["general.architecture"];
