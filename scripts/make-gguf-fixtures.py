@@ -26,9 +26,9 @@ from specformer's code:
                                       any valid block serves to check the decoding); the parity
                                       file holds PyTorch's logits with the dequantised weights
                                       and the first rows of two dequantised matrices
-  test/fixtures/gguf/qwen{2,3}-{F32,Q8_0}.gguf
-                                      test/fixtures/hf/qwen2 / qwen3 as Qwen2 / Qwen3 GGUF files
-                                      (no RoPE permutation; Qwen3's q / k norms)
+  test/fixtures/gguf/{qwen2,qwen3,phi3}-{F32,Q8_0}.gguf
+                                      test/fixtures/hf/qwen2 / qwen3 / phi3 as GGUF files (no RoPE
+                                      permutation; Qwen3's q / k norms; Phi-3's fused tensors)
   test/fixtures/gguf/llama3-F32.gguf  test/fixtures/hf/llama3 (Llama 3.1's RoPE scaling) with the
                                       scaling as the converter's rope_freqs tensor
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
@@ -399,6 +399,7 @@ def main():
     k_quants()
     qwen("qwen2")
     qwen("qwen3")
+    qwen("phi3")
     llama3()
 
 
@@ -430,18 +431,22 @@ QWEN_LAYER = dict(
         "self_attn.v_proj.bias": "attn_v.bias",
         "self_attn.q_norm.weight": "attn_q_norm.weight",
         "self_attn.k_norm.weight": "attn_k_norm.weight",
+        "self_attn.qkv_proj.weight": "attn_qkv.weight",
+        "mlp.gate_up_proj.weight": "ffn_up.weight",
     },
 )
 
 
 def qwen(arch):
-    """test/fixtures/hf/<arch> (make-hf-fixtures.py; qwen2 or qwen3) as llama.cpp's converter
-    writes a Qwen2 / Qwen3 checkpoint: general.architecture <arch>, <arch>.* keys (Qwen3's with
-    key_length / value_length, its head_dim), no Q / K permutation (ggml runs both with NeoX RoPE,
-    rotate-half like Hugging Face), Qwen3's q_norm / k_norm as attn_q_norm / attn_k_norm, the tied
-    head as token_embd alone; F32, and Q8_0 for every matrix whose rows are whole blocks (Qwen2's
-    ffn_down's 80 are not: F32, as llama-quantize falls back). Their expected logits are
-    test/fixtures/hf/parity/<arch>.safetensors."""
+    """test/fixtures/hf/<arch> (make-hf-fixtures.py; qwen2, qwen3 or phi3) as llama.cpp's
+    converter writes a Qwen2 / Qwen3 / Phi-3 checkpoint: general.architecture <arch>, <arch>.* keys
+    (Qwen3's with key_length / value_length, its head_dim; Phi-3's with rope.dimension_count,
+    rope.scaling.original_context_length and attention.sliding_window, Phi3MiniModel's
+    set_gguf_parameters), no Q / K permutation (ggml runs all three with NeoX RoPE, rotate-half
+    like Hugging Face), Qwen3's q_norm / k_norm as attn_q_norm / attn_k_norm, Phi-3's fused
+    qkv_proj / gate_up_proj as attn_qkv / ffn_up, a tied head as token_embd alone; F32, and Q8_0
+    for every matrix whose rows are whole blocks (Qwen2's ffn_down's 80 are not: F32, as
+    llama-quantize falls back). Their expected logits are test/fixtures/hf/parity/<arch>.safetensors."""
     here = os.path.join(HERE, "..", "test", "fixtures", "hf", arch)
     cfg = json.load(open(os.path.join(here, "config.json")))
     state = read_safetensors(os.path.join(here, "model.safetensors"))
@@ -461,6 +466,11 @@ def qwen(arch):
     if arch == "qwen3":
         meta[f"{arch}.attention.key_length"] = cfg["head_dim"]
         meta[f"{arch}.attention.value_length"] = cfg["head_dim"]
+    if arch == "phi3":
+        head_dim = cfg["hidden_size"] // cfg["num_attention_heads"]
+        meta["phi3.rope.dimension_count"] = int(head_dim * cfg.get("partial_rotary_factor", 1.0))
+        meta["phi3.rope.scaling.original_context_length"] = cfg["original_max_position_embeddings"]
+        meta["phi3.attention.sliding_window"] = cfg["sliding_window"] or 0
 
     def name(hf_name):
         if hf_name in GGUF_NAMES:

@@ -19,7 +19,7 @@ import { createModel } from "../backends/registry.ts";
 import { checkSource } from "../src/check/check.ts";
 import { loadWeightStore } from "../src/cli/load-weights.ts";
 import { importCheckpoint } from "../src/import/checkpoint.ts";
-import { importGguf } from "../src/import/gguf.ts";
+import { importGguf, llamaConfig } from "../src/import/gguf.ts";
 import { inferenceGraph } from "../src/ir/lower.ts";
 import type { ModelInfo } from "../src/model/model.ts";
 import { ggufTokenizer } from "../src/runtime/gguf/gguf-tokenizer.ts";
@@ -202,7 +202,7 @@ describe("K-quants (Q4_K_M: Q4_K and Q6_K)", () => {
   });
 });
 
-describe.each(["qwen2", "qwen3"])("%s GGUF files (no RoPE row permutation; Qwen3's q / k norms)", (arch) => {
+describe.each(["qwen2", "qwen3", "phi3"])("%s GGUF files (no RoPE row permutation; Qwen3's q / k norms; Phi-3's fused qkv and gate_up, split keeping Q8_0 blocks)", (arch) => {
   const qParity = parseSafetensors(readFileSync(`test/fixtures/hf/parity/${arch}.safetensors`));
   const qTokens = Int32Array.from(qParity.i32("input.tokens"));
   const [qB, qS] = qParity.get("input.tokens").shape;
@@ -304,6 +304,14 @@ describe("`run M.gguf --chat`", () => {
 });
 
 describe("GGUF errors name the problem", () => {
+  it("Phi-3's longrope scaling (rope_factors_long / _short) is refused by name", async () => {
+    const h = await readGgufHeader(`${DIR}/phi3-F32.gguf`);
+    const t = { name: "rope_factors_long.weight", type: "F32" as const, shape: [4], start: 0, end: 16 };
+    const withLongrope = { ...h, tensors: new Map([...h.tensors, [t.name, t]]) };
+    expect(() => llamaConfig(withLongrope, "phi3-128k.gguf")).toThrow(/phi3-128k\.gguf: has rope_factors_long \/ rope_factors_short \(Phi-3's longrope scaling\)/);
+    expect(llamaConfig(h, "phi3.gguf")).toMatchObject({ architectures: ["Phi3ForCausalLM"], sliding_window: 6 });
+  });
+
   const bytes = readFileSync(file("Q4_0"));
   const store = async (b: Uint8Array, model: ModelInfo = m) => ggufWeightStore(await readGguf(new Uint8Array(b), "M.gguf"), model);
 
@@ -328,7 +336,7 @@ describe("GGUF errors name the problem", () => {
     const text = new TextDecoder("latin1").decode(b);
     const at = text.indexOf("llama", text.indexOf("general.architecture"));
     b.set(new TextEncoder().encode("gpt2\0"), at);
-    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\), qwen2 \(Qwen2, Qwen2\.5\), qwen3 \(Qwen3\) GGUF files/);
+    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\), qwen2 \(Qwen2, Qwen2\.5\), qwen3 \(Qwen3\), phi3 \(Phi-3, Phi-3\.5\) GGUF files/);
     const other = checkSource(imported.text.replace("hidden = 128", "hidden = 96"), "other.sf").entry as ModelInfo;
     expect(other).toBeDefined();
     await expect(store(bytes, other)).rejects.toThrow(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight": expected shape \[96, 64\] for native tensor "\w+\.0\.mlp\.gate\.weight" \[96, 64\], found \[128, 64\]/);

@@ -1,5 +1,5 @@
 /**
- * (Node) Importing a GGUF file: its llama.* / qwen2.* / qwen3.* metadata written as the Hugging Face config.json
+ * (Node) Importing a GGUF file: its llama.* / qwen2.* / qwen3.* / phi3.* metadata written as the Hugging Face config.json
  * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
  * then imported like any config. Read from the header (and the small rope_freqs tensor). The keys:
  *
@@ -11,6 +11,7 @@
  *   llama.rope.scaling.type linear + .factor → rope_scaling {rope_type linear, factor}
  *   tensor rope_freqs (Llama 3.1 / 3.2)      → rope_scaling {rope_type llama3, …} fitted to its
  *                                              per-pair divisors (../runtime/gguf/rope-freqs.ts)
+ *   phi3.attention.sliding_window → sliding_window (0: none)   phi3.rope.dimension_count → partial_rotary_factor
  *   vocab_size: token_embd's rows; tie_word_embeddings: no `output` tensor; attention_bias /
  *   mlp_bias: whether blk.0 has those biases.
  */
@@ -31,9 +32,9 @@ const num = (h: GgufHeader, key: string): number | undefined => {
   return v;
 };
 
-const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM" };
+const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", phi3: "Phi3ForCausalLM" };
 
-/** The config.json a llama / qwen2 / qwen3 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
+/** The config.json a llama / qwen2 / qwen3 / phi3 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
 export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Array): Record<string, unknown> {
   const arch = h.metadata["general.architecture"];
   const problem = ggufArchProblem(arch);
@@ -66,6 +67,7 @@ export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Ar
   if (a === "qwen3") config.attention_bias = h.tensors.has("blk.0.attn_q.bias");
   const headDim = num(h, `${a}.attention.key_length`);
   if (headDim !== undefined) config.head_dim = headDim;
+  if (a === "phi3") Object.assign(config, phi3Keys(h, file, config));
   const scaling = h.metadata[`${a}.rope.scaling.type`];
   if (scaling !== undefined && scaling !== "none") {
     if (scaling !== "linear") throw new ImportError(file, `has ${a}.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
@@ -81,6 +83,24 @@ export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Ar
     }
   }
   return config;
+}
+
+/**
+ * Phi-3's keys beyond the llama ones: sliding_window (the converter writes 0 for none: Phi-4),
+ * partial_rotary_factor from rope.dimension_count. Its longrope scaling (Phi-3-*-128k) is the
+ * rope_factors_long / _short tensors, refused as the Hugging Face importer refuses it.
+ */
+function phi3Keys(h: GgufHeader, file: string, config: Record<string, unknown>): Record<string, unknown> {
+  if (h.tensors.has("rope_factors_long.weight") || h.tensors.has("rope_factors_short.weight")) {
+    throw new ImportError(file, "has rope_factors_long / rope_factors_short (Phi-3's longrope scaling): per-frequency factors chosen by the sequence length, which the language has no statement for");
+  }
+  const out: Record<string, unknown> = {};
+  const window = num(h, "phi3.attention.sliding_window");
+  if (window !== undefined && window > 0) out.sliding_window = window;
+  const headDim = (config.hidden_size as number) / (config.num_attention_heads as number);
+  const rotated = num(h, "phi3.rope.dimension_count");
+  if (rotated !== undefined && rotated !== headDim) out.partial_rotary_factor = rotated / headDim;
+  return out;
 }
 
 /** The values of the file's rope_freqs tensor, when it has one (a few hundred bytes, read alone). */

@@ -51,11 +51,16 @@ const LAYER: Record<string, string> = {
   attn_k_norm: "self_attn.k_norm",
 };
 
-/** The Hugging Face name of a llama GGUF tensor, or undefined when it has none. */
-export function hfName(gguf: string): string | undefined {
+/** Where an architecture's layer tensors differ: Phi-3 fuses q / k / v and gate / up, as its Hugging Face checkpoint does. */
+const ARCH_LAYER: Record<string, Record<string, string>> = {
+  phi3: { attn_qkv: "self_attn.qkv_proj", ffn_up: "mlp.gate_up_proj" },
+};
+
+/** The Hugging Face name of a GGUF tensor of architecture `arch`, or undefined when it has none. */
+export function hfName(gguf: string, arch = "llama"): string | undefined {
   if (TOP[gguf]) return TOP[gguf];
   const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(gguf);
-  const part = m ? LAYER[m[2]] : undefined;
+  const part = m ? (ARCH_LAYER[arch]?.[m[2]] ?? LAYER[m[2]]) : undefined;
   return m && part ? `model.layers.${m[1]}.${part}.${m[3]}` : undefined;
 }
 
@@ -125,6 +130,13 @@ export function ggufF32(t: GgufTensor): Float32Array {
 }
 
 /** A Q8_0 / Q4_0 / F16 matrix in specformer's storage of the same kind (format.ts), no values changed. */
+/** Rows start..start + count of an F16 / Q8_0 / Q4_0 matrix (whole blocks: a row is whole blocks). */
+function rowRange(t: GgufTensor, start: number, count: number): GgufTensor {
+  const K = t.shape[1];
+  const rowBytes = t.type === "F16" ? 2 * K : (K / BLOCK) * (t.type === "Q8_0" ? 34 : 18);
+  return { ...t, shape: [count, K], read: () => t.read().subarray(start * rowBytes, (start + count) * rowBytes) };
+}
+
 function stored(t: GgufTensor): StoredWeight {
   const [N, K] = t.shape as [number, number];
   const nb = K / BLOCK;
@@ -174,6 +186,7 @@ export const GGUF_ARCHS: Record<string, { permute: boolean; families: string }> 
   llama: { permute: true, families: "Llama, Mistral, TinyLlama" },
   qwen2: { permute: false, families: "Qwen2, Qwen2.5" },
   qwen3: { permute: false, families: "Qwen3" },
+  phi3: { permute: false, families: "Phi-3, Phi-3.5" },
 };
 
 export const ggufArchProblem = (arch: unknown): string | undefined =>
@@ -195,7 +208,7 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const unknown: string[] = [];
   for (const t of file.tensors.values()) {
     if (t.name === ROPE_FREQS) continue;
-    const name = hfName(t.name);
+    const name = hfName(t.name, arch as string);
     if (name === undefined) {
       unknown.push(t.name);
       continue;
@@ -256,9 +269,11 @@ export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: Storag
     const t = tensors.get(s.alt.name)!;
     const name = s.native.name;
     const shape = s.native.shape;
-    const whole = s.alt.slice === undefined && !s.alt.transpose && shape.length === 2 && !uses.other.has(name);
+    // A contiguous run of rows (a fused tensor's part: Phi-3's q of qkv) keeps the file's blocks too.
+    const rows = s.alt.slice === undefined ? undefined : s.alt.slice.block === undefined ? s.alt.slice.start : -1;
+    const whole = rows !== -1 && !s.alt.transpose && shape.length === 2 && !uses.other.has(name);
     const keep = whole && ((t.type === "Q4_0" && !uses.embed.has(name)) || t.type === "Q8_0" || t.type === "F16");
-    if (keep) return { name, shape, storage: t.type === "Q4_0" ? "q4" : t.type === "Q8_0" ? "q8" : "f16", make: () => stored(t) };
+    if (keep) return { name, shape, storage: t.type === "Q4_0" ? "q4" : t.type === "Q8_0" ? "q8" : "f16", make: () => stored(rows === undefined ? t : rowRange(t, rows, shape[0])) };
     // A K-quant has no storage of its own here: decoded exactly, then stored as `dtype` plans,
     // or q8 (finer than the file's 4 / 6 bits) when no dtype is asked for.
     const to: StorageDType = t.type === "Q4_K" || t.type === "Q6_K" ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
