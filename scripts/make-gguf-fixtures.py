@@ -29,6 +29,9 @@ from specformer's code:
   test/fixtures/gguf/{qwen2,qwen3,phi3}-{F32,Q8_0}.gguf
                                       test/fixtures/hf/qwen2 / qwen3 / phi3 as GGUF files (no RoPE
                                       permutation; Qwen3's q / k norms; Phi-3's fused tensors)
+  test/fixtures/gguf/gemma2-hf/, gemma2-parity.safetensors, gemma2-F32.gguf
+                                      a Gemma-2 checkpoint llama.cpp can represent, its PyTorch
+                                      logits, and the converter's file (norms + 1)
   test/fixtures/gguf/llama3-F32.gguf  test/fixtures/hf/llama3 (Llama 3.1's RoPE scaling) with the
                                       scaling as the converter's rope_freqs tensor
   test/fixtures/gguf/llama-{Q8_0,Q4_0}-dequant.safetensors
@@ -400,6 +403,7 @@ def main():
     qwen("qwen2")
     qwen("qwen3")
     qwen("phi3")
+    gemma2()
     llama3()
 
 
@@ -488,6 +492,61 @@ def qwen(arch):
                 tensors.append((name(hf_name), GGML_F32, ne, w.astype(np.float32).tobytes()))
         write_gguf(os.path.join(OUT, f"{arch}-{kind}.gguf"), dict(meta, **{"general.file_type": 0 if kind == "F32" else 7}), tensors)
     print(f"wrote {arch}-F32.gguf, {arch}-Q8_0.gguf")
+
+
+def gemma2():
+    """A Gemma-2 checkpoint (make-hf-fixtures.py's GEMMA2 layout: softcaps, windows on the even
+    layers, sandwich norms, norm weights as offsets from 1) with query_pre_attn_scalar = head_dim,
+    the only value llama.cpp's gemma2 represents below 27B (it scales scores by head_dim^-1/2 then;
+    the file has no key for it), written as convert_hf_to_gguf.py's Gemma2Model does: gemma2.* keys
+    with key_length, attn_logit_softcapping, final_logit_softcapping and attention.sliding_window;
+    every norm weight + 1; no lm_head (tied); no RoPE permutation. Also writes the checkpoint
+    directory (gemma2-hf/) and PyTorch's logits (gemma2-parity.safetensors)."""
+    cfg = dict(hf.GEMMA2, query_pre_attn_scalar=hf.GEMMA2["head_dim"])
+    files, parity, _ = hf.causal_fixture("gguf-gemma2", cfg, 3003, hf.fam.Gemma2ForCausalLM, post_init=hf.gemma_norm_offsets)
+    os.makedirs(os.path.join(OUT, "gemma2-hf"), exist_ok=True)
+    for name in ("config.json", "model.safetensors"):
+        with open(os.path.join(OUT, "gemma2-hf", name), "wb") as f:
+            f.write(files[name])
+    with open(os.path.join(OUT, "gemma2-parity.safetensors"), "wb") as f:
+        f.write(hf.safetensors_bytes(parity[:2]))
+    state = read_safetensors(os.path.join(OUT, "gemma2-hf", "model.safetensors"))
+    meta = {
+        "general.architecture": "gemma2",
+        "general.name": "specformer gguf gemma2 fixture",
+        "general.alignment": ALIGN,
+        "general.file_type": 0,
+        "gemma2.context_length": cfg["max_position_embeddings"],
+        "gemma2.embedding_length": cfg["hidden_size"],
+        "gemma2.block_count": cfg["num_hidden_layers"],
+        "gemma2.feed_forward_length": cfg["intermediate_size"],
+        "gemma2.attention.head_count": cfg["num_attention_heads"],
+        "gemma2.attention.head_count_kv": cfg["num_key_value_heads"],
+        "gemma2.attention.layer_norm_rms_epsilon": float(cfg["rms_norm_eps"]),
+        "gemma2.attention.key_length": cfg["head_dim"],
+        "gemma2.attention.value_length": cfg["head_dim"],
+        "gemma2.attn_logit_softcapping": float(cfg["attn_logit_softcapping"]),
+        "gemma2.final_logit_softcapping": float(cfg["final_logit_softcapping"]),
+        "gemma2.attention.sliding_window": cfg["sliding_window"],
+    }
+    layer = dict(
+        LAYER_NAMES,
+        **{
+            "post_attention_layernorm.weight": "post_attention_norm.weight",
+            "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+            "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+        },
+    )
+    tensors = []
+    for name, w in state.items():
+        if name == "lm_head.weight":
+            continue
+        if name.endswith("norm.weight"):
+            w = w + 1
+        gname = GGUF_NAMES.get(name) or f"blk.{name.split('.')[2]}.{layer['.'.join(name.split('.')[3:])]}"
+        tensors.append((gname, GGML_F32, list(reversed(w.shape)), w.astype(np.float32).tobytes()))
+    write_gguf(os.path.join(OUT, "gemma2-F32.gguf"), meta, tensors)
+    print("wrote gemma2-hf/, gemma2-parity.safetensors, gemma2-F32.gguf")
 
 
 def llama3_rope_factors(cfg):

@@ -202,14 +202,25 @@ describe("K-quants (Q4_K_M: Q4_K and Q6_K)", () => {
   });
 });
 
-describe.each(["qwen2", "qwen3", "phi3"])("%s GGUF files (no RoPE row permutation; Qwen3's q / k norms; Phi-3's fused qkv and gate_up, split keeping Q8_0 blocks)", (arch) => {
-  const qParity = parseSafetensors(readFileSync(`test/fixtures/hf/parity/${arch}.safetensors`));
+// Gemma 2's checkpoint is one llama.cpp can represent (query_pre_attn_scalar = head_dim), made
+// beside its file; the others are the Hugging Face fixtures. No Q8_0 file for Gemma 2.
+const OTHER_ARCHS = [
+  { arch: "qwen2", dir: "test/fixtures/hf/qwen2", parity: "test/fixtures/hf/parity/qwen2.safetensors", q8: true },
+  { arch: "qwen3", dir: "test/fixtures/hf/qwen3", parity: "test/fixtures/hf/parity/qwen3.safetensors", q8: true },
+  { arch: "phi3", dir: "test/fixtures/hf/phi3", parity: "test/fixtures/hf/parity/phi3.safetensors", q8: true },
+  { arch: "gemma2", dir: `${DIR}/gemma2-hf`, parity: `${DIR}/gemma2-parity.safetensors`, q8: false },
+];
+
+// No RoPE row permutation for any; Qwen3's q / k norms; Phi-3's fused qkv and gate_up, split
+// keeping Q8_0 blocks; Gemma 2's norms stored as 1 + w, its softcaps and window from gemma2.* keys.
+describe.each(OTHER_ARCHS)("$arch GGUF files", ({ arch, dir, parity: parityFile, q8: hasQ8 }) => {
+  const qParity = parseSafetensors(readFileSync(parityFile));
   const qTokens = Int32Array.from(qParity.i32("input.tokens"));
   const [qB, qS] = qParity.get("input.tokens").shape;
 
   it("import writes the directory's spec; F32 logits equal PyTorch's; Q8_0 is specformer's q8 of those weights", async () => {
     const fromGguf = await importGguf(`${DIR}/${arch}-F32.gguf`);
-    const fromDir = await importCheckpoint(`test/fixtures/hf/${arch}`);
+    const fromDir = await importCheckpoint(dir);
     const strip = (t: string) => t.split("\n").map((l) => l.replace(/#.*$/, "").trimEnd()).filter((l) => l !== "" && !l.startsWith("model ")).map((l) => l.replace(/ {2,}/g, " ")).join("\n");
     expect(strip(fromGguf.text)).toBe(strip(fromDir.text));
     const qm = checkSource(fromGguf.text, `${arch}.sf`).entry as ModelInfo;
@@ -220,6 +231,7 @@ describe.each(["qwen2", "qwen3", "phi3"])("%s GGUF files (no RoPE row permutatio
       model.dispose();
       expect(relError(got, qParity.f32("expected.logits"), qm.head.vocab, qS).err, target).toBeLessThan(1e-5);
     }
+    if (!hasQ8) return;
     const q8 = await loadWeightStore(qm, `${DIR}/${arch}-Q8_0.gguf`, {});
     const own = convertStore(inferenceGraph(qm), f32, "q8");
     let kept = 0;
@@ -336,7 +348,7 @@ describe("GGUF errors name the problem", () => {
     const text = new TextDecoder("latin1").decode(b);
     const at = text.indexOf("llama", text.indexOf("general.architecture"));
     b.set(new TextEncoder().encode("gpt2\0"), at);
-    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\), qwen2 \(Qwen2, Qwen2\.5\), qwen3 \(Qwen3\), phi3 \(Phi-3, Phi-3\.5\) GGUF files/);
+    await expect(store(b)).rejects.toThrow(/general\.architecture is "gpt2(\\u0000)?"; specformer maps llama \(Llama, Mistral, TinyLlama\), qwen2 \(Qwen2, Qwen2\.5\), qwen3 \(Qwen3\), phi3 \(Phi-3, Phi-3\.5\), gemma2 \(Gemma 2\) GGUF files/);
     const other = checkSource(imported.text.replace("hidden = 128", "hidden = 96"), "other.sf").entry as ModelInfo;
     expect(other).toBeDefined();
     await expect(store(bytes, other)).rejects.toThrow(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight": expected shape \[96, 64\] for native tensor "\w+\.0\.mlp\.gate\.weight" \[96, 64\], found \[128, 64\]/);

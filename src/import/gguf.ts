@@ -1,5 +1,5 @@
 /**
- * (Node) Importing a GGUF file: its llama.* / qwen2.* / qwen3.* / phi3.* metadata written as the Hugging Face config.json
+ * (Node) Importing a GGUF file: its llama.* / qwen2.* / qwen3.* / phi3.* / gemma2.* metadata written as the Hugging Face config.json
  * keys the llama importer reads (llama.cpp's convert_hf_to_gguf.py wrote them from those keys),
  * then imported like any config. Read from the header (and the small rope_freqs tensor). The keys:
  *
@@ -12,6 +12,8 @@
  *   tensor rope_freqs (Llama 3.1 / 3.2)      → rope_scaling {rope_type llama3, …} fitted to its
  *                                              per-pair divisors (../runtime/gguf/rope-freqs.ts)
  *   phi3.attention.sliding_window → sliding_window (0: none)   phi3.rope.dimension_count → partial_rotary_factor
+ *   gemma2.attn_logit_softcapping / final_logit_softcapping / attention.sliding_window → the same keys;
+ *   query_pre_attn_scalar as llama.cpp computes the score scale (gemma2Keys)
  *   vocab_size: token_embd's rows; tie_word_embeddings: no `output` tensor; attention_bias /
  *   mlp_bias: whether blk.0 has those biases.
  */
@@ -32,9 +34,9 @@ const num = (h: GgufHeader, key: string): number | undefined => {
   return v;
 };
 
-const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", phi3: "Phi3ForCausalLM" };
+const CLASS: Record<string, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", phi3: "Phi3ForCausalLM", gemma2: "Gemma2ForCausalLM" };
 
-/** The config.json a llama / qwen2 / qwen3 / phi3 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
+/** The config.json a llama / qwen2 / qwen3 / phi3 / gemma2 GGUF header stands for (keys under `<arch>.`); `ropeFactors`: its rope_freqs tensor's values. */
 export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Array): Record<string, unknown> {
   const arch = h.metadata["general.architecture"];
   const problem = ggufArchProblem(arch);
@@ -68,6 +70,7 @@ export function llamaConfig(h: GgufHeader, file: string, ropeFactors?: Float32Ar
   const headDim = num(h, `${a}.attention.key_length`);
   if (headDim !== undefined) config.head_dim = headDim;
   if (a === "phi3") Object.assign(config, phi3Keys(h, file, config));
+  if (a === "gemma2") Object.assign(config, gemma2Keys(h, file, config));
   const scaling = h.metadata[`${a}.rope.scaling.type`];
   if (scaling !== undefined && scaling !== "none") {
     if (scaling !== "linear") throw new ImportError(file, `has ${a}.rope.scaling.type ${JSON.stringify(scaling)}; only linear scaling is read from GGUF`);
@@ -101,6 +104,28 @@ function phi3Keys(h: GgufHeader, file: string, config: Record<string, unknown>):
   const rotated = num(h, "phi3.rope.dimension_count");
   if (rotated !== undefined && rotated !== headDim) out.partial_rotary_factor = rotated / headDim;
   return out;
+}
+
+/**
+ * Gemma 2's keys beyond the llama ones. query_pre_attn_scalar is not in the file: llama.cpp
+ * scales scores by (d / heads)^-1/2 for the 46-layer 27B and by head_dim^-1/2 otherwise, which
+ * is what Gemma-2's configs give (256 = head_dim for 2B and 9B, 144 = d / heads for 27B).
+ */
+function gemma2Keys(h: GgufHeader, file: string, config: Record<string, unknown>): Record<string, unknown> {
+  const need = (key: string): number => {
+    const v = num(h, `gemma2.${key}`);
+    if (v === undefined) throw new ImportError(file, `has no gemma2.${key} in its GGUF metadata`);
+    return v;
+  };
+  const headDim = need("attention.key_length");
+  const layers = config.num_hidden_layers as number;
+  return {
+    head_dim: headDim,
+    attn_logit_softcapping: num(h, "gemma2.attn_logit_softcapping") ?? null,
+    final_logit_softcapping: num(h, "gemma2.final_logit_softcapping") ?? null,
+    sliding_window: need("attention.sliding_window"),
+    query_pre_attn_scalar: layers === 46 ? (config.hidden_size as number) / (config.num_attention_heads as number) : headDim,
+  };
 }
 
 /** The values of the file's rope_freqs tensor, when it has one (a few hundred bytes, read alone). */

@@ -54,6 +54,8 @@ const LAYER: Record<string, string> = {
 /** Where an architecture's layer tensors differ: Phi-3 fuses q / k / v and gate / up, as its Hugging Face checkpoint does. */
 const ARCH_LAYER: Record<string, Record<string, string>> = {
   phi3: { attn_qkv: "self_attn.qkv_proj", ffn_up: "mlp.gate_up_proj" },
+  // Gemma 2's sandwich norms: ffn_norm is the norm before the MLP, not after attention.
+  gemma2: { post_attention_norm: "post_attention_layernorm", ffn_norm: "pre_feedforward_layernorm", post_ffw_norm: "post_feedforward_layernorm" },
 };
 
 /** The Hugging Face name of a GGUF tensor of architecture `arch`, or undefined when it has none. */
@@ -69,6 +71,11 @@ function unpermute(t: GgufTensor, heads: number): GgufTensor {
   const rows = t.shape[0];
   if (rows % heads !== 0 || (rows / heads) % 2 !== 0) throw new WeightsError(`has ${rows} rows, which ${heads} heads of an even head dim cannot split`, t.name);
   return { ...t, read: () => unpermuteRows(t.read(), rows, rows / heads) };
+}
+
+/** A norm weight stored as 1 + w, read back as w in f32 (exact where 1 + w ≥ 0.5; within an ulp of 1 below). */
+function minusOne(t: GgufTensor): GgufTensor {
+  return { ...t, type: "F32", read: () => new Uint8Array(ggufF32(t).map((x) => x - 1).buffer) };
 }
 
 function unpermuteRows(data: Uint8Array, rows: number, hd: number): Uint8Array {
@@ -182,11 +189,17 @@ function stored(t: GgufTensor): StoredWeight {
  * tensor layout (the `llama` name map); llama.cpp's converter permutes Q / K rows for `llama`
  * only (Qwen2 runs ggml's NeoX RoPE, which rotates halves as Hugging Face does).
  */
-export const GGUF_ARCHS: Record<string, { permute: boolean; families: string }> = {
+/**
+ * The architectures read, as llama.cpp's converter writes them: `permute`: attn_q / attn_k rows
+ * reordered for ggml's interleaved RoPE (the others run NeoX RoPE, rotate-half as Hugging Face);
+ * `normPlusOne`: every norm weight stored as 1 + w (Gemma's offsets), so w is read back.
+ */
+export const GGUF_ARCHS: Record<string, { permute: boolean; families: string; normPlusOne?: boolean }> = {
   llama: { permute: true, families: "Llama, Mistral, TinyLlama" },
   qwen2: { permute: false, families: "Qwen2, Qwen2.5" },
   qwen3: { permute: false, families: "Qwen3" },
   phi3: { permute: false, families: "Phi-3, Phi-3.5" },
+  gemma2: { permute: false, families: "Gemma 2", normPlusOne: true },
 };
 
 export const ggufArchProblem = (arch: unknown): string | undefined =>
@@ -200,7 +213,7 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
   const arch = file.metadata["general.architecture"];
   const problem = ggufArchProblem(arch);
   if (problem) throw new WeightsError(problem);
-  const { permute } = GGUF_ARCHS[arch as string];
+  const { permute, normPlusOne } = GGUF_ARCHS[arch as string];
   const heads = metaNumber(file.metadata, `${arch}.attention.head_count`);
   if (heads === undefined) throw new WeightsError(`GGUF metadata has no ${arch}.attention.head_count`);
   const kvHeads = metaNumber(file.metadata, `${arch}.attention.head_count_kv`) ?? heads;
@@ -214,7 +227,7 @@ function hfTensors(file: GgufFile): Map<string, GgufTensor> {
       continue;
     }
     const permuted = permute ? /\.attn_(q|k)\./.exec(t.name) : null;
-    out.set(name, permuted ? unpermute(t, permuted[1] === "q" ? heads : kvHeads) : t);
+    out.set(name, permuted ? unpermute(t, permuted[1] === "q" ? heads : kvHeads) : normPlusOne && /norm\.weight$/.test(t.name) ? minusOne(t) : t);
   }
   if (unknown.length > 0) {
     throw new WeightsError(`GGUF tensor${unknown.length === 1 ? "" : "s"} ${unknown.slice(0, 4).map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "has" : "have"} no ${arch} counterpart`);
