@@ -339,8 +339,10 @@ describe("GGUF errors name the problem", () => {
     // token_embd.weight's info: name, n_dims (u32), two u64 dims, then the type (u32).
     const at = text.indexOf("token_embd.weight") + "token_embd.weight".length + 4 + 16;
     expect(b[at]).toBe(2);
+    b[at] = 16;
+    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is IQ2_XXS; specformer reads GGUF tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K … Q6_K, IQ4_NL and IQ4_XS \(re-quantise/);
     b[at] = 13;
-    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is Q5_K; specformer reads GGUF tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K/);
+    await expect(store(b)).rejects.toThrow(/tensor "token_embd\.weight": is Q5_K with 64 elements per row, not a multiple of its blocks of 256/);
   });
 
   it("another architecture, and a spec of other dims, are refused by name", async () => {

@@ -23,9 +23,10 @@ import type { TensorInfo } from "../safetensors.ts";
 import { BLOCK, type StorageDType, type StoredWeight, type WeightStore } from "../weights/format.ts";
 import { quantize } from "../weights/quantize.ts";
 import { planStorage, weightUses } from "../weights/store.ts";
-import { dequantQ4K, dequantQ6K } from "./k-quants.ts";
+import { dequantIQ4_NL, dequantQ4_1, dequantQ5_0, dequantQ5_1 } from "./block-quants.ts";
+import { dequantIQ4XS, dequantQ2K, dequantQ3K, dequantQ4K, dequantQ5K, dequantQ6K } from "./k-quants.ts";
 import { metaNumber } from "./magic.ts";
-import type { GgufFile, GgufTensor } from "./read-gguf.ts";
+import type { GgmlType, GgufFile, GgufTensor } from "./read-gguf.ts";
 import { ropeFactorsMismatch } from "./rope-freqs.ts";
 
 /** Llama 3's RoPE scaling as per-pair frequency divisors (rope-freqs.ts), not a weight. */
@@ -95,6 +96,20 @@ function unpermuteRows(data: Uint8Array, rows: number, hd: number): Uint8Array {
 
 const u16 = (d: Uint8Array, at: number): number => d[at] | (d[at + 1] << 8);
 
+/** The decoders of the types specformer has no storage for (decoded, then stored as planned). */
+const DECODE: Record<Exclude<GgmlType, "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0">, (d: Uint8Array, out: Float32Array) => void> = {
+  Q4_1: dequantQ4_1,
+  Q5_0: dequantQ5_0,
+  Q5_1: dequantQ5_1,
+  IQ4_NL: dequantIQ4_NL,
+  Q2_K: dequantQ2K,
+  Q3_K: dequantQ3K,
+  Q4_K: dequantQ4K,
+  Q5_K: dequantQ5K,
+  Q6_K: dequantQ6K,
+  IQ4_XS: dequantIQ4XS,
+};
+
 /** Every element as f32 (dequantised exactly: d · q, d the block's f16 scale). */
 export function ggufF32(t: GgufTensor): Float32Array {
   const d = t.read();
@@ -117,11 +132,17 @@ export function ggufF32(t: GgufTensor): Float32Array {
         for (let j = 0; j < BLOCK; j++) out[b * BLOCK + j] = scale * view.getInt8(34 * b + 2 + j);
       }
       return out;
+    case "Q4_1":
+    case "Q5_0":
+    case "Q5_1":
+    case "IQ4_NL":
+    case "Q2_K":
+    case "Q3_K":
     case "Q4_K":
-      dequantQ4K(d, out);
-      return out;
+    case "Q5_K":
     case "Q6_K":
-      dequantQ6K(d, out);
+    case "IQ4_XS":
+      DECODE[t.type](d, out);
       return out;
     case "Q4_0":
       for (let b = 0; b < n / BLOCK; b++) {
@@ -136,7 +157,6 @@ export function ggufF32(t: GgufTensor): Float32Array {
   }
 }
 
-/** A Q8_0 / Q4_0 / F16 matrix in specformer's storage of the same kind (format.ts), no values changed. */
 /** Rows start..start + count of an F16 / Q8_0 / Q4_0 matrix (whole blocks: a row is whole blocks). */
 function rowRange(t: GgufTensor, start: number, count: number): GgufTensor {
   const K = t.shape[1];
@@ -144,6 +164,7 @@ function rowRange(t: GgufTensor, start: number, count: number): GgufTensor {
   return { ...t, shape: [count, K], read: () => t.read().subarray(start * rowBytes, (start + count) * rowBytes) };
 }
 
+/** A Q8_0 / Q4_0 / F16 matrix in specformer's storage of the same kind (format.ts), no values changed. */
 function stored(t: GgufTensor): StoredWeight {
   const [N, K] = t.shape as [number, number];
   const nb = K / BLOCK;
@@ -287,9 +308,9 @@ export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: Storag
     const whole = rows !== -1 && !s.alt.transpose && shape.length === 2 && !uses.other.has(name);
     const keep = whole && ((t.type === "Q4_0" && !uses.embed.has(name)) || t.type === "Q8_0" || t.type === "F16");
     if (keep) return { name, shape, storage: t.type === "Q4_0" ? "q4" : t.type === "Q8_0" ? "q8" : "f16", make: () => stored(rows === undefined ? t : rowRange(t, rows, shape[0])) };
-    // A K-quant has no storage of its own here: decoded exactly, then stored as `dtype` plans,
-    // or q8 (finer than the file's 4 / 6 bits) when no dtype is asked for.
-    const to: StorageDType = t.type === "Q4_K" || t.type === "Q6_K" ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
+    // A K-quant (or Q4_1 / Q5_x / IQ4) has no storage of its own here: decoded exactly, then
+    // stored as `dtype` plans, or q8 (at least as fine as the file's 2–6 bits) when none is asked for.
+    const to: StorageDType = t.type in DECODE ? (planned?.get(name) ?? (uses.other.has(name) ? "f32" : "q8")) : "f32";
     return {
       name,
       shape,

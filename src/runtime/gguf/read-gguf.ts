@@ -10,11 +10,27 @@ import { WeightsError } from "../dtype.ts";
 import { isGguf } from "./magic.ts";
 
 /** The ggml tensor types read here, by their ggml_type number. */
-export const GGML_TYPES = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" } as const;
+export const GGML_TYPES = {
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  6: "Q5_0",
+  7: "Q5_1",
+  8: "Q8_0",
+  10: "Q2_K",
+  11: "Q3_K",
+  12: "Q4_K",
+  13: "Q5_K",
+  14: "Q6_K",
+  20: "IQ4_NL",
+  23: "IQ4_XS",
+  30: "BF16",
+} as const;
 export type GgmlType = (typeof GGML_TYPES)[keyof typeof GGML_TYPES];
 
 /** Names of the ggml types refused, for the error (ggml.h's enum ggml_type). */
-const OTHER_TYPES: Record<number, string> = { 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 13: "Q5_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M" };
+const OTHER_TYPES: Record<number, string> = { 9: "Q8_1", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 21: "IQ3_S", 22: "IQ2_S", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0" };
 
 /** Bytes of one block and elements per block of each accepted type. */
 const BLOCKS: Record<GgmlType, { bytes: number; elements: number }> = {
@@ -23,8 +39,16 @@ const BLOCKS: Record<GgmlType, { bytes: number; elements: number }> = {
   BF16: { bytes: 2, elements: 1 },
   Q8_0: { bytes: 34, elements: 32 },
   Q4_0: { bytes: 18, elements: 32 },
+  Q4_1: { bytes: 20, elements: 32 },
+  Q5_0: { bytes: 22, elements: 32 },
+  Q5_1: { bytes: 24, elements: 32 },
+  IQ4_NL: { bytes: 18, elements: 32 },
+  Q2_K: { bytes: 84, elements: 256 },
+  Q3_K: { bytes: 110, elements: 256 },
   Q4_K: { bytes: 144, elements: 256 },
+  Q5_K: { bytes: 176, elements: 256 },
   Q6_K: { bytes: 210, elements: 256 },
+  IQ4_XS: { bytes: 136, elements: 256 },
 };
 
 export interface GgufTensor {
@@ -88,7 +112,7 @@ async function readHeader(size: number, read: (start: number, end: number) => Pr
     const type = GGML_TYPES[info.dtype as keyof typeof GGML_TYPES];
     if (type === undefined) {
       const name = OTHER_TYPES[info.dtype] ?? `type ${info.dtype}`;
-      throw new WeightsError(`is ${name}; specformer reads GGUF tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K (re-quantise with llama-quantize to one of those, or load the safetensors checkpoint)`, info.name);
+      throw new WeightsError(`is ${name}; specformer reads GGUF tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K … Q6_K, IQ4_NL and IQ4_XS (re-quantise with llama-quantize to one of those, or load the safetensors checkpoint)`, info.name);
     }
     const shape = info.shape.map(Number).reverse();
     const elements = shape.reduce((a, b) => a * b, 1);
