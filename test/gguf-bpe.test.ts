@@ -80,6 +80,28 @@ describe("a GGUF file's byte-level BPE tokenizer: GPT-2 (pre gpt-2) against gpt-
   });
 });
 
+// SmolLM's split (StarCoder's: tokenizer.json's Sequence[Digits(individual_digits), ByteLevel];
+// llama.cpp's \p{N} then GPT-2's regex) over GPT-2's vocabulary: every digit its own piece, the
+// text between them as gpt-3-encoder encodes it; no clean-up of spaces when decoding.
+describe("a GGUF file's byte-level BPE tokenizer: pre smollm (digits one by one) against gpt-3-encoder", () => {
+  const tok = ggufTokenizer({ ...gpt2Metadata(), "tokenizer.ggml.pre": "smollm" }, "smollm.gguf");
+
+  it(`gives gpt-3-encoder's ids digit by digit on ${N} seeded strings and decodes them back exactly`, () => {
+    const bad: string[] = [];
+    let digits = 0;
+    for (const s of corpus(12, N)) {
+      const want = s.split(/(\p{N})/u).filter((p) => p !== "").flatMap((p) => gpt3.encode(p));
+      digits += (s.match(/\p{N}/gu) ?? []).length;
+      const got = tok.encode(s);
+      if (arr(got).join() !== want.join()) bad.push(s);
+      if (tok.decode(got) !== s) bad.push(`decode: ${s}`);
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(digits).toBeGreaterThan(N);
+    expect(arr(tok.encode("in 2024 we"))).toEqual([...gpt3.encode("in "), ...gpt3.encode("2"), ...gpt3.encode("0"), ...gpt3.encode("2"), ...gpt3.encode("4"), ...gpt3.encode(" we")]);
+  });
+});
+
 describe("a GGUF file's byte-level BPE tokenizer: Llama 3 (pre llama-bpe) against llama3-tokenizer-js", () => {
   const tok = ggufTokenizer(llama3Metadata(), "llama3.gguf");
   const specials = ["<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"];

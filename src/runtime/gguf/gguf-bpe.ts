@@ -13,9 +13,12 @@
  *   llama-bpe, llama3, llama-v3    Llama 3: a Split on the cl100k-style regex (digits in threes),
  *                                  ignore_merges, BOS added
  *   qwen2, deepseek-r1-qwen        Qwen2 / 2.5: the same regex with single digits, NFC first
+ *   smollm                         SmolLM / SmolLM2 (StarCoder's tokenizer): each digit its own
+ *                                  piece, then GPT-2's ByteLevel split (llama.cpp: \p{N}, then
+ *                                  GPT-2's regex)
  *
  * Any other name is refused: its split rule is not one we can test here. Decoding cleans up
- * spaces before punctuation where llama.cpp does (gpt-2, llama-bpe: clean_spaces), not for qwen2.
+ * spaces before punctuation where llama.cpp does (gpt-2, llama-bpe: clean_spaces), not for qwen2 or smollm.
  */
 import { WeightsError } from "../dtype.ts";
 import { HfTokenizer, TokenizerFileError } from "../tokenizers/hf.ts";
@@ -43,6 +46,16 @@ const GPT2: PreTokenizer = { normalizer: null, pre_tokenizer: byteLevel(true), i
 const LLAMA3: PreTokenizer = { normalizer: null, pre_tokenizer: split(LLAMA3_REGEX), ignoreMerges: true, addBos: true, cleanSpaces: true };
 const QWEN2: PreTokenizer = { normalizer: { type: "NFC" }, pre_tokenizer: split(QWEN2_REGEX), ignoreMerges: false, addBos: false, cleanSpaces: false };
 
+const SMOLLM: PreTokenizer = {
+  normalizer: null,
+  // A Split on \p{N}, not tokenizer.json's Digits: @huggingface/tokenizers' Digits leaves numerals
+  // outside Nd (⑰, Ⅻ) joined, where Rust's is_numeric and llama.cpp's \p{N} split them.
+  pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex: "\\p{N}" }, behavior: "Isolated", invert: false }, byteLevel(true)] },
+  ignoreMerges: false,
+  addBos: false,
+  cleanSpaces: false,
+};
+
 /** tokenizer.ggml.pre → the family's pre-tokenizer (llama.cpp's names). */
 export const BPE_PRE: Record<string, PreTokenizer> = {
   "gpt-2": GPT2,
@@ -51,6 +64,7 @@ export const BPE_PRE: Record<string, PreTokenizer> = {
   "llama-v3": LLAMA3,
   qwen2: QWEN2,
   "deepseek-r1-qwen": QWEN2,
+  smollm: SMOLLM,
 };
 
 /** Token texts llama.cpp also treats as ending a turn when the file names no such id (its EOG list). */
