@@ -277,6 +277,29 @@ describe("byte-level BPE behind a Split pre-tokenizer (Llama-3, Qwen2 layouts) a
     expect(arr(bpe(false).encode("abc"))).toEqual([0, 4]);
   });
 
+  // StarCoder's and SmolLM's tokenizer.json: Sequence[Digits, ByteLevel]. tokenizers (Rust) splits
+  // on char::is_numeric — every numeral, ٣ and ⑰ as well as 7 — so the reference is
+  // gpt-3-encoder run between the \p{N} splits.
+  it("a Digits pre-tokenizer splits every numeral (not only ASCII digits), one by one or in runs, as tokenizers does", () => {
+    const digits = (individual_digits: boolean) =>
+      HfTokenizer.fromFiles({
+        tokenizer: {
+          pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits }, { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true }] },
+          decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+          model: { type: "BPE", vocab, merges },
+        },
+      });
+    for (const [individual, re] of [[true, /(\p{N})/u], [false, /(\p{N}+)/u]] as const) {
+      const tok = digits(individual);
+      const bad: string[] = [];
+      for (const s of [...corpus(13, N / 2), "in 2024: ٣٤ and ⑰ Ⅻ"]) {
+        const want = s.split(re).filter((p) => p !== "").flatMap((p) => gpt3.encode(p));
+        if (arr(tok.encode(s)).join() !== want.join()) bad.push(s);
+      }
+      expect(bad.slice(0, 5), `individual_digits ${individual}`).toEqual([]);
+    }
+  });
+
   it("the reference BPE is gpt-3-encoder on GPT-2's own regex", () => {
     for (const s of corpus(7, 300)) expect(reference(s, GPT2_JS).join()).toBe(gpt3.encode(s).join());
   });

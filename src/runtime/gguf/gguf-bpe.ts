@@ -48,9 +48,7 @@ const QWEN2: PreTokenizer = { normalizer: { type: "NFC" }, pre_tokenizer: split(
 
 const SMOLLM: PreTokenizer = {
   normalizer: null,
-  // A Split on \p{N}, not tokenizer.json's Digits: @huggingface/tokenizers' Digits leaves numerals
-  // outside Nd (⑰, Ⅻ) joined, where Rust's is_numeric and llama.cpp's \p{N} split them.
-  pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex: "\\p{N}" }, behavior: "Isolated", invert: false }, byteLevel(true)] },
+  pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, byteLevel(true)] },
   ignoreMerges: false,
   addBos: false,
   cleanSpaces: false,

@@ -99,7 +99,20 @@ function checkTokenizerJson(t: unknown, file: string): Json {
     }
   }
   // The library wants every component key present (null where a tokenizer has none).
-  return { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...t, model: { ...model, type }, added_tokens: added };
+  const out: Json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...t, model: { ...model, type }, added_tokens: added };
+  return { ...out, pre_tokenizer: numericDigits(out.pre_tokenizer) };
+}
+
+/**
+ * A Digits pre-tokenizer as tokenizers (Rust) runs it: it splits on char::is_numeric, every
+ * numeral (\p{N}: ٣, ⑰, Ⅻ as well as 0–9), one by one or in runs; @huggingface/tokenizers'
+ * Digits splits on ASCII \d only. The same split as a Split on \p{N}.
+ */
+function numericDigits(pre: unknown): unknown {
+  if (!isObject(pre)) return pre;
+  if (pre.type === "Digits") return { type: "Split", pattern: { Regex: pre.individual_digits === true ? "\\p{N}" : "\\p{N}+" }, behavior: "Isolated", invert: false };
+  if (pre.type === "Sequence" && Array.isArray(pre.pretokenizers)) return { ...pre, pretokenizers: pre.pretokenizers.map(numericDigits) };
+  return pre;
 }
 
 /**
