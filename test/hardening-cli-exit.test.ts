@@ -35,7 +35,8 @@ const CASES: Array<[string, string[], 1 | 2]> = [
   ["unknown command", ["frobnicate"], 2],
   ["missing required option", ["build", D], 2],
   ["bad choice", ["run", D, "--weights", W, "--target", "gpu", "--prompt", "a"], 2],
-  ["inspect a directory", ["inspect", folder], 2],
+  // inspect DIR reads a checkpoint directory too: one without config.json is a bad input (1), as for build / run.
+  ["inspect a directory", ["inspect", folder], 1],
   ["weights --list of a directory", ["weights", folder, "--list"], 2],
   // build DIR reads a checkpoint directory now: one without config.json is a bad input (1), as for run DIR.
   ["build a directory", ["build", folder, "--out", join(dir, "o")], 1],

@@ -13,7 +13,8 @@ import { readFileSync } from "node:fs";
 import { plannedTotals, renderStorageTable, type StorageTotals } from "../inspect/storage.ts";
 import { bindWeightStore } from "../runtime/bind-weights.ts";
 import { parseSafetensors } from "../runtime/safetensors.ts";
-import { bytesByDtype, type StorageDType } from "../runtime/weights/format.ts";
+import { isGgufPath } from "../runtime/gguf/magic.ts";
+import { bytesByDtype, bytesFor, type StorageDType } from "../runtime/weights/format.ts";
 
 export interface InspectOptions {
   seq?: string;
@@ -30,8 +31,29 @@ export interface InspectOptions {
   weightsFile?: string;
 }
 
+/**
+ * `specformer inspect FILE`: FILE is a spec, or a checkpoint — a Hugging Face directory or a GGUF
+ * file — whose imported spec is inspected (a GGUF file's weight bytes by dtype as it loads,
+ * printed unasked). A GGUF --weights-file is read for its tensors' storage alone.
+ */
+export async function runInspectCommand(file: string, opts: InspectOptions): Promise<number> {
+  const { isCheckpointPath } = await import("../runtime/checkpoint-dir.ts");
+  const gguf = isGgufPath(file);
+  if (!gguf && !(await isCheckpointPath(file).catch(() => false)) && !(opts.weightsFile !== undefined && isGgufPath(opts.weightsFile))) return runInspect(file, opts);
+  const { loadSpecOrCheckpoint } = await import("./load-model.ts");
+  const m = (await loadSpecOrCheckpoint(file, { ...(opts.model !== undefined ? { model: opts.model } : {}), color: useColor(opts.color) })).m;
+  const weightsFile = opts.weightsFile ?? (gguf ? file : undefined);
+  const storage = weightsFile !== undefined && isGgufPath(weightsFile) ? { what: `${weightsFile}${opts.dtype ? ` converted to ${opts.dtype}` : ", as stored"}`, totals: await ggufTotals(m, weightsFile, opts.dtype) } : storageTotals(m, opts);
+  return report(m, opts, storage);
+}
+
+/** `inspect` of a spec file. */
 export function runInspect(file: string, opts: InspectOptions): number {
   const m = healthyModel(file, opts.model, useColor(opts.color));
+  return report(m, opts, opts.ir ? undefined : storageTotals(m, opts));
+}
+
+function report(m: ModelInfo, opts: InspectOptions, storage: { what: string; totals: StorageTotals } | undefined): number {
   if (opts.ir) {
     // --lowered shows the graph before the inference passes (dropout still in it).
     const g = opts.lowered ? lowerModel(m) : inferenceGraph(m);
@@ -47,7 +69,6 @@ export function runInspect(file: string, opts: InspectOptions): number {
   }
   const enc = encoderSection(m);
   const s = summarize(m, { seq, batch, ...(enc ? { srcSeq: Math.min(seq, enc.maxSeq ?? seq) } : {}) });
-  const storage = storageTotals(m, opts);
   if (opts.format === "json") write(JSON.stringify({ ...summaryJson(s), ...(storage ? { storage: storage.totals } : {}) }, null, 2));
   else write(renderSummaryText(s) + (storage ? `\n\nWeights by storage dtype (${storage.what}):\n${renderStorageTable(storage.totals)}` : ""));
   return EXIT_OK;
@@ -64,6 +85,25 @@ function storageTotals(m: ModelInfo, opts: InspectOptions): { what: string; tota
   }
   const store = bindWeightStore(m, parseSafetensors(bytes), inferenceGraph(m), opts.dtype ? { dtype: opts.dtype } : {});
   return { what: `${opts.weightsFile}${opts.dtype ? ` converted to ${opts.dtype}` : ", as stored"}`, totals: bytesByDtype(store) };
+}
+
+/** The storage of each tensor of a GGUF file as it would load (nothing converted), totalled. */
+async function ggufTotals(m: ModelInfo, path: string, dtype: StorageDType | undefined): Promise<StorageTotals> {
+  const [{ openGguf }, { ggufNatives }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/llama-gguf.ts")]);
+  const f = await openGguf(path);
+  try {
+    const totals = plannedTotals(m, "f32");
+    for (const row of Object.values(totals)) Object.assign(row, { tensors: 0, params: 0, bytes: 0 });
+    for (const n of ggufNatives(f, m, dtype ? { dtype } : {})) {
+      const row = totals[n.storage];
+      row.tensors++;
+      row.params += n.shape.reduce((a, b) => a * b, 1);
+      row.bytes += bytesFor(n.storage, n.shape);
+    }
+    return totals;
+  } finally {
+    f.close();
+  }
 }
 
 /**

@@ -84,7 +84,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
 
   p.command("inspect")
     .description("print a layer-by-layer summary: output shapes, parameters, FLOPs, activation memory")
-    .argument("<file>", "spec file")
+    .argument("<file>", "spec file, Hugging Face checkpoint directory or GGUF file")
     .option("--seq <n>", "sequence length to measure at (default: the declared context, else 128)")
     .option("--batch <n>", "batch size", "1")
     .option("--model <name>", "which model of the file (default: the last)")
@@ -95,7 +95,7 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     .option("--weights-file <file>", "also print weight bytes by storage dtype of this safetensors file as it loads (with --dtype: converted)")
     .addOption(format(["text", "json"]))
     .addOption(color)
-    .action(async (file: string, o) => setExit((await import("./inspect-command.ts")).runInspect(file, o)));
+    .action(async (file: string, o) => setExit(await (await import("./inspect-command.ts")).runInspectCommand(file, o)));
 
   p.command("weights")
     .description("list the weight tensors a spec expects, or write seeded random weights")
@@ -181,8 +181,8 @@ function program(setExit: (code: number) => void, argv: string[]): Command {
     });
 
   p.command("tokenize")
-    .description("print the token ids of TEXT under a Hugging Face tokenizer (a checkpoint directory, tokenizer.json or vocab.json)")
-    .argument("<path>", "checkpoint directory, tokenizer.json, or vocab.json (with merges.txt beside it)")
+    .description("print the token ids of TEXT under a Hugging Face tokenizer (a checkpoint directory, tokenizer.json or vocab.json) or a GGUF file's")
+    .argument("<path>", "checkpoint directory, tokenizer.json, vocab.json (with merges.txt beside it), or GGUF file")
     .argument("<text>", "the text (with --decode: comma-separated token ids)")
     .option("--no-special", "leave out the sequence tokens the tokenizer adds (BOS, [CLS] … [SEP]); with --decode, drop special tokens")
     .option("--decode", "read TEXT as token ids and print their text")

@@ -1,11 +1,14 @@
 /**
- * `specformer tokenize DIR|tokenizer.json TEXT`: the ids of TEXT under a Hugging Face tokenizer
- * (a checkpoint directory's tokenizer.json, or its vocab.json + merges.txt), comma-separated,
+ * `specformer tokenize DIR|tokenizer.json|M.gguf TEXT`: the ids of TEXT under a Hugging Face
+ * tokenizer (a checkpoint directory's tokenizer.json, or its vocab.json + merges.txt) or a GGUF
+ * file's (its tokenizer.ggml.* metadata), comma-separated,
  * with the sequence tokens the tokenizer adds (BOS, `[CLS]` … `[SEP]`) unless --no-special.
  * `--decode` reads TEXT as comma-separated ids and prints their text instead.
  */
+import { isGgufPath } from "../runtime/gguf/magic.ts";
 import { loadTokenizer } from "../runtime/tokenizers/load.ts";
-import { TokenizerFileError } from "../runtime/tokenizers/hf.ts";
+import type { TextTokenizer } from "../runtime/tokenizers/types.ts";
+import { HfTokenizer, TokenizerFileError } from "../runtime/tokenizers/hf.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE } from "./io.ts";
 import { parseTokenIds } from "./load-model.ts";
 
@@ -19,11 +22,13 @@ export interface TokenizeOptions {
 export async function runTokenize(path: string, text: string, opts: TokenizeOptions = {}): Promise<number> {
   let tok;
   try {
-    tok = await loadTokenizer(path);
+    tok = isGgufPath(path) ? await ggufFileTokenizer(path) : await loadTokenizer(path);
   } catch (e) {
     if (e instanceof TokenizerFileError) throw new CliError(e.message, e.io ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
   }
+  // A GGUF SentencePiece vocabulary (the byte-level ones are Hugging Face tokenizers).
+  if (!(tok instanceof HfTokenizer)) return tokenizeWith(tok, text, opts);
   if (opts.decode) {
     const ids = parseTokenIds(text, "tokenize --decode", tok.vocab);
     let out: string;
@@ -37,6 +42,29 @@ export async function runTokenize(path: string, text: string, opts: TokenizeOpti
     return EXIT_OK;
   }
   const ids = tok.encode(text, { special: opts.special !== false });
+  process.stdout.write(`${Array.from(ids).join(",")}\n`);
+  return EXIT_OK;
+}
+
+/** The tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts); a file without one is exit 1, an unreadable one exit 2. */
+async function ggufFileTokenizer(path: string): Promise<TextTokenizer> {
+  const [{ readGgufHeader }, { ggufTokenizer }, { WeightsError }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/gguf-tokenizer.ts"), import("../runtime/dtype.ts")]);
+  try {
+    return ggufTokenizer((await readGgufHeader(path)).metadata, path);
+  } catch (e) {
+    if (e instanceof WeightsError) throw new CliError(e.message, /^cannot read/.test(e.message) ? EXIT_USAGE : EXIT_ERRORS);
+    throw e;
+  }
+}
+
+/** A GGUF SentencePiece tokenizer: special = the prompt's sequence tokens (BOS) on encode; control pieces are dropped on decode either way. */
+function tokenizeWith(tok: TextTokenizer, text: string, opts: TokenizeOptions): number {
+  if (opts.decode) {
+    const out = tok.decode(parseTokenIds(text, "tokenize --decode", tok.vocab));
+    process.stdout.write(out.endsWith("\n") ? out : `${out}\n`);
+    return EXIT_OK;
+  }
+  const ids = opts.special === false ? tok.encode(text) : tok.encodePrompt(text);
   process.stdout.write(`${Array.from(ids).join(",")}\n`);
   return EXIT_OK;
 }

@@ -27,7 +27,12 @@ export function parseSpec(text: string, path: string): ParseResult {
         file: path,
         span: { start: binary, end: binary + 1 },
         label: binary < text.length && text.charCodeAt(binary) === 0 ? "NUL byte here" : "invalid UTF-8 here",
-        hint: "spec files are UTF-8 text; check the path",
+        // A model file given where a spec goes is the likely mistake; name the command that reads it.
+        hint: text.startsWith("GGUF")
+          ? "this is a GGUF model file: `specformer import FILE --out M.sf` writes its spec, and `run` / `inspect` read the file directly"
+          : text.startsWith("PK\u0003\u0004") || /^[\s\S]{8}\{"/.test(text.slice(0, 10))
+            ? "this looks like a weights file; spec files are UTF-8 text, weights go in `--weights`"
+            : "spec files are UTF-8 text; check the path",
       }),
     );
     return { ast: empty, diagnostics };
