@@ -56,6 +56,8 @@ describe("fitting rope_freqs to a llama3 scaling", () => {
   it("refuses divisors no llama3 rule gives, saying why", () => {
     expect(fitLlama3Scaling(Float32Array.from([8, 1, 8, 1, 8, 1, 8, 1]), 16, 10000)).toMatch(/no llama3 scaling reproduces them|do not (fall|split)/);
     expect(fitLlama3Scaling(Float32Array.from([1, 1, 1, 0, 1, 1, 1, 1]), 16, 10000)).toMatch(/not a positive number/);
+    expect(fitLlama3Scaling(new Float32Array(0), 16, 10000)).toMatch(/it has 0 factors but the model rotates 8 channel pairs/);
+    expect(fitLlama3Scaling(Float32Array.from([1, 1, 1, 1, 1, 1, 1, 0.5]), 16, 10000)).toMatch(/do not fall from the low frequencies to the high ones/);
   });
 });
 

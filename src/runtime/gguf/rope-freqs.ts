@@ -34,6 +34,7 @@ export function ropeFactorsMismatch(factors: ArrayLike<number>, dim: number, bas
  */
 export function fitLlama3Scaling(factors: ArrayLike<number>, dim: number, base: number): RopeScaling | undefined | string {
   const f = Array.from(factors);
+  if (f.length !== dim / 2) return `it has ${f.length} factors but the model rotates ${dim / 2} channel pairs`;
   if (f.some((x) => !(Number.isFinite(x) && x > 0))) return "it holds a factor that is not a positive number";
   const factor = Math.max(...f);
   if (f.every((x) => Math.abs(x - 1) <= TOLERANCE)) return undefined;
