@@ -17,6 +17,6 @@ describe("wasm memory limit", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toMatch(/needs \d+ bytes \([\d.]+ GiB\) .* beyond the 4 GiB .* wasm32 limit/);
+    expect((err as Error).message).toMatch(/needs \d+ bytes \([\d.]+ GiB\) .* beyond the 4 GiB .* wasm32 limit; use --target webgpu, or store the weights in fewer bytes \(--dtype q4\)/);
   });
 });

@@ -84,9 +84,11 @@ export function compileWasm(m: ModelInfo, graph: Graph, opts: CompileOptions = {
   const plan = planWasm(m, graph, opts);
   // Checked before any code is generated: past wasm32's 4 GiB the module could never load.
   if (plan.layout.staticBytes > MAX_BYTES) {
+    // Weights wider than 4 bits a parameter could fit where these do not: say so.
+    const wide = plan.layout.weights.some((w) => w.storage !== "q4" && w.bytes >= 1 << 20);
     throw new BackendUnavailableError(
       `wasm backend: model ${m.name} needs ${plan.layout.staticBytes} bytes (${formatBytes(plan.layout.staticBytes)}) of Wasm memory ` +
-        `for weights, tables and activations, beyond the 4 GiB (${MAX_BYTES} bytes) wasm32 limit; use --target webgpu`,
+        `for weights, tables and activations, beyond the 4 GiB (${MAX_BYTES} bytes) wasm32 limit; use --target webgpu${wide ? ", or store the weights in fewer bytes (--dtype q4)" : ""}`,
     );
   }
   const variants: WasmVariant[] = [];
