@@ -43,7 +43,9 @@ const targets = TARGETS;
 // model has such a tokenizer (README "Generated modules" gives both sizes).
 // train.js: fine-tuning (src/train), likewise a bundle of its own that index.js imports only
 // when trainer() is called.
-for (const t of [...targets, "tokenizer", "train"]) {
+// gguf.js: GGUF files as weights (@huggingface/gguf and the tokenizers a GGUF file carries),
+// imported only when load() is given one.
+for (const t of [...targets, "tokenizer", "train", "gguf"]) {
   await build({
     entryPoints: [`src/emit/runtime/${t}.ts`],
     bundle: true,
@@ -55,6 +57,12 @@ for (const t of [...targets, "tokenizer", "train"]) {
     external: ["node:*", "webgpu"],
     legalComments: "none",
     plugins: [noCompiler],
+    // @huggingface/gguf's Node build imports fs for local paths, which gguf.js never opens (it
+    // parses bytes it is handed): its browser build, the same parser, is bundled instead; and of
+    // @huggingface/tasks (300 KB) it needs only the GGUF enums of the package's gguf module.
+    ...(t === "gguf"
+      ? { alias: { "@huggingface/gguf": "./node_modules/@huggingface/gguf/dist/browser/index.mjs", "@huggingface/tasks": "./node_modules/@huggingface/tasks/dist/esm/gguf.js" } }
+      : {}),
     logLevel: "warning",
   });
 }

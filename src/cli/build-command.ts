@@ -30,15 +30,13 @@ const TOKENIZER_EXTRAS = ["tokenizer_config.json", "special_tokens_map.json", "g
  * `specformer build FILE --target T --out DIR`: a self-contained ES module package. FILE may be a
  * Hugging Face checkpoint directory (its config.json imported), or a spec with `--weights DIR`:
  * the directory's tokenizer is checked and copied into the package, and an imported family's
- * name map becomes load()'s default.
+ * name map becomes load()'s default. FILE may also be a GGUF file (its metadata imported): the
+ * package's load() then takes that file, its tokenizer read from it.
  */
 export async function runBuild(file: string, o: BuildOptions): Promise<number> {
   const { m, checkpoint } = await loadSpecOrCheckpoint(file, { ...(o.model !== undefined ? { model: o.model } : {}), color: useColor(o.color) });
-  // A package's load() reads safetensors: a GGUF model goes in as a spec, its weights converted.
-  if (isGgufPath(file)) {
-    throw new CliError(`build ${file}: generated packages load safetensors, not GGUF; \`specformer import ${file} --out M.sf\`, \`specformer quantize ${file} --spec M.sf --to q4 --out W.safetensors\`, then \`build M.sf --dtype q4\` and load W.safetensors`);
-  }
-  const dir = o.weights ?? checkpoint?.dir;
+  // A GGUF file's package has no tokenizer files of its own: load() reads the file's metadata.
+  const dir = o.weights ?? (isGgufPath(file) ? undefined : checkpoint?.dir);
   if (o.weights !== undefined) {
     const { holdsCheckpointWeights } = await import("../runtime/checkpoint-dir.ts");
     if (!(await holdsCheckpointWeights(o.weights)) && (await tokenizerDir(o.weights)) === undefined) {

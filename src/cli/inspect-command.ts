@@ -94,7 +94,7 @@ async function ggufTotals(m: ModelInfo, path: string, dtype: StorageDType | unde
   try {
     const totals = plannedTotals(m, "f32");
     for (const row of Object.values(totals)) Object.assign(row, { tensors: 0, params: 0, bytes: 0 });
-    for (const n of ggufNatives(f, m, dtype ? { dtype } : {})) {
+    for (const n of ggufNatives(f, m, inferenceGraph(m), dtype ? { dtype } : {})) {
       const row = totals[n.storage];
       row.tensors++;
       row.params += n.shape.reduce((a, b) => a * b, 1);

@@ -71,14 +71,15 @@ const ggufWithMap = (map: MapName) => new CliError(`--map ${map}: a GGUF file's 
 export async function openGgufWeights(m: ModelInfo, path: string, o: { map?: MapName; dtype?: StorageDType }): Promise<{ file: SafetensorsFile; close: () => void } | undefined> {
   if (!(await startsGguf(path))) return undefined;
   if (o.map) throw ggufWithMap(o.map);
-  const [{ openGguf }, { ggufNatives }, { ggufNativeFile }] = await Promise.all([
+  const [{ openGguf }, { ggufNatives }, { ggufNativeFile }, { inferenceGraph }] = await Promise.all([
     import("../runtime/gguf/read-gguf.ts"),
     import("../runtime/gguf/llama-gguf.ts"),
     import("../runtime/gguf/native-file.ts"),
+    import("../ir/lower.ts"),
   ]);
   const gguf = await openGguf(path);
   try {
-    return { file: ggufNativeFile(ggufNatives(gguf, m, o.dtype ? { dtype: o.dtype } : {}), "gguf"), close: gguf.close };
+    return { file: ggufNativeFile(ggufNatives(gguf, m, inferenceGraph(m), o.dtype ? { dtype: o.dtype } : {}), "gguf"), close: gguf.close };
   } catch (e) {
     gguf.close();
     throw e;

@@ -25,7 +25,7 @@ export function indexJs(o: { manifest: Manifest; config: unknown; source: string
     "",
     ...ownTokenizer(o.tokenizer, o.vocab),
     "/**",
-    " * Load the weights — safetensors bytes, a file path or URL, or a Hugging Face checkpoint",
+    " * Load the weights — safetensors or GGUF bytes, a file path or URL, or a Hugging Face checkpoint",
     " * directory (a folder path in Node, a URL ending in / in browsers) — and return the model.",
     " */",
     "export function load(weights, opts = {}) {",

@@ -22,7 +22,7 @@ export interface BuiltArtifacts {
 const WEBGPU_RANGE = "^0.6.2";
 
 /** dist/runtime/<target>.js, bundled at install time by scripts/bundle-runtimes.mjs. */
-export function runtimeBundlePath(target: Target | "tokenizer" | "train"): string {
+export function runtimeBundlePath(target: Target | "tokenizer" | "train" | "gguf"): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled: dist/src/emit → dist/runtime. From sources (tests): src/emit → dist/runtime.
   for (const p of [resolve(here, "../../runtime", `${target}.js`), resolve(here, "../../dist/runtime", `${target}.js`)]) {
@@ -53,7 +53,8 @@ export const TOKENIZER_FOLDER = "tokenizer/";
  * a `load` that hands it to the bundled runtime), index.d.ts, package.json, runtime.js,
  * tokenizer.js (Hugging Face tokenizers, imported only when a model has one), train.js
  * (fine-tuning, imported only when trainer() is called; in a wasm package with its Wasm kernels,
- * train.wasm and train.relaxed.wasm), and the target's artifacts. User-written names only ever appear inside JSON literals or comments made safe,
+ * train.wasm and train.relaxed.wasm), gguf.js (GGUF files as weights, imported only when load()
+ * is given one), and the target's artifacts. User-written names only ever appear inside JSON literals or comments made safe,
  * never as code.
  */
 export function writePackage(dir: string, m: ModelInfo, target: Target, source: string, built: BuiltArtifacts, generator: string, checkpoint?: CheckpointPart): string[] {
@@ -103,5 +104,6 @@ export function writePackage(dir: string, m: ModelInfo, target: Target, source: 
   copyFileSync(runtimeBundlePath(target), join(dir, "runtime.js"));
   copyFileSync(runtimeBundlePath("tokenizer"), join(dir, "tokenizer.js"));
   copyFileSync(runtimeBundlePath("train"), join(dir, "train.js"));
-  return [...Object.keys(written), "runtime.js", "tokenizer.js", "train.js"].sort();
+  copyFileSync(runtimeBundlePath("gguf"), join(dir, "gguf.js"));
+  return [...Object.keys(written), "runtime.js", "tokenizer.js", "train.js", "gguf.js"].sort();
 }

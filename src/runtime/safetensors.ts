@@ -81,7 +81,7 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFi
   // GGUF's magic read as a header length would be a misleading "truncated" error.
   if (isGguf(bytes)) {
     throw new WeightsError(
-      "this is a GGUF file (llama.cpp's format), not safetensors: the CLI's run, forward and quantize read GGUF; elsewhere convert it with `specformer quantize M.gguf --spec S.sf --to q4 --out W.safetensors`",
+      "this is a GGUF file (llama.cpp's format), not safetensors: the CLI's run, forward and quantize read GGUF, and so does a generated module's load(); elsewhere convert it with `specformer quantize M.gguf --spec S.sf --to q4 --out W.safetensors`",
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -17,7 +17,9 @@ import { readWeights, type Progress, type WeightsSource } from "../../runtime/we
 import type { Manifest } from "../manifest.ts";
 import { byteTokenizer, type Tokenizer } from "./tokenizer-api.ts";
 import type { WeightStore } from "../../runtime/weights/format.ts";
-import { bindForProgram } from "./weights.ts";
+import { bindForProgram, builtDtype } from "./weights.ts";
+import { isGguf } from "../../runtime/gguf/magic.ts";
+import { WeightsError } from "../../runtime/safetensors.ts";
 import type { BindOptions } from "../../runtime/bind-weights.ts";
 import { weightLayout } from "../../model/weights-layout.ts";
 
@@ -51,10 +53,26 @@ export interface Prepared {
 export async function prepare(manifest: Manifest, base: URL, source: WeightsSource, opts: LoadOptions, own?: OwnTokenizer, compilesAtLoad = false): Promise<Prepared> {
   const model = manifestModel(manifest);
   const dir = await checkpointFiles(source);
-  const [file, tokenizer] = await Promise.all([readSource(source, dir, opts.onProgress), modelTokenizer(manifest, base, dir, own)]);
+  const [read, tokenizer] = await Promise.all([readWeightsOrGguf(manifest, model, base, source, dir, opts), modelTokenizer(manifest, base, dir, own)]);
+  const { file } = read;
   const { weights, graph } = bindForProgram(model, file, manifest.graph, bindOptions(manifest, model, file, dir !== undefined, opts), compilesAtLoad);
   opts.onProgress?.({ phase: "bind", loaded: weights.size, total: weights.size });
-  return { model, weights, graph, tokenizer };
+  return { model, weights, graph, tokenizer: tokenizer ?? read.tokenizer };
+}
+
+/**
+ * The weights of `source`: a directory's shards, a safetensors file, or a GGUF file (gguf.js
+ * beside runtime.js, imported only then: its tensors under the model's names, and its tokenizer
+ * for a package that has none of its own).
+ */
+async function readWeightsOrGguf(manifest: Manifest, model: ModelInfo, base: URL, source: WeightsSource, dir: CheckpointFiles | undefined, opts: LoadOptions): Promise<{ file: SafetensorsFile; tokenizer?: Tokenizer }> {
+  if (dir !== undefined) return { file: await readSource(source, dir, opts.onProgress) };
+  const bytes = await readWeights(source, opts.onProgress);
+  if (!isGguf(bytes)) return { file: parseSafetensors(bytes) };
+  const where = typeof source === "string" || source instanceof URL ? String(source) : "the GGUF file";
+  if (opts.map !== undefined) throw new WeightsError(`${where} is a GGUF file: its tensors are mapped by llama.cpp's names, so it takes no name map (got map ${JSON.stringify(opts.map)})`);
+  const g: typeof import("./gguf.ts") = await import(new URL("gguf.js", base).href);
+  return g.openGgufWeights(bytes, model, manifest.graph, builtDtype(manifest.graph), where);
 }
 
 export function manifestModel(manifest: Manifest): ModelInfo {

@@ -16,7 +16,7 @@ import { programStorage, withStorage } from "../../runtime/weights/store.ts";
 import { WeightsError } from "../../runtime/safetensors.ts";
 
 /** The widest-saving storage the program uses (what planStorage was asked for at build), or undefined for f32. */
-function builtDtype(graph: Graph): StorageDType | undefined {
+export function builtDtype(graph: Graph): StorageDType | undefined {
   const used = new Set(programStorage(graph).values());
   return [...STORAGE_DTYPES].reverse().find((d) => d !== "f32" && used.has(d));
 }

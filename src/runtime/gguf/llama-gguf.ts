@@ -14,7 +14,6 @@
  * h · hd + s · hd / 2 + i. Rows move whole, so quantised blocks (along a row) move intact.
  */
 import type { Graph } from "../../ir/ir.ts";
-import { inferenceGraph } from "../../ir/lower.ts";
 import { describeRopeScaling } from "../../model/rope.ts";
 import type { ModelInfo } from "../../model/model.ts";
 import { bf16ToF32, f16ToF32, WeightsError } from "../dtype.ts";
@@ -284,15 +283,15 @@ export interface GgufNative {
 }
 
 /**
- * How each native tensor of model `m` comes from a llama GGUF file, in layout order; a tensor
+ * How each native tensor of model `m` (`graph`: its inference graph, which says how each weight is
+ * used) comes from a GGUF file, in layout order; a tensor
  * the model lacks, or one it needs that the file lacks or shapes differently, is a WeightsError
  * naming it. No tensor's data is converted until its `make` runs.
  */
-export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): GgufNative[] {
+export function ggufNatives(file: GgufFile, m: ModelInfo, graph: Graph, opts: { dtype?: StorageDType } = {}): GgufNative[] {
   const tensors = hfTensors(file);
   const infos = new Map<string, TensorInfo>([...tensors].map(([name, t]) => [name, { name, dtype: "F32", shape: t.shape, begin: 0, end: 0 }]));
   const plan = nameMapPlan("llama", { tensors: infos }, m);
-  const graph = inferenceGraph(m);
   checkRopeFreqs(file, graph, m);
   const uses = weightUses(graph);
   const planned = opts.dtype === undefined ? undefined : planStorage(graph, opts.dtype);
@@ -323,5 +322,6 @@ export function ggufNatives(file: GgufFile, m: ModelInfo, opts: { dtype?: Storag
   });
 }
 
-/** The whole native weight store of model `m` from a llama GGUF file (ggufNatives, all made). */
-export const ggufWeightStore = (file: GgufFile, m: ModelInfo, opts: { dtype?: StorageDType } = {}): WeightStore => new Map(ggufNatives(file, m, opts).map((n) => [n.name, n.make()]));
+/** The whole native weight store of model `m` (its inference graph `graph`) from a GGUF file (ggufNatives, all made). */
+export const ggufWeightStore = (file: GgufFile, m: ModelInfo, graph: Graph, opts: { dtype?: StorageDType } = {}): WeightStore =>
+  new Map(ggufNatives(file, m, graph, opts).map((n) => [n.name, n.make()]));

@@ -86,9 +86,10 @@ export interface LoadOptions {
 }
 
 /**
- * Weights: safetensors bytes, a file path (Node) or a URL, or a Hugging Face checkpoint directory
- * (model.safetensors or the index and its shards; a folder path in Node, a URL ending in / in
- * browsers): onProgress counts the bytes of all its shards.
+ * Weights: safetensors or GGUF bytes, a file path (Node) or a URL, or a Hugging Face checkpoint
+ * directory (model.safetensors or the index and its shards; a folder path in Node, a URL ending
+ * in / in browsers): onProgress counts the bytes of all its shards. A GGUF file (llama.cpp's
+ * format) is read by gguf.js beside runtime.js, its tokenizer too where the package has none.
  */
 export declare function load(weights: Uint8Array | ArrayBuffer | string | URL, opts?: LoadOptions): Promise<Model>;
 

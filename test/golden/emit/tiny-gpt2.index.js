@@ -9,7 +9,7 @@ export const config = Object.freeze(JSON.parse("{\"name\":\"tiny_gpt2\",\"target
 const own = () => openTokenizer(manifest, base);
 
 /**
- * Load the weights — safetensors bytes, a file path or URL, or a Hugging Face checkpoint
+ * Load the weights — safetensors or GGUF bytes, a file path or URL, or a Hugging Face checkpoint
  * directory (a folder path in Node, a URL ending in / in browsers) — and return the model.
  */
 export function load(weights, opts = {}) {
