@@ -1,4 +1,4 @@
-// A generated module loads a Hugging Face checkpoint directory from a base URL in a real browser
+// A generated module loads a Hugging Face checkpoint directory (or a GGUF file) from a URL in a real browser
 // (Debian's headless Chromium via playwright-core, pages served from 127.0.0.1): the shards
 // through the index with one progress count across them, tokenizer.json and its companions
 // fetched beside them, and the same tokens and text as in Node. Skipped loudly without Chromium
@@ -63,7 +63,7 @@ describe.runIf(haveChromium)("checkpoint directories in headless Chromium", () =
   beforeAll(async () => {
     for (const t of TARGETS) {
       // gpt2 carries its tokenizer into the package; llama (two shards) has none.
-      for (const [name, dir] of [["gpt2", "test/fixtures/hf/gpt2"], ["llama", "test/fixtures/hf/llama"]]) {
+      for (const [name, dir] of [["gpt2", "test/fixtures/hf/gpt2"], ["llama", "test/fixtures/hf/llama"], ["gguf", "test/fixtures/gguf/llama-Q4_0.gguf"]]) {
         const out = join(work, `${name}-${t}`);
         const r = await cli("build", dir, "--target", t, "--out", out);
         if (r.code !== 0) throw new Error(r.stderr);
@@ -71,7 +71,7 @@ describe.runIf(haveChromium)("checkpoint directories in headless Chromium", () =
       }
     }
     writeFileSync(join(work, "blank.html"), "<!doctype html><title>checkpoint</title>");
-    server = await serve({ "/built/": work, "/hf/": resolve("test/fixtures/hf") });
+    server = await serve({ "/built/": work, "/hf/": resolve("test/fixtures/hf"), "/gguf/": resolve("test/fixtures/gguf") });
     browser = await launchChromium();
   }, 180_000);
 
@@ -120,6 +120,27 @@ describe.runIf(haveChromium)("checkpoint directories in headless Chromium", () =
     expect(r.urls).toContain("/hf/llama/model-00002-of-00002.safetensors");
     // Without a tokenizer the directory is asked for one (404s), and the library is never downloaded.
     expect(r.urls).toContain("/hf/llama/tokenizer.json");
+    expect(r.urls!.some((u) => u.endsWith("/tokenizer.js"))).toBe(false);
+    await page.close();
+  });
+
+  it.each(TARGETS)("%s: a GGUF file by URL (a package built from it) — its tokenizer's ids, tokens and text as in Node; gguf.js fetched, tokenizer.js not", async (target) => {
+    const mod = await import(pathToFileURL(join(work, `gguf-${target}`, "index.js")).href);
+    const model = await mod.load("test/fixtures/gguf/llama-Q4_0.gguf");
+    const prompt = model.tokenizer.encode("the cat sat");
+    const node: number[] = [];
+    for await (const id of model.generate(prompt, { maxTokens: 6, stop: [...model.tokenizer.stop] })) node.push(id);
+    model.dispose();
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/built/blank.html`);
+    const r = await runInPage(page, `/built/gguf-${target}/index.js`, `${server.url}/gguf/llama-Q4_0.gguf`, "the cat sat", 6);
+    expect(r.error).toBeUndefined();
+    expect(r.encoded).toEqual(Array.from(prompt));
+    expect(r.ids).toEqual(node);
+    expect(r.text).toBe(model.tokenizer.decode(node, { skipSpecial: true }));
+    expect(r.download!.at(-1)!.loaded).toBe(statSync("test/fixtures/gguf/llama-Q4_0.gguf").size);
+    expect(r.urls!.filter((u) => u === `/built/gguf-${target}/gguf.js`)).toHaveLength(1);
     expect(r.urls!.some((u) => u.endsWith("/tokenizer.js"))).toBe(false);
     await page.close();
   });
