@@ -10,11 +10,11 @@ import type { ModelInfo } from "../model/model.ts";
 import { CliError, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, ioProblem, useColor, write } from "./io.ts";
 import { parsePositiveInt } from "./load-model.ts";
 import { readFileSync } from "node:fs";
-import { plannedTotals, renderStorageTable, type StorageTotals } from "../inspect/storage.ts";
+import { plannedTotals, renderStorageTable, totalsOf, type StorageTotals } from "../inspect/storage.ts";
 import { bindWeightStore } from "../runtime/bind-weights.ts";
 import { parseSafetensors } from "../runtime/safetensors.ts";
 import { isGgufPath } from "../runtime/gguf/magic.ts";
-import { bytesByDtype, bytesFor, type StorageDType } from "../runtime/weights/format.ts";
+import { bytesByDtype, type StorageDType } from "../runtime/weights/format.ts";
 
 export interface InspectOptions {
   seq?: string;
@@ -92,15 +92,7 @@ async function ggufTotals(m: ModelInfo, path: string, dtype: StorageDType | unde
   const [{ openGguf }, { ggufNatives }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/llama-gguf.ts")]);
   const f = await openGguf(path);
   try {
-    const totals = plannedTotals(m, "f32");
-    for (const row of Object.values(totals)) Object.assign(row, { tensors: 0, params: 0, bytes: 0 });
-    for (const n of ggufNatives(f, m, inferenceGraph(m), dtype ? { dtype } : {})) {
-      const row = totals[n.storage];
-      row.tensors++;
-      row.params += n.shape.reduce((a, b) => a * b, 1);
-      row.bytes += bytesFor(n.storage, n.shape);
-    }
-    return totals;
+    return totalsOf(ggufNatives(f, m, inferenceGraph(m), dtype ? { dtype } : {}));
   } finally {
     f.close();
   }

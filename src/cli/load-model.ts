@@ -133,10 +133,15 @@ export async function tokenizerDir(path: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** The SentencePiece tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts), checked against the model's vocabulary. */
+/** The tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts), checked against the model's vocabulary. */
 async function ggufFileTokenizer(path: string, m: ModelInfo): Promise<TextTokenizer> {
-  const [{ readGgufHeader }, { ggufTokenizer }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/gguf-tokenizer.ts")]);
+  const [{ readGgufHeader }, { ggufTokenizer }, { vocabProblem }] = await Promise.all([
+    import("../runtime/gguf/read-gguf.ts"),
+    import("../runtime/gguf/gguf-tokenizer.ts"),
+    import("../runtime/tokenizers/model-tokenizer.ts"),
+  ]);
   const tok = ggufTokenizer((await readGgufHeader(path)).metadata, path);
-  if (tok.vocab > m.head.vocab) throw new CliError(`${path}: the tokenizer has ${tok.vocab} ids but model ${m.name} has vocab ${m.head.vocab}; ids past the vocabulary would index past the embedding table`, EXIT_ERRORS);
+  const problem = vocabProblem(tok.vocab, { name: m.name, vocab: m.head.vocab });
+  if (problem !== undefined) throw new CliError(`${path}: ${problem}`, EXIT_ERRORS);
   return tok;
 }

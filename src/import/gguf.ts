@@ -131,7 +131,7 @@ function gemma2Keys(h: GgufHeader, file: string, config: Record<string, unknown>
 /** The values of the file's rope_freqs tensor, when it has one (a few hundred bytes, read alone). */
 async function ropeFactors(path: string, h: GgufHeader): Promise<Float32Array | undefined> {
   if (!h.tensors.has(ROPE_FREQS)) return undefined;
-  const f = await openGguf(path);
+  const f = await openGguf(path, h);
   try {
     return ggufF32(f.tensors.get(ROPE_FREQS)!);
   } finally {

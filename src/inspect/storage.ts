@@ -12,18 +12,22 @@ export type StorageTotals = Record<StorageDType, DTypeTotals>;
 
 const emptyTotals = (): StorageTotals => Object.fromEntries(STORAGE_DTYPES.map((d) => [d, { tensors: 0, params: 0, bytes: 0 }])) as StorageTotals;
 
+/** The totals of tensors of these shapes held in these storages. */
+export function totalsOf(tensors: Iterable<{ storage: StorageDType; shape: readonly number[] }>): StorageTotals {
+  const out = emptyTotals();
+  for (const { storage, shape } of tensors) {
+    const row = out[storage];
+    row.tensors++;
+    row.params += shape.reduce((a, b) => a * b, 1);
+    row.bytes += bytesFor(storage, shape);
+  }
+  return out;
+}
+
 /** The totals of the model's weights stored as planStorage decides for `to` (f32: all f32). */
 export function plannedTotals(m: ModelInfo, to: StorageDType): StorageTotals {
   const plan = to === "f32" ? undefined : planStorage(inferenceGraph(m), to);
-  const out = emptyTotals();
-  for (const t of weightLayout(m)) {
-    const dtype = plan?.get(t.name) ?? "f32";
-    const row = out[dtype];
-    row.tensors++;
-    row.params += t.shape.reduce((a, b) => a * b, 1);
-    row.bytes += bytesFor(dtype, t.shape);
-  }
-  return out;
+  return totalsOf(weightLayout(m).map((t) => ({ storage: plan?.get(t.name) ?? "f32", shape: t.shape })));
 }
 
 const n = (x: number) => x.toLocaleString("en-US");

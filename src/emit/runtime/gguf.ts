@@ -14,7 +14,7 @@ import { ggufNativeFile } from "../../runtime/gguf/native-file.ts";
 import { readGguf, type GgufFile } from "../../runtime/gguf/read-gguf.ts";
 import type { SafetensorsFile } from "../../runtime/safetensors.ts";
 import { HfTokenizer } from "../../runtime/tokenizers/hf.ts";
-import { bindTokenizer } from "../../runtime/tokenizers/model-tokenizer.ts";
+import { bindTokenizer, vocabProblem } from "../../runtime/tokenizers/model-tokenizer.ts";
 import type { StorageDType } from "../../runtime/weights/format.ts";
 import { textTokenizer, type Tokenizer } from "./tokenizer-api.ts";
 
@@ -36,7 +36,8 @@ function fileTokenizer(f: GgufFile, model: ModelInfo, where: string): Tokenizer 
   const tok = ggufTokenizer(f.metadata, where);
   const bound = { name: model.name, vocab: model.head.vocab };
   if (tok instanceof HfTokenizer) return textTokenizer(bindTokenizer(tok, bound, where));
-  if (tok.vocab > bound.vocab) throw new WeightsError(`${where}: the tokenizer has ${tok.vocab} ids but model ${model.name} has vocab ${bound.vocab}; ids past the vocabulary would index past the embedding table`);
+  const problem = vocabProblem(tok.vocab, bound);
+  if (problem !== undefined) throw new WeightsError(`${where}: ${problem}`);
   // SentencePiece: control pieces are never text, so decoding drops them either way.
-  return textTokenizer({ ...tok, kind: tok.kind, vocab: tok.vocab, stop: tok.stop, encode: (t) => tok.encode(t), encodePrompt: (t) => tok.encodePrompt(t), decode: (ids) => tok.decode(ids), decoder: () => tok.decoder() });
+  return textTokenizer({ kind: tok.kind, vocab: tok.vocab, stop: tok.stop, encode: (t) => tok.encode(t), encodePrompt: (t) => tok.encodePrompt(t), decode: (ids) => tok.decode(ids), decoder: () => tok.decoder() });
 }

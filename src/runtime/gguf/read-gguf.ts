@@ -138,10 +138,10 @@ export async function readGguf(bytes: Uint8Array, what = "GGUF file"): Promise<G
 
 /**
  * (Node) A GGUF file on disk, its tensors read from it only when asked for (each read is a fresh
- * buffer): the header by ranges, then `close()` once the tensors are bound.
+ * buffer): the header by ranges (or `header`, already read), then `close()` once the tensors are bound.
  */
-export async function openGguf(path: string): Promise<GgufFile & { close(): void }> {
-  const h = await readGgufHeader(path);
+export async function openGguf(path: string, header?: GgufHeader): Promise<GgufFile & { close(): void }> {
+  const h = header ?? (await readGgufHeader(path));
   const fs = await import("node:fs");
   const fd = fs.openSync(path, "r");
   const tensors = new Map<string, GgufTensor>();

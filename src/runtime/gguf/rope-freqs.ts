@@ -34,7 +34,7 @@ export function ropeFactorsMismatch(factors: ArrayLike<number>, dim: number, bas
  */
 export function fitLlama3Scaling(factors: ArrayLike<number>, dim: number, base: number): RopeScaling | undefined | string {
   const f = Array.from(factors);
-  if (f.length !== dim / 2) return `it has ${f.length} factors but the model rotates ${dim / 2} channel pairs`;
+  if (f.length !== dim / 2) return ropeFactorsMismatch(f, dim, base, undefined);
   if (f.some((x) => !(Number.isFinite(x) && x > 0))) return "it holds a factor that is not a positive number";
   const factor = Math.max(...f);
   if (f.every((x) => Math.abs(x - 1) <= TOLERANCE)) return undefined;
@@ -50,14 +50,16 @@ export function fitLlama3Scaling(factors: ArrayLike<number>, dim: number, base: 
   // s = a · invFreq + b = original / (2π (high − low)) · invFreq − low / (high − low).
   const { a, b } = line;
   if (!(a > 0 && b < 0)) return "the factors do not fall from the low frequencies to the high ones as Llama 3's rule does";
-  const candidates: RopeScaling[] = [];
-  for (const original of [Math.max(1, Math.round((-2 * Math.PI * a) / b))]) {
-    const low = (-b * original) / (2 * Math.PI * a);
-    const high = low * (1 - 1 / b);
-    const round = (x: number) => Number(x.toPrecision(6));
-    candidates.push({ kind: "llama3", factor: round(factor), lowFreqFactor: round(low), highFreqFactor: round(high), originalContext: original });
-    candidates.push({ kind: "llama3", factor, lowFreqFactor: low, highFreqFactor: high, originalContext: original });
-  }
+  // The integer original context nearest low = 1, then low and high exact for it; tried rounded to
+  // six figures first (Llama's own 1 and 4), then as computed.
+  const original = Math.max(1, Math.round((-2 * Math.PI * a) / b));
+  const low = (-b * original) / (2 * Math.PI * a);
+  const high = low * (1 - 1 / b);
+  const round = (x: number) => Number(x.toPrecision(6));
+  const candidates: RopeScaling[] = [
+    { kind: "llama3", factor: round(factor), lowFreqFactor: round(low), highFreqFactor: round(high), originalContext: original },
+    { kind: "llama3", factor, lowFreqFactor: low, highFreqFactor: high, originalContext: original },
+  ];
   let why = "";
   for (const c of candidates) {
     const problem = ropeFactorsMismatch(f, dim, base, c);

@@ -25,10 +25,14 @@ export interface ModelTokenizer extends TextTokenizer {
  * `tok` for a model of `vocab` ids named `model`; `where` (the directory or URL the tokenizer
  * came from) names the problem. `skipSpecial` is the decoding default.
  */
+/** Why a tokenizer of `vocab` ids cannot feed model `model`, or undefined when it can. */
+export function vocabProblem(vocab: number, model: { name: string; vocab: number }): string | undefined {
+  return vocab > model.vocab ? `the tokenizer has ${vocab} ids but model ${model.name} has vocab ${model.vocab}; ids past the vocabulary would index past the embedding table` : undefined;
+}
+
 export function bindTokenizer(tok: HfTokenizer, model: { name: string; vocab: number }, where: string, defaults: DecodeOptions = {}): ModelTokenizer {
-  if (tok.vocab > model.vocab) {
-    throw new TokenizerFileError(where, `the tokenizer has ${tok.vocab} ids but model ${model.name} has vocab ${model.vocab}; ids past the vocabulary would index past the embedding table`);
-  }
+  const problem = vocabProblem(tok.vocab, model);
+  if (problem !== undefined) throw new TokenizerFileError(where, problem);
   const known = (id: number) => tok.idToToken(id) !== undefined;
   const skip = (o: DecodeOptions) => ({ skipSpecial: o.skipSpecial ?? defaults.skipSpecial === true });
   return {
