@@ -133,15 +133,15 @@ export async function tokenizerDir(path: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** The tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts), checked against the model's vocabulary. */
-async function ggufFileTokenizer(path: string, m: ModelInfo): Promise<TextTokenizer> {
+/** The tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts), checked against the model's vocabulary when there is one. */
+export async function ggufFileTokenizer(path: string, m?: ModelInfo): Promise<TextTokenizer> {
   const [{ readGgufHeader }, { ggufTokenizer }, { vocabProblem }] = await Promise.all([
     import("../runtime/gguf/read-gguf.ts"),
     import("../runtime/gguf/gguf-tokenizer.ts"),
     import("../runtime/tokenizers/model-tokenizer.ts"),
   ]);
   const tok = ggufTokenizer((await readGgufHeader(path)).metadata, path);
-  const problem = vocabProblem(tok.vocab, { name: m.name, vocab: m.head.vocab });
+  const problem = m && vocabProblem(tok.vocab, { name: m.name, vocab: m.head.vocab });
   if (problem !== undefined) throw new CliError(`${path}: ${problem}`, EXIT_ERRORS);
   return tok;
 }

@@ -46,11 +46,11 @@ export async function runTokenize(path: string, text: string, opts: TokenizeOpti
   return EXIT_OK;
 }
 
-/** The tokenizer in a GGUF file's metadata (src/runtime/gguf/gguf-tokenizer.ts); a file without one is exit 1, an unreadable one exit 2. */
+/** The tokenizer in a GGUF file's metadata; a file without one is exit 1, an unreadable one exit 2. */
 async function ggufFileTokenizer(path: string): Promise<TextTokenizer> {
-  const [{ readGgufHeader }, { ggufTokenizer }, { WeightsError }] = await Promise.all([import("../runtime/gguf/read-gguf.ts"), import("../runtime/gguf/gguf-tokenizer.ts"), import("../runtime/dtype.ts")]);
+  const [{ ggufFileTokenizer: read }, { WeightsError }] = await Promise.all([import("./load-model.ts"), import("../runtime/dtype.ts")]);
   try {
-    return ggufTokenizer((await readGgufHeader(path)).metadata, path);
+    return await read(path);
   } catch (e) {
     if (e instanceof WeightsError) throw new CliError(e.message, /^cannot read/.test(e.message) ? EXIT_USAGE : EXIT_ERRORS);
     throw e;
